@@ -1,0 +1,16 @@
+//! Errors that stop a run. Problems inside one input never do: they become
+//! skips in the manifest (see [`crate::manifest`]).
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("{}: {reason}", path.display())]
+    Input { path: PathBuf, reason: String },
+    #[error("index directory {}: {reason}", path.display())]
+    Output { path: PathBuf, reason: String },
+    #[error("tantivy: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,24 @@
+//! evidx-index: index Windows event archives (EVTX, JSON, XML, and archives
+//! of them) into a tantivy index of CIM `Endpoint.Processes` rows.
+//!
+//! The pipeline, one module per stage:
+//! [`discover`] (walk inputs) -> [`read`] (mmap, decompress, archive members)
+//! -> [`parse`] (EVTX chunks, JSON shapes, XML) -> [`normalize`] (Sysmon 1 /
+//! Security 4688 -> CIM) -> [`document`] + [`schema`] (tantivy) — driven by
+//! [`pipeline`], accounted for in [`manifest`].
+
+pub mod discover;
+pub mod document;
+pub mod error;
+pub mod event;
+pub mod manifest;
+pub mod normalize;
+pub mod parse;
+pub mod pipeline;
+pub mod progress;
+pub mod read;
+pub mod schema;
+pub mod time;
+
+pub use error::IndexError;
+pub use pipeline::{run, Config, Outcome};

@@ -1,0 +1,118 @@
+//! `evidx-index`: the command line. Parsing, validation and exit codes live
+//! here; everything else is in the library.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use evidx_index::progress::{Mode, Progress};
+use evidx_index::Config;
+
+/// Exit status when every input was read.
+const EXIT_OK: u8 = 0;
+/// Exit status for a fatal error (bad arguments, unwritable index).
+const EXIT_ERROR: u8 = 1;
+/// Exit status when the index was written but something was skipped.
+const EXIT_PARTIAL: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "evidx-index",
+    version,
+    about = "Index Windows event logs once; hunt them in milliseconds.",
+    long_about = "Index Windows event archives into a tantivy index of Splunk CIM \
+Endpoint.Processes rows (Sysmon EventID 1 and Security 4688), for evidx-query.\n\n\
+Inputs are files or directories (walked recursively). Formats are recognised by \
+content, not by name: EVTX; JSON (NDJSON, an array, or pretty-printed objects) in \
+evtx_dump, Winlogbeat 6, Winlogbeat 7+/ECS, NXLog and Mordor/OTRF shapes; Splunk \
+XmlWinEventLog exports (one <Event> per line); and .zip, .tar, .tar.gz/.tgz, .gz \
+and .zst archives of any of these, streamed without unpacking to disk.\n\n\
+Corrupt input never stops the run: a bad chunk, record, line or member is skipped, \
+and INDEX_DIR/manifest.json lists it with the file, byte offset and reason.",
+    after_help = "EXIT STATUS:\n  0  every input was read completely\n  \
+1  fatal error: nothing usable was written (bad arguments, unwritable INDEX_DIR)\n  \
+2  the index was written, but some chunks, records, lines or files were skipped \
+(see INDEX_DIR/manifest.json)\n\nEXAMPLE:\n  evidx-index -o hunt.idx /cases/2026-11/logs/ \
+extra/Security.evtx.gz\n  evidx-query -i hunt.idx --file detection.yml"
+)]
+struct Args {
+    /// Directory to write the index (and manifest.json) to.
+    #[arg(short = 'o', long = "output", value_name = "INDEX_DIR")]
+    output: PathBuf,
+
+    /// Files or directories to index.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+
+    /// Worker threads [default: all cores].
+    #[arg(short = 'j', long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// Replace INDEX_DIR if it already holds an evidx index.
+    #[arg(long)]
+    force: bool,
+
+    /// Index memory budget per thread, in MiB (at least 15).
+    #[arg(long, value_name = "MIB", default_value_t = 128)]
+    memory: usize,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("evidx-index: error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<u8> {
+    let args = Args::parse();
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mode = if args.quiet {
+        Mode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Mode::Bar
+    } else {
+        Mode::Summary
+    };
+    let cfg = Config {
+        inputs: args.inputs,
+        output: args.output,
+        threads,
+        force: args.force,
+        memory_per_thread: args.memory << 20,
+        arguments: std::env::args().collect(),
+    };
+    let progress = Progress::new(mode);
+    let outcome = evidx_index::run(&cfg, &progress).context("indexing failed")?;
+    if outcome.complete() {
+        Ok(EXIT_OK)
+    } else {
+        if mode != Mode::Quiet {
+            for f in outcome.manifest.files.iter().filter(|f| f.skipped > 0) {
+                let first = f
+                    .skips
+                    .first()
+                    .or_else(|| f.members.iter().find_map(|m| m.skips.first()));
+                if let Some(s) = first {
+                    eprintln!(
+                        "  skipped {} in {} (first at byte {}: {})",
+                        f.skipped, f.path, s.offset, s.reason
+                    );
+                }
+            }
+            eprintln!("details: {}", outcome.manifest_path.display());
+        }
+        Ok(EXIT_PARTIAL)
+    }
+}

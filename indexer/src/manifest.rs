@@ -1,0 +1,172 @@
+//! Accounting, never silent loss: what was read from every input, what was
+//! indexed, and every unit that was skipped, with where and why. Written to
+//! `INDEX_DIR/manifest.json` and summarised on the terminal.
+//!
+//! The invariant for every file and member: `records_read = process_events +
+//! other_events + skipped`, where a skipped EVTX chunk counts as one unit
+//! (its records cannot be counted).
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::parse::{Format, Skip};
+
+/// Skips kept in detail per file; beyond it only the count grows, so a
+/// file of garbage cannot exhaust memory.
+pub const MAX_SKIPS_LISTED: usize = 1000;
+
+/// Live counters of one input (a file or an archive member), shared by the
+/// workers that parse it.
+#[derive(Debug, Default)]
+pub struct Accounting {
+    pub process_events: AtomicU64,
+    pub other_events: AtomicU64,
+    pub skipped: AtomicU64,
+    pub sysmon_1: AtomicU64,
+    pub security_4688: AtomicU64,
+    pub empty_chunks: AtomicU64,
+    pub text_lines_ignored: AtomicU64,
+    /// Skips that only say "this is not an event" (a file of another
+    /// format, JSON of another shape): when nothing else was read, the
+    /// input is reported as ignored rather than as damaged.
+    pub not_events: AtomicU64,
+    skips: Mutex<Vec<Skip>>,
+}
+
+impl Accounting {
+    pub fn add_skip(&self, skip: Skip) {
+        self.skipped.fetch_add(1, Relaxed);
+        let mut skips = self.skips.lock().unwrap_or_else(|p| p.into_inner());
+        if skips.len() < MAX_SKIPS_LISTED {
+            skips.push(skip);
+        }
+    }
+
+    /// Freeze the counters into a manifest entry.
+    pub fn report(&self, path: String, format: Option<Format>, size: u64) -> InputReport {
+        let mut skips = self.skips.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        skips.sort_by_key(|s| (s.offset, s.line));
+        let (p, o, mut s) = (
+            self.process_events.load(Relaxed),
+            self.other_events.load(Relaxed),
+            self.skipped.load(Relaxed),
+        );
+        let mut ignored = None;
+        if p + o == 0 && s > 0 && s == self.not_events.load(Relaxed) {
+            ignored = skips.first().map(|k| k.reason.clone());
+            skips.clear();
+            s = 0;
+        }
+        InputReport {
+            path,
+            format,
+            size,
+            sha256: None,
+            records_read: p + o + s,
+            process_events: p,
+            sysmon_1: self.sysmon_1.load(Relaxed),
+            security_4688: self.security_4688.load(Relaxed),
+            other_events: o,
+            skipped: s,
+            empty_chunks: self.empty_chunks.load(Relaxed),
+            text_lines_ignored: self.text_lines_ignored.load(Relaxed),
+            skips_not_listed: s.saturating_sub(skips.len() as u64),
+            skips,
+            ignored,
+            members: Vec::new(),
+        }
+    }
+}
+
+/// One input in the manifest.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InputReport {
+    pub path: String,
+    pub format: Option<Format>,
+    /// Bytes on disk (for a member: bytes after decompression).
+    pub size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub records_read: u64,
+    pub process_events: u64,
+    pub sysmon_1: u64,
+    pub security_4688: u64,
+    pub other_events: u64,
+    pub skipped: u64,
+    pub empty_chunks: u64,
+    pub text_lines_ignored: u64,
+    pub skips_not_listed: u64,
+    pub skips: Vec<Skip>,
+    /// Set when the input holds no Windows events at all (a README, a rule
+    /// file): why it was not read. Not counted as skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+    /// Archive members, each accounted for separately; the archive's own
+    /// counters are their sums plus skips of the archive itself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<InputReport>,
+}
+
+impl InputReport {
+    /// Add a member's counts into this (archive) entry.
+    pub fn absorb(&mut self, m: InputReport) {
+        self.records_read += m.records_read;
+        self.process_events += m.process_events;
+        self.sysmon_1 += m.sysmon_1;
+        self.security_4688 += m.security_4688;
+        self.other_events += m.other_events;
+        self.skipped += m.skipped;
+        self.empty_chunks += m.empty_chunks;
+        self.text_lines_ignored += m.text_lines_ignored;
+        self.members.push(m);
+    }
+}
+
+/// Totals over all inputs.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Totals {
+    pub files: u64,
+    pub bytes: u64,
+    pub records_read: u64,
+    pub process_events: u64,
+    pub sysmon_1: u64,
+    pub security_4688: u64,
+    pub other_events: u64,
+    pub skipped: u64,
+    pub files_with_skips: u64,
+    pub files_ignored: u64,
+}
+
+/// `INDEX_DIR/manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub tool: String,
+    pub version: String,
+    pub arguments: Vec<String>,
+    pub started: String,
+    pub finished: String,
+    pub elapsed_secs: f64,
+    pub totals: Totals,
+    pub files: Vec<InputReport>,
+}
+
+impl Totals {
+    pub fn from_files(files: &[InputReport]) -> Self {
+        let mut t = Totals::default();
+        for f in files {
+            t.files += 1;
+            t.bytes += f.size;
+            t.records_read += f.records_read;
+            t.process_events += f.process_events;
+            t.sysmon_1 += f.sysmon_1;
+            t.security_4688 += f.security_4688;
+            t.other_events += f.other_events;
+            t.skipped += f.skipped;
+            t.files_with_skips += u64::from(f.skipped > 0);
+            t.files_ignored += u64::from(f.ignored.is_some());
+        }
+        t
+    }
+}

@@ -1,0 +1,290 @@
+//! JSON event shapes -> [`RawEvent`]. The shape is recognised per object, so
+//! one file may mix them:
+//! - evtx_dump: `{"Event":{"System":{...},"EventData":{...}}}` with
+//!   `#attributes` / `#text` (also what the `evtx` crate renders from EVTX);
+//! - Winlogbeat 7+/ECS: `winlog.{event_id,provider_name,channel,computer_name,
+//!   record_id,event_data}`;
+//! - Winlogbeat 6.x: `event_id`, `source_name`, `log_name`, `computer_name`,
+//!   `event_data{}`;
+//! - NXLog / Mordor (OTRF) flat: `EventID`, `SourceName`, `Channel`,
+//!   `Hostname`, EventData fields at the top level.
+
+use serde_json::{Map, Value};
+
+use crate::event::RawEvent;
+use crate::time::parse_micros;
+
+/// Why a JSON value is not an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError(pub &'static str);
+
+/// Convert one JSON event of any supported shape.
+pub fn event_from_json(v: &Value) -> Result<RawEvent, ShapeError> {
+    let obj = v.as_object().ok_or(ShapeError("not a JSON object"))?;
+    if let Some(ev) = obj.get("Event").and_then(Value::as_object) {
+        evtx_dump(ev)
+    } else if let Some(w) = obj.get("winlog").and_then(Value::as_object) {
+        winlogbeat_ecs(obj, w)
+    } else if obj.contains_key("event_id") && obj.contains_key("source_name") {
+        winlogbeat_6(obj)
+    } else if obj.contains_key("EventID") {
+        flat(obj)
+    } else {
+        Err(ShapeError(
+            "unrecognised JSON event shape (expected evtx_dump, Winlogbeat/ECS, NXLog or Mordor fields)",
+        ))
+    }
+}
+
+/// Text of a scalar JSON value; arrays are joined as Windows joins
+/// multi-string values; null and objects are absent.
+pub fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().filter_map(text).collect();
+            Some(parts.join(", "))
+        }
+        Value::Object(o) => o.get("#text").and_then(text),
+        Value::Null => None,
+    }
+}
+
+fn u64_of(v: Option<&Value>) -> Option<u64> {
+    match v? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Object(o) => u64_of(o.get("#text")),
+        _ => None,
+    }
+}
+
+fn str_of(v: Option<&Value>) -> String {
+    v.and_then(text).unwrap_or_default()
+}
+
+fn attr<'a>(v: Option<&'a Value>, name: &str) -> Option<&'a Value> {
+    v?.get("#attributes")?.get(name)
+}
+
+fn event_id(v: Option<&Value>) -> Result<u32, ShapeError> {
+    u64_of(v)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or(ShapeError("missing or non-numeric EventID"))
+}
+
+/// Name/value pairs of an object's scalar members.
+fn pairs(obj: &Map<String, Value>, skip: &[&str]) -> Vec<(String, String)> {
+    obj.iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .filter_map(|(k, v)| text(v).map(|t| (k.clone(), t)))
+        .collect()
+}
+
+fn evtx_dump(ev: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
+    let sys = ev
+        .get("System")
+        .ok_or(ShapeError("evtx_dump event without System"))?;
+    let mut out = RawEvent {
+        provider: attr(sys.get("Provider"), "Name")
+            .and_then(text)
+            .unwrap_or_default(),
+        event_id: event_id(sys.get("EventID"))?,
+        channel: str_of(sys.get("Channel")),
+        computer: str_of(sys.get("Computer")),
+        record_id: u64_of(sys.get("EventRecordID")),
+        time_created: attr(sys.get("TimeCreated"), "SystemTime")
+            .and_then(text)
+            .as_deref()
+            .and_then(parse_micros),
+        keywords: sys.get("Keywords").and_then(text),
+        user_sid: attr(sys.get("Security"), "UserID").and_then(text),
+        data: Vec::new(),
+    };
+    // EventData is usually `{Name: value}`; older renderings keep the
+    // `Data` elements as `[{"#attributes":{"Name":..},"#text":..}]`.
+    if let Some(Value::Object(data)) = ev.get("EventData") {
+        match data.get("Data") {
+            Some(Value::Array(items)) => {
+                for item in items {
+                    if let (Some(name), Some(val)) =
+                        (attr(Some(item), "Name").and_then(text), text(item))
+                    {
+                        out.data.push((name, val));
+                    }
+                }
+            }
+            Some(item @ Value::Object(_)) if attr(Some(item), "Name").is_some() => {
+                if let (Some(name), Some(val)) =
+                    (attr(Some(item), "Name").and_then(text), text(item))
+                {
+                    out.data.push((name, val));
+                }
+            }
+            _ => out.data = pairs(data, &["#attributes"]),
+        }
+    }
+    Ok(out)
+}
+
+fn winlogbeat_ecs(
+    root: &Map<String, Value>,
+    w: &Map<String, Value>,
+) -> Result<RawEvent, ShapeError> {
+    let mut out = RawEvent {
+        provider: str_of(w.get("provider_name")),
+        event_id: event_id(w.get("event_id").or_else(|| root.get("event")?.get("code")))?,
+        channel: str_of(w.get("channel")),
+        computer: w
+            .get("computer_name")
+            .and_then(text)
+            .or_else(|| root.get("host")?.get("name").and_then(text))
+            .unwrap_or_default(),
+        record_id: u64_of(w.get("record_id")),
+        time_created: root
+            .get("@timestamp")
+            .and_then(text)
+            .as_deref()
+            .and_then(parse_micros),
+        keywords: w.get("keywords").and_then(text),
+        user_sid: w
+            .get("user")
+            .and_then(|u| u.get("identifier"))
+            .and_then(text),
+        data: Vec::new(),
+    };
+    if let Some(Value::Object(data)) = w.get("event_data") {
+        out.data = pairs(data, &[]);
+    }
+    Ok(out)
+}
+
+fn winlogbeat_6(o: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
+    let mut out = RawEvent {
+        provider: str_of(o.get("source_name")),
+        event_id: event_id(o.get("event_id"))?,
+        channel: str_of(o.get("log_name")),
+        computer: o
+            .get("computer_name")
+            .and_then(text)
+            .or_else(|| o.get("host")?.get("name").and_then(text))
+            .unwrap_or_default(),
+        record_id: u64_of(o.get("record_number")),
+        time_created: o
+            .get("@timestamp")
+            .and_then(text)
+            .as_deref()
+            .and_then(parse_micros),
+        keywords: o.get("keywords").and_then(text),
+        user_sid: o
+            .get("user")
+            .and_then(|u| u.get("identifier"))
+            .and_then(text),
+        data: Vec::new(),
+    };
+    if let Some(Value::Object(data)) = o.get("event_data") {
+        out.data = pairs(data, &[]);
+    }
+    Ok(out)
+}
+
+fn flat(o: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
+    // The record's own creation time: Mordor flat has TimeCreated, NXLog
+    // EventTime (agent clock, no zone), Logstash adds @timestamp.
+    let time = ["TimeCreated", "EventTime", "@timestamp"]
+        .iter()
+        .find_map(|k| o.get(*k).and_then(text).as_deref().and_then(parse_micros));
+    Ok(RawEvent {
+        provider: o
+            .get("SourceName")
+            .or_else(|| o.get("ProviderName"))
+            .and_then(text)
+            .unwrap_or_default(),
+        event_id: event_id(o.get("EventID"))?,
+        channel: str_of(o.get("Channel")),
+        computer: o
+            .get("Hostname")
+            .or_else(|| o.get("Computer"))
+            .and_then(text)
+            .unwrap_or_default(),
+        record_id: u64_of(o.get("RecordNumber").or_else(|| o.get("EventRecordID"))),
+        time_created: time,
+        keywords: o.get("Keywords").and_then(text),
+        user_sid: o.get("UserID").and_then(text),
+        data: pairs(o, &["Message"]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evtx_dump_shape() {
+        let v: Value = serde_json::from_str(
+            r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},
+            "EventID":1,"TimeCreated":{"#attributes":{"SystemTime":"2025-10-25T16:56:16.019794Z"}},
+            "EventRecordID":11418519,"Channel":"Microsoft-Windows-Sysmon/Operational",
+            "Computer":"ar-win-dc","Security":{"#attributes":{"UserID":"S-1-5-18"}}},
+            "EventData":{"ProcessId":5112,"Image":"C:\\x.exe","RuleName":"-"}}}"##,
+        )
+        .unwrap();
+        let e = event_from_json(&v).unwrap();
+        assert_eq!(e.provider, "Microsoft-Windows-Sysmon");
+        assert_eq!(e.event_id, 1);
+        assert_eq!(e.record_id, Some(11418519));
+        assert_eq!(e.get("ProcessId"), Some("5112"));
+        assert_eq!(e.user_sid.as_deref(), Some("S-1-5-18"));
+    }
+
+    #[test]
+    fn event_id_with_qualifiers_and_data_array() {
+        let v: Value = serde_json::from_str(
+            r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},
+            "EventID":{"#attributes":{"Qualifiers":0},"#text":4688},"Channel":"Security","Computer":"h"},
+            "EventData":{"Data":[{"#attributes":{"Name":"NewProcessName"},"#text":"C:\\a.exe"}]}}}"##,
+        )
+        .unwrap();
+        let e = event_from_json(&v).unwrap();
+        assert_eq!(e.event_id, 4688);
+        assert_eq!(e.get("NewProcessName"), Some("C:\\a.exe"));
+    }
+
+    #[test]
+    fn ecs_and_winlogbeat6_and_flat() {
+        let ecs: Value = serde_json::from_str(
+            r#"{"@timestamp":"2023-01-01T00:00:00.000Z","winlog":{"event_id":"1","provider_name":"Microsoft-Windows-Sysmon","channel":"Microsoft-Windows-Sysmon/Operational","computer_name":"ws1","record_id":7,"event_data":{"Image":"C:\\a.exe"}}}"#,
+        )
+        .unwrap();
+        let e = event_from_json(&ecs).unwrap();
+        assert_eq!(
+            (e.event_id, e.computer.as_str(), e.record_id),
+            (1, "ws1", Some(7))
+        );
+        let wb6: Value = serde_json::from_str(
+            r#"{"event_id":4688,"source_name":"Microsoft-Windows-Security-Auditing","log_name":"Security","computer_name":"dc","record_number":"12","event_data":{"NewProcessName":"C:\\b.exe"}}"#,
+        )
+        .unwrap();
+        let e = event_from_json(&wb6).unwrap();
+        assert_eq!((e.event_id, e.record_id), (4688, Some(12)));
+        assert_eq!(e.get("NewProcessName"), Some("C:\\b.exe"));
+        let flat: Value = serde_json::from_str(
+            r#"{"EventID":1,"SourceName":"Microsoft-Windows-Sysmon","Hostname":"h","EventTime":"2020-08-01 05:46:46","ProcessID":2740,"ProcessId":"1144","Message":"long"}"#,
+        )
+        .unwrap();
+        let e = event_from_json(&flat).unwrap();
+        assert_eq!(e.get("ProcessId"), Some("1144"));
+        assert_eq!(e.get("ProcessID"), Some("2740"));
+        assert_eq!(e.get("Message"), None);
+        assert!(e.time_created.is_some());
+    }
+
+    #[test]
+    fn rejects_other_shapes() {
+        assert!(event_from_json(&Value::from(3)).is_err());
+        let v: Value = serde_json::from_str(r#"{"a":1}"#).unwrap();
+        assert!(event_from_json(&v).is_err());
+    }
+}

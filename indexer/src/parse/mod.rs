@@ -1,0 +1,126 @@
+//! Parsing: bytes of one recognised format -> [`RawEvent`]s, or skips that
+//! say what was unreadable and where.
+//!
+//! - [`evtx`]: binary EVTX, one 64 KiB chunk at a time (the unit of parallel
+//!   work), behind the [`evtx::ChunkExtractor`] seam.
+//! - [`text`]: line- and document-oriented text: NDJSON, JSON arrays and
+//!   pretty-printed objects ([`json`] shapes), XML one event per line
+//!   ([`xml`]), Splunk's classic multi-line text events (counted, skipped).
+
+pub mod evtx;
+pub mod json;
+pub mod text;
+pub mod xml;
+
+use crate::event::{Origin, RawEvent};
+
+/// What kind of unit was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipUnit {
+    /// A whole EVTX chunk (its records cannot be counted).
+    Chunk,
+    /// One EVTX record.
+    Record,
+    /// One line of a line-oriented file.
+    Line,
+    /// A JSON value of a document-oriented file, or the unreadable rest of it.
+    Value,
+    /// An archive member or a whole file.
+    File,
+    /// Input that is not a Windows event (another file type, JSON of
+    /// another shape); see `Accounting::not_events`.
+    NotEvent,
+}
+
+/// One unreadable unit, with where it was and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skip {
+    pub unit: SkipUnit,
+    /// Byte offset in the file (or archive member, decompressed).
+    pub offset: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<u64>,
+    pub reason: String,
+}
+
+/// Where parsers send what they read. Implementations are shared across
+/// rayon workers, hence `&self`.
+pub trait Sink: Sync {
+    /// A record that was read: process creation or not, the sink decides.
+    fn event(&self, event: RawEvent, origin: Origin);
+    /// A unit that could not be read.
+    fn skip(&self, skip: Skip);
+    /// A record that is not an event at all but was counted (a classic
+    /// text event in a Splunk export): counted as read and skipped.
+    fn note(&self, _what: &'static str) {}
+    /// Bytes of input consumed, for progress.
+    fn progress(&self, _bytes: u64) {}
+}
+
+/// A recognised input format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Evtx,
+    /// JSON: NDJSON, an array, or concatenated (pretty-printed) objects.
+    Json,
+    /// XML events, one per line (Splunk XmlWinEventLog exports).
+    Xml,
+    Gzip,
+    Zstd,
+    Zip,
+    Tar,
+}
+
+/// Recognise a format from the first bytes of a file or stream.
+pub fn sniff(head: &[u8]) -> Option<Format> {
+    if head.starts_with(b"ElfFile\0") {
+        return Some(Format::Evtx);
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Some(Format::Gzip);
+    }
+    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Some(Format::Zstd);
+    }
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return Some(Format::Zip);
+    }
+    if head.len() >= 262 && &head[257..262] == b"ustar" {
+        return Some(Format::Tar);
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | Some(b'[') => Some(Format::Json),
+        Some(b'<') => Some(Format::Xml),
+        // Splunk exports may open with a classic text event before the XML.
+        Some(_) if text.windows(6).any(|w| w == b"<Event") => Some(Format::Xml),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(b"ElfFile\0rest"), Some(Format::Evtx));
+        assert_eq!(sniff(&[0x1f, 0x8b, 8]), Some(Format::Gzip));
+        assert_eq!(sniff(b"PK\x03\x04"), Some(Format::Zip));
+        assert_eq!(sniff(b"\xEF\xBB\xBF  {\"a\":1}"), Some(Format::Json));
+        assert_eq!(sniff(b"\n[{}]"), Some(Format::Json));
+        assert_eq!(sniff(b"<Event xmlns="), Some(Format::Xml));
+        assert_eq!(
+            sniff(b"01/14/2021 11:41:39 PM\nLogName=x\n<Event"),
+            Some(Format::Xml)
+        );
+        assert_eq!(sniff(b"hello"), None);
+        assert_eq!(sniff(b""), None);
+    }
+}

@@ -1,0 +1,503 @@
+//! Read: bytes of an input -> the parser of its format. Plain files are
+//! memory-mapped and parsed in parallel (EVTX chunks, blocks of lines);
+//! compressed files and archives (`.gz`, `.zst`, `.zip`, `.tar[.gz]`) are
+//! streamed member by member, never unpacked to disk, in bounded memory.
+//! Formats are recognised by content ([`crate::parse::sniff`]), never by name.
+
+use std::io::{Cursor, Read};
+
+use rayon::prelude::*;
+
+use crate::parse::evtx::{is_empty_chunk, ChunkExtractor, CHUNK_SIZE, FILE_HEADER_SIZE, MAGIC};
+use crate::parse::text::{
+    count_lines, is_ndjson, process_json_document, process_lines, LineFormat,
+};
+use crate::parse::{sniff, Format, Sink, Skip, SkipUnit};
+
+/// Bytes of lines handed to the parser at once.
+const BLOCK_BYTES: usize = 8 << 20;
+/// A single line longer than this is skipped (a bounded-memory guard).
+const MAX_LINE_BYTES: usize = 256 << 20;
+/// EVTX chunks parsed together from a stream.
+const STREAM_CHUNK_BATCH: usize = 32;
+/// Archives nested deeper than this are not opened.
+const MAX_DEPTH: usize = 4;
+/// Bytes used to recognise a format.
+const SNIFF_BYTES: usize = 8192;
+
+/// Receives one unit of input (a file, or a member of an archive).
+pub trait Target: Sync {
+    /// A unit starts: the file itself (`member` None) or an archive member.
+    fn begin(&self, member: Option<&str>, format: Option<Format>) -> Box<dyn Unit + '_>;
+}
+
+/// The sink of one unit; `finish` gets the unit's (decompressed) size.
+pub trait Unit: Sink {
+    fn finish(self: Box<Self>, bytes: u64);
+}
+
+fn skip(unit: SkipUnit, offset: u64, reason: String) -> Skip {
+    Skip {
+        unit,
+        offset,
+        line: None,
+        chunk: None,
+        record_id: None,
+        reason,
+    }
+}
+
+/// Reads inputs with a given EVTX chunk extractor.
+pub struct Reader<'e> {
+    pub extractor: &'e dyn ChunkExtractor,
+}
+
+impl Reader<'_> {
+    /// Read a whole file that is mapped in memory. Returns its format.
+    pub fn read_mapped(&self, data: &[u8], target: &dyn Target) -> Option<Format> {
+        let format = sniff(&data[..data.len().min(SNIFF_BYTES)]);
+        match format {
+            Some(Format::Evtx) => {
+                let unit = target.begin(None, format);
+                self.evtx_mapped(data, &*unit);
+                unit.finish(data.len() as u64);
+            }
+            Some(Format::Json) | Some(Format::Xml) => {
+                let unit = target.begin(None, format);
+                text_mapped(format == Some(Format::Xml), data, &*unit);
+                unit.finish(data.len() as u64);
+            }
+            Some(Format::Zip) => self.zip(data, target, 0),
+            Some(Format::Gzip) | Some(Format::Zstd) | Some(Format::Tar) => {
+                self.read_stream(&mut Cursor::new(data), target, None, 0);
+            }
+            None => {
+                let unit = target.begin(None, None);
+                unit.skip(skip(SkipUnit::NotEvent, 0, unrecognised(data)));
+                unit.finish(data.len() as u64);
+            }
+        }
+        format
+    }
+
+    fn evtx_mapped(&self, data: &[u8], sink: &dyn Sink) {
+        if data.len() < FILE_HEADER_SIZE || &data[..8] != MAGIC {
+            sink.skip(skip(
+                SkipUnit::File,
+                0,
+                "EVTX file shorter than its 4 KiB header".into(),
+            ));
+            return;
+        }
+        let body = &data[FILE_HEADER_SIZE..];
+        let n = body.len() / CHUNK_SIZE;
+        (0..n).into_par_iter().for_each(|i| {
+            let chunk = &body[i * CHUNK_SIZE..(i + 1) * CHUNK_SIZE];
+            self.chunk(i as u64, chunk, sink);
+        });
+        let tail = &body[n * CHUNK_SIZE..];
+        if !is_empty_chunk(tail) {
+            let offset = (FILE_HEADER_SIZE + n * CHUNK_SIZE) as u64;
+            sink.skip(Skip {
+                chunk: Some(n as u64),
+                ..skip(
+                    SkipUnit::Chunk,
+                    offset,
+                    format!("truncated chunk: {} of {CHUNK_SIZE} bytes", tail.len()),
+                )
+            });
+        }
+    }
+
+    fn chunk(&self, number: u64, data: &[u8], sink: &dyn Sink) {
+        let offset = FILE_HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
+        if is_empty_chunk(data) {
+            sink.note(crate::parse::evtx::NOTE_EMPTY_CHUNK);
+        } else {
+            self.extractor.extract(number, offset, data, sink);
+        }
+        sink.progress(data.len() as u64);
+    }
+
+    fn zip(&self, data: &[u8], target: &dyn Target, depth: usize) {
+        let mut archive = match zip::ZipArchive::new(Cursor::new(data)) {
+            Ok(a) => a,
+            Err(e) => {
+                let unit = target.begin(None, Some(Format::Zip));
+                unit.skip(skip(
+                    SkipUnit::File,
+                    0,
+                    format!("unreadable zip archive: {e}"),
+                ));
+                unit.finish(0);
+                return;
+            }
+        };
+        for i in 0..archive.len() {
+            match archive.by_index(i) {
+                Ok(mut entry) => {
+                    if entry.is_dir() {
+                        continue;
+                    }
+                    let name = entry
+                        .name()
+                        .map(|n| n.into_owned())
+                        .unwrap_or_else(|_| format!("#{i}"));
+                    self.read_stream(&mut entry, target, Some(&name), depth + 1);
+                }
+                Err(e) => {
+                    let unit = target.begin(Some(&format!("#{i}")), None);
+                    unit.skip(skip(
+                        SkipUnit::File,
+                        0,
+                        format!("unreadable zip member #{i}: {e}"),
+                    ));
+                    unit.finish(0);
+                }
+            }
+        }
+    }
+
+    /// Read a stream: sniff it, then decompress, walk its members, or parse it.
+    fn read_stream(
+        &self,
+        r: &mut dyn Read,
+        target: &dyn Target,
+        member: Option<&str>,
+        depth: usize,
+    ) {
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        let head_err = r.take(SNIFF_BYTES as u64).read_to_end(&mut head).err();
+        let format = sniff(&head);
+        let mut chained = Cursor::new(head).chain(r);
+        if depth > MAX_DEPTH
+            && matches!(
+                format,
+                Some(Format::Gzip | Format::Zstd | Format::Tar | Format::Zip)
+            )
+        {
+            let unit = target.begin(member, format);
+            unit.skip(skip(
+                SkipUnit::File,
+                0,
+                format!("archive nested deeper than {MAX_DEPTH} levels"),
+            ));
+            unit.finish(0);
+            return;
+        }
+        let inner_name = |suffixes: &[&str]| -> String {
+            let base = member.unwrap_or("");
+            let base = base.rsplit(['/', '\\']).next().unwrap_or(base);
+            suffixes
+                .iter()
+                .find_map(|s| base.strip_suffix(s))
+                .unwrap_or(base)
+                .to_string()
+        };
+        match format {
+            Some(Format::Gzip) => {
+                let name = inner_name(&[".gz", ".tgz"]);
+                let mut d = flate2::read::MultiGzDecoder::new(chained);
+                self.read_stream(&mut d, target, Some(&name), depth + 1);
+            }
+            Some(Format::Zstd) => match zstd::stream::read::Decoder::new(chained) {
+                Ok(mut d) => {
+                    let name = inner_name(&[".zst", ".zstd"]);
+                    self.read_stream(&mut d, target, Some(&name), depth + 1)
+                }
+                Err(e) => {
+                    let unit = target.begin(member, format);
+                    unit.skip(skip(
+                        SkipUnit::File,
+                        0,
+                        format!("unreadable zstd stream: {e}"),
+                    ));
+                    unit.finish(0);
+                }
+            },
+            Some(Format::Tar) => {
+                let mut archive = tar::Archive::new(chained);
+                let entries = match archive.entries() {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let unit = target.begin(member, format);
+                        unit.skip(skip(
+                            SkipUnit::File,
+                            0,
+                            format!("unreadable tar archive: {e}"),
+                        ));
+                        unit.finish(0);
+                        return;
+                    }
+                };
+                for (i, entry) in entries.enumerate() {
+                    match entry {
+                        Ok(mut entry) => {
+                            if !entry.header().entry_type().is_file() {
+                                continue;
+                            }
+                            let name = entry
+                                .path()
+                                .map(|p| p.to_string_lossy().into_owned())
+                                .unwrap_or_else(|_| format!("#{i}"));
+                            self.read_stream(&mut entry, target, Some(&name), depth + 1);
+                        }
+                        Err(e) => {
+                            let unit = target.begin(Some(&format!("#{i}")), None);
+                            unit.skip(skip(SkipUnit::File, 0, format!("unreadable tar member #{i}; the rest of the archive is unreadable: {e}")));
+                            unit.finish(0);
+                            return;
+                        }
+                    }
+                }
+            }
+            Some(Format::Zip) => {
+                // A zip needs random access: only a bounded one is buffered.
+                let unit = target.begin(member, format);
+                unit.skip(skip(
+                    SkipUnit::File,
+                    0,
+                    "a zip archive inside a compressed stream is not read; unpack the outer layer"
+                        .into(),
+                ));
+                unit.finish(0);
+            }
+            Some(Format::Evtx) => {
+                let unit = target.begin(member, format);
+                let bytes = self.evtx_stream(&mut chained, &*unit);
+                unit.finish(bytes);
+            }
+            Some(Format::Json) | Some(Format::Xml) => {
+                let unit = target.begin(member, format);
+                let sniffed_ndjson =
+                    format == Some(Format::Xml) || is_ndjson(chained.get_ref().0.get_ref());
+                let bytes = if sniffed_ndjson {
+                    lines_stream(format == Some(Format::Xml), &mut chained, &*unit)
+                } else {
+                    let mut counter = CountingReader {
+                        inner: &mut chained,
+                        count: 0,
+                    };
+                    process_json_document(serde_json::de::IoRead::new(&mut counter), &*unit);
+                    counter.count
+                };
+                unit.finish(bytes);
+            }
+            None => {
+                let unit = target.begin(member, None);
+                let reason = match &head_err {
+                    Some(e) => format!("unreadable stream: {e}"),
+                    None => unrecognised(chained.get_ref().0.get_ref()),
+                };
+                let kind = if head_err.is_some() {
+                    SkipUnit::File
+                } else {
+                    SkipUnit::NotEvent
+                };
+                unit.skip(skip(kind, 0, reason));
+                unit.finish(chained.get_ref().0.get_ref().len() as u64);
+            }
+        }
+    }
+
+    /// EVTX from a stream: the header, then batches of chunks in parallel.
+    fn evtx_stream(&self, r: &mut dyn Read, sink: &dyn Sink) -> u64 {
+        let mut header = vec![0u8; FILE_HEADER_SIZE];
+        if let Err(e) = r.read_exact(&mut header) {
+            sink.skip(skip(
+                SkipUnit::File,
+                0,
+                format!("EVTX header unreadable: {e}"),
+            ));
+            return 0;
+        }
+        let mut total = FILE_HEADER_SIZE as u64;
+        let mut number = 0u64;
+        loop {
+            let mut batch: Vec<Vec<u8>> = Vec::with_capacity(STREAM_CHUNK_BATCH);
+            let mut end = false;
+            while batch.len() < STREAM_CHUNK_BATCH {
+                let mut buf = Vec::with_capacity(CHUNK_SIZE);
+                match r.take(CHUNK_SIZE as u64).read_to_end(&mut buf) {
+                    Ok(n) if n == CHUNK_SIZE => batch.push(buf),
+                    Ok(n) => {
+                        if !is_empty_chunk(&buf) {
+                            let at = total + (batch.len() * CHUNK_SIZE) as u64;
+                            sink.skip(Skip {
+                                chunk: Some(number + batch.len() as u64),
+                                ..skip(
+                                    SkipUnit::Chunk,
+                                    at,
+                                    format!("truncated chunk: {n} of {CHUNK_SIZE} bytes"),
+                                )
+                            });
+                        }
+                        total += n as u64;
+                        end = true;
+                        break;
+                    }
+                    Err(e) => {
+                        let at = total + (batch.len() * CHUNK_SIZE) as u64;
+                        sink.skip(skip(
+                            SkipUnit::File,
+                            at,
+                            format!("read failed; the rest is unreadable: {e}"),
+                        ));
+                        end = true;
+                        break;
+                    }
+                }
+            }
+            batch.par_iter().enumerate().for_each(|(i, chunk)| {
+                self.chunk(number + i as u64, chunk, sink);
+            });
+            number += batch.len() as u64;
+            total += (batch.len() * CHUNK_SIZE) as u64;
+            if end {
+                return total;
+            }
+        }
+    }
+}
+
+/// Text (JSON or XML) from memory: NDJSON / XML lines in parallel blocks,
+/// or a JSON document streamed from the slice.
+fn text_mapped(xml: bool, data: &[u8], sink: &dyn Sink) {
+    if !xml && !is_ndjson(&data[..data.len().min(1 << 20)]) {
+        process_json_document(serde_json::de::SliceRead::new(data), sink);
+        sink.progress(data.len() as u64);
+        return;
+    }
+    let format = if xml {
+        LineFormat::Xml
+    } else {
+        LineFormat::Json
+    };
+    let mut start = 0usize;
+    let mut line = 1u64;
+    while start < data.len() {
+        let mut end = (start + BLOCK_BYTES).min(data.len());
+        if end < data.len() {
+            end = match memchr::memrchr(b'\n', &data[start..end]) {
+                Some(i) => start + i + 1,
+                None => memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i + 1),
+            };
+        }
+        let block = &data[start..end];
+        process_lines(format, block, start as u64, line, sink);
+        line += count_lines(block);
+        start = end;
+    }
+}
+
+/// Lines from a stream, in blocks, carrying partial lines over.
+fn lines_stream(xml: bool, r: &mut dyn Read, sink: &dyn Sink) -> u64 {
+    let format = if xml {
+        LineFormat::Xml
+    } else {
+        LineFormat::Json
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES * 2);
+    let (mut offset, mut line) = (0u64, 1u64);
+    let mut eof = false;
+    while !eof || !buf.is_empty() {
+        while !eof && buf.len() < BLOCK_BYTES {
+            let before = buf.len();
+            match r
+                .take((BLOCK_BYTES * 2 - before) as u64)
+                .read_to_end(&mut buf)
+            {
+                Ok(0) => eof = true,
+                Ok(_) => {}
+                Err(e) => {
+                    sink.skip(skip(
+                        SkipUnit::File,
+                        offset + before as u64,
+                        format!(
+                            "read failed (corrupt compressed data?); the rest is unreadable: {e}"
+                        ),
+                    ));
+                    eof = true;
+                }
+            }
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(i) => i + 1,
+                None if buf.len() > MAX_LINE_BYTES => {
+                    sink.skip(Skip {
+                        line: Some(line),
+                        ..skip(
+                            SkipUnit::Line,
+                            offset,
+                            format!("line longer than {MAX_LINE_BYTES} bytes"),
+                        )
+                    });
+                    // Drop the rest of this line.
+                    loop {
+                        buf.clear();
+                        match r.take(BLOCK_BYTES as u64).read_to_end(&mut buf) {
+                            Ok(0) | Err(_) => {
+                                eof = true;
+                                break;
+                            }
+                            Ok(_) => {
+                                if let Some(i) = memchr::memchr(b'\n', &buf) {
+                                    buf.drain(..=i);
+                                    line += 1;
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+                None => {
+                    // Need more bytes for this line.
+                    let before = buf.len();
+                    match r.take(BLOCK_BYTES as u64).read_to_end(&mut buf) {
+                        Ok(0) | Err(_) => eof = true,
+                        Ok(_) => {}
+                    }
+                    let _ = before;
+                    continue;
+                }
+            }
+        };
+        process_lines(format, &buf[..cut], offset, line, sink);
+        line += count_lines(&buf[..cut]);
+        offset += cut as u64;
+        buf.drain(..cut);
+    }
+    offset
+}
+
+struct CountingReader<'a> {
+    inner: &'a mut dyn Read,
+    count: u64,
+}
+
+impl Read for CountingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+fn unrecognised(head: &[u8]) -> String {
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return "UTF-16 text is not read yet; convert to UTF-8 (iconv -f UTF-16 -t UTF-8)".into();
+    }
+    let shown: String = head
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "unrecognised format (not EVTX, JSON, XML, zip, tar, gzip or zstd); first bytes: {shown}"
+    )
+}

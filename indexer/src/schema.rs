@@ -1,0 +1,191 @@
+//! The index schema, shared by the indexer and the query engine.
+//!
+//! One tantivy document per process-creation event. For every CIM field `F`
+//! (see [`crate::normalize::CIM_FIELDS`]):
+//! - `F`: the value exactly as normalized (original case), a **fast** (columnar)
+//!   string column for group-by and aggregation, and stored. Group-by reads
+//!   per-segment term ordinals of this column; no stored document is loaded.
+//! - `_lc_F`: the value case-folded ([`fold_case`]) and indexed as one raw term
+//!   (no tokenization, no fieldnorms, doc ids only). Exact matches are a term
+//!   lookup; prefix globs a dictionary range; `*x*` globs a scan of the
+//!   field's *distinct* values, never of the documents.
+//!
+//! Terms longer than [`MAX_TERM_BYTES`] are cut at a character boundary (tantivy
+//! silently drops terms over 65,530 bytes, and long command lines are what
+//! hunters look for). Such documents also get the term `F` in `_long`, so the
+//! query engine verifies them against the full value of the `F` column.
+//!
+//! `_time` is an indexed, fast i64 (microseconds since the epoch). The
+//! `evidx_*` fields are provenance: source file, record id, EVTX chunk, byte
+//! offset, event code, and `evidx_key`, a content hash that identifies an
+//! event (host, channel, record id, row) for de-duplication on append.
+//!
+//! The doc store is zstd-compressed in 64 KiB blocks.
+
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
+    INDEXED, STORED,
+};
+use tantivy::store::{Compressor, ZstdCompressor};
+use tantivy::IndexSettings;
+
+use crate::normalize::CIM_FIELDS;
+
+/// Longest indexed term, in bytes; see the module documentation.
+pub const MAX_TERM_BYTES: usize = 16 * 1024;
+
+pub const TIME: &str = "_time";
+pub const LONG: &str = "_long";
+pub const SOURCE_FILE: &str = "evidx_source";
+pub const SOURCETYPE: &str = "sourcetype";
+pub const RECORD_ID: &str = "evidx_record_id";
+pub const CHUNK: &str = "evidx_chunk";
+pub const OFFSET: &str = "evidx_offset";
+pub const EVENT_CODE: &str = "evidx_event_code";
+pub const CHANNEL: &str = "evidx_channel";
+pub const KEY: &str = "evidx_key";
+
+/// Name of the case-folded search field of CIM field `field`.
+pub fn search_field_name(field: &str) -> String {
+    format!("_lc_{field}")
+}
+
+/// The case folding used for indexing and for query values alike.
+pub fn fold_case(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
+/// `s` cut to at most `max` bytes at a character boundary.
+pub fn truncate_term(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Resolved field handles.
+#[derive(Clone, Debug)]
+pub struct EvidxSchema {
+    pub schema: Schema,
+    /// `(value field, search field)` for each of `CIM_FIELDS`, same order.
+    pub cim: Vec<(Field, Field)>,
+    pub time: Field,
+    pub long: Field,
+    pub source_file: Field,
+    pub sourcetype: Field,
+    pub record_id: Field,
+    pub chunk: Field,
+    pub offset: Field,
+    pub event_code: Field,
+    pub channel: Field,
+    pub key: Field,
+}
+
+impl EvidxSchema {
+    pub fn build() -> Self {
+        let mut b = Schema::builder();
+        let value_opts = TextOptions::default().set_fast("raw").set_stored();
+        let search_opts = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        );
+        let raw_indexed_fast = search_opts.clone().set_fast("raw").set_stored();
+        let mut cim = Vec::new();
+        for f in CIM_FIELDS {
+            let value = b.add_text_field(f, value_opts.clone());
+            let search = b.add_text_field(&search_field_name(f), search_opts.clone());
+            cim.push((value, search));
+        }
+        let num = |b: &mut tantivy::schema::SchemaBuilder, name: &str, opts: NumericOptions| {
+            b.add_i64_field(name, opts)
+        };
+        let time = num(&mut b, TIME, NumericOptions::from(INDEXED | FAST | STORED));
+        let long = b.add_text_field(LONG, search_opts.clone());
+        let source_file = b.add_text_field(SOURCE_FILE, raw_indexed_fast.clone());
+        let sourcetype = b.add_text_field(SOURCETYPE, raw_indexed_fast.clone());
+        let record_id = b.add_u64_field(RECORD_ID, FAST | STORED);
+        let chunk = b.add_u64_field(CHUNK, FAST | STORED);
+        let offset = b.add_u64_field(OFFSET, STORED);
+        let event_code = b.add_u64_field(EVENT_CODE, INDEXED | FAST | STORED);
+        let channel = b.add_text_field(CHANNEL, raw_indexed_fast);
+        let key = b.add_u64_field(KEY, INDEXED | FAST | STORED);
+        EvidxSchema {
+            schema: b.build(),
+            cim,
+            time,
+            long,
+            source_file,
+            sourcetype,
+            record_id,
+            chunk,
+            offset,
+            event_code,
+            channel,
+            key,
+        }
+    }
+
+    /// Resolve the handles of an existing index's schema.
+    pub fn from_schema(schema: &Schema) -> Result<Self, tantivy::TantivyError> {
+        let built = Self::build();
+        for (name, _) in built.schema.fields().map(|(f, e)| (e.name(), f)) {
+            schema.get_field(name)?;
+        }
+        Ok(built)
+    }
+
+    /// The value and search fields of a CIM field name.
+    pub fn cim_field(&self, name: &str) -> Option<(Field, Field)> {
+        CIM_FIELDS
+            .iter()
+            .position(|f| *f == name)
+            .map(|i| self.cim[i])
+    }
+}
+
+/// Index settings: zstd doc store in 64 KiB blocks.
+pub fn index_settings() -> IndexSettings {
+    IndexSettings {
+        docstore_compression: Compressor::Zstd(ZstdCompressor::default()),
+        docstore_blocksize: 64 * 1024,
+        ..IndexSettings::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncates_on_char_boundary() {
+        assert_eq!(truncate_term("abc", 10), "abc");
+        assert_eq!(truncate_term("aé", 2), "a");
+        assert_eq!(truncate_term("aé", 3), "aé");
+    }
+
+    #[test]
+    fn folds_unicode() {
+        assert_eq!(fold_case("PowerShell.EXE"), "powershell.exe");
+        assert_eq!(fold_case("ÉCOLE"), "école");
+    }
+
+    #[test]
+    fn schema_has_every_cim_field() {
+        let s = EvidxSchema::build();
+        for f in CIM_FIELDS {
+            assert!(s.schema.get_field(f).is_ok());
+            assert!(s.schema.get_field(&search_field_name(f)).is_ok());
+        }
+        assert!(EvidxSchema::from_schema(&s.schema).is_ok());
+    }
+}
