@@ -191,9 +191,10 @@ fn winlogbeat_6(o: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
 }
 
 fn flat(o: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
-    // The record's own creation time: Mordor flat has TimeCreated, NXLog
-    // EventTime (agent clock, no zone), Logstash adds @timestamp.
-    let time = ["TimeCreated", "EventTime", "@timestamp"]
+    // The record's creation time, UTC first: Logstash's @timestamp and
+    // Mordor's TimeCreated carry a zone; NXLog's EventTime is the agent's
+    // local clock without one (taken as UTC only when nothing else is there).
+    let time = ["@timestamp", "TimeCreated", "EventTime"]
         .iter()
         .find_map(|k| o.get(*k).and_then(text).as_deref().and_then(parse_micros));
     Ok(RawEvent {
@@ -213,8 +214,34 @@ fn flat(o: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
         time_created: time,
         keywords: o.get("Keywords").and_then(text),
         user_sid: o.get("UserID").and_then(text),
-        data: pairs(o, &["Message"]),
+        data: with_message_fields(
+            pairs(o, &["Message"]),
+            o.get("Message").and_then(Value::as_str),
+        ),
     })
+}
+
+/// NXLog names fields case-insensitively, so its own `ProcessID` (the
+/// logging process) replaces Sysmon's EventData `ProcessId`. The rendered
+/// `Message` still has every EventData field as `Name: value` lines; fill
+/// the fields missing from the object from there.
+fn with_message_fields(
+    mut data: Vec<(String, String)>,
+    message: Option<&str>,
+) -> Vec<(String, String)> {
+    let Some(message) = message else {
+        return data;
+    };
+    for line in message.lines().skip(1) {
+        let Some((name, value)) = line.split_once(": ") else {
+            continue;
+        };
+        let plain_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric());
+        if plain_name && !data.iter().any(|(k, _)| k == name) {
+            data.push((name.to_string(), value.trim_end_matches('\r').to_string()));
+        }
+    }
+    data
 }
 
 #[cfg(test)]
@@ -278,6 +305,14 @@ mod tests {
         assert_eq!(e.get("ProcessId"), Some("1144"));
         assert_eq!(e.get("ProcessID"), Some("2740"));
         assert_eq!(e.get("Message"), None);
+        let nx: Value = serde_json::from_str(
+            r#"{"EventID":1,"SourceName":"Microsoft-Windows-Sysmon","ProcessID":2740,"Image":"C:\\a.exe","Message":"Process Create:\r\nProcessId: 2744\r\nImage: C:\\other.exe\r\nNew Thing: x"}"#,
+        )
+        .unwrap();
+        let e = event_from_json(&nx).unwrap();
+        assert_eq!(e.get("ProcessId"), Some("2744"));
+        assert_eq!(e.get("Image"), Some("C:\\a.exe"));
+        assert_eq!(e.get("New Thing"), None);
         assert!(e.time_created.is_some());
     }
 

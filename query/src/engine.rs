@@ -1,0 +1,158 @@
+//! The engine: open an index, run a parsed tstats pipeline on it.
+//! parse ([`crate::spl`]) -> plan ([`crate::plan`]) -> collect
+//! ([`crate::collect`]) -> post ([`crate::post`]).
+
+use std::path::{Path, PathBuf};
+
+use evidx_index::schema::EvidxSchema;
+use tantivy::{Index, IndexReader, ReloadPolicy};
+
+use crate::collect::GroupBy;
+use crate::plan::{plan, PlanError};
+use crate::post::PostError;
+use crate::spl::ast::{Span, Tstats};
+use crate::spl::{self, MacroSet, SplError};
+use crate::table::{Cell, Table};
+
+/// The data model evidx indexes.
+pub const DATAMODEL: &str = "Endpoint.Processes";
+
+/// tstats options that are accepted. Summaries do not exist in evidx: every
+/// search reads the full index, as `summariesonly=false` asks.
+const KNOWN_OPTIONS: &[&str] = &[
+    "summariesonly",
+    "allow_old_summaries",
+    "fillnull_value",
+    "local",
+    "chunk_size",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("{}", .0.render(&.0.text))]
+    Spl(SplError),
+    /// A construct that parses but cannot run here, with its position in
+    /// the expanded query text.
+    #[error("{}", SplError::new(.message.clone(), .span.clone()).render(.text))]
+    Unsupported {
+        message: String,
+        span: Span,
+        text: String,
+    },
+    #[error("post-processing: {0}")]
+    Post(#[from] PostError),
+    #[error("index {}: {reason}", path.display())]
+    Index { path: PathBuf, reason: String },
+    #[error("search failed: {0}")]
+    Search(#[from] tantivy::TantivyError),
+}
+
+impl QueryError {
+    /// True for errors in the query itself (as opposed to the index).
+    pub fn is_query_error(&self) -> bool {
+        matches!(
+            self,
+            QueryError::Spl(_) | QueryError::Unsupported { .. } | QueryError::Post(_)
+        )
+    }
+}
+
+/// An open evidx index.
+pub struct Engine {
+    reader: IndexReader,
+    schema: EvidxSchema,
+}
+
+impl Engine {
+    pub fn open(dir: &Path) -> Result<Self, QueryError> {
+        let err = |reason: String| QueryError::Index {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        if !dir.join("meta.json").exists() {
+            return Err(err(
+                "not an evidx index (no meta.json); build one with evidx-index -o DIR INPUT..."
+                    .into(),
+            ));
+        }
+        let index = Index::open_in_dir(dir).map_err(|e| err(e.to_string()))?;
+        let schema = EvidxSchema::from_schema(&index.schema()).map_err(|e| {
+            err(format!(
+                "schema is not evidx's ({e}); re-index with this version"
+            ))
+        })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e: tantivy::TantivyError| err(e.to_string()))?;
+        Ok(Engine { reader, schema })
+    }
+
+    /// Number of indexed process events.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Parse and run an SPL query.
+    pub fn run_text(&self, text: &str, macros: &MacroSet) -> Result<Table, QueryError> {
+        let query = spl::parse_query(text, macros).map_err(QueryError::Spl)?;
+        self.run(&query)
+    }
+
+    /// Run a parsed query.
+    pub fn run(&self, query: &spl::Query) -> Result<Table, QueryError> {
+        let unsupported = |message: String, span: Span| QueryError::Unsupported {
+            message,
+            span,
+            text: query.text.clone(),
+        };
+        let ts = &query.pipeline.tstats;
+        check_tstats(ts).map_err(|(m, s)| unsupported(m, s))?;
+        let q = plan(ts.filter.as_ref(), &self.schema)
+            .map_err(|PlanError { message, span }| unsupported(message, span))?;
+        let collector = GroupBy::new(&ts.by, &ts.aggs, ts.fillnull_value());
+        let searcher = self.reader.searcher();
+        let groups = searcher.search(&*q, &collector)?;
+        let mut table = collector.table(groups);
+        if ts.by.is_empty() && table.rows.is_empty() {
+            // Splunk returns one row of zero counts for an empty result.
+            table.rows.push(
+                ts.aggs
+                    .iter()
+                    .map(|a| match a.func {
+                        crate::spl::ast::AggFunc::Count | crate::spl::ast::AggFunc::Dc => {
+                            Cell::one("0")
+                        }
+                        _ => Cell::null(),
+                    })
+                    .collect(),
+            );
+        }
+        crate::post::apply_all(&mut table, &query.pipeline.commands)?;
+        Ok(table)
+    }
+}
+
+fn check_tstats(ts: &Tstats) -> Result<(), (String, Span)> {
+    let dm = ts.datamodel.trim_matches('"');
+    let object = dm.split_whitespace().next().unwrap_or(dm);
+    if !object.eq_ignore_ascii_case(DATAMODEL) && !object.eq_ignore_ascii_case("Endpoint") {
+        return Err((
+            format!("datamodel={dm}: evidx indexes only {DATAMODEL} (Sysmon 1 and Security 4688)"),
+            ts.span.clone(),
+        ));
+    }
+    for (k, v) in &ts.options {
+        if !KNOWN_OPTIONS.contains(&k.as_str()) {
+            return Err((
+                format!(
+                    "tstats option `{k}={v}` is not supported (evidx supports {})",
+                    KNOWN_OPTIONS.join(", ")
+                ),
+                ts.span.clone(),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! Splunk value globs: `*` matches any run of characters (anywhere in the
+//! pattern), nothing else is special, and matching is case-insensitive.
+//! Both sides are lower-cased with Unicode `to_lowercase`; the caller
+//! lower-cases the text once so a glob can be run over millions of terms.
+
+use memchr::memmem::Finder;
+
+#[derive(Debug, Clone)]
+pub struct Glob {
+    /// The lower-cased pattern.
+    pattern: String,
+    /// The pattern split on `*` (empty first/last piece = unanchored side).
+    pieces: Vec<String>,
+    has_star: bool,
+    /// Finders for the inner pieces (all but first and last), non-empty only.
+    inner: Vec<Finder<'static>>,
+}
+
+impl PartialEq for Glob {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+impl Eq for Glob {}
+
+impl Glob {
+    /// Compile `pattern`; it is lower-cased here.
+    pub fn new(pattern: &str) -> Self {
+        let pattern = pattern.to_lowercase();
+        let pieces: Vec<String> = pattern.split('*').map(str::to_string).collect();
+        let has_star = pieces.len() > 1;
+        let inner = if pieces.len() > 2 {
+            pieces[1..pieces.len() - 1]
+                .iter()
+                .filter(|p| !p.is_empty())
+                .map(|p| Finder::new(p.as_bytes()).into_owned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Glob {
+            pattern,
+            pieces,
+            has_star,
+            inner,
+        }
+    }
+
+    /// The lower-cased pattern.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The literal value when the pattern has no `*`.
+    pub fn is_exact(&self) -> Option<&str> {
+        (!self.has_star).then_some(self.pattern.as_str())
+    }
+
+    /// The literal text before the first `*` (the whole pattern if none).
+    pub fn prefix(&self) -> &str {
+        self.pieces.first().map_or("", String::as_str)
+    }
+
+    /// The literal text after the last `*` (empty when there is no `*`).
+    pub fn suffix(&self) -> &str {
+        if self.has_star {
+            self.pieces.last().map_or("", String::as_str)
+        } else {
+            ""
+        }
+    }
+
+    /// The pattern split on `*`: `*a*b` gives `["", "a", "b"]`. An empty
+    /// first piece means the start is unanchored, an empty last piece the end.
+    pub fn pieces(&self) -> &[String] {
+        &self.pieces
+    }
+
+    /// True when the pattern is only `*`s (matches every value).
+    pub fn matches_all(&self) -> bool {
+        self.has_star && self.pieces.iter().all(String::is_empty)
+    }
+
+    /// Match against text that the caller has already lower-cased.
+    pub fn matches(&self, lowered_text: &str) -> bool {
+        if !self.has_star {
+            return lowered_text == self.pattern;
+        }
+        let text = lowered_text.as_bytes();
+        let prefix = self.prefix().as_bytes();
+        let suffix = self.suffix().as_bytes();
+        if text.len() < prefix.len() + suffix.len()
+            || !text.starts_with(prefix)
+            || !text.ends_with(suffix)
+        {
+            return false;
+        }
+        // Leftmost matching of each inner piece is optimal for globs.
+        let mut hay = &text[prefix.len()..text.len() - suffix.len()];
+        for f in &self.inner {
+            match f.find(hay) {
+                Some(i) => hay = &hay[i + f.needle().len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Lower-case `text` and match it (convenience for one-off checks).
+    pub fn matches_unlowered(&self, text: &str) -> bool {
+        self.matches(&text.to_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, t: &str) -> bool {
+        Glob::new(p).matches_unlowered(t)
+    }
+
+    #[test]
+    fn exact() {
+        let g = Glob::new("PowerShell.EXE");
+        assert_eq!(g.is_exact(), Some("powershell.exe"));
+        assert!(g.matches("powershell.exe"));
+        assert!(!g.matches("powershell.exe2"));
+        assert!(m("PowerShell.EXE", "POWERSHELL.exe"));
+    }
+
+    #[test]
+    fn prefix_suffix_contains_inner() {
+        assert!(m("reg*", "reg.exe"));
+        assert!(!m("reg*", "xreg.exe"));
+        assert_eq!(Glob::new("Reg*").prefix(), "reg");
+        assert!(m("*users", "net user USERS"));
+        assert!(!m("*users", "users x"));
+        assert_eq!(Glob::new("*X").suffix(), "x");
+        assert!(m("*-addstore*", "certutil -ADDSTORE root"));
+        assert!(!m("*-addstore*", "certutil"));
+        assert!(m("net*.exe", "net1.exe"));
+        assert!(m("net*.exe", "net.exe"));
+        assert!(!m("net*.exe", "net.ex"));
+        // Prefix and suffix must not overlap.
+        assert!(!m("ab*ba", "aba"));
+        assert!(m(
+            "*c:\\windows\\system32\\conhost.exe* 0xffffffff *-forcev1*",
+            "\\??\\C:\\Windows\\system32\\conhost.exe 0xffffffff -ForceV1"
+        ));
+        assert!(m("*a*b*c*", "xxaxxbxxcxx"));
+        assert!(!m("*a*b*c*", "xxcxxbxxaxx"));
+        assert_eq!(Glob::new("*a*b").pieces(), &["", "a", "b"]);
+    }
+
+    #[test]
+    fn unicode_case_folding() {
+        assert!(m("*ÄRGER*", "das ärger"));
+        assert!(m("straße", "STRAßE"));
+        assert!(m("*–decode *", "certutil –DECODE x"));
+    }
+
+    #[test]
+    fn edge_patterns() {
+        let empty = Glob::new("");
+        assert_eq!(empty.is_exact(), Some(""));
+        assert!(empty.matches(""));
+        assert!(!empty.matches("a"));
+        for p in ["*", "**", "***"] {
+            let g = Glob::new(p);
+            assert!(g.matches_all());
+            assert!(g.matches(""));
+            assert!(g.matches("anything"));
+            assert_eq!(g.prefix(), "");
+        }
+        assert!(m("a**b", "ab"));
+        assert!(m("a**b", "axxb"));
+        assert!(!Glob::new("a*").matches_all());
+    }
+}

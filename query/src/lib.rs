@@ -1,0 +1,19 @@
+//! evidx-query: run Splunk `tstats` detections over an evidx index.
+//!
+//! The pipeline: `spl` (macros -> lexer -> parser -> [`spl::ast`]) ->
+//! `plan` (the `where` clause becomes a tantivy query) -> `collect`
+//! (group-by over fast-field columns) -> `post` (commands after tstats)
+//! -> `render` (table, CSV, JSON).
+
+pub mod collect;
+pub mod detection;
+pub mod engine;
+pub mod eval;
+pub mod glob;
+pub mod plan;
+pub mod post;
+pub mod render;
+pub mod spl;
+pub mod table;
+
+pub use engine::{Engine, QueryError};

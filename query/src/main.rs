@@ -1,0 +1,196 @@
+//! `evidx-query`: the command line. Argument handling and exit codes live
+//! here; parsing, planning and execution are in the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use evidx_query::detection;
+use evidx_query::render::{self, Format};
+use evidx_query::spl::MacroSet;
+use evidx_query::{Engine, QueryError};
+
+const EXIT_OK: u8 = 0;
+const EXIT_ERROR: u8 = 1;
+const EXIT_BAD_QUERY: u8 = 3;
+const EXIT_PACK_PARTIAL: u8 = 4;
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum OutFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "evidx-query",
+    version,
+    about = "Run Splunk tstats detections (ESCU, Sigma) over an evidx index.",
+    long_about = "Run Splunk `tstats ... from datamodel=Endpoint.Processes` searches, as \
+written in Splunk ESCU or converted from Sigma, over an index built by evidx-index, \
+and print the table Splunk would give.\n\n\
+The search language follows Splunk: values match case-insensitively, `*` is a \
+wildcard anywhere, OR binds tighter than AND in the tstats where clause (AND before OR \
+in `| where`), `f!=v` needs the field to exist while `NOT f=v` does not. After tstats: \
+rename, convert ctime, where, eval, search, regex, table, fields, sort, head. ESCU \
+macros come from --macros; drop_dm_object_name, security_content_summariesonly, \
+security_content_ctime and *_filter are built in.",
+    after_help = "EXIT STATUS:\n  0  the search (or every detection of --pack) ran\n  \
+1  error: the index cannot be opened, a file cannot be read\n  \
+3  the query is invalid or uses SPL that evidx does not support (the message points at it)\n  \
+4  --pack: some detections were unsupported or failed; the others ran\n\n\
+EXAMPLES:\n  evidx-query -i hunt.idx '| tstats count from datamodel=Endpoint.Processes \
+where Processes.process_name=powershell.exe by Processes.dest'\n  \
+evidx-query -i hunt.idx --macros escu/macros --file escu/detections/endpoint/x.yml\n  \
+evidx-query -i hunt.idx --macros escu/macros --pack escu/detections --out results/"
+)]
+struct Args {
+    /// The index directory written by evidx-index.
+    #[arg(short = 'i', long = "index", value_name = "INDEX_DIR")]
+    index: PathBuf,
+
+    /// The search, e.g. '| tstats count from datamodel=Endpoint.Processes by Processes.dest'.
+    #[arg(value_name = "SPL", conflicts_with_all = ["file", "pack"], required_unless_present_any = ["file", "pack"])]
+    spl: Option<String>,
+
+    /// Read the search from a .spl file or an ESCU detection YAML (its `search:`).
+    #[arg(short, long, value_name = "FILE", conflicts_with = "pack")]
+    file: Option<PathBuf>,
+
+    /// Run every detection (.yml/.yaml/.spl) under DIR, recursively.
+    #[arg(long, value_name = "DIR")]
+    pack: Option<PathBuf>,
+
+    /// With --pack: write each result to DIR/<detection>.csv.
+    #[arg(long, value_name = "DIR", requires = "pack")]
+    out: Option<PathBuf>,
+
+    /// ESCU macro YAMLs (name, definition, arguments), searched recursively.
+    #[arg(short, long, value_name = "DIR")]
+    macros: Option<PathBuf>,
+
+    /// Output format [default: table on a terminal, csv otherwise].
+    #[arg(long, value_enum)]
+    format: Option<OutFormat>,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("evidx-query: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<u8> {
+    let args = Args::parse();
+    let macros = match &args.macros {
+        Some(dir) => MacroSet::load_dir(dir)?,
+        None => MacroSet::builtin(),
+    };
+    let format = match args.format {
+        Some(OutFormat::Table) => Format::Table,
+        Some(OutFormat::Csv) => Format::Csv,
+        Some(OutFormat::Json) => Format::Json,
+        None if std::io::stdout().is_terminal() => Format::Table,
+        None => Format::Csv,
+    };
+    let engine = Engine::open(&args.index)?;
+    if let Some(dir) = &args.pack {
+        return pack(&engine, &macros, dir, args.out.as_deref());
+    }
+    let text = match (&args.spl, &args.file) {
+        (Some(s), _) => s.clone(),
+        (None, Some(f)) => detection::load(f)?.search,
+        (None, None) => anyhow::bail!("give a search, --file or --pack"),
+    };
+    match engine.run_text(&text, &macros) {
+        Ok(table) => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            render::render(&table, format, &mut out)?;
+            out.flush()?;
+            Ok(EXIT_OK)
+        }
+        Err(e) if e.is_query_error() => {
+            eprintln!("{e}");
+            Ok(EXIT_BAD_QUERY)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Run every detection under `dir`; one summary line each.
+fn pack(engine: &Engine, macros: &MacroSet, dir: &Path, out: Option<&Path>) -> anyhow::Result<u8> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yml" | "yaml" | "spl")
+            )
+        })
+        .collect();
+    files.sort();
+    if let Some(o) = out {
+        std::fs::create_dir_all(o).with_context(|| format!("creating {}", o.display()))?;
+    }
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    let (mut ran, mut failed) = (0, 0);
+    for path in &files {
+        let started = Instant::now();
+        let det = match detection::load(path) {
+            Ok(d) => d,
+            Err(e) => {
+                writeln!(w, "unsupported\t{}\t-\t-\t{e}", path.display())?;
+                failed += 1;
+                continue;
+            }
+        };
+        match engine.run_text(&det.search, macros) {
+            Ok(table) => {
+                ran += 1;
+                let ms = started.elapsed().as_secs_f64() * 1e3;
+                writeln!(w, "ok\t{}\t{} rows\t{ms:.1} ms", det.name, table.rows.len())?;
+                if let Some(o) = out {
+                    let stem = path
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                        .unwrap_or("detection");
+                    let mut f = std::fs::File::create(o.join(format!("{stem}.csv")))?;
+                    render::csv(&table, &mut f)?;
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                let first = match &e {
+                    QueryError::Spl(s) => s.message.clone(),
+                    QueryError::Unsupported { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                writeln!(w, "unsupported\t{}\t-\t-\t{first}", det.name)?;
+            }
+        }
+    }
+    writeln!(
+        w,
+        "{ran} ran, {failed} unsupported or failed, of {} detections",
+        files.len()
+    )?;
+    Ok(if failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_PACK_PARTIAL
+    })
+}

@@ -1,0 +1,364 @@
+//! Plan: the tstats `where` clause ([`SearchExpr`]) becomes a tantivy query.
+//!
+//! - Field names are resolved as Splunk does, case-sensitively:
+//!   `Processes.process_name` is the CIM field `process_name`; a name that is
+//!   not in the model (`processes.process_name`, `dest_category`) has no
+//!   values, so `f=v` and `f!=v` match nothing and `NOT f=v` matches all.
+//! - Values are globs matched case-insensitively against the case-folded
+//!   search field (`_lc_F`, see `evidx_index::schema`): an exact value is a
+//!   term lookup, `x*` a dictionary range, anything else one pass over the
+//!   field's *distinct* terms in the segment ([`GlobQuery`]), never over the
+//!   documents.
+//! - `f!=v` requires the field to exist; `NOT f=v` does not.
+//! - A value written with XML entities (`*2&gt;&amp;1*`) also matches the
+//!   decoded text, since evidx stores decoded values.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use evidx_index::normalize::CIM_FIELDS;
+use evidx_index::schema::{self, fold_case, truncate_term, EvidxSchema, MAX_TERM_BYTES};
+use tantivy::query::{
+    AllQuery, BitSetDocSet, BooleanQuery, ConstScorer, EmptyQuery, EnableScoring, ExistsQuery,
+    Explanation, Occur, Query, RangeQuery, Scorer, TermQuery, Weight,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
+
+use crate::glob::Glob;
+use crate::spl::ast::{CmpOp, SearchExpr, Span, Value};
+
+/// A `where` clause that cannot run, with the position to point at.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct PlanError {
+    pub message: String,
+    pub span: Span,
+}
+
+/// The data model object whose fields the index holds.
+pub const OBJECT_PREFIX: &str = "Processes.";
+
+/// What a field name in a query refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldRef {
+    /// A CIM string field (index into `CIM_FIELDS`).
+    Cim(usize),
+    /// `_time`.
+    Time,
+    /// Not in the model: it has no values.
+    Unknown,
+}
+
+/// Resolve a field name as written in a query (`Processes.user`, `user`,
+/// `_time`).
+pub fn resolve_field(name: &str) -> FieldRef {
+    if name == "_time" {
+        return FieldRef::Time;
+    }
+    let bare = name.strip_prefix(OBJECT_PREFIX).unwrap_or(name);
+    match CIM_FIELDS.iter().position(|f| *f == bare) {
+        Some(i) => FieldRef::Cim(i),
+        None => FieldRef::Unknown,
+    }
+}
+
+/// Build the tantivy query of a `where` clause (None: every event).
+pub fn plan(
+    filter: Option<&SearchExpr>,
+    schema: &EvidxSchema,
+) -> Result<Box<dyn Query>, PlanError> {
+    match filter {
+        None => Ok(Box::new(AllQuery)),
+        Some(e) => Planner { schema }.expr(e),
+    }
+}
+
+struct Planner<'a> {
+    schema: &'a EvidxSchema,
+}
+
+impl Planner<'_> {
+    fn expr(&self, e: &SearchExpr) -> Result<Box<dyn Query>, PlanError> {
+        Ok(match e {
+            SearchExpr::And(items) => self.boolean(items, Occur::Must)?,
+            SearchExpr::Or(items) => self.boolean(items, Occur::Should)?,
+            SearchExpr::Not(inner) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
+                (Occur::MustNot, self.expr(inner)?),
+            ])),
+            SearchExpr::Cmp {
+                field,
+                op,
+                value,
+                span,
+            } => self.cmp(field, *op, value, span)?,
+            SearchExpr::In {
+                field,
+                values,
+                span,
+            } => {
+                let mut arms = Vec::new();
+                for v in values {
+                    arms.push((Occur::Should, self.cmp(field, CmpOp::Eq, v, span)?));
+                }
+                if arms.is_empty() {
+                    Box::new(EmptyQuery)
+                } else {
+                    Box::new(BooleanQuery::new(arms))
+                }
+            }
+            SearchExpr::Term { value, span } => {
+                if value.text.chars().all(|c| c == '*') {
+                    Box::new(AllQuery)
+                } else {
+                    return Err(PlanError {
+                        message: format!(
+                            "a bare search term (`{}`) needs raw event text, which tstats does not search; write FIELD=VALUE",
+                            value.text
+                        ),
+                        span: span.clone(),
+                    });
+                }
+            }
+        })
+    }
+
+    fn boolean(&self, items: &[SearchExpr], occur: Occur) -> Result<Box<dyn Query>, PlanError> {
+        let mut clauses = Vec::with_capacity(items.len());
+        for it in items {
+            clauses.push((occur, self.expr(it)?));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    fn cmp(
+        &self,
+        field: &str,
+        op: CmpOp,
+        value: &Value,
+        span: &Span,
+    ) -> Result<Box<dyn Query>, PlanError> {
+        match (resolve_field(field), op) {
+            (FieldRef::Unknown, _) => Ok(Box::new(EmptyQuery)),
+            (FieldRef::Cim(i), CmpOp::Eq) => Ok(self.matches(i, &value.text)),
+            (FieldRef::Cim(i), CmpOp::Ne) => Ok(Box::new(BooleanQuery::new(vec![
+                (Occur::Must, exists(CIM_FIELDS[i])),
+                (Occur::MustNot, self.matches(i, &value.text)),
+            ]))),
+            (FieldRef::Cim(_), _) => Err(PlanError {
+                message: format!(
+                    "`{field}` is a text field: <, <=, >, >= compare numbers, use them after tstats (`| where`)"
+                ),
+                span: span.clone(),
+            }),
+            (FieldRef::Time, op) => time_range(self.schema.time, op, value, span),
+        }
+    }
+
+    /// `field=value`, with the XML-entity alternative.
+    fn matches(&self, i: usize, text: &str) -> Box<dyn Query> {
+        let decoded = decode_xml_entities(text);
+        let mut arms = vec![self.glob(i, text)];
+        if decoded != text {
+            arms.push(self.glob(i, &decoded));
+        }
+        if arms.len() == 1 {
+            arms.pop().unwrap_or_else(|| Box::new(EmptyQuery))
+        } else {
+            Box::new(BooleanQuery::new(
+                arms.into_iter().map(|q| (Occur::Should, q)).collect(),
+            ))
+        }
+    }
+
+    fn glob(&self, i: usize, pattern: &str) -> Box<dyn Query> {
+        let (_, search) = self.schema.cim[i];
+        let glob = Glob::new(pattern);
+        if glob.matches_all() {
+            return exists(CIM_FIELDS[i]);
+        }
+        if let Some(exact) = glob.is_exact() {
+            let folded = fold_case(exact);
+            if folded.len() <= MAX_TERM_BYTES {
+                return Box::new(TermQuery::new(
+                    Term::from_field_text(search, &folded),
+                    IndexRecordOption::Basic,
+                ));
+            }
+        }
+        Box::new(GlobQuery {
+            search,
+            long: self.schema.long,
+            field_name: CIM_FIELDS[i],
+            glob: Arc::new(glob),
+        })
+    }
+}
+
+fn exists(field: &str) -> Box<dyn Query> {
+    Box::new(ExistsQuery::new(field.to_string(), false))
+}
+
+/// `_time` compared with epoch seconds.
+fn time_range(
+    field: Field,
+    op: CmpOp,
+    value: &Value,
+    span: &Span,
+) -> Result<Box<dyn Query>, PlanError> {
+    let secs: f64 = value.text.trim().parse().map_err(|_| PlanError {
+        message: format!("`_time` compares with epoch seconds, not `{}`", value.text),
+        span: span.clone(),
+    })?;
+    let micros = (secs * 1e6).round() as i64;
+    let t = |m: i64| Term::from_field_i64(field, m);
+    let (lo, hi) = match op {
+        CmpOp::Eq => (Bound::Included(t(micros)), Bound::Included(t(micros))),
+        CmpOp::Lt => (Bound::Unbounded, Bound::Excluded(t(micros))),
+        CmpOp::Le => (Bound::Unbounded, Bound::Included(t(micros))),
+        CmpOp::Gt => (Bound::Excluded(t(micros)), Bound::Unbounded),
+        CmpOp::Ge => (Bound::Included(t(micros)), Bound::Unbounded),
+        CmpOp::Ne => {
+            return Ok(Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
+                (
+                    Occur::MustNot,
+                    Box::new(RangeQuery::new(
+                        Bound::Included(t(micros)),
+                        Bound::Included(t(micros)),
+                    )),
+                ),
+            ])))
+        }
+    };
+    Ok(Box::new(RangeQuery::new(lo, hi)))
+}
+
+/// Decode the five XML entities (`&amp;` last, so `&amp;gt;` stays `&gt;`).
+pub fn decode_xml_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// A case-insensitive glob over one CIM field: scans the segment's term
+/// dictionary of the case-folded field (a range for a literal prefix), and
+/// unions the postings of matching terms. Documents whose value was too long
+/// to index whole (listed under `_long`) are checked against the full value
+/// in the fast column.
+#[derive(Clone, Debug)]
+pub struct GlobQuery {
+    search: Field,
+    long: Field,
+    field_name: &'static str,
+    glob: Arc<Glob>,
+}
+
+impl Query for GlobQuery {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Weight for GlobQuery {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut docs = tantivy::BitSet::with_max_value(reader.max_doc());
+        let inverted = reader.inverted_index(self.search)?;
+        let dict = inverted.terms();
+        let prefix = truncate_term(self.glob.prefix(), MAX_TERM_BYTES);
+        let mut stream = if prefix.is_empty() {
+            dict.stream()?
+        } else {
+            let mut builder = dict.range().ge(prefix.as_bytes());
+            if let Some(end) = prefix_successor(prefix.as_bytes()) {
+                builder = builder.lt(end);
+            }
+            builder.into_stream()?
+        };
+        while stream.advance() {
+            let Ok(term) = std::str::from_utf8(stream.key()) else {
+                continue;
+            };
+            if self.glob.matches(term) {
+                let mut postings = inverted
+                    .read_block_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
+                while !postings.docs().is_empty() {
+                    for &d in postings.docs() {
+                        docs.insert(d);
+                    }
+                    postings.advance();
+                }
+            }
+        }
+        self.verify_long_values(reader, &mut docs)?;
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(docs), boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) == doc {
+            Ok(Explanation::new("GlobQuery", 1.0))
+        } else {
+            Err(tantivy::TantivyError::InvalidArgument(
+                "document does not match".into(),
+            ))
+        }
+    }
+}
+
+impl GlobQuery {
+    fn verify_long_values(
+        &self,
+        reader: &SegmentReader,
+        docs: &mut tantivy::BitSet,
+    ) -> tantivy::Result<()> {
+        let inverted = reader.inverted_index(self.long)?;
+        let term = Term::from_field_text(self.long, self.field_name);
+        let Some(info) = inverted.get_term_info(&term)? else {
+            return Ok(());
+        };
+        let Some(column) = reader.fast_fields().str(self.field_name)? else {
+            return Ok(());
+        };
+        let mut postings =
+            inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+        let mut value = String::new();
+        while !postings.docs().is_empty() {
+            for &d in postings.docs() {
+                let matched = column.term_ords(d).any(|ord| {
+                    value.clear();
+                    column.ord_to_str(ord, &mut value).unwrap_or(false)
+                        && self.glob.matches(&schema::fold_case(&value))
+                });
+                if matched {
+                    docs.insert(d);
+                } else {
+                    docs.remove(d);
+                }
+            }
+            postings.advance();
+        }
+        Ok(())
+    }
+}
+
+/// The smallest byte string greater than every string starting with `p`.
+fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
+    let mut v = p.to_vec();
+    while let Some(last) = v.pop() {
+        if last < 0xFF {
+            v.push(last + 1);
+            return Some(v);
+        }
+    }
+    None
+}
+
+#[allow(dead_code)]
+const _ASSERT_TERMINATED: DocId = TERMINATED;

@@ -1,0 +1,696 @@
+//! The commands after `tstats`, applied to the result table in order.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+
+use chrono::format::{Item, StrftimeItems};
+use chrono::DateTime;
+
+use crate::eval::{parse_num, EvalError, Evaluator};
+use crate::glob::Glob;
+use crate::spl::ast::{CmpOp, Command, Conversion, SearchExpr, SortKey};
+use crate::table::{Cell, Table};
+
+/// Splunk's `sort` keeps at most this many rows unless a count is given.
+pub const SORT_DEFAULT_LIMIT: usize = 10_000;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PostError {
+    #[error("{command}: {source}")]
+    Eval {
+        command: &'static str,
+        #[source]
+        source: EvalError,
+    },
+    #[error("convert: invalid time format {0:?}")]
+    TimeFormat(String),
+}
+
+/// Apply every command in order.
+pub fn apply_all(table: &mut Table, cmds: &[Command]) -> Result<(), PostError> {
+    cmds.iter().try_for_each(|c| apply(table, c))
+}
+
+/// Apply one command to the table in place.
+pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
+    match cmd {
+        Command::Rename(pairs) => {
+            for (src, dst) in pairs {
+                rename(table, src, dst);
+            }
+            Ok(())
+        }
+        Command::Convert {
+            timeformat,
+            conversions,
+        } => convert(table, timeformat, conversions),
+        Command::Where(expr) => {
+            let mut ev = Evaluator::new();
+            let keep = (0..table.rows.len())
+                .map(|r| ev.eval_bool(expr, table, r))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|source| PostError::Eval {
+                    command: "where",
+                    source,
+                })?;
+            retain_rows(table, &keep);
+            Ok(())
+        }
+        Command::Eval(assigns) => {
+            let mut ev = Evaluator::new();
+            for (name, expr) in assigns {
+                let cells = (0..table.rows.len())
+                    .map(|r| ev.eval(expr, table, r).map(|v| v.into_cell()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|source| PostError::Eval {
+                        command: "eval",
+                        source,
+                    })?;
+                set_column(table, name, cells);
+            }
+            Ok(())
+        }
+        Command::Search(expr) => {
+            let matcher = SearchMatcher::new(expr);
+            let keep: Vec<bool> = (0..table.rows.len())
+                .map(|r| matcher.matches(table, r))
+                .collect();
+            retain_rows(table, &keep);
+            Ok(())
+        }
+        Command::Regex {
+            field,
+            negate,
+            pattern,
+        } => {
+            let mut ev = Evaluator::new();
+            let col = table.column_index(field.as_deref().unwrap_or("_raw"));
+            let mut keep = Vec::with_capacity(table.rows.len());
+            for row in &table.rows {
+                let cell = col.and_then(|i| row.get(i));
+                let mut hit = false;
+                for v in cell.map(|c| c.0.as_slice()).unwrap_or(&[]) {
+                    if ev.is_match(pattern, v).map_err(|source| PostError::Eval {
+                        command: "regex",
+                        source,
+                    })? {
+                        hit = true;
+                        break;
+                    }
+                }
+                // Compile even on an empty table so a bad pattern is reported.
+                keep.push(hit != *negate);
+            }
+            ev.regex(pattern).map_err(|source| PostError::Eval {
+                command: "regex",
+                source,
+            })?;
+            retain_rows(table, &keep);
+            Ok(())
+        }
+        Command::Table(names) => {
+            select_columns(table, names, true);
+            Ok(())
+        }
+        Command::Fields { remove, fields } => {
+            if *remove {
+                let globs: Vec<&str> = fields.iter().map(String::as_str).collect();
+                let keep: Vec<usize> = (0..table.columns.len())
+                    .filter(|&i| !globs.iter().any(|g| name_matches(g, &table.columns[i])))
+                    .collect();
+                project(table, &keep);
+            } else {
+                select_columns(table, fields, false);
+            }
+            Ok(())
+        }
+        Command::Sort { limit, keys } => {
+            sort(table, keys);
+            let limit = match limit {
+                Some(0) => usize::MAX,
+                Some(n) => *n,
+                None => SORT_DEFAULT_LIMIT,
+            };
+            table.rows.truncate(limit);
+            Ok(())
+        }
+        Command::Head(n) => {
+            table.rows.truncate(*n);
+            Ok(())
+        }
+    }
+}
+
+fn retain_rows(table: &mut Table, keep: &[bool]) {
+    let mut i = 0;
+    table.rows.retain(|_| {
+        let k = keep.get(i).copied().unwrap_or(false);
+        i += 1;
+        k
+    });
+}
+
+/// Replace or append a column.
+fn set_column(table: &mut Table, name: &str, cells: Vec<Cell>) {
+    match table.column_index(name) {
+        Some(i) => {
+            for (row, cell) in table.rows.iter_mut().zip(cells) {
+                if let Some(slot) = row.get_mut(i) {
+                    *slot = cell;
+                }
+            }
+        }
+        None => {
+            table.columns.push(name.to_string());
+            for (row, cell) in table.rows.iter_mut().zip(cells) {
+                row.push(cell);
+            }
+        }
+    }
+}
+
+/// Keep the columns at `idx` (in that order; `usize::MAX` = a new null column).
+fn project(table: &mut Table, idx: &[usize]) {
+    table.rows = std::mem::take(&mut table.rows)
+        .into_iter()
+        .map(|row| {
+            idx.iter()
+                .map(|&i| row.get(i).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    table.columns = idx
+        .iter()
+        .map(|&i| table.columns.get(i).cloned().unwrap_or_default())
+        .collect();
+}
+
+/// `table` / `fields +`: named columns in the order given; globs expand to
+/// the matching columns in table order. `table` also shows a named column
+/// that does not exist (empty), as Splunk does.
+fn select_columns(table: &mut Table, names: &[String], create_missing: bool) {
+    let mut idx: Vec<usize> = Vec::new();
+    let mut new_names: Vec<String> = Vec::new();
+    for n in names {
+        if n.contains('*') {
+            for (i, c) in table.columns.iter().enumerate() {
+                if name_matches(n, c) && !idx.contains(&i) {
+                    idx.push(i);
+                    new_names.push(c.clone());
+                }
+            }
+        } else if let Some(i) = table.column_index(n) {
+            if !idx.contains(&i) {
+                idx.push(i);
+                new_names.push(n.clone());
+            }
+        } else if create_missing && !new_names.contains(n) {
+            idx.push(usize::MAX);
+            new_names.push(n.clone());
+        }
+    }
+    project(table, &idx);
+    table.columns = new_names;
+}
+
+/// Case-sensitive wildcard match of field names (Splunk field names are
+/// case-sensitive), returning what each `*` matched.
+fn name_captures(pattern: &str, name: &str) -> Option<Vec<String>> {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return (pattern == name).then(Vec::new);
+    }
+    let first = parts[0];
+    let last = parts[parts.len() - 1];
+    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
+        return None;
+    }
+    let body = &name[first.len()..name.len() - last.len()];
+    let mut caps = Vec::new();
+    let mut pos = 0;
+    // Inner pieces matched leftmost; the last `*` takes the remainder.
+    for piece in &parts[1..parts.len() - 1] {
+        let at = body[pos..].find(piece)?;
+        caps.push(body[pos..pos + at].to_string());
+        pos += at + piece.len();
+    }
+    caps.push(body[pos..].to_string());
+    Some(caps)
+}
+
+fn name_matches(pattern: &str, name: &str) -> bool {
+    name_captures(pattern, name).is_some()
+}
+
+/// `rename src as dst`; with wildcards each `*` in `dst` receives what the
+/// corresponding `*` in `src` matched. A renamed column replaces any other
+/// column that already had the new name.
+fn rename(table: &mut Table, src: &str, dst: &str) {
+    let mut new_names: Vec<Option<String>> = vec![None; table.columns.len()];
+    for (i, col) in table.columns.iter().enumerate() {
+        if let Some(caps) = name_captures(src, col) {
+            let mut out = String::new();
+            let mut caps = caps.into_iter();
+            for (k, piece) in dst.split('*').enumerate() {
+                if k > 0 {
+                    out.push_str(&caps.next().unwrap_or_default());
+                }
+                out.push_str(piece);
+            }
+            if out != *col {
+                new_names[i] = Some(out);
+            }
+        }
+    }
+    if new_names.iter().all(Option::is_none) {
+        return;
+    }
+    let final_names: Vec<String> = table
+        .columns
+        .iter()
+        .zip(&new_names)
+        .map(|(c, n)| n.clone().unwrap_or_else(|| c.clone()))
+        .collect();
+    // Keep, for each final name, the renamed column (last one wins) over an
+    // untouched column of the same name.
+    let mut keep = Vec::new();
+    for (i, name) in final_names.iter().enumerate() {
+        let winner = (0..final_names.len())
+            .rev()
+            .filter(|&j| final_names[j] == *name)
+            .find(|&j| new_names[j].is_some())
+            .unwrap_or(i);
+        if winner == i {
+            keep.push(i);
+        }
+    }
+    table.columns = final_names;
+    project(table, &keep);
+}
+
+/// Check a strftime format once; chrono panics when formatting a bad one.
+fn checked_format(fmt: &str) -> Result<Vec<Item<'_>>, PostError> {
+    let items: Vec<Item> = StrftimeItems::new(fmt).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err(PostError::TimeFormat(fmt.to_string()));
+    }
+    Ok(items)
+}
+
+/// Epoch seconds (possibly fractional) as UTC text; None if not a number.
+pub fn ctime(value: &str, items: &[Item<'_>]) -> Option<String> {
+    let secs = parse_num(value)?.floor();
+    if !(-1e13..=1e13).contains(&secs) {
+        return None;
+    }
+    let dt = DateTime::from_timestamp(secs as i64, 0)?;
+    let mut out = String::new();
+    write!(out, "{}", dt.format_with_items(items.iter())).ok()?;
+    Some(out)
+}
+
+fn convert(table: &mut Table, fmt: &str, conversions: &[Conversion]) -> Result<(), PostError> {
+    let items = checked_format(fmt)?;
+    for conv in conversions {
+        // Only `ctime` is accepted by the parser.
+        let Some(src) = table.column_index(&conv.field) else {
+            continue;
+        };
+        let cells: Vec<Cell> = table
+            .rows
+            .iter()
+            .map(|row| {
+                let cell = row.get(src).cloned().unwrap_or_default();
+                Cell(
+                    cell.0
+                        .into_iter()
+                        .map(|v| ctime(&v, &items).unwrap_or(v))
+                        .collect(),
+                )
+            })
+            .collect();
+        let target = conv.alias.as_deref().unwrap_or(&conv.field);
+        set_column(table, target, cells);
+    }
+    Ok(())
+}
+
+/// Order for `sort`: nulls first, then numbers, then strings.
+fn sort_cmp(a: Option<&str>, b: Option<&str>, kind: Option<&str>) -> Ordering {
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(x), Some(y)) => {
+            if kind == Some("str") {
+                return x.cmp(y);
+            }
+            match (parse_num(x), parse_num(y)) {
+                (Some(p), Some(q)) => p.partial_cmp(&q).unwrap_or(Ordering::Equal),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => x.cmp(y),
+            }
+        }
+    }
+}
+
+fn sort(table: &mut Table, keys: &[SortKey]) {
+    let idx: Vec<(Option<usize>, &SortKey)> = keys
+        .iter()
+        .map(|k| (table.column_index(&k.field), k))
+        .collect();
+    table.rows.sort_by(|ra, rb| {
+        for (col, key) in &idx {
+            let get = |r: &Vec<Cell>| {
+                col.and_then(|i| r.get(i))
+                    .and_then(|c| c.first().map(str::to_string))
+            };
+            let (a, b) = (get(ra), get(rb));
+            let mut o = sort_cmp(a.as_deref(), b.as_deref(), key.kind.as_deref());
+            if key.descending {
+                o = o.reverse();
+            }
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    });
+}
+
+/// The search language over table rows: case-insensitive globs; `f!=v` is
+/// false when `f` is null while `NOT f=v` is true; a bare term matches any
+/// cell containing it (`*` matches every row).
+struct SearchMatcher {
+    root: Node,
+}
+
+enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Cmp {
+        field: String,
+        op: CmpOp,
+        glob: Glob,
+        raw: String,
+    },
+    In {
+        field: String,
+        globs: Vec<Glob>,
+    },
+    Term(Glob),
+}
+
+impl SearchMatcher {
+    fn new(e: &SearchExpr) -> Self {
+        SearchMatcher { root: compile(e) }
+    }
+
+    fn matches(&self, table: &Table, row: usize) -> bool {
+        eval_node(&self.root, table, row)
+    }
+}
+
+fn compile(e: &SearchExpr) -> Node {
+    match e {
+        SearchExpr::And(v) => Node::And(v.iter().map(compile).collect()),
+        SearchExpr::Or(v) => Node::Or(v.iter().map(compile).collect()),
+        SearchExpr::Not(x) => Node::Not(Box::new(compile(x))),
+        SearchExpr::Cmp {
+            field, op, value, ..
+        } => Node::Cmp {
+            field: field.clone(),
+            op: *op,
+            glob: Glob::new(&value.text),
+            raw: value.text.clone(),
+        },
+        SearchExpr::In { field, values, .. } => Node::In {
+            field: field.clone(),
+            globs: values.iter().map(|v| Glob::new(&v.text)).collect(),
+        },
+        SearchExpr::Term { value, .. } => {
+            let t = &value.text;
+            let g = if t.starts_with('*') && t.ends_with('*') {
+                t.clone()
+            } else {
+                format!("*{t}*")
+            };
+            Node::Term(Glob::new(&g))
+        }
+    }
+}
+
+fn cell<'t>(table: &'t Table, row: usize, field: &str) -> &'t [String] {
+    table
+        .column_index(field)
+        .and_then(|i| table.rows.get(row)?.get(i))
+        .map_or(&[], |c| c.0.as_slice())
+}
+
+fn glob_eq(glob: &Glob, value: &str) -> bool {
+    if let (Some(exact), Some(a)) = (glob.is_exact(), parse_num(value)) {
+        if let Some(b) = parse_num(exact) {
+            return a == b;
+        }
+    }
+    glob.matches(&value.to_lowercase())
+}
+
+fn eval_node(n: &Node, table: &Table, row: usize) -> bool {
+    match n {
+        Node::And(v) => v.iter().all(|x| eval_node(x, table, row)),
+        Node::Or(v) => v.iter().any(|x| eval_node(x, table, row)),
+        Node::Not(x) => !eval_node(x, table, row),
+        Node::Cmp {
+            field,
+            op,
+            glob,
+            raw,
+        } => {
+            let vals = cell(table, row, field);
+            match op {
+                CmpOp::Eq => vals.iter().any(|v| glob_eq(glob, v)),
+                CmpOp::Ne => !vals.is_empty() && !vals.iter().any(|v| glob_eq(glob, v)),
+                _ => vals.iter().any(|v| {
+                    let ord = match (parse_num(v), parse_num(raw)) {
+                        (Some(a), Some(b)) => a.partial_cmp(&b),
+                        _ => Some(v.as_str().cmp(raw.as_str())),
+                    };
+                    matches!(
+                        (op, ord),
+                        (CmpOp::Lt, Some(Ordering::Less))
+                            | (CmpOp::Le, Some(Ordering::Less | Ordering::Equal))
+                            | (CmpOp::Gt, Some(Ordering::Greater))
+                            | (CmpOp::Ge, Some(Ordering::Greater | Ordering::Equal))
+                    )
+                }),
+            }
+        }
+        Node::In { field, globs } => cell(table, row, field)
+            .iter()
+            .any(|v| globs.iter().any(|g| glob_eq(g, v))),
+        Node::Term(g) => {
+            g.matches_all()
+                || table.rows.get(row).is_some_and(|r| {
+                    r.iter()
+                        .flat_map(|c| &c.0)
+                        .any(|v| g.matches(&v.to_lowercase()))
+                })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spl::parser::{parse_eval_expr, parse_pipeline, parse_search_expr};
+
+    fn t(cols: &[&str], rows: &[&[&str]]) -> Table {
+        Table {
+            columns: cols.iter().map(|s| s.to_string()).collect(),
+            rows: rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|v| {
+                            if *v == "<null>" {
+                                Cell::null()
+                            } else {
+                                Cell::one(*v)
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    fn col(table: &Table, name: &str) -> Vec<String> {
+        let i = table.column_index(name).unwrap();
+        table
+            .rows
+            .iter()
+            .map(|r| r[i].first().unwrap_or("<null>").to_string())
+            .collect()
+    }
+
+    /// Run the commands of `| tstats count from datamodel=X <cmds>`.
+    fn run(table: &mut Table, cmds: &str) {
+        let p = parse_pipeline(&format!("| tstats count from datamodel=X {cmds}")).unwrap();
+        apply_all(table, &p.commands).unwrap();
+    }
+
+    #[test]
+    fn rename_wildcard_and_plain() {
+        let mut tb = t(
+            &["Processes.dest", "process", "Processes.process", "count"],
+            &[&["h1", "agg", "cmd.exe /c", "3"]],
+        );
+        run(&mut tb, "| rename \"Processes.*\" as *");
+        assert_eq!(tb.columns, ["dest", "process", "count"]);
+        assert_eq!(col(&tb, "process"), ["cmd.exe /c"]);
+        run(&mut tb, "| rename count AS n, dest as host");
+        assert_eq!(tb.columns, ["host", "process", "n"]);
+        run(&mut tb, "| rename *o* as *_*");
+        assert_eq!(tb.columns, ["h_st", "pr_cess", "n"]);
+    }
+
+    #[test]
+    fn ctime_formatting() {
+        let mut tb = t(
+            &["firstTime", "lastTime"],
+            &[&["1563547781.5", "abc"], &["<null>", "0"]],
+        );
+        run(
+            &mut tb,
+            "| convert timeformat=\"%Y-%m-%dT%H:%M:%S\" ctime(firstTime) | convert timeformat=\"%Y-%m-%dT%H:%M:%S\" ctime(lastTime)",
+        );
+        assert_eq!(col(&tb, "firstTime"), ["2019-07-19T14:49:41", "<null>"]);
+        assert_eq!(col(&tb, "lastTime"), ["abc", "1970-01-01T00:00:00"]);
+        let mut tb = t(&["x"], &[&["-0.5"]]);
+        run(&mut tb, "| convert ctime(x) as y");
+        assert_eq!(col(&tb, "y"), ["12/31/1969 23:59:59"]);
+        assert_eq!(col(&tb, "x"), ["-0.5"]);
+        let p =
+            parse_pipeline("| tstats count from datamodel=X | convert timeformat=\"%Q%\" ctime(x)")
+                .unwrap();
+        assert!(apply_all(&mut tb, &p.commands).is_err());
+    }
+
+    fn procs() -> Table {
+        t(
+            &["process", "count", "user"],
+            &[
+                &["powershell.exe -enc ZQBjAGgAbwA=", "12", "alice"],
+                &["cmd.exe /c whoami", "3", "<null>"],
+                &["notepad.exe", "100", "bob"],
+            ],
+        )
+    }
+
+    #[test]
+    fn where_functions() {
+        let mut tb = procs();
+        run(&mut tb, "| where match(process, \"(?i)-ENC\\s+\")");
+        assert_eq!(col(&tb, "count"), ["12"]);
+        let mut tb = procs();
+        run(&mut tb, "| where len(process) > 12 AND count >= 10");
+        assert_eq!(col(&tb, "count"), ["12"]);
+        let mut tb = procs();
+        run(&mut tb, "| where isnull(user)");
+        assert_eq!(col(&tb, "count"), ["3"]);
+        let mut tb = procs();
+        run(&mut tb, "| where NOT like(process, \"%.exe /c%\")");
+        assert_eq!(col(&tb, "count"), ["12", "100"]);
+        let mut tb = procs();
+        run(&mut tb, "| where count=3 OR count=12 AND user=\"bob\"");
+        assert_eq!(col(&tb, "count"), ["3"]);
+    }
+
+    #[test]
+    fn search_null_semantics() {
+        let mut tb = procs();
+        run(&mut tb, "| search user!=alice");
+        assert_eq!(col(&tb, "count"), ["100"]);
+        let mut tb = procs();
+        run(&mut tb, "| search NOT user=alice");
+        assert_eq!(col(&tb, "count"), ["3", "100"]);
+        let mut tb = procs();
+        run(&mut tb, "| search process=*WHOAMI* OR count>50");
+        assert_eq!(col(&tb, "count"), ["3", "100"]);
+        let mut tb = procs();
+        run(&mut tb, "| search count<10.5");
+        assert_eq!(col(&tb, "count"), ["3"]);
+        let mut tb = procs();
+        run(&mut tb, "| search *");
+        assert_eq!(tb.rows.len(), 3);
+        let mut tb = procs();
+        run(&mut tb, "| search user IN (ALICE, \"b*\")");
+        assert_eq!(col(&tb, "count"), ["12", "100"]);
+        let mut tb = procs();
+        run(&mut tb, "| search notepad");
+        assert_eq!(col(&tb, "count"), ["100"]);
+        let e = parse_search_expr("count=12").unwrap();
+        let m = SearchMatcher::new(&e);
+        assert!(m.matches(&t(&["count"], &[&["12.0"]]), 0));
+    }
+
+    #[test]
+    fn regex_command() {
+        let mut tb = procs();
+        run(&mut tb, "| regex process=\"(?i)(notepad\\.exe.{0,4}$)\"");
+        assert_eq!(col(&tb, "count"), ["100"]);
+        let mut tb = procs();
+        run(&mut tb, "| regex user!=\"^a\"");
+        assert_eq!(col(&tb, "count"), ["3", "100"]);
+    }
+
+    #[test]
+    fn sort_head_table_fields() {
+        let mut tb = procs();
+        run(&mut tb, "| sort - count");
+        assert_eq!(col(&tb, "count"), ["100", "12", "3"]);
+        run(&mut tb, "| sort 0 +count");
+        assert_eq!(col(&tb, "count"), ["3", "12", "100"]);
+        run(&mut tb, "| sort -str(count)");
+        assert_eq!(col(&tb, "count"), ["3", "12", "100"]);
+        run(&mut tb, "| sort user");
+        assert_eq!(col(&tb, "user"), ["<null>", "alice", "bob"]);
+        run(&mut tb, "| sort 2 process desc");
+        assert_eq!(col(&tb, "count"), ["12", "100"]);
+        let mut tb = procs();
+        run(&mut tb, "| head 2");
+        assert_eq!(tb.rows.len(), 2);
+        let mut tb = procs();
+        run(&mut tb, "| table user count missing");
+        assert_eq!(tb.columns, ["user", "count", "missing"]);
+        assert_eq!(col(&tb, "missing"), ["<null>"; 3]);
+        let mut tb = procs();
+        run(&mut tb, "| table *s*");
+        assert_eq!(tb.columns, ["process", "user"]);
+        let mut tb = procs();
+        run(&mut tb, "| fields - count");
+        assert_eq!(tb.columns, ["process", "user"]);
+        let mut tb = procs();
+        run(&mut tb, "| fields count, process, nothere");
+        assert_eq!(tb.columns, ["count", "process"]);
+        assert_eq!(col(&tb, "count"), ["12", "3", "100"]);
+    }
+
+    #[test]
+    fn eval_assignments() {
+        let mut tb = procs();
+        run(
+            &mut tb,
+            "| eval n=count*2, m=n+1, user=coalesce(user, \"none\")",
+        );
+        assert_eq!(col(&tb, "m"), ["25", "7", "201"]);
+        assert_eq!(col(&tb, "user"), ["alice", "none", "bob"]);
+        let e = parse_eval_expr("split(process, \" \")").unwrap();
+        let mut ev = Evaluator::new();
+        let v = ev.eval(&e, &procs(), 1).unwrap().into_cell();
+        assert_eq!(v.0, ["cmd.exe", "/c", "whoami"]);
+    }
+}

@@ -1,0 +1,250 @@
+//! A byte cursor over the expanded query text.
+//!
+//! SPL has no context-free token set (an unquoted value may contain `(`,
+//! `=` or `*`; keywords depend on the command), so the parser drives this
+//! cursor directly and asks for the kind of token it expects next.
+
+use super::ast::{Span, Value};
+use super::SplError;
+
+#[derive(Debug, Clone)]
+pub struct Cursor<'a> {
+    src: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(src: &'a str) -> Self {
+        Cursor { src, pos: 0 }
+    }
+
+    pub fn src(&self) -> &'a str {
+        self.src
+    }
+
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub fn set_pos(&mut self, pos: usize) {
+        self.pos = pos.min(self.src.len());
+    }
+
+    pub fn rest(&self) -> &'a str {
+        &self.src[self.pos..]
+    }
+
+    pub fn eof(&self) -> bool {
+        self.pos >= self.src.len()
+    }
+
+    pub fn peek(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    /// The character after the next one.
+    pub fn peek2(&self) -> Option<char> {
+        let mut it = self.rest().chars();
+        it.next();
+        it.next()
+    }
+
+    pub fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+
+    pub fn skip_ws(&mut self) {
+        while let Some(c) = self.peek() {
+            if !c.is_whitespace() {
+                break;
+            }
+            self.pos += c.len_utf8();
+        }
+    }
+
+    /// Consume `s` if the text continues with it exactly.
+    pub fn eat(&mut self, s: &str) -> bool {
+        if self.rest().starts_with(s) {
+            self.pos += s.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// At end of input or at a `|` that starts the next command.
+    pub fn at_command_end(&self) -> bool {
+        matches!(self.peek(), None | Some('|'))
+    }
+
+    /// True if the next word is `kw` (ASCII case-insensitive when
+    /// `ci`), followed by a word boundary.
+    pub fn peek_keyword(&self, kw: &str, ci: bool) -> bool {
+        let rest = self.rest().as_bytes();
+        if rest.len() < kw.len() {
+            return false;
+        }
+        let head = &rest[..kw.len()];
+        let same = if ci {
+            head.eq_ignore_ascii_case(kw.as_bytes())
+        } else {
+            head == kw.as_bytes()
+        };
+        same && self.src[self.pos + kw.len()..]
+            .chars()
+            .next()
+            .is_none_or(is_keyword_boundary)
+    }
+
+    /// Consume the keyword `kw` if it is next; returns its span.
+    pub fn eat_keyword(&mut self, kw: &str, ci: bool) -> Option<Span> {
+        if self.peek_keyword(kw, ci) {
+            let start = self.pos;
+            self.pos += kw.len();
+            Some(start..self.pos)
+        } else {
+            None
+        }
+    }
+
+    /// Consume characters while `pred` holds; returns the slice and span.
+    pub fn take_while(&mut self, mut pred: impl FnMut(char) -> bool) -> (&'a str, Span) {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if !pred(c) {
+                break;
+            }
+            self.pos += c.len_utf8();
+        }
+        (&self.src[start..self.pos], start..self.pos)
+    }
+
+    /// An identifier: letters, digits and `_` (option and function names).
+    pub fn ident(&mut self) -> (&'a str, Span) {
+        self.take_while(|c| c.is_alphanumeric() || c == '_')
+    }
+
+    /// A double-quoted string at the cursor (which must be at `"`),
+    /// unescaped with [`unescape`]. Errors on a missing closing quote.
+    pub fn quoted(&mut self) -> Result<(Value, Span), SplError> {
+        let start = self.pos;
+        if !self.eat("\"") {
+            return Err(SplError::new("expected `\"`", start..start + 1));
+        }
+        let body_start = self.pos;
+        loop {
+            match self.bump() {
+                None => {
+                    return Err(SplError::new(
+                        "unterminated quoted string",
+                        start..start + 1,
+                    ))
+                }
+                Some('\\') => {
+                    self.bump();
+                }
+                Some('"') => break,
+                Some(_) => {}
+            }
+        }
+        let raw = &self.src[body_start..self.pos - 1];
+        Ok((
+            Value {
+                text: unescape(raw),
+                quoted: true,
+            },
+            start..self.pos,
+        ))
+    }
+
+    /// An error pointing at the next character (or the end).
+    pub fn error_here(&self, message: impl Into<String>) -> SplError {
+        let end = self.peek().map_or(self.pos, |c| self.pos + c.len_utf8());
+        SplError::new(message, self.pos..end)
+    }
+
+    /// A short description of what is at the cursor, for error messages.
+    pub fn describe_next(&self) -> String {
+        match self.peek() {
+            None => "end of query".to_string(),
+            Some(_) => {
+                let word: String = self
+                    .rest()
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .take(30)
+                    .collect();
+                format!("`{word}`")
+            }
+        }
+    }
+}
+
+/// Characters that end a keyword such as `AND`, `by` or `from`.
+fn is_keyword_boundary(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '(' | ')' | '"' | '|' | ',' | '[' | '=')
+}
+
+/// SPL unescaping of values: `\\` -> `\`, `\"` -> `"`; any other
+/// backslash stays literal (`\s` stays `\s`), as Splunk does.
+pub fn unescape(raw: &str) -> String {
+    if !raw.contains('\\') {
+        return raw.to_string();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.peek() {
+                Some('\\') | Some('"') => {
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                }
+                _ => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescape_rules() {
+        assert_eq!(unescape(r"a\\b"), r"a\b");
+        assert_eq!(unescape(r#"a\"b"#), r#"a"b"#);
+        assert_eq!(unescape(r"\s+"), r"\s+");
+        assert_eq!(unescape(r"\\\\root\\x"), r"\\root\x");
+        assert_eq!(unescape("end\\"), "end\\");
+    }
+
+    #[test]
+    fn quoted_strings() {
+        let mut c = Cursor::new(r#""*stop \"samss\"*"rest"#);
+        let (v, span) = c.quoted().unwrap();
+        assert_eq!(v.text, r#"*stop "samss"*"#);
+        assert!(v.quoted);
+        assert_eq!(span, 0..18);
+        assert_eq!(c.rest(), "rest");
+        let mut c = Cursor::new(r#""open \""#);
+        assert!(c.quoted().is_err());
+    }
+
+    #[test]
+    fn keywords() {
+        let c = Cursor::new("FROM datamodel");
+        assert!(c.peek_keyword("from", true));
+        assert!(!c.peek_keyword("from", false));
+        let c = Cursor::new("ORx");
+        assert!(!c.peek_keyword("OR", false));
+        let c = Cursor::new("NOT(");
+        assert!(c.peek_keyword("NOT", false));
+    }
+}

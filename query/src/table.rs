@@ -1,0 +1,36 @@
+//! An in-memory result table: what the collector produces and what the
+//! post-processing commands (`post`) and the renderers (`render`) consume.
+//! Results are groups, not events, so they are small.
+
+/// One cell. Splunk fields are multi-valued: `values()` yields several
+/// values, most fields one; an empty vector is null.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Cell(pub Vec<String>);
+
+impl Cell {
+    pub fn null() -> Self {
+        Cell(Vec::new())
+    }
+    pub fn one(s: impl Into<String>) -> Self {
+        Cell(vec![s.into()])
+    }
+    pub fn is_null(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The first value, as Splunk uses for a scalar context.
+    pub fn first(&self) -> Option<&str> {
+        self.0.first().map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+}
