@@ -11,6 +11,7 @@ pub mod discover;
 pub mod document;
 pub mod error;
 pub mod event;
+pub mod inspect;
 pub mod manifest;
 pub mod normalize;
 pub mod parse;

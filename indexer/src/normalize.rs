@@ -4,8 +4,7 @@
 //!
 //! Values keep the source's case and text; only the data model's own
 //! derivations are applied (basename, domain stripping, lower-cased
-//! integrity level, `unknown` defaults). The one repair: GUIDs that the
-//! `evtx` crate renders without braces get the braces Windows renders.
+//! integrity level, `unknown` defaults).
 
 use crate::event::{EventKind, RawEvent};
 
@@ -90,22 +89,6 @@ fn strip_domain(user: &str) -> String {
     }
 }
 
-/// `5AA13A44-0130-68FD-4E35-000000004002` -> `{5AA13A44-...}`; anything
-/// else is kept as written.
-fn braced_guid(v: String) -> String {
-    let b = v.as_bytes();
-    let is_bare_guid = b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        });
-    if is_bare_guid {
-        format!("{{{v}}}")
-    } else {
-        v
-    }
-}
-
 /// `-` means "not available" in several Windows fields.
 fn not_dash(v: Option<String>) -> Option<String> {
     v.filter(|s| s != "-")
@@ -142,11 +125,8 @@ fn sysmon_1(ev: &RawEvent) -> ProcessRow {
     row.set("parent_process_path", parent_image);
     row.set("process_id", field(ev, "ProcessId"));
     row.set("parent_process_id", field(ev, "ParentProcessId"));
-    row.set("process_guid", field(ev, "ProcessGuid").map(braced_guid));
-    row.set(
-        "parent_process_guid",
-        field(ev, "ParentProcessGuid").map(braced_guid),
-    );
+    row.set("process_guid", field(ev, "ProcessGuid"));
+    row.set("parent_process_guid", field(ev, "ParentProcessGuid"));
     row.set(
         "original_file_name",
         not_dash(field(ev, "OriginalFileName")),
@@ -337,7 +317,11 @@ mod tests {
             "Microsoft-Windows-Sysmon/Operational",
             &[
                 ("UtcTime", "1970-01-01 00:00:02.500"),
-                ("ProcessGuid", "5AA13A44-0130-68FD-4E35-000000004002"),
+                ("ProcessGuid", "{5AA13A44-0130-68FD-4E35-000000004002}"),
+                (
+                    "ParentProcessGuid",
+                    "{5aa13a44-0fec-68fc-281e-000000004002}",
+                ),
                 ("ProcessId", "5112"),
                 ("Image", "C:\\Windows\\System32\\certutil.exe"),
                 ("OriginalFileName", "-"),

@@ -117,7 +117,6 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
     };
     let mut reports: Vec<InputReport> =
         pool.install(|| files.par_iter().map(|f| ctx.file(f)).collect());
-    drop(ctx);
     let mut writer = writer;
     writer.commit()?;
     writer.wait_merging_threads()?;

@@ -390,18 +390,16 @@ fn merge_aggs(acc: &mut [AggValue], other: Vec<AggValue>, aggs: &[(AggFunc, Opti
     for ((a, b), (func, _)) in acc.iter_mut().zip(other).zip(aggs) {
         match (a, b) {
             (AggValue::Count(x), AggValue::Count(y)) => *x += y,
-            (AggValue::Extreme(x), AggValue::Extreme(y)) => {
-                if let Some(yv) = y {
-                    let take = match x {
-                        None => true,
-                        Some(xv) => match func {
-                            AggFunc::Min | AggFunc::Earliest => yv.0 < xv.0,
-                            _ => yv.0 > xv.0,
-                        },
-                    };
-                    if take {
-                        *x = Some(yv);
-                    }
+            (AggValue::Extreme(x), AggValue::Extreme(Some(yv))) => {
+                let take = match x {
+                    None => true,
+                    Some(xv) => match func {
+                        AggFunc::Min | AggFunc::Earliest => yv.0 < xv.0,
+                        _ => yv.0 > xv.0,
+                    },
+                };
+                if take {
+                    *x = Some(yv);
                 }
             }
             (AggValue::Set(x), AggValue::Set(y)) => x.extend(y),

@@ -290,13 +290,18 @@ impl Evaluator {
         // Lazily evaluated functions first.
         match name {
             "if" => {
-                let c = self.eval(&args[0], table, row)?;
-                let branch = if matches!(c, EvalValue::Bool(true)) {
-                    1
-                } else {
-                    2
+                let (Some(cond), Some(then), Some(other)) =
+                    (args.first(), args.get(1), args.get(2))
+                else {
+                    return Ok(EvalValue::Null);
                 };
-                return self.eval(&args[branch], table, row);
+                let c = self.eval(cond, table, row)?;
+                let branch = if matches!(c, EvalValue::Bool(true)) {
+                    then
+                } else {
+                    other
+                };
+                return self.eval(branch, table, row);
             }
             "case" => {
                 for pair in args.chunks(2) {
@@ -561,13 +566,13 @@ fn substr(t: &str, start: f64, len: Option<f64>) -> EvalValue {
     let from = if start > 0 {
         start - 1
     } else if start < 0 {
-        (n + start).max(0)
+        n.saturating_add(start).max(0)
     } else {
         0
     };
     let from = from.min(n);
     let to = match len {
-        Some(l) if l >= 0.0 => (from + l as i64).min(n),
+        Some(l) if l >= 0.0 => from.saturating_add(l as i64).min(n),
         Some(_) => from,
         None => n,
     };
@@ -692,7 +697,7 @@ mod tests {
     #[test]
     fn comparisons() {
         assert!(t("b >= 2"));
-        assert!(t("b > 10") == false);
+        assert!(!t("b > 10"));
         assert!(t("\"10\" > 9"));
         assert!(t("\"abc\" < \"abd\""));
         assert!(!t("process == \"POWERSHELL.EXE\""));

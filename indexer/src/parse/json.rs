@@ -126,7 +126,32 @@ fn evtx_dump(ev: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
             _ => out.data = pairs(data, &["#attributes"]),
         }
     }
+    for (_, v) in &mut out.data {
+        if let Some(g) = windows_guid(v) {
+            *v = g;
+        }
+    }
     Ok(out)
+}
+
+/// The evtx_dump shape is the `evtx` crate's rendering, and it writes a
+/// binary GUID bare or in lower case (by version), where Windows writes
+/// `{5AA13A44-0130-68FD-4E35-000000004002}`. Re-render GUID-shaped values
+/// the Windows way, so an EVTX file, its evtx_dump export and Windows' own
+/// XML give the same row.
+pub fn windows_guid(v: &str) -> Option<String> {
+    let bare = v
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(v);
+    let b = bare.as_bytes();
+    let is_guid = b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    let rendered = format!("{{{}}}", bare.to_ascii_uppercase());
+    (is_guid && rendered != v).then_some(rendered)
 }
 
 fn winlogbeat_ecs(
@@ -267,6 +292,20 @@ mod tests {
     }
 
     #[test]
+    fn guids_rendered_as_windows_does() {
+        assert_eq!(
+            windows_guid("5aa13a44-0130-68fd-4e35-000000004002").as_deref(),
+            Some("{5AA13A44-0130-68FD-4E35-000000004002}")
+        );
+        assert_eq!(
+            windows_guid("{5aa13a44-0130-68fd-4e35-000000004002}").as_deref(),
+            Some("{5AA13A44-0130-68FD-4E35-000000004002}")
+        );
+        assert_eq!(windows_guid("{5AA13A44-0130-68FD-4E35-000000004002}"), None);
+        assert_eq!(windows_guid("not-a-guid"), None);
+    }
+
+    #[test]
     fn event_id_with_qualifiers_and_data_array() {
         let v: Value = serde_json::from_str(
             r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},
@@ -305,6 +344,7 @@ mod tests {
         assert_eq!(e.get("ProcessId"), Some("1144"));
         assert_eq!(e.get("ProcessID"), Some("2740"));
         assert_eq!(e.get("Message"), None);
+        assert!(e.time_created.is_some());
         let nx: Value = serde_json::from_str(
             r#"{"EventID":1,"SourceName":"Microsoft-Windows-Sysmon","ProcessID":2740,"Image":"C:\\a.exe","Message":"Process Create:\r\nProcessId: 2744\r\nImage: C:\\other.exe\r\nNew Thing: x"}"#,
         )
@@ -313,7 +353,6 @@ mod tests {
         assert_eq!(e.get("ProcessId"), Some("2744"));
         assert_eq!(e.get("Image"), Some("C:\\a.exe"));
         assert_eq!(e.get("New Thing"), None);
-        assert!(e.time_created.is_some());
     }
 
     #[test]

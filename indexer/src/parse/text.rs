@@ -62,17 +62,27 @@ pub fn process_lines(
     }
     starts.par_iter().enumerate().for_each(|(i, &start)| {
         let end = starts.get(i + 1).copied().unwrap_or(block.len());
+        let next_end = starts.get(i + 2).copied().unwrap_or(block.len());
         let origin = Origin {
             offset: base_offset + start as u64,
             line: Some(base_line + i as u64),
             chunk: None,
         };
-        process_line(format, &block[start..end], origin, sink);
+        let next = (end < block.len()).then(|| &block[end..next_end]);
+        process_line(format, &block[start..end], next, origin, sink);
     });
     sink.progress(block.len() as u64);
 }
 
-fn process_line(format: LineFormat, line: &[u8], origin: Origin, sink: &dyn Sink) {
+/// `next` is the following line when it is in the same block: a classic
+/// event's first line is recognised by the `LogName=` line after it.
+fn process_line(
+    format: LineFormat,
+    line: &[u8],
+    next: Option<&[u8]>,
+    origin: Origin,
+    sink: &dyn Sink,
+) {
     let line = if origin.offset == 0 {
         line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
     } else {
@@ -101,7 +111,7 @@ fn process_line(format: LineFormat, line: &[u8], origin: Origin, sink: &dyn Sink
             Err(e) => skip_as(SkipUnit::Line, format!("invalid JSON: {e}")),
         },
         LineFormat::Xml => {
-            if line.starts_with(b"<") {
+            if line.starts_with(b"<Event") {
                 let text = String::from_utf8_lossy(line);
                 match event_from_xml(&text) {
                     Ok(ev) => sink.event(ev, origin),
@@ -110,7 +120,9 @@ fn process_line(format: LineFormat, line: &[u8], origin: Origin, sink: &dyn Sink
                         format!("invalid event XML at column {}: {}", e.offset + 1, e.reason),
                     ),
                 }
-            } else if is_classic_event_start(line) {
+            } else if is_classic_event_start(line)
+                && next.is_none_or(|n| n.trim_ascii_start().starts_with(b"LogName="))
+            {
                 skip_as(
                     SkipUnit::Line,
                     "classic WinEventLog text event (not XML); evidx reads XmlWinEventLog".into(),

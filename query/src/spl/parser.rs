@@ -586,7 +586,7 @@ fn search_term(c: &mut Cursor) -> Result<SearchExpr> {
             span: start..c.pos(),
         });
     }
-    if !left.text.is_empty() && !left.quoted && c.peek_keyword("IN", true) {
+    if !left.text.is_empty() && c.peek_keyword("IN", true) {
         let save = c.pos();
         c.eat_keyword("IN", true);
         c.skip_ws();
@@ -1773,6 +1773,119 @@ mod tests {
                 "{src}: {e:?}"
             );
             let _ = e.render(src);
+        }
+    }
+
+    #[test]
+    fn never_panics_on_random_token_soup() {
+        const TOKENS: &[&str] = &[
+            "| ",
+            "tstats ",
+            "count ",
+            "min(_time) ",
+            "as ",
+            "x ",
+            "from ",
+            "datamodel=",
+            "E.P ",
+            "where ",
+            "by ",
+            "_time ",
+            "span=",
+            "1h ",
+            "a",
+            "=",
+            "!=",
+            "<",
+            ">=",
+            "\"",
+            "\\",
+            "(",
+            ")",
+            "*",
+            " OR ",
+            " AND ",
+            " NOT ",
+            " IN ",
+            ",",
+            "[",
+            "]",
+            "'",
+            "search ",
+            "eval ",
+            "rename ",
+            "sort ",
+            "- ",
+            "head ",
+            "regex ",
+            "table ",
+            "fields ",
+            "convert ",
+            "ctime(",
+            "match(",
+            "len(",
+            "like(",
+            ".",
+            "+",
+            "é",
+            "\n",
+            " ",
+            "1",
+            "2.5",
+            "`",
+            "%",
+            "where ",
+            "substr(",
+            "mvindex(",
+            "split(",
+            "round(",
+            "replace(",
+            "if(",
+            "case(",
+            "-1e300",
+            "_time",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..4000 {
+            let mut q = String::new();
+            let len = (seed % 24) as usize;
+            for _ in 0..len {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                q.push_str(TOKENS[(seed >> 33) as usize % TOKENS.len()]);
+            }
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            for prefix in [
+                "",
+                "| tstats count from datamodel=X where ",
+                "| tstats count from datamodel=X | where ",
+            ] {
+                let full = format!("{prefix}{q}");
+                match parse_pipeline(&full) {
+                    Err(e) => {
+                        let _ = e.render(&full);
+                    }
+                    Ok(p) => {
+                        use crate::table::{Cell, Table};
+                        let mut t = Table {
+                            columns: vec!["a".into(), "x".into(), "_time".into()],
+                            rows: vec![
+                                vec![
+                                    Cell::one("1"),
+                                    Cell(vec!["é".into(), "b".into()]),
+                                    Cell::one("1.5"),
+                                ],
+                                vec![Cell::null(), Cell::one("-2.5"), Cell::one("x")],
+                            ],
+                        };
+                        let _ = crate::post::apply_all(&mut t, &p.commands);
+                    }
+                }
+                let _ = parse_search_expr(&q);
+                let _ = parse_eval_expr(&q);
+                let _ = crate::spl::MacroSet::builtin().expand(&full);
+            }
         }
     }
 
