@@ -99,7 +99,12 @@ fn run() -> anyhow::Result<u8> {
         Ok(EXIT_OK)
     } else {
         if mode != Mode::Quiet {
-            for f in outcome.manifest.files.iter().filter(|f| f.skipped > 0) {
+            for f in outcome
+                .manifest
+                .files
+                .iter()
+                .filter(|f| f.counts.skipped > 0)
+            {
                 let first = f
                     .skips
                     .first()
@@ -107,7 +112,7 @@ fn run() -> anyhow::Result<u8> {
                 if let Some(s) = first {
                     eprintln!(
                         "  skipped {} in {} (first at byte {}: {})",
-                        f.skipped, f.path, s.offset, s.reason
+                        f.counts.skipped, f.path, s.offset, s.reason
                     );
                 }
             }

@@ -64,19 +64,47 @@ impl Accounting {
             format,
             size,
             sha256: None,
-            records_read: p + o + s,
-            process_events: p,
-            sysmon_1: self.sysmon_1.load(Relaxed),
-            security_4688: self.security_4688.load(Relaxed),
-            other_events: o,
-            skipped: s,
-            empty_chunks: self.empty_chunks.load(Relaxed),
-            text_lines_ignored: self.text_lines_ignored.load(Relaxed),
+            counts: Counts {
+                records_read: p + o + s,
+                process_events: p,
+                sysmon_1: self.sysmon_1.load(Relaxed),
+                security_4688: self.security_4688.load(Relaxed),
+                other_events: o,
+                skipped: s,
+                empty_chunks: self.empty_chunks.load(Relaxed),
+                text_lines_ignored: self.text_lines_ignored.load(Relaxed),
+            },
             skips_not_listed: s.saturating_sub(skips.len() as u64),
             skips,
             ignored,
             members: Vec::new(),
         }
+    }
+}
+
+/// The counters of an input, of an archive's members summed, or of a run.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub records_read: u64,
+    pub process_events: u64,
+    pub sysmon_1: u64,
+    pub security_4688: u64,
+    pub other_events: u64,
+    pub skipped: u64,
+    pub empty_chunks: u64,
+    pub text_lines_ignored: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: &Counts) {
+        self.records_read += o.records_read;
+        self.process_events += o.process_events;
+        self.sysmon_1 += o.sysmon_1;
+        self.security_4688 += o.security_4688;
+        self.other_events += o.other_events;
+        self.skipped += o.skipped;
+        self.empty_chunks += o.empty_chunks;
+        self.text_lines_ignored += o.text_lines_ignored;
     }
 }
 
@@ -89,14 +117,8 @@ pub struct InputReport {
     pub size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
-    pub records_read: u64,
-    pub process_events: u64,
-    pub sysmon_1: u64,
-    pub security_4688: u64,
-    pub other_events: u64,
-    pub skipped: u64,
-    pub empty_chunks: u64,
-    pub text_lines_ignored: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
     pub skips_not_listed: u64,
     pub skips: Vec<Skip>,
     /// Set when the input holds no Windows events at all (a README, a rule
@@ -112,14 +134,7 @@ pub struct InputReport {
 impl InputReport {
     /// Add a member's counts into this (archive) entry.
     pub fn absorb(&mut self, m: InputReport) {
-        self.records_read += m.records_read;
-        self.process_events += m.process_events;
-        self.sysmon_1 += m.sysmon_1;
-        self.security_4688 += m.security_4688;
-        self.other_events += m.other_events;
-        self.skipped += m.skipped;
-        self.empty_chunks += m.empty_chunks;
-        self.text_lines_ignored += m.text_lines_ignored;
+        self.counts.add(&m.counts);
         self.members.push(m);
     }
 }
@@ -129,12 +144,8 @@ impl InputReport {
 pub struct Totals {
     pub files: u64,
     pub bytes: u64,
-    pub records_read: u64,
-    pub process_events: u64,
-    pub sysmon_1: u64,
-    pub security_4688: u64,
-    pub other_events: u64,
-    pub skipped: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
     pub files_with_skips: u64,
     pub files_ignored: u64,
 }
@@ -158,13 +169,8 @@ impl Totals {
         for f in files {
             t.files += 1;
             t.bytes += f.size;
-            t.records_read += f.records_read;
-            t.process_events += f.process_events;
-            t.sysmon_1 += f.sysmon_1;
-            t.security_4688 += f.security_4688;
-            t.other_events += f.other_events;
-            t.skipped += f.skipped;
-            t.files_with_skips += u64::from(f.skipped > 0);
+            t.counts.add(&f.counts);
+            t.files_with_skips += u64::from(f.counts.skipped > 0);
             t.files_ignored += u64::from(f.ignored.is_some());
         }
         t

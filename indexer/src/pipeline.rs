@@ -50,7 +50,7 @@ pub struct Outcome {
 impl Outcome {
     /// True when every input was read without a skip.
     pub fn complete(&self) -> bool {
-        self.manifest.totals.skipped == 0
+        self.manifest.totals.counts.skipped == 0
     }
 }
 

@@ -102,13 +102,13 @@ impl Progress {
             t.bytes as f64 / 1e6,
             secs,
             t.bytes as f64 / 1e6 / secs.max(1e-9),
-            t.records_read,
-            t.process_events,
-            t.sysmon_1,
-            t.security_4688,
-            t.other_events,
-            t.skipped,
-            if t.skipped > 0 {
+            t.counts.records_read,
+            t.counts.process_events,
+            t.counts.sysmon_1,
+            t.counts.security_4688,
+            t.counts.other_events,
+            t.counts.skipped,
+            if t.counts.skipped > 0 {
                 format!(" in {} files (see manifest.json)", t.files_with_skips)
             } else {
                 String::new()

@@ -34,12 +34,17 @@ fn manifest_counts() -> BTreeMap<String, (u64, u64, u64)> {
 
 fn check_invariant(f: &InputReport) {
     assert_eq!(
-        f.records_read,
-        f.process_events + f.other_events + f.skipped,
+        f.counts.records_read,
+        f.counts.process_events + f.counts.other_events + f.counts.skipped,
         "{}: records_read = indexed + other + skipped",
         f.path
     );
-    assert_eq!(f.process_events, f.sysmon_1 + f.security_4688, "{}", f.path);
+    assert_eq!(
+        f.counts.process_events,
+        f.counts.sysmon_1 + f.counts.security_4688,
+        "{}",
+        f.path
+    );
     for m in &f.members {
         check_invariant(m);
     }
@@ -78,25 +83,29 @@ fn indexing_shared_datasets_accounts_for_every_record() {
         }
         let (records, s1, s4688) = expected[rel];
         seen += 1;
-        assert_eq!((f.sysmon_1, f.security_4688), (s1, s4688), "{rel}");
+        assert_eq!(
+            (f.counts.sysmon_1, f.counts.security_4688),
+            (s1, s4688),
+            "{rel}"
+        );
         assert!(f.sha256.as_deref().is_some_and(|h| h.len() == 64), "{rel}");
-        if f.skipped == 0 {
-            assert_eq!(f.records_read, records, "{rel}: records");
+        if f.counts.skipped == 0 {
+            assert_eq!(f.counts.records_read, records, "{rel}: records");
         } else {
             // Corrupt files: evidx goes on past a bad record inside a chunk
             // (the Python bindings that counted MANIFEST.md stop there), and
             // the classic text events of the Splunk export are skipped units.
             assert!(
-                f.records_read >= records,
+                f.counts.records_read >= records,
                 "{rel}: {} < {records}",
-                f.records_read
+                f.counts.records_read
             );
             assert!(f.skips.iter().all(|s| !s.reason.is_empty()));
         }
     }
     assert_eq!(seen, 37);
-    assert_eq!(m.totals.sysmon_1, 2121);
-    assert_eq!(m.totals.security_4688, 1093);
+    assert_eq!(m.totals.counts.sysmon_1, 2121);
+    assert_eq!(m.totals.counts.security_4688, 1093);
     assert!(
         !outcome.complete(),
         "the corrupt samples make the run partial"

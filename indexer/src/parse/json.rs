@@ -154,20 +154,61 @@ pub fn windows_guid(v: &str) -> Option<String> {
     (is_guid && rendered != v).then_some(rendered)
 }
 
+/// Where a Winlogbeat version keeps the System fields.
+struct BeatFields {
+    provider: &'static str,
+    event_id: &'static str,
+    channel: &'static str,
+    computer: &'static str,
+    record_id: &'static str,
+}
+
+/// Winlogbeat 7+ (ECS) nests them under `winlog`.
+const ECS: BeatFields = BeatFields {
+    provider: "provider_name",
+    event_id: "event_id",
+    channel: "channel",
+    computer: "computer_name",
+    record_id: "record_id",
+};
+
+/// Winlogbeat 6 keeps them at the top level.
+const BEAT6: BeatFields = BeatFields {
+    provider: "source_name",
+    event_id: "event_id",
+    channel: "log_name",
+    computer: "computer_name",
+    record_id: "record_number",
+};
+
 fn winlogbeat_ecs(
     root: &Map<String, Value>,
     w: &Map<String, Value>,
 ) -> Result<RawEvent, ShapeError> {
-    let mut out = RawEvent {
-        provider: str_of(w.get("provider_name")),
-        event_id: event_id(w.get("event_id").or_else(|| root.get("event")?.get("code")))?,
-        channel: str_of(w.get("channel")),
+    beat(root, w, &ECS)
+}
+
+fn winlogbeat_6(o: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
+    beat(o, o, &BEAT6)
+}
+
+/// A Winlogbeat event: System fields in `w`, `@timestamp` and `host` in `root`.
+fn beat(
+    root: &Map<String, Value>,
+    w: &Map<String, Value>,
+    f: &BeatFields,
+) -> Result<RawEvent, ShapeError> {
+    let id = w.get(f.event_id).or_else(|| root.get("event")?.get("code"));
+    Ok(RawEvent {
+        provider: str_of(w.get(f.provider)),
+        event_id: event_id(id)?,
+        channel: str_of(w.get(f.channel)),
         computer: w
-            .get("computer_name")
+            .get(f.computer)
             .and_then(text)
             .or_else(|| root.get("host")?.get("name").and_then(text))
             .unwrap_or_default(),
-        record_id: u64_of(w.get("record_id")),
+        record_id: u64_of(w.get(f.record_id)),
         time_created: root
             .get("@timestamp")
             .and_then(text)
@@ -178,41 +219,11 @@ fn winlogbeat_ecs(
             .get("user")
             .and_then(|u| u.get("identifier"))
             .and_then(text),
-        data: Vec::new(),
-    };
-    if let Some(Value::Object(data)) = w.get("event_data") {
-        out.data = pairs(data, &[]);
-    }
-    Ok(out)
-}
-
-fn winlogbeat_6(o: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
-    let mut out = RawEvent {
-        provider: str_of(o.get("source_name")),
-        event_id: event_id(o.get("event_id"))?,
-        channel: str_of(o.get("log_name")),
-        computer: o
-            .get("computer_name")
-            .and_then(text)
-            .or_else(|| o.get("host")?.get("name").and_then(text))
-            .unwrap_or_default(),
-        record_id: u64_of(o.get("record_number")),
-        time_created: o
-            .get("@timestamp")
-            .and_then(text)
-            .as_deref()
-            .and_then(parse_micros),
-        keywords: o.get("keywords").and_then(text),
-        user_sid: o
-            .get("user")
-            .and_then(|u| u.get("identifier"))
-            .and_then(text),
-        data: Vec::new(),
-    };
-    if let Some(Value::Object(data)) = o.get("event_data") {
-        out.data = pairs(data, &[]);
-    }
-    Ok(out)
+        data: match w.get("event_data") {
+            Some(Value::Object(data)) => pairs(data, &[]),
+            _ => Vec::new(),
+        },
+    })
 }
 
 fn flat(o: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
