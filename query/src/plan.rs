@@ -20,7 +20,7 @@ use evidx_index::normalize::CIM_FIELDS;
 use evidx_index::schema::{self, fold_case, truncate_term, EvidxSchema, MAX_TERM_BYTES};
 use tantivy::query::{
     AllQuery, BitSetDocSet, BooleanQuery, ConstScorer, EmptyQuery, EnableScoring, ExistsQuery,
-    Explanation, Occur, Query, RangeQuery, Scorer, TermQuery, Weight,
+    Explanation, Occur, Query, RangeQuery, Scorer, TermQuery, TermSetQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
@@ -82,7 +82,7 @@ impl Planner<'_> {
     fn expr(&self, e: &SearchExpr) -> Result<Box<dyn Query>, PlanError> {
         Ok(match e {
             SearchExpr::And(items) => self.boolean(items, Occur::Must)?,
-            SearchExpr::Or(items) => self.boolean(items, Occur::Should)?,
+            SearchExpr::Or(items) => self.or(items)?,
             SearchExpr::Not(inner) => Box::new(BooleanQuery::new(vec![
                 (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
                 (Occur::MustNot, self.expr(inner)?),
@@ -93,21 +93,7 @@ impl Planner<'_> {
                 value,
                 span,
             } => self.cmp(field, *op, value, span)?,
-            SearchExpr::In {
-                field,
-                values,
-                span,
-            } => {
-                let mut arms = Vec::new();
-                for v in values {
-                    arms.push((Occur::Should, self.cmp(field, CmpOp::Eq, v, span)?));
-                }
-                if arms.is_empty() {
-                    Box::new(EmptyQuery)
-                } else {
-                    Box::new(BooleanQuery::new(arms))
-                }
-            }
+            SearchExpr::In { .. } => self.or(std::slice::from_ref(e))?,
             SearchExpr::Term { value, span } => {
                 if value.text.chars().all(|c| c == '*') {
                     Box::new(AllQuery)
@@ -121,6 +107,60 @@ impl Planner<'_> {
                     });
                 }
             }
+        })
+    }
+
+    /// A disjunction. The `f=v` arms and `IN` lists on one CIM field become
+    /// one query per field, so a 55-value `IN (*a*, *b*, ...)` scans the
+    /// field's dictionary once, not 55 times.
+    fn or(&self, items: &[SearchExpr]) -> Result<Box<dyn Query>, PlanError> {
+        fn add<'e>(per_field: &mut Vec<(usize, Vec<&'e str>)>, i: usize, text: &'e str) {
+            match per_field.iter_mut().find(|(f, _)| *f == i) {
+                Some((_, v)) => v.push(text),
+                None => per_field.push((i, vec![text])),
+            }
+        }
+        let mut per_field: Vec<(usize, Vec<&str>)> = Vec::new();
+        let mut clauses = Vec::new();
+        for it in items {
+            match it {
+                SearchExpr::Cmp {
+                    field,
+                    op: CmpOp::Eq,
+                    value,
+                    ..
+                } if matches!(resolve_field(field), FieldRef::Cim(_)) => {
+                    if let FieldRef::Cim(i) = resolve_field(field) {
+                        add(&mut per_field, i, &value.text);
+                    }
+                }
+                SearchExpr::In {
+                    field,
+                    values,
+                    span,
+                } => match resolve_field(field) {
+                    FieldRef::Cim(i) => values.iter().for_each(|v| add(&mut per_field, i, &v.text)),
+                    FieldRef::Time => {
+                        for v in values {
+                            clauses.push((Occur::Should, self.cmp(field, CmpOp::Eq, v, span)?));
+                        }
+                    }
+                    // Not in the model: no value, no match.
+                    FieldRef::Unknown => {}
+                },
+                other => clauses.push((Occur::Should, self.expr(other)?)),
+            }
+        }
+        for (i, texts) in per_field {
+            clauses.push((Occur::Should, self.matches_any(i, &texts)));
+        }
+        Ok(match clauses.len() {
+            0 => Box::new(EmptyQuery),
+            1 => clauses
+                .pop()
+                .map(|(_, q)| q)
+                .unwrap_or_else(|| Box::new(EmptyQuery)),
+            _ => Box::new(BooleanQuery::new(clauses)),
         })
     }
 
@@ -156,43 +196,63 @@ impl Planner<'_> {
         }
     }
 
-    /// `field=value`, with the XML-entity alternative.
+    /// `field=value`.
     fn matches(&self, i: usize, text: &str) -> Box<dyn Query> {
-        let decoded = decode_xml_entities(text);
-        let mut arms = vec![self.glob(i, text)];
-        if decoded != text {
-            arms.push(self.glob(i, &decoded));
-        }
-        if arms.len() == 1 {
-            arms.pop().unwrap_or_else(|| Box::new(EmptyQuery))
-        } else {
-            Box::new(BooleanQuery::new(
-                arms.into_iter().map(|q| (Occur::Should, q)).collect(),
-            ))
-        }
+        self.matches_any(i, &[text])
     }
 
-    fn glob(&self, i: usize, pattern: &str) -> Box<dyn Query> {
+    /// `field=v1 OR field=v2 ...`: exact values are term lookups, `*` alone
+    /// is "the field exists", every other glob goes into one dictionary
+    /// scan. A value written with XML entities also matches its decoded
+    /// text.
+    fn matches_any(&self, i: usize, texts: &[&str]) -> Box<dyn Query> {
         let (_, search) = self.schema.cim[i];
-        let glob = Glob::new(pattern);
-        if glob.matches_all() {
-            return exists(CIM_FIELDS[i]);
-        }
-        if let Some(exact) = glob.is_exact() {
-            let folded = fold_case(exact);
-            if folded.len() <= MAX_TERM_BYTES {
-                return Box::new(TermQuery::new(
-                    Term::from_field_text(search, &folded),
-                    IndexRecordOption::Basic,
-                ));
+        let mut arms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut exact = Vec::new();
+        let mut globs = Vec::new();
+        for text in texts {
+            let decoded = decode_xml_entities(text);
+            for pattern in
+                std::iter::once(*text).chain((decoded != *text).then_some(decoded.as_str()))
+            {
+                let glob = Glob::new(pattern);
+                if glob.matches_all() {
+                    return exists(CIM_FIELDS[i]);
+                }
+                match glob.is_exact().map(fold_case) {
+                    Some(term) if term.len() <= MAX_TERM_BYTES => {
+                        exact.push(Term::from_field_text(search, &term))
+                    }
+                    _ => globs.push(glob),
+                }
             }
         }
-        Box::new(GlobQuery {
-            search,
-            long: self.schema.long,
-            field_name: CIM_FIELDS[i],
-            glob: Arc::new(glob),
-        })
+        if !exact.is_empty() {
+            let q: Box<dyn Query> = if exact.len() == 1 {
+                Box::new(TermQuery::new(exact.remove(0), IndexRecordOption::Basic))
+            } else {
+                Box::new(TermSetQuery::new(exact))
+            };
+            arms.push((Occur::Should, q));
+        }
+        if !globs.is_empty() {
+            arms.push((
+                Occur::Should,
+                Box::new(GlobQuery {
+                    search,
+                    long: self.schema.long,
+                    field_name: CIM_FIELDS[i],
+                    globs: globs.into(),
+                }),
+            ));
+        }
+        match arms.len() {
+            1 => arms
+                .pop()
+                .map(|(_, q)| q)
+                .unwrap_or_else(|| Box::new(EmptyQuery)),
+            _ => Box::new(BooleanQuery::new(arms)),
+        }
     }
 }
 
@@ -247,9 +307,10 @@ pub fn decode_xml_entities(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// A case-insensitive glob over one CIM field: scans the segment's term
-/// dictionary of the case-folded field (a range for a literal prefix), and
-/// unions the postings of matching terms. Documents whose value was too long
+/// Case-insensitive globs over one CIM field (a document matches if any
+/// glob does): one scan of the segment's term dictionary of the case-folded
+/// field (a range when there is one glob with a literal prefix), unioning
+/// the postings of matching terms. Documents whose value was too long
 /// to index whole (listed under `_long`) are checked against the full value
 /// in the fast column.
 #[derive(Clone, Debug)]
@@ -257,7 +318,7 @@ pub struct GlobQuery {
     search: Field,
     long: Field,
     field_name: &'static str,
-    glob: Arc<Glob>,
+    globs: Arc<[Glob]>,
 }
 
 impl Query for GlobQuery {
@@ -271,7 +332,10 @@ impl Weight for GlobQuery {
         let mut docs = tantivy::BitSet::with_max_value(reader.max_doc());
         let inverted = reader.inverted_index(self.search)?;
         let dict = inverted.terms();
-        let prefix = truncate_term(self.glob.prefix(), MAX_TERM_BYTES);
+        let prefix = match &self.globs[..] {
+            [one] => truncate_term(one.prefix(), MAX_TERM_BYTES),
+            _ => "",
+        };
         let mut stream = if prefix.is_empty() {
             dict.stream()?
         } else {
@@ -285,7 +349,7 @@ impl Weight for GlobQuery {
             let Ok(term) = std::str::from_utf8(stream.key()) else {
                 continue;
             };
-            if self.glob.matches(term) {
+            if self.globs.iter().any(|g| g.matches(term)) {
                 let mut postings = inverted
                     .read_block_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
                 while !postings.docs().is_empty() {
@@ -333,8 +397,10 @@ impl GlobQuery {
             for &d in postings.docs() {
                 let matched = column.term_ords(d).any(|ord| {
                     value.clear();
-                    column.ord_to_str(ord, &mut value).unwrap_or(false)
-                        && self.glob.matches(&schema::fold_case(&value))
+                    column.ord_to_str(ord, &mut value).unwrap_or(false) && {
+                        let folded = schema::fold_case(&value);
+                        self.globs.iter().any(|g| g.matches(&folded))
+                    }
                 });
                 if matched {
                     docs.insert(d);
