@@ -144,7 +144,7 @@ fn sysmon_1(ev: &RawEvent) -> ProcessRow {
         .get("UtcTime")
         .and_then(crate::time::parse_micros)
         .or(ev.time_created);
-    finish(row, ev)
+    finish(row)
 }
 
 fn security_4688(ev: &RawEvent) -> ProcessRow {
@@ -186,7 +186,7 @@ fn security_4688(ev: &RawEvent) -> ProcessRow {
     }
     row.set("vendor_product", Some("Microsoft Windows".into()));
     row.time = ev.time_created;
-    finish(row, ev)
+    finish(row)
 }
 
 /// The 4688 `process`: the command line when its first token is a path,
@@ -256,7 +256,7 @@ fn non_empty(s: &str) -> Option<String> {
 
 /// The CIM model's fills, applied after extraction: `unknown` for the
 /// fields it defaults, `process_name` from the first token of `process`.
-fn finish(mut row: ProcessRow, ev: &RawEvent) -> ProcessRow {
+fn finish(mut row: ProcessRow) -> ProcessRow {
     for (name, from) in [
         ("process_name", "process"),
         ("parent_process_name", "parent_process"),
@@ -284,7 +284,6 @@ fn finish(mut row: ProcessRow, ev: &RawEvent) -> ProcessRow {
     }
     let host = row.get("dest").map(str::to_string);
     row.set("host", host);
-    let _ = ev;
     row
 }
 

@@ -390,7 +390,8 @@ fn text_mapped(xml: bool, data: &[u8], sink: &dyn Sink) {
     }
 }
 
-/// Lines from a stream, in blocks, carrying partial lines over.
+/// Lines from a stream, in blocks, carrying partial lines over. Returns
+/// the bytes read.
 fn lines_stream(xml: bool, r: &mut dyn Read, sink: &dyn Sink) -> u64 {
     let format = if xml {
         LineFormat::Xml
@@ -398,26 +399,36 @@ fn lines_stream(xml: bool, r: &mut dyn Read, sink: &dyn Sink) -> u64 {
         LineFormat::Json
     };
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES * 2);
+    // Stream offset of buf[0] and line number of its first line.
     let (mut offset, mut line) = (0u64, 1u64);
-    let mut eof = false;
-    while !eof || !buf.is_empty() {
-        while !eof && buf.len() < BLOCK_BYTES {
-            let before = buf.len();
-            match r
-                .take((BLOCK_BYTES * 2 - before) as u64)
-                .read_to_end(&mut buf)
-            {
-                Ok(0) => eof = true,
-                Ok(_) => {}
-                Err(e) => {
-                    sink.skip(skip(
-                        SkipUnit::File,
-                        offset + before as u64,
-                        format!(
-                            "read failed (corrupt compressed data?); the rest is unreadable: {e}"
-                        ),
-                    ));
-                    eof = true;
+    // Inside a line too long to keep: drop bytes up to its end.
+    let mut skipping = false;
+    loop {
+        let before = buf.len();
+        let eof = match r.take(BLOCK_BYTES as u64).read_to_end(&mut buf) {
+            Ok(n) => n == 0,
+            Err(e) => {
+                let reason =
+                    format!("read failed (corrupt compressed data?); the rest is unreadable: {e}");
+                sink.skip(skip(SkipUnit::File, offset + before as u64, reason));
+                true
+            }
+        };
+        if skipping {
+            match memchr::memchr(b'\n', &buf) {
+                Some(i) => {
+                    offset += i as u64 + 1;
+                    line += 1;
+                    buf.drain(..=i);
+                    skipping = false;
+                }
+                None => {
+                    offset += buf.len() as u64;
+                    buf.clear();
+                    if eof {
+                        return offset;
+                    }
+                    continue;
                 }
             }
         }
@@ -427,51 +438,30 @@ fn lines_stream(xml: bool, r: &mut dyn Read, sink: &dyn Sink) -> u64 {
             match memchr::memrchr(b'\n', &buf) {
                 Some(i) => i + 1,
                 None if buf.len() > MAX_LINE_BYTES => {
+                    let reason = format!("line longer than {MAX_LINE_BYTES} bytes");
                     sink.skip(Skip {
                         line: Some(line),
-                        ..skip(
-                            SkipUnit::Line,
-                            offset,
-                            format!("line longer than {MAX_LINE_BYTES} bytes"),
-                        )
+                        ..skip(SkipUnit::Line, offset, reason)
                     });
-                    // Drop the rest of this line.
-                    loop {
-                        buf.clear();
-                        match r.take(BLOCK_BYTES as u64).read_to_end(&mut buf) {
-                            Ok(0) | Err(_) => {
-                                eof = true;
-                                break;
-                            }
-                            Ok(_) => {
-                                if let Some(i) = memchr::memchr(b'\n', &buf) {
-                                    buf.drain(..=i);
-                                    line += 1;
-                                    break;
-                                }
-                            }
-                        }
-                    }
+                    offset += buf.len() as u64;
+                    buf.clear();
+                    skipping = true;
                     continue;
                 }
-                None => {
-                    // Need more bytes for this line.
-                    let before = buf.len();
-                    match r.take(BLOCK_BYTES as u64).read_to_end(&mut buf) {
-                        Ok(0) | Err(_) => eof = true,
-                        Ok(_) => {}
-                    }
-                    let _ = before;
-                    continue;
-                }
+                // The line goes on: read more before parsing.
+                None => continue,
             }
         };
-        process_lines(format, &buf[..cut], offset, line, sink);
-        line += count_lines(&buf[..cut]);
-        offset += cut as u64;
-        buf.drain(..cut);
+        if cut > 0 && (eof || buf.len() >= BLOCK_BYTES) {
+            process_lines(format, &buf[..cut], offset, line, sink);
+            line += count_lines(&buf[..cut]);
+            offset += cut as u64;
+            buf.drain(..cut);
+        }
+        if eof {
+            return offset;
+        }
     }
-    offset
 }
 
 struct CountingReader<'a> {

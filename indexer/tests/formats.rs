@@ -306,6 +306,15 @@ fn archives_of_each_kind_give_the_rows_of_their_members() {
     std::fs::write(&gz, gzip(&json)).unwrap();
     assert_eq!(rows(&gz).rows, want_json, ".gz");
 
+    // XML lines with classic events, streamed from gzip in blocks.
+    let raw_path = shared("datasets/splunk-attack-data/certutil_exe_certificate_extraction.raw");
+    let raw = rows(&raw_path);
+    let xml_gz = dir.path().join("x.raw.gz");
+    std::fs::write(&xml_gz, gzip(&std::fs::read(&raw_path).unwrap())).unwrap();
+    let streamed = rows(&xml_gz);
+    assert_eq!(streamed.rows, raw.rows, ".gz of XML lines");
+    assert_eq!(streamed.skips.len(), raw.skips.len());
+
     let zst = dir.path().join("a.evtx.zst");
     std::fs::write(&zst, zstd::encode_all(&evtx[..], 3).unwrap()).unwrap();
     assert_eq!(

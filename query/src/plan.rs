@@ -23,7 +23,7 @@ use tantivy::query::{
     Explanation, Occur, Query, RangeQuery, Scorer, TermQuery, TermSetQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
+use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
 
 use crate::glob::Glob;
 use crate::spl::ast::{CmpOp, SearchExpr, Span, Value};
@@ -425,6 +425,3 @@ fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
     }
     None
 }
-
-#[allow(dead_code)]
-const _ASSERT_TERMINATED: DocId = TERMINATED;
