@@ -114,7 +114,25 @@ impl Reader<'_> {
         if is_empty_chunk(data) {
             sink.note(crate::parse::evtx::NOTE_EMPTY_CHUNK);
         } else {
-            self.extractor.extract(number, offset, data, sink);
+            // Hostile input must not end the run: a parser panic on one
+            // chunk costs that chunk only (records of it already sent stay).
+            let run =
+                std::panic::AssertUnwindSafe(|| self.extractor.extract(number, offset, data, sink));
+            if let Err(panic) = std::panic::catch_unwind(run) {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                sink.skip(Skip {
+                    chunk: Some(number),
+                    ..skip(
+                        SkipUnit::Chunk,
+                        offset,
+                        format!("EVTX parser failed on this chunk: {what}"),
+                    )
+                });
+            }
         }
         sink.progress(data.len() as u64);
     }
@@ -490,4 +508,71 @@ fn unrecognised(head: &[u8]) -> String {
     format!(
         "unrecognised format (not EVTX, JSON, XML, zip, tar, gzip or zstd); first bytes: {shown}"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::event::{Origin, RawEvent};
+
+    /// An extractor that fails the way a buggy parser would.
+    struct Panicking;
+
+    impl ChunkExtractor for Panicking {
+        fn extract(&self, number: u64, _: u64, _: &[u8], _: &dyn Sink) {
+            panic!("boom in chunk {number}");
+        }
+    }
+
+    #[derive(Default)]
+    struct Skips(Mutex<Vec<Skip>>);
+
+    impl Sink for Skips {
+        fn event(&self, _: RawEvent, _: Origin) {}
+        fn skip(&self, s: Skip) {
+            self.0.lock().unwrap().push(s);
+        }
+    }
+
+    impl Unit for &Skips {
+        fn finish(self: Box<Self>, _: u64) {}
+    }
+
+    impl Sink for &Skips {
+        fn event(&self, _: RawEvent, _: Origin) {}
+        fn skip(&self, s: Skip) {
+            (*self).skip(s)
+        }
+    }
+
+    impl Target for Skips {
+        fn begin(&self, _: Option<&str>, _: Option<Format>) -> Box<dyn Unit + '_> {
+            Box::new(self)
+        }
+    }
+
+    #[test]
+    fn a_parser_panic_costs_one_chunk_not_the_run() {
+        let mut file = vec![0u8; FILE_HEADER_SIZE + 2 * CHUNK_SIZE];
+        file[..8].copy_from_slice(MAGIC);
+        // Chunk 1 is used; chunk 0 is an empty slot.
+        file[FILE_HEADER_SIZE + CHUNK_SIZE] = 1;
+        let skips = Skips::default();
+        let format = Reader {
+            extractor: &Panicking,
+        }
+        .read_mapped(&file, &skips);
+        assert_eq!(format, Some(Format::Evtx));
+        let skips = skips.0.into_inner().unwrap();
+        assert_eq!(skips.len(), 1);
+        assert_eq!(skips[0].chunk, Some(1));
+        assert_eq!(skips[0].offset, (FILE_HEADER_SIZE + CHUNK_SIZE) as u64);
+        assert!(
+            skips[0].reason.contains("boom in chunk 1"),
+            "{}",
+            skips[0].reason
+        );
+    }
 }
