@@ -13,7 +13,7 @@ use evtx::{EvtxChunkData, ParserSettings};
 
 use super::json::event_from_json;
 use super::{Sink, Skip, SkipUnit};
-use crate::event::Origin;
+use crate::event::{Origin, RawEvent};
 
 pub const FILE_HEADER_SIZE: usize = 4096;
 pub const CHUNK_SIZE: usize = 65536;
@@ -92,29 +92,64 @@ impl ChunkExtractor for EvtxCrateExtractor {
                     reason,
                 })
             };
-            let json = match record.into_json_value() {
-                Ok(j) => j,
+            let json = match record.into_json() {
+                Ok(j) => j.data,
                 Err(e) => {
                     skip_record(format!("record does not render: {e}"));
                     continue;
                 }
             };
-            match event_from_json(&json.data) {
+            let origin = Origin {
+                offset: at,
+                line: None,
+                chunk: Some(number),
+            };
+            // Most records are not process creations: count those from
+            // their EventID alone instead of building a JSON tree.
+            if let Some(id) = quick_event_id(&json).filter(|id| *id != 1 && *id != 4688) {
+                let ev = RawEvent {
+                    event_id: id,
+                    record_id: Some(record_id),
+                    ..RawEvent::default()
+                };
+                sink.event(ev, origin);
+                continue;
+            }
+            let value: serde_json::Value = match serde_json::from_str(&json) {
+                Ok(v) => v,
+                Err(e) => {
+                    skip_record(format!("record renders as invalid JSON: {e}"));
+                    continue;
+                }
+            };
+            match event_from_json(&value) {
                 Ok(mut ev) => {
                     ev.record_id.get_or_insert(record_id);
-                    sink.event(
-                        ev,
-                        Origin {
-                            offset: at,
-                            line: None,
-                            chunk: Some(number),
-                        },
-                    )
+                    sink.event(ev, origin)
                 }
                 Err(e) => skip_record(e.0.to_string()),
             }
         }
     }
+}
+
+/// The EventID of a record rendered by the `evtx` crate as JSON: the
+/// first `"EventID":` is System's (it precedes EventData), either a number
+/// or `{"#attributes":{...},"#text":N}`. None when it cannot be read
+/// cheaply; the caller then parses the whole record.
+fn quick_event_id(json: &str) -> Option<u32> {
+    let at = json.find("\"EventID\":")? + "\"EventID\":".len();
+    let rest = json[at..].trim_start();
+    let digits = if rest.starts_with('{') {
+        let t = rest.find("\"#text\":")? + "\"#text\":".len();
+        rest[t..].trim_start()
+    } else {
+        rest
+    };
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
 }
 
 /// Whether a chunk slot is unused (all zero), as preallocated files have.
@@ -124,3 +159,31 @@ pub fn is_empty_chunk(data: &[u8]) -> bool {
 
 /// The note a sink gets for an unused (all-zero) chunk slot.
 pub const NOTE_EMPTY_CHUNK: &str = "empty chunk";
+
+#[cfg(test)]
+mod tests {
+    use super::quick_event_id;
+
+    #[test]
+    fn reads_event_id_from_rendered_json() {
+        assert_eq!(
+            quick_event_id(r#"{"Event":{"System":{"EventID":4624,"X":1}}}"#),
+            Some(4624)
+        );
+        assert_eq!(
+            quick_event_id(
+                r##"{"Event":{"System":{"EventID":{"#attributes":{"Qualifiers":16384},"#text":7036}}}}"##
+            ),
+            Some(7036)
+        );
+        assert_eq!(
+            quick_event_id(r#"{"Event":{"System":{"EventID": 1}}}"#),
+            Some(1)
+        );
+        assert_eq!(quick_event_id(r#"{"Event":{"System":{}}}"#), None);
+        assert_eq!(
+            quick_event_id(r#"{"Event":{"System":{"EventID":"x"}}}"#),
+            None
+        );
+    }
+}
