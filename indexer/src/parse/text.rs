@@ -7,10 +7,10 @@ use rayon::prelude::*;
 use serde::de::{Deserializer as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::json::event_from_json;
+use super::json::{event_from_json, probe_event_id};
 use super::xml::event_from_xml;
 use super::{Sink, Skip, SkipUnit};
-use crate::event::Origin;
+use crate::event::{Origin, RawEvent};
 
 /// Which line-oriented format a block holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,13 +103,26 @@ fn process_line(
         })
     };
     match format {
-        LineFormat::Json => match serde_json::from_slice::<Value>(line) {
-            Ok(v) => match event_from_json(&v) {
-                Ok(ev) => sink.event(ev, origin),
-                Err(e) => skip_as(SkipUnit::NotEvent, e.0.to_string()),
-            },
-            Err(e) => skip_as(SkipUnit::Line, format!("invalid JSON: {e}")),
-        },
+        LineFormat::Json => {
+            // Most events are not process creations: count those from
+            // their EventID alone instead of building a JSON tree.
+            if let Some(event_id) = probe_event_id(line).filter(|id| *id != 1 && *id != 4688) {
+                return sink.event(
+                    RawEvent {
+                        event_id,
+                        ..RawEvent::default()
+                    },
+                    origin,
+                );
+            }
+            match serde_json::from_slice::<Value>(line) {
+                Ok(v) => match event_from_json(&v) {
+                    Ok(ev) => sink.event(ev, origin),
+                    Err(e) => skip_as(SkipUnit::NotEvent, e.0.to_string()),
+                },
+                Err(e) => skip_as(SkipUnit::Line, format!("invalid JSON: {e}")),
+            }
+        }
         LineFormat::Xml => {
             if line.starts_with(b"<Event") {
                 let text = String::from_utf8_lossy(line);
