@@ -280,6 +280,62 @@ fn with_message_fields(
     data
 }
 
+/// The EventID of a JSON event of any supported shape, read without
+/// building a tree (fields other than the ids are skipped unparsed). None
+/// when there is none to read: the caller then parses the whole value.
+pub fn probe_event_id(line: &[u8]) -> Option<u32> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Num(u64),
+        Text(String),
+        Tagged {
+            #[serde(rename = "#text")]
+            text: Box<Id>,
+        },
+    }
+    impl Id {
+        fn get(&self) -> Option<u32> {
+            match self {
+                Id::Num(n) => u32::try_from(*n).ok(),
+                Id::Text(t) => t.trim().parse().ok(),
+                Id::Tagged { text } => text.get(),
+            }
+        }
+    }
+    #[derive(serde::Deserialize)]
+    struct System {
+        #[serde(rename = "EventID")]
+        event_id: Option<Id>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Event {
+        #[serde(rename = "System")]
+        system: Option<System>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Winlog {
+        event_id: Option<Id>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(rename = "Event")]
+        event: Option<Event>,
+        winlog: Option<Winlog>,
+        #[serde(rename = "EventID")]
+        flat: Option<Id>,
+        event_id: Option<Id>,
+    }
+    let p: Probe = serde_json::from_slice(line).ok()?;
+    let id = match (p.event, p.winlog, p.flat, p.event_id) {
+        (Some(e), _, _, _) => e.system?.event_id,
+        (None, Some(w), _, _) => w.event_id,
+        (None, None, Some(f), _) => Some(f),
+        (None, None, None, b6) => b6,
+    };
+    id?.get()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,60 +456,4 @@ mod tests {
         let v: Value = serde_json::from_str(r#"{"a":1}"#).unwrap();
         assert!(event_from_json(&v).is_err());
     }
-}
-
-/// The EventID of a JSON event of any supported shape, read without
-/// building a tree (fields other than the ids are skipped unparsed). None
-/// when there is none to read: the caller then parses the whole value.
-pub fn probe_event_id(line: &[u8]) -> Option<u32> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        Num(u64),
-        Text(String),
-        Tagged {
-            #[serde(rename = "#text")]
-            text: Box<Id>,
-        },
-    }
-    impl Id {
-        fn get(&self) -> Option<u32> {
-            match self {
-                Id::Num(n) => u32::try_from(*n).ok(),
-                Id::Text(t) => t.trim().parse().ok(),
-                Id::Tagged { text } => text.get(),
-            }
-        }
-    }
-    #[derive(serde::Deserialize)]
-    struct System {
-        #[serde(rename = "EventID")]
-        event_id: Option<Id>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Event {
-        #[serde(rename = "System")]
-        system: Option<System>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Winlog {
-        event_id: Option<Id>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        #[serde(rename = "Event")]
-        event: Option<Event>,
-        winlog: Option<Winlog>,
-        #[serde(rename = "EventID")]
-        flat: Option<Id>,
-        event_id: Option<Id>,
-    }
-    let p: Probe = serde_json::from_slice(line).ok()?;
-    let id = match (p.event, p.winlog, p.flat, p.event_id) {
-        (Some(e), _, _, _) => e.system?.event_id,
-        (None, Some(w), _, _) => w.event_id,
-        (None, None, Some(f), _) => Some(f),
-        (None, None, None, b6) => b6,
-    };
-    id?.get()
 }
