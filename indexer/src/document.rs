@@ -6,7 +6,7 @@ use tantivy::TantivyDocument;
 
 use crate::event::{Origin, RawEvent};
 use crate::normalize::{ProcessRow, CIM_FIELDS};
-use crate::schema::{fold_case, truncate_term, EvidxSchema, MAX_TERM_BYTES};
+use crate::schema::{fast_value, fold_case, truncate_term, EvidxSchema, MAX_TERM_BYTES};
 
 /// Provenance shared by every event of one input.
 #[derive(Debug, Clone)]
@@ -47,7 +47,11 @@ pub fn build(
     for (i, value) in row.values.iter().enumerate() {
         let Some(v) = value else { continue };
         let (value_field, search_field) = s.cim[i];
-        doc.add_text(value_field, v);
+        let fast = fast_value(v);
+        if fast.len() != v.len() {
+            doc.add_text(s.long_values, format!("{}\0{v}", CIM_FIELDS[i]));
+        }
+        doc.add_text(value_field, &fast);
         let folded = fold_case(v);
         let term = truncate_term(&folded, MAX_TERM_BYTES);
         if term.len() < folded.len() {

@@ -13,7 +13,13 @@
 //! Terms longer than [`MAX_TERM_BYTES`] are cut at a character boundary (tantivy
 //! silently drops terms over 65,530 bytes, and long command lines are what
 //! hunters look for). Such documents also get the term `F` in `_long`, so the
-//! query engine verifies them against the full value of the `F` column.
+//! query engine verifies them against the full stored value.
+//!
+//! The fast column keeps at most [`MAX_FAST_BYTES`] of a value (tantivy cuts
+//! column keys at 64 KiB, mid-character). A longer value is kept there as
+//! its first bytes plus a marker naming its length and hash ([`fast_value`]),
+//! so distinct long values stay distinct groups and the cut is visible; the
+//! full value is stored in `_long_values` as `F\0value`.
 //!
 //! `_time` is an indexed, fast i64 (microseconds since the epoch). The
 //! `evidx_*` fields are provenance: source file, record id, EVTX chunk, byte
@@ -34,8 +40,12 @@ use crate::normalize::CIM_FIELDS;
 /// Longest indexed term, in bytes; see the module documentation.
 pub const MAX_TERM_BYTES: usize = 16 * 1024;
 
+/// Longest value kept whole in a fast (group-by) column, in bytes.
+pub const MAX_FAST_BYTES: usize = 60_000;
+
 pub const TIME: &str = "_time";
 pub const LONG: &str = "_long";
+pub const LONG_VALUES: &str = "_long_values";
 pub const SOURCE_FILE: &str = "evidx_source";
 pub const SOURCETYPE: &str = "sourcetype";
 pub const RECORD_ID: &str = "evidx_record_id";
@@ -71,6 +81,49 @@ pub fn truncate_term(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// The form of `value` kept in its fast column: the value itself, or for
+/// one longer than [`MAX_FAST_BYTES`] its first bytes and a marker.
+pub fn fast_value(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.len() <= MAX_FAST_BYTES {
+        return value.into();
+    }
+    use sha2::Digest;
+    let kept = truncate_term(value, MAX_FAST_BYTES);
+    let hash = sha2::Sha256::digest(value.as_bytes());
+    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{kept}…[evidx: cut at {} of {} bytes, sha256:{hex}]",
+        kept.len(),
+        value.len()
+    )
+    .into()
+}
+
+/// Whether a fast-column value is [`fast_value`]'s cut form.
+pub fn is_cut(fast: &str) -> bool {
+    fast.len() > MAX_FAST_BYTES && fast.ends_with(']') && fast.contains("…[evidx: cut at ")
+}
+
+/// The whole value of CIM field `name` in a stored document: from
+/// `_long_values` when it was too long for its fast column, else the stored
+/// value itself.
+pub fn stored_full_value<'d>(
+    doc: &'d tantivy::TantivyDocument,
+    s: &EvidxSchema,
+    name: &str,
+) -> Option<&'d str> {
+    use tantivy::schema::document::Value as _;
+    let (value, _) = s.cim_field(name)?;
+    doc.get_all(s.long_values)
+        .filter_map(|v| v.as_str())
+        .find_map(|entry| {
+            entry
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('\0'))
+        })
+        .or_else(|| doc.get_first(value).and_then(|v| v.as_str()))
+}
+
 /// Resolved field handles.
 #[derive(Clone, Debug)]
 pub struct EvidxSchema {
@@ -79,6 +132,7 @@ pub struct EvidxSchema {
     pub cim: Vec<(Field, Field)>,
     pub time: Field,
     pub long: Field,
+    pub long_values: Field,
     pub source_file: Field,
     pub sourcetype: Field,
     pub record_id: Field,
@@ -111,6 +165,7 @@ impl EvidxSchema {
         };
         let time = num(&mut b, TIME, NumericOptions::from(INDEXED | FAST | STORED));
         let long = b.add_text_field(LONG, search_opts.clone());
+        let long_values = b.add_text_field(LONG_VALUES, STORED);
         let source_file = b.add_text_field(SOURCE_FILE, raw_indexed_fast.clone());
         let sourcetype = b.add_text_field(SOURCETYPE, raw_indexed_fast.clone());
         let record_id = b.add_u64_field(RECORD_ID, FAST | STORED);
@@ -124,6 +179,7 @@ impl EvidxSchema {
             cim,
             time,
             long,
+            long_values,
             source_file,
             sourcetype,
             record_id,
@@ -171,6 +227,20 @@ mod tests {
         assert_eq!(truncate_term("abc", 10), "abc");
         assert_eq!(truncate_term("aé", 2), "a");
         assert_eq!(truncate_term("aé", 3), "aé");
+    }
+
+    #[test]
+    fn long_values_keep_a_marked_prefix_in_the_fast_column() {
+        assert_eq!(fast_value("short"), "short");
+        let long = "é".repeat(35_000);
+        let f = fast_value(&long);
+        assert!(f.len() < MAX_FAST_BYTES + 100);
+        assert!(f.contains("[evidx: cut at 60000 of 70000 bytes, sha256:"));
+        assert_ne!(
+            fast_value(&(long.clone() + "x")),
+            f,
+            "distinct values stay distinct"
+        );
     }
 
     #[test]

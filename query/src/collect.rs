@@ -7,10 +7,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use evidx_index::normalize::CIM_FIELDS;
-use evidx_index::schema::TIME;
+use evidx_index::schema::{is_cut, stored_full_value, EvidxSchema, TIME};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
 
 use crate::plan::{resolve_field, FieldRef};
 use crate::spl::ast::{Agg, AggFunc, ByField};
@@ -124,6 +124,11 @@ pub struct GroupSegment {
     agg_cols: Vec<SegSource>,
     index: HashMap<Box<[u64]>, usize>,
     states: Vec<Vec<SegAgg>>,
+    /// One document of each group, to read a value too long for its fast
+    /// column from the doc store (see `evidx_index::schema::fast_value`).
+    first_doc: Vec<DocId>,
+    store: tantivy::store::StoreReader,
+    schema: EvidxSchema,
     keys: Vec<Box<[u64]>>,
     scratch: Vec<u64>,
 }
@@ -180,6 +185,9 @@ impl Collector for GroupBy {
                 .collect::<tantivy::Result<_>>()?,
             index: HashMap::new(),
             states: Vec::new(),
+            first_doc: Vec::new(),
+            store: reader.get_store_reader(1)?,
+            schema: EvidxSchema::from_schema(reader.schema())?,
             keys: Vec::new(),
             scratch: vec![0; self.by.len()],
         })
@@ -237,6 +245,7 @@ impl SegmentCollector for GroupSegment {
                 let key: Box<[u64]> = self.scratch.clone().into_boxed_slice();
                 self.index.insert(key.clone(), s);
                 self.keys.push(key);
+                self.first_doc.push(doc);
                 self.states
                     .push(self.aggs.iter().map(|(f, _)| init(*f)).collect());
                 s
@@ -314,7 +323,7 @@ impl SegmentCollector for GroupSegment {
             }
         };
         for (slot, key) in self.keys.iter().enumerate() {
-            let skey: Vec<Option<String>> = key
+            let mut skey: Vec<Option<String>> = key
                 .iter()
                 .zip(&self.by_cols)
                 .map(|(&v, col)| {
@@ -327,6 +336,19 @@ impl SegmentCollector for GroupSegment {
                     }
                 })
                 .collect();
+            for (part, (src, _)) in skey.iter_mut().zip(&self.spec) {
+                if let (Some(v), Source::Cim(i)) = (part.as_mut(), src) {
+                    if is_cut(v) {
+                        if let Ok(doc) = self.store.get::<TantivyDocument>(self.first_doc[slot]) {
+                            if let Some(full) =
+                                stored_full_value(&doc, &self.schema, CIM_FIELDS[*i])
+                            {
+                                *v = full.to_string();
+                            }
+                        }
+                    }
+                }
+            }
             let mut aggs = Vec::with_capacity(self.aggs.len());
             for (j, st) in self.states[slot].iter().enumerate() {
                 let col = &self.agg_cols[j];

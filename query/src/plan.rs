@@ -23,7 +23,7 @@ use tantivy::query::{
     Explanation, Occur, Query, RangeQuery, Scorer, TermQuery, TermSetQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
+use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyDocument, Term};
 
 use crate::glob::Glob;
 use crate::spl::ast::{CmpOp, SearchExpr, Span, Value};
@@ -219,8 +219,10 @@ impl Planner<'_> {
                 if glob.matches_all() {
                     return exists(CIM_FIELDS[i]);
                 }
+                // An exact value as long as the indexed (cut) terms could
+                // equal the cut prefix of a longer value: verify it.
                 match glob.is_exact().map(fold_case) {
-                    Some(term) if term.len() <= MAX_TERM_BYTES => {
+                    Some(term) if term.len() + 4 <= MAX_TERM_BYTES => {
                         exact.push(Term::from_field_text(search, &term))
                     }
                     _ => globs.push(glob),
@@ -240,6 +242,7 @@ impl Planner<'_> {
                 Occur::Should,
                 Box::new(GlobQuery {
                     search,
+                    schema: Arc::new(self.schema.clone()),
                     long: self.schema.long,
                     field_name: CIM_FIELDS[i],
                     globs: globs.into(),
@@ -316,6 +319,7 @@ pub fn decode_xml_entities(s: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct GlobQuery {
     search: Field,
+    schema: Arc<EvidxSchema>,
     long: Field,
     field_name: &'static str,
     globs: Arc<[Glob]>,
@@ -387,21 +391,17 @@ impl GlobQuery {
         let Some(info) = inverted.get_term_info(&term)? else {
             return Ok(());
         };
-        let Some(column) = reader.fast_fields().str(self.field_name)? else {
-            return Ok(());
-        };
+        let store = reader.get_store_reader(1)?;
         let mut postings =
             inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
-        let mut value = String::new();
         while !postings.docs().is_empty() {
             for &d in postings.docs() {
-                let matched = column.term_ords(d).any(|ord| {
-                    value.clear();
-                    column.ord_to_str(ord, &mut value).unwrap_or(false) && {
-                        let folded = schema::fold_case(&value);
+                let doc: TantivyDocument = store.get(d)?;
+                let matched = schema::stored_full_value(&doc, &self.schema, self.field_name)
+                    .is_some_and(|v| {
+                        let folded = schema::fold_case(v);
                         self.globs.iter().any(|g| g.matches(&folded))
-                    }
-                });
+                    });
                 if matched {
                     docs.insert(d);
                 } else {

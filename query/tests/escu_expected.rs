@@ -20,7 +20,7 @@ fn engine() -> &'static Engine {
         let dir = scratch("escu-shared-datasets");
         let (process_events, _) = build_index(&[shared("datasets")], &dir);
         assert!(
-            process_events > 5_000,
+            process_events > 3_000,
             "../shared/datasets gave only {process_events} process events"
         );
         Engine::open(&dir).expect("open index")
