@@ -6,11 +6,11 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use crate::event::{Origin, RawEvent};
-use crate::manifest::Accounting;
 use crate::normalize::{normalize, ProcessRow};
 use crate::parse::evtx::EvtxCrateExtractor;
 use crate::parse::{Format, Sink, Skip, SkipUnit};
 use crate::read::{Reader, Target, Unit};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// What one file holds: its process-creation rows and its accounting.
 #[derive(Debug, Default)]
@@ -23,7 +23,8 @@ pub struct FileRows {
 
 struct Collect {
     rows: Mutex<Vec<ProcessRow>>,
-    acct: Accounting,
+    /// Every event read, process creation or not.
+    records: AtomicU64,
     skips: Mutex<Vec<Skip>>,
 }
 
@@ -71,7 +72,7 @@ pub fn file_rows(path: &Path) -> std::io::Result<FileRows> {
     let data = std::fs::read(path)?;
     let collect = Collect {
         rows: Mutex::new(Vec::new()),
-        acct: Accounting::default(),
+        records: AtomicU64::new(0),
         skips: Mutex::new(Vec::new()),
     };
     let extractor = EvtxCrateExtractor::default();
@@ -82,7 +83,7 @@ pub fn file_rows(path: &Path) -> std::io::Result<FileRows> {
     let mut rows = collect.rows.into_inner().unwrap_or_else(|p| p.into_inner());
     rows.sort_by(|a, b| a.values.cmp(&b.values).then(a.time.cmp(&b.time)));
     Ok(FileRows {
-        records: collect.acct.other_events.into_inner(),
+        records: collect.records.into_inner(),
         rows,
         skips: collect
             .skips
