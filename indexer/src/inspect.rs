@@ -30,9 +30,7 @@ struct Collect {
 
 impl Sink for Collect {
     fn event(&self, ev: RawEvent, _: Origin) {
-        self.acct
-            .other_events
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.records.fetch_add(1, Relaxed);
         if let Some(r) = normalize(&ev) {
             self.rows.lock().unwrap_or_else(|p| p.into_inner()).push(r);
         }
