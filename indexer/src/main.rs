@@ -54,7 +54,9 @@ struct Args {
     #[arg(long)]
     force: bool,
 
-    /// Index memory budget per thread, in MiB (at least 15).
+    /// Memory for building the index, in MiB, shared by all threads (at
+    /// least 15). Peak memory stays near this plus ~10 MiB per thread,
+    /// whatever the size of the input.
     #[arg(long, value_name = "MIB", default_value_t = 128)]
     memory: usize,
 
@@ -90,7 +92,7 @@ fn run() -> anyhow::Result<u8> {
         output: args.output,
         threads,
         force: args.force,
-        memory_per_thread: args.memory << 20,
+        memory: args.memory << 20,
         arguments: std::env::args().collect(),
     };
     let progress = Progress::new(mode);

@@ -34,11 +34,16 @@ pub struct Config {
     pub threads: usize,
     /// Replace an existing index at `output`.
     pub force: bool,
-    /// tantivy memory budget per indexing thread, bytes.
-    pub memory_per_thread: usize,
+    /// tantivy writer memory budget, bytes, shared by all threads: with
+    /// the parsers' bounded buffers, what bounds peak memory whatever the
+    /// size of the input.
+    pub memory: usize,
     /// The command line, for the manifest.
     pub arguments: Vec<String>,
 }
+
+/// tantivy's smallest memory budget for one indexing thread.
+pub const MIN_WRITER_MEMORY: usize = 15 << 20;
 
 /// What a run did.
 #[derive(Debug, Clone)]
@@ -96,8 +101,11 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
     let schema = EvidxSchema::build();
     let index = create_index(cfg, &schema)?;
     let threads = cfg.threads.max(1);
+    // tantivy wants at least 15 MB per indexing thread: fewer indexing
+    // threads than parsing threads when the budget is small.
+    let writer_threads = (cfg.memory / MIN_WRITER_MEMORY).clamp(1, threads);
     let writer: IndexWriter<TantivyDocument> =
-        index.writer_with_num_threads(threads, cfg.memory_per_thread.max(15 << 20) * threads)?;
+        index.writer_with_num_threads(writer_threads, cfg.memory.max(MIN_WRITER_MEMORY))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -175,6 +183,9 @@ impl Context<'_> {
         });
         let (format, sha) = match &mapped {
             Ok(map) => {
+                // Pages read once: let the kernel drop them behind us, so a
+                // huge file does not stay resident.
+                let _ = map.advise(memmap2::Advice::Sequential);
                 let data: &[u8] = map;
                 let (format, sha) = rayon::join(
                     || self.reader.read_mapped(data, &target),

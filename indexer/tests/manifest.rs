@@ -58,7 +58,7 @@ fn indexing_shared_datasets_accounts_for_every_record() {
         output: out.path().join("idx"),
         threads: 2,
         force: false,
-        memory_per_thread: 32 << 20,
+        memory: 64 << 20,
         arguments: vec!["test".into()],
     };
     let outcome = run(&cfg, &Progress::new(Mode::Quiet)).unwrap();

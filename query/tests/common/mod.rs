@@ -49,7 +49,7 @@ pub fn build_index(inputs: &[PathBuf], output: &Path) -> (u64, u64) {
         output: output.to_path_buf(),
         threads: 2,
         force: true,
-        memory_per_thread: 32 << 20,
+        memory: 64 << 20,
         arguments: vec![],
     };
     let progress = evidx_index::progress::Progress::new(evidx_index::progress::Mode::Quiet);
