@@ -146,7 +146,7 @@ if [[ "$MEMORY_TEST" == 1 ]]; then
         done
     done
     log "  -------------------------------------------------------------"
-    printf '  %-16s %15s %15s %15s %15s %11s %11s %9s\n' "--memory MiB/thr" "RSS@$SIZE" "RSS@$SIZE2" "heap@$SIZE" "heap@$SIZE2" "RSS ratio" "heap ratio" "time ratio"
+    printf '  %-16s %15s %15s %15s %15s %11s %11s %9s\n' "--memory MiB" "RSS@$SIZE" "RSS@$SIZE2" "heap@$SIZE" "heap@$SIZE2" "RSS ratio" "heap ratio" "time ratio"
     for budget in $MEMORY_BUDGETS; do
         printf '  %-16s %11.0f MiB %11.0f MiB %11.0f MiB %11.0f MiB %11.2f %11.2f %9.2f\n' "$budget" \
             "$(calc "${MEM_RSS["$budget,1"]} / 1024")" "$(calc "${MEM_RSS["$budget,2"]} / 1024")" \
@@ -156,9 +156,9 @@ if [[ "$MEMORY_TEST" == 1 ]]; then
             "$(calc "${MEM_MS["$budget,2"]} / ${MEM_MS["$budget,1"]}")"
     done
     log "  RATIO = 2 x SIZE / SIZE (medians): ~1.0 = flat (bounded memory); 2.0 = grows with input; time 2.0 = linear."
-    log "  The tantivy writer buffers up to --memory x threads (default 128 MiB x cores) before writing a"
-    log "  segment, so with the default budget the heap grows with input until that cap; a small budget"
-    log "  (15) shows the memory that does not come from that buffer."
+    log "  The tantivy writer buffers up to --memory (default 128 MiB, shared by all threads) before"
+    log "  writing a segment, so with the default budget the heap grows with input until that cap and"
+    log "  then stays flat; a small budget (15) shows the memory that does not come from that buffer."
     rm -rf "$BENCH_DIR/idx-mem"
     [[ "$KEEP" == 1 ]] || rm -rf "$GEN2" "$GEN2.gen.log" "$GEN2.gen.log.rss"
 fi

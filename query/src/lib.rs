@@ -10,6 +10,7 @@ pub mod detection;
 pub mod engine;
 pub mod eval;
 pub mod glob;
+pub mod pack;
 pub mod plan;
 pub mod post;
 pub mod render;

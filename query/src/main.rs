@@ -4,14 +4,13 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use evidx_query::detection;
 use evidx_query::render::{self, Format};
 use evidx_query::spl::MacroSet;
-use evidx_query::{Engine, QueryError};
+use evidx_query::Engine;
 
 const EXIT_OK: u8 = 0;
 const EXIT_ERROR: u8 = 1;
@@ -126,67 +125,32 @@ fn run() -> anyhow::Result<u8> {
     }
 }
 
-/// Run every detection under `dir`; one summary line each.
+/// Run every detection under `dir` (in parallel); one summary line each,
+/// in file order.
 fn pack(engine: &Engine, macros: &MacroSet, dir: &Path, out: Option<&Path>) -> anyhow::Result<u8> {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("yml" | "yaml" | "spl")
-            )
-        })
-        .collect();
-    files.sort();
+    let files = evidx_query::pack::detection_files(dir);
     if let Some(o) = out {
         std::fs::create_dir_all(o).with_context(|| format!("creating {}", o.display()))?;
     }
+    let items = evidx_query::pack::run(engine, macros, &files, out);
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
-    let (mut ran, mut failed) = (0, 0);
-    for path in &files {
-        let started = Instant::now();
-        let det = match detection::load(path) {
-            Ok(d) => d,
-            Err(e) => {
-                writeln!(w, "unsupported\t{}\t-\t-\t{e}", path.display())?;
+    let mut failed = 0;
+    for item in &items {
+        let ms = item.elapsed.as_secs_f64() * 1e3;
+        match &item.outcome {
+            Ok(rows) => writeln!(w, "ok\t{}\t{rows} rows\t{ms:.1} ms", item.name)?,
+            Err(reason) => {
                 failed += 1;
-                continue;
-            }
-        };
-        match engine.run_text(&det.search, macros) {
-            Ok(table) => {
-                ran += 1;
-                let ms = started.elapsed().as_secs_f64() * 1e3;
-                writeln!(w, "ok\t{}\t{} rows\t{ms:.1} ms", det.name, table.rows.len())?;
-                if let Some(o) = out {
-                    let stem = path
-                        .file_stem()
-                        .and_then(|s| s.to_str())
-                        .unwrap_or("detection");
-                    let mut f = std::fs::File::create(o.join(format!("{stem}.csv")))?;
-                    render::csv(&table, &mut f)?;
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                let first = match &e {
-                    QueryError::Spl(s) => s.message.clone(),
-                    QueryError::Unsupported { message, .. } => message.clone(),
-                    other => other.to_string(),
-                };
-                writeln!(w, "unsupported\t{}\t-\t-\t{first}", det.name)?;
+                writeln!(w, "unsupported\t{}\t-\t-\t{reason}", item.name)?;
             }
         }
     }
     writeln!(
         w,
-        "{ran} ran, {failed} unsupported or failed, of {} detections",
-        files.len()
+        "{} ran, {failed} unsupported or failed, of {} detections",
+        items.len() - failed,
+        items.len()
     )?;
     Ok(if failed == 0 {
         EXIT_OK

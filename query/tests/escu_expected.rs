@@ -249,3 +249,30 @@ fn csv_reader_handles_quotes_and_newlines() {
         ]
     );
 }
+
+#[test]
+fn pack_runs_every_detection_in_order_and_writes_the_reference_tables() {
+    let files = evidx_query::pack::detection_files(&shared("escu/detections"));
+    assert_eq!(files.len(), yamls(&shared("escu/detections")).len());
+    let out = scratch("escu-pack-out");
+    let items = evidx_query::pack::run(engine(), &escu_macros(), &files, Some(&out));
+    let paths: Vec<&PathBuf> = items.iter().map(|i| &i.path).collect();
+    assert_eq!(
+        paths,
+        files.iter().collect::<Vec<_>>(),
+        "results in file order"
+    );
+    for item in &items {
+        assert!(item.outcome.is_ok(), "{}: {:?}", item.name, item.outcome);
+    }
+    let expected_dir = shared("escu/expected");
+    for entry in std::fs::read_dir(&expected_dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().and_then(|e| e.to_str()) != Some("csv") {
+            continue;
+        }
+        let want = std::fs::read_to_string(&p).unwrap();
+        let got = std::fs::read_to_string(out.join(p.file_name().unwrap())).unwrap();
+        assert_eq!(csv_multiset(&got), csv_multiset(&want), "{}", p.display());
+    }
+}

@@ -1,0 +1,100 @@
+//! A pack: every detection under a folder, run in parallel over one index.
+//! Results come back in file order; each table is written (and dropped) by
+//! the worker that made it, so a pack of large results does not pile up in
+//! memory.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::engine::{Engine, QueryError};
+use crate::spl::MacroSet;
+use crate::{detection, render};
+
+/// What one detection of a pack gave.
+#[derive(Debug)]
+pub struct PackItem {
+    pub path: PathBuf,
+    /// The detection's name (YAML `name:`, else the file stem).
+    pub name: String,
+    /// Rows of the result, or why the detection did not run.
+    pub outcome: Result<usize, String>,
+    pub elapsed: Duration,
+}
+
+/// `.yml`, `.yaml` and `.spl` files under `dir`, recursively, sorted.
+pub fn detection_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yml" | "yaml" | "spl")
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Run every file as a detection; with `out`, write each result to
+/// `out/<file stem>.csv`.
+pub fn run(
+    engine: &Engine,
+    macros: &MacroSet,
+    files: &[PathBuf],
+    out: Option<&Path>,
+) -> Vec<PackItem> {
+    files
+        .par_iter()
+        .map(|path| {
+            let started = Instant::now();
+            let (name, outcome) = match detection::load(path) {
+                Ok(det) => {
+                    let outcome = engine
+                        .run_text(&det.search, macros)
+                        .map_err(|e| short_reason(&e))
+                        .and_then(|table| {
+                            if let Some(dir) = out {
+                                write_csv(dir, path, &table)?;
+                            }
+                            Ok(table.rows.len())
+                        });
+                    (det.name, outcome)
+                }
+                Err(e) => (path.display().to_string(), Err(e.to_string())),
+            };
+            PackItem {
+                path: path.clone(),
+                name,
+                outcome,
+                elapsed: started.elapsed(),
+            }
+        })
+        .collect()
+}
+
+fn write_csv(dir: &Path, path: &Path, table: &crate::table::Table) -> Result<(), String> {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("detection");
+    let target = dir.join(format!("{stem}.csv"));
+    std::fs::File::create(&target)
+        .and_then(|mut f| render::csv(table, &mut f))
+        .map_err(|e| format!("writing {}: {e}", target.display()))
+}
+
+/// One line's worth of an error: the message, without the diagram.
+fn short_reason(e: &QueryError) -> String {
+    match e {
+        QueryError::Spl(s) => s.message.clone(),
+        QueryError::Unsupported { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
