@@ -11,72 +11,22 @@ use common::*;
 use evidx_query::spl::MacroSet;
 use evidx_query::table::Table;
 
-/// Values that the evtx_dump JSON export of the Sigma regression data
-/// changed: it trimmed trailing spaces. evidx keeps values as the source has
-/// them, so EVTX rows keep the space. Each entry: (case, CIM field). The
-/// same list as `indexer/tests/formats.rs`, which checks it row by row; here
-/// every entry must also show in the query's result.
-const EXPORT_TRIMMED_TRAILING_SPACE: &[(&str, &str)] = &[
-    (
-        "proc_creation_win_browsers_chromium_load_extension",
-        "parent_process",
-    ),
-    (
-        "proc_creation_win_browsers_chromium_mockbin_abuse",
-        "parent_process",
-    ),
-    (
-        "proc_creation_win_browsers_chromium_susp_load_extension",
-        "parent_process",
-    ),
-    ("proc_creation_win_certutil_decode", "parent_process"),
-    ("proc_creation_win_certutil_download", "parent_process"),
-    (
-        "proc_creation_win_certutil_download_direct_ip",
-        "parent_process",
-    ),
-    (
-        "proc_creation_win_certutil_encode_susp_extensions",
-        "parent_process",
-    ),
-    ("proc_creation_win_certutil_export_pfx", "parent_process"),
-    ("proc_creation_win_cmd_mklink_osk_cmd", "parent_process"),
-    (
-        "proc_creation_win_curl_ntlm_hash_leak_attempt",
-        "parent_process",
-    ),
-    (
-        "proc_creation_win_devcon_disable_vmci_driver",
-        "parent_process",
-    ),
-    ("proc_creation_win_dirlister_execution", "process"),
-    (
-        "proc_creation_win_discovery_via_reg_queries",
-        "parent_process",
-    ),
-    ("proc_creation_win_findstr_lsass", "process"),
-    ("proc_creation_win_findstr_lsass", "parent_process"),
-    (
-        "proc_creation_win_findstr_recon_pipe_output",
-        "parent_process",
-    ),
-    ("proc_creation_win_gpresult_execution", "parent_process"),
-    (
-        "proc_creation_win_mal_shai_hulud_malicious_npm_package_installation",
-        "parent_process",
-    ),
-    ("proc_creation_win_pua_advancedrun", "process"),
-    (
-        "proc_creation_win_pua_advancedrun_priv_user",
-        "parent_process",
-    ),
-    ("proc_creation_win_pua_kdu_driver_tool", "parent_process"),
-    (
-        "proc_creation_win_reg_system_language_discovery",
-        "parent_process",
-    ),
-    ("proc_creation_win_renamed_ftp", "parent_process"),
-];
+/// `(case, CIM field)` pairs whose value the JSON export of the Sigma
+/// regression data changed (it trimmed trailing spaces), from
+/// `datasets/fixtures/sigma-json-export-differences.tsv`.
+fn export_trimmed_trailing_space() -> Vec<(String, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../datasets/fixtures/sigma-json-export-differences.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            Some((cols.next()?.to_string(), cols.next()?.to_string()))
+        })
+        .collect()
+}
 
 fn cases() -> Vec<PathBuf> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(shared("sigma-regression"))
@@ -114,6 +64,7 @@ fn every_case_fires_on_evtx_and_json_alike() {
     assert!(cases.len() >= 40, "{} cases", cases.len());
     let macros = MacroSet::builtin();
     let tmp = tempfile::tempdir().unwrap();
+    let exceptions = export_trimmed_trailing_space();
     let mut exceptions_used: Vec<(String, String)> = Vec::new();
     let mut failures = Vec::new();
     for case in &cases {
@@ -131,7 +82,7 @@ fn every_case_fires_on_evtx_and_json_alike() {
         }
         assert_eq!(evtx.columns, json.columns, "{name}: columns");
         // Apply the listed export difference to the EVTX side.
-        for (c, field) in EXPORT_TRIMMED_TRAILING_SPACE {
+        for (c, field) in &exceptions {
             if *c != name {
                 continue;
             }
@@ -155,7 +106,7 @@ fn every_case_fires_on_evtx_and_json_alike() {
             ));
         }
     }
-    for (case, field) in EXPORT_TRIMMED_TRAILING_SPACE {
+    for (case, field) in &exceptions {
         if !exceptions_used.iter().any(|(c, f)| c == case && f == field) {
             failures.push(format!(
                 "exception ({case}, {field}) is listed but no longer needed"
