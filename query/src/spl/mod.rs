@@ -1,11 +1,17 @@
 //! The SPL front end: macro expansion (`macros`), a character cursor
 //! (`lexer`) and a recursive-descent parser (`parser`) that produce the
-//! [`ast::Pipeline`] contract.
+//! [`ast::Pipeline`] contract. The parser is split by language: `parser`
+//! (entry point and the `tstats` clause), `search` (search language),
+//! `eval_expr` (eval language) and `commands` (commands after `tstats`);
+//! `parser` re-exports their public items.
 
 pub mod ast;
+mod commands;
+mod eval_expr;
 pub mod lexer;
 pub mod macros;
 pub mod parser;
+mod search;
 
 pub use macros::{Macro, MacroSet};
 
