@@ -8,7 +8,7 @@
 use super::ast::*;
 use super::eval_expr::eval_or;
 use super::lexer::{unescape, Cursor};
-use super::parser::{single_quoted, subsearch_error, Result};
+use super::parser::{as_alias, single_quoted, subsearch_error, Result};
 use super::search::search_expr;
 use super::SplError;
 
@@ -178,25 +178,7 @@ fn parse_convert(c: &mut Cursor) -> Result<Command> {
         if !c.eat(")") || field.is_empty() {
             return Err(c.error_here("expected `FIELD)` in `ctime(...)`"));
         }
-        let save = c.pos();
-        c.skip_ws();
-        let alias = if c.eat_keyword("as", true).is_some() {
-            c.skip_ws();
-            let a = if c.peek() == Some('"') {
-                c.quoted()?.0.text
-            } else {
-                c.take_while(|ch| !ch.is_whitespace() && ch != ',' && ch != '|')
-                    .0
-                    .to_string()
-            };
-            if a.is_empty() {
-                return Err(c.error_here("expected a name after `as`"));
-            }
-            Some(a)
-        } else {
-            c.set_pos(save);
-            None
-        };
+        let alias = as_alias(c)?;
         conversions.push(Conversion {
             func: lword,
             field,

@@ -246,31 +246,36 @@ fn parse_agg(c: &mut Cursor) -> Result<Agg> {
         None => "count".to_string(),
         Some(f) => format!("{lname}({f})"),
     };
-    let save = c.pos();
-    c.skip_ws();
-    let column = if c.eat_keyword("as", true).is_some() {
-        c.skip_ws();
-        let alias = if c.peek() == Some('"') {
-            c.quoted()?.0.text
-        } else {
-            c.take_while(|ch| !ch.is_whitespace() && ch != ',' && ch != '|')
-                .0
-                .to_string()
-        };
-        if alias.is_empty() {
-            return Err(c.error_here("expected a name after `as`"));
-        }
-        alias
-    } else {
-        c.set_pos(save);
-        default_column
-    };
+    let column = as_alias(c)?.unwrap_or(default_column);
     Ok(Agg {
         func,
         field,
         column,
         span: start..end.max(c.pos()),
     })
+}
+
+/// An optional `as NAME` (NAME quoted, or up to whitespace, `,` or `|`).
+/// Leaves the cursor where it was when there is no `as`.
+pub(super) fn as_alias(c: &mut Cursor) -> Result<Option<String>> {
+    let save = c.pos();
+    c.skip_ws();
+    if c.eat_keyword("as", true).is_none() {
+        c.set_pos(save);
+        return Ok(None);
+    }
+    c.skip_ws();
+    let alias = if c.peek() == Some('"') {
+        c.quoted()?.0.text
+    } else {
+        c.take_while(|ch| !ch.is_whitespace() && ch != ',' && ch != '|')
+            .0
+            .to_string()
+    };
+    if alias.is_empty() {
+        return Err(c.error_here("expected a name after `as`"));
+    }
+    Ok(Some(alias))
 }
 
 fn parse_by(c: &mut Cursor, kw: Span) -> Result<Vec<ByField>> {
