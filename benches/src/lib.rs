@@ -83,6 +83,43 @@ pub struct Report {
     pub errors: u64,
 }
 
+/// Record, output-byte and error counts shared by a baseline's workers.
+#[derive(Default)]
+pub struct Counters {
+    records: std::sync::atomic::AtomicU64,
+    out_bytes: std::sync::atomic::AtomicU64,
+    errors: std::sync::atomic::AtomicU64,
+}
+
+impl Counters {
+    pub fn add(&self, records: u64, out_bytes: u64, errors: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.records.fetch_add(records, Relaxed);
+        self.out_bytes.fetch_add(out_bytes, Relaxed);
+        self.errors.fetch_add(errors, Relaxed);
+    }
+
+    /// The report over `files` (path, length).
+    pub fn report(self, files: &[(std::path::PathBuf, u64)]) -> Report {
+        Report {
+            files: files.len(),
+            bytes: files.iter().map(|f| f.1).sum(),
+            records: self.records.into_inner(),
+            out_bytes: self.out_bytes.into_inner(),
+            errors: self.errors.into_inner(),
+        }
+    }
+}
+
+/// Map a file read-only.
+pub fn map_file(path: &std::path::Path) -> std::io::Result<memmap2::Mmap> {
+    let file = std::fs::File::open(path)?;
+    // SAFETY: the map is read-only and only read through the returned
+    // value; benchmark inputs are generated files that nothing modifies
+    // while the baseline runs.
+    unsafe { memmap2::Mmap::map(&file) }
+}
+
 pub fn print_report(name: &str, r: &Report, start: Instant) {
     let secs = start.elapsed().as_secs_f64();
     println!(

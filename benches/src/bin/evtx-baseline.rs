@@ -6,7 +6,6 @@
 //! across files. Each rendered record is only measured (its length summed),
 //! never written, so the time is parse + render and nothing else.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,7 +13,7 @@ use anyhow::Result;
 use evtx::{EvtxParser, ParserSettings};
 use rayon::prelude::*;
 
-use evidx_bench::{find_files, init_pool, parse_args, print_report, Report};
+use evidx_bench::{find_files, init_pool, parse_args, print_report, Counters};
 
 const NAME: &str = "evtx-baseline";
 
@@ -33,15 +32,13 @@ fn main() -> Result<()> {
             .indent(false)
             .separate_json_attributes(false),
     );
-    let records = AtomicU64::new(0);
-    let out_bytes = AtomicU64::new(0);
-    let errors = AtomicU64::new(0);
+    let counters = Counters::default();
     files.par_iter().for_each(|(path, _)| {
         let mut parser = match EvtxParser::from_path(path) {
             Ok(p) => p.with_configuration((*settings).clone()),
             Err(e) => {
                 eprintln!("{NAME}: {}: {e}", path.display());
-                errors.fetch_add(1, Ordering::Relaxed);
+                counters.add(0, 0, 1);
                 return;
             }
         };
@@ -49,14 +46,14 @@ fn main() -> Result<()> {
             let mut data = match chunk {
                 Ok(d) => d,
                 Err(_) => {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                    counters.add(0, 0, 1);
                     return;
                 }
             };
             let mut chunk = match data.parse(settings.clone()) {
                 Ok(c) => c,
                 Err(_) => {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                    counters.add(0, 0, 1);
                     return;
                 }
             };
@@ -70,18 +67,10 @@ fn main() -> Result<()> {
                     Err(_) => e += 1,
                 }
             }
-            records.fetch_add(n, Ordering::Relaxed);
-            out_bytes.fetch_add(b, Ordering::Relaxed);
-            errors.fetch_add(e, Ordering::Relaxed);
+            counters.add(n, b, e);
         });
     });
-    let report = Report {
-        files: files.len(),
-        bytes: files.iter().map(|f| f.1).sum(),
-        records: records.into_inner(),
-        out_bytes: out_bytes.into_inner(),
-        errors: errors.into_inner(),
-    };
+    let report = counters.report(&files);
     print_report(NAME, &report, start);
     Ok(())
 }

@@ -5,13 +5,12 @@
 //! Files are memory-mapped and cut into line-aligned blocks of about 4 MiB,
 //! parsed in parallel on a rayon pool.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Result;
 use rayon::prelude::*;
 
-use evidx_bench::{find_files, init_pool, parse_args, print_report, Report};
+use evidx_bench::{find_files, init_pool, map_file, parse_args, print_report, Counters};
 
 const NAME: &str = "json-baseline";
 const BLOCK: usize = 4 << 20;
@@ -27,18 +26,16 @@ fn main() -> Result<()> {
     let files = find_files(&args.inputs, |_, head| {
         head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
     })?;
-    let records = AtomicU64::new(0);
-    let out_bytes = AtomicU64::new(0);
-    let errors = AtomicU64::new(0);
+    let counters = Counters::default();
     files.par_iter().for_each(|(path, len)| {
         if *len == 0 {
             return;
         }
-        let map = match std::fs::File::open(path).and_then(|f| unsafe { memmap2::Mmap::map(&f) }) {
+        let map = match map_file(path) {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("{NAME}: {}: {e}", path.display());
-                errors.fetch_add(1, Ordering::Relaxed);
+                counters.add(0, 0, 1);
                 return;
             }
         };
@@ -70,18 +67,10 @@ fn main() -> Result<()> {
                     Err(_) => e += 1,
                 }
             }
-            records.fetch_add(n, Ordering::Relaxed);
-            out_bytes.fetch_add(b, Ordering::Relaxed);
-            errors.fetch_add(e, Ordering::Relaxed);
+            counters.add(n, b, e);
         });
     });
-    let report = Report {
-        files: files.len(),
-        bytes: files.iter().map(|f| f.1).sum(),
-        records: records.into_inner(),
-        out_bytes: out_bytes.into_inner(),
-        errors: errors.into_inner(),
-    };
+    let report = counters.report(&files);
     print_report(NAME, &report, start);
     Ok(())
 }
