@@ -127,8 +127,8 @@ pub struct GroupSegment {
     /// One document of each group, to read a value too long for its fast
     /// column from the doc store (see `evidx_index::schema::fast_value`).
     first_doc: Vec<DocId>,
-    store: tantivy::store::StoreReader,
-    schema: EvidxSchema,
+    /// Opened only when a cut value shows up (rare).
+    segment: SegmentReader,
     keys: Vec<Box<[u64]>>,
     scratch: Vec<u64>,
 }
@@ -186,8 +186,7 @@ impl Collector for GroupBy {
             index: HashMap::new(),
             states: Vec::new(),
             first_doc: Vec::new(),
-            store: reader.get_store_reader(1)?,
-            schema: EvidxSchema::from_schema(reader.schema())?,
+            segment: reader.clone(),
             keys: Vec::new(),
             scratch: vec![0; self.by.len()],
         })
@@ -308,6 +307,7 @@ impl SegmentCollector for GroupSegment {
 
     fn harvest(self) -> Groups {
         let mut groups = Groups::default();
+        let mut store = None;
         let mut buf = String::new();
         let resolve = |col: &SegSource, v: u64, buf: &mut String| -> Option<String> {
             match col {
@@ -339,12 +339,8 @@ impl SegmentCollector for GroupSegment {
             for (part, (src, _)) in skey.iter_mut().zip(&self.spec) {
                 if let (Some(v), Source::Cim(i)) = (part.as_mut(), src) {
                     if is_cut(v) {
-                        if let Ok(doc) = self.store.get::<TantivyDocument>(self.first_doc[slot]) {
-                            if let Some(full) =
-                                stored_full_value(&doc, &self.schema, CIM_FIELDS[*i])
-                            {
-                                *v = full.to_string();
-                            }
+                        if let Some(full) = self.full_value(&mut store, self.first_doc[slot], i) {
+                            *v = full;
                         }
                     }
                 }
@@ -393,6 +389,27 @@ impl SegmentCollector for GroupSegment {
             }
         }
         groups
+    }
+}
+
+impl GroupSegment {
+    /// The full text of CIM field `i` of `doc`, from the doc store (opened
+    /// on first use); None when it cannot be read, and the cut value with
+    /// its marker is shown instead.
+    fn full_value(
+        &self,
+        store: &mut Option<(tantivy::store::StoreReader, EvidxSchema)>,
+        doc: DocId,
+        i: &usize,
+    ) -> Option<String> {
+        if store.is_none() {
+            let reader = self.segment.get_store_reader(1).ok()?;
+            let schema = EvidxSchema::from_schema(self.segment.schema()).ok()?;
+            *store = Some((reader, schema));
+        }
+        let (reader, schema) = store.as_ref()?;
+        let doc = reader.get::<TantivyDocument>(doc).ok()?;
+        stored_full_value(&doc, schema, CIM_FIELDS[*i]).map(str::to_string)
     }
 }
 
