@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use chrono::format::{Item, StrftimeItems};
 use chrono::DateTime;
 
+use rayon::prelude::*;
+
 use crate::eval::{parse_num, EvalError, Evaluator};
 use crate::glob::Glob;
 use crate::spl::ast::{CmpOp, Command, Conversion, SearchExpr, SortKey};
@@ -83,28 +85,43 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
             negate,
             pattern,
         } => {
-            let mut ev = Evaluator::new();
+            // Compiled once (also on an empty table, so a bad pattern is
+            // reported); rows are matched in parallel, since a backtracking
+            // pattern over long command lines is the costliest post step.
+            let compiled = Evaluator::new()
+                .regex(pattern)
+                .map_err(|source| PostError::Eval {
+                    command: "regex",
+                    source,
+                })?;
+            let re: &fancy_regex::Regex = &compiled;
             let col = table.column_index(field.as_deref().unwrap_or("_raw"));
-            let mut keep = Vec::with_capacity(table.rows.len());
-            for row in &table.rows {
-                let cell = col.and_then(|i| row.get(i));
-                let mut hit = false;
-                for v in cell.map(|c| c.0.as_slice()).unwrap_or(&[]) {
-                    if ev.is_match(pattern, v).map_err(|source| PostError::Eval {
-                        command: "regex",
-                        source,
-                    })? {
-                        hit = true;
-                        break;
+            let results: Vec<Result<bool, fancy_regex::Error>> = table
+                .rows
+                .par_iter()
+                .map(|row| {
+                    let values = col
+                        .and_then(|i| row.get(i))
+                        .map(|c| c.0.as_slice())
+                        .unwrap_or(&[]);
+                    for v in values {
+                        if re.is_match(v)? {
+                            return Ok(!*negate);
+                        }
                     }
-                }
-                // Compile even on an empty table so a bad pattern is reported.
-                keep.push(hit != *negate);
+                    Ok(*negate)
+                })
+                .collect();
+            let mut keep = Vec::with_capacity(results.len());
+            for r in results {
+                keep.push(r.map_err(|e| PostError::Eval {
+                    command: "regex",
+                    source: EvalError::RegexRun {
+                        pattern: pattern.clone(),
+                        message: e.to_string(),
+                    },
+                })?);
             }
-            ev.regex(pattern).map_err(|source| PostError::Eval {
-                command: "regex",
-                source,
-            })?;
             retain_rows(table, &keep);
             Ok(())
         }
