@@ -4,6 +4,8 @@
 
 use std::io::{self, Write};
 
+use unicode_width::UnicodeWidthStr;
+
 use crate::table::{Cell, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +74,15 @@ const MAX_WIDTH: usize = 80;
 fn text(t: &Table, out: &mut dyn Write) -> io::Result<()> {
     let clip = |s: &str| -> String {
         let s = s.replace(['\n', '\r', '\t'], " ");
-        if s.chars().count() > MAX_WIDTH {
-            let cut: String = s.chars().take(MAX_WIDTH - 1).collect();
+        if s.width() > MAX_WIDTH {
+            let mut width = 0;
+            let cut: String = s
+                .chars()
+                .take_while(|ch| {
+                    width += unicode_width::UnicodeWidthChar::width(*ch).unwrap_or(0);
+                    width < MAX_WIDTH
+                })
+                .collect();
             format!("{cut}…")
         } else {
             s
@@ -89,12 +98,12 @@ fn text(t: &Table, out: &mut dyn Write) -> io::Result<()> {
                 .collect()
         })
         .collect();
-    let mut widths: Vec<usize> = t.columns.iter().map(|c| c.chars().count()).collect();
+    let mut widths: Vec<usize> = t.columns.iter().map(|c| c.width()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
             for v in c {
                 if let Some(w) = widths.get_mut(i) {
-                    *w = (*w).max(v.chars().count());
+                    *w = (*w).max(v.width());
                 }
             }
         }
@@ -103,7 +112,7 @@ fn text(t: &Table, out: &mut dyn Write) -> io::Result<()> {
         let parts: Vec<String> = cells
             .iter()
             .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w.saturating_sub(c.chars().count()))))
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w.saturating_sub(c.width()))))
             .collect();
         writeln!(out, "{}", parts.join("  ").trim_end())
     };
