@@ -108,10 +108,16 @@ impl Progress {
             t.counts.security_4688,
             t.counts.other_events,
             t.counts.skipped,
-            if t.counts.skipped > 0 {
-                format!(" in {} files (see manifest.json)", t.files_with_skips)
-            } else {
-                String::new()
+            match (t.counts.skipped > 0, t.files_ignored > 0) {
+                (true, _) => format!(
+                    " in {} files, {} files ignored as not event logs (see manifest.json)",
+                    t.files_with_skips, t.files_ignored
+                ),
+                (false, true) => format!(
+                    ", {} files ignored as not event logs (see manifest.json)",
+                    t.files_ignored
+                ),
+                (false, false) => String::new(),
             }
         );
     }

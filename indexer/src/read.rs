@@ -496,6 +496,9 @@ impl Read for CountingReader<'_> {
 }
 
 fn unrecognised(head: &[u8]) -> String {
+    if head.iter().all(u8::is_ascii_whitespace) {
+        return "empty file".into();
+    }
     if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
         return "UTF-16 text is not read yet; convert to UTF-8 (iconv -f UTF-16 -t UTF-8)".into();
     }
