@@ -31,6 +31,16 @@ fn s(v: &str) -> Value {
     Value::Str(v.to_string())
 }
 
+/// The fields every Sysmon process event opens with, in Sysmon's order.
+fn process_fields(time: u64, p: &Proc) -> Vec<Field> {
+    vec![
+        f("RuleName", s("-")),
+        f("UtcTime", Value::Str(utc_before(time))),
+        f("ProcessGuid", Value::Guid(p.guid)),
+        f("ProcessId", Value::U32(p.pid)),
+    ]
+}
+
 /// Sysmon-style `Hashes` for an image path (stable per path).
 pub fn hashes(path: &str) -> String {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
@@ -79,11 +89,8 @@ pub fn utc_before(time: u64) -> String {
 /// Sysmon 1, ProcessCreate.
 pub fn sysmon_1(host: &Host, time: u64, child: &Proc, parent: &Proc, cwd: &str) -> Event {
     let mut ev = base(&SYSMON, 1, 5, time, host);
-    ev.data = vec![
-        f("RuleName", s("-")),
-        f("UtcTime", Value::Str(utc_before(time))),
-        f("ProcessGuid", Value::Guid(child.guid)),
-        f("ProcessId", Value::U32(child.pid)),
+    ev.data = process_fields(time, child);
+    ev.data.extend([
         f("Image", s(&child.image)),
         f("FileVersion", s(child.pe.version)),
         f("Description", s(child.pe.description)),
@@ -103,7 +110,7 @@ pub fn sysmon_1(host: &Host, time: u64, child: &Proc, parent: &Proc, cwd: &str) 
         f("ParentImage", s(&parent.image)),
         f("ParentCommandLine", s(&parent.cmdline)),
         f("ParentUser", Value::Str(parent.user.qualified())),
-    ];
+    ]);
     ev
 }
 
@@ -117,11 +124,8 @@ pub fn sysmon_3(
     sport: u16,
 ) -> Event {
     let mut ev = base(&SYSMON, 3, 5, time, host);
-    ev.data = vec![
-        f("RuleName", s("-")),
-        f("UtcTime", Value::Str(utc_before(time))),
-        f("ProcessGuid", Value::Guid(p.guid)),
-        f("ProcessId", Value::U32(p.pid)),
+    ev.data = process_fields(time, p);
+    ev.data.extend([
         f("Image", s(&p.image)),
         f("User", Value::Str(p.user.qualified())),
         f("Protocol", s("tcp")),
@@ -139,32 +143,26 @@ pub fn sysmon_3(
             "DestinationPortName",
             s(if dst.2 == 443 { "https" } else { "-" }),
         ),
-    ];
+    ]);
     ev
 }
 
 /// Sysmon 5, ProcessTerminate.
 pub fn sysmon_5(host: &Host, time: u64, p: &Proc) -> Event {
     let mut ev = base(&SYSMON, 5, 3, time, host);
-    ev.data = vec![
-        f("RuleName", s("-")),
-        f("UtcTime", Value::Str(utc_before(time))),
-        f("ProcessGuid", Value::Guid(p.guid)),
-        f("ProcessId", Value::U32(p.pid)),
+    ev.data = process_fields(time, p);
+    ev.data.extend([
         f("Image", s(&p.image)),
         f("User", Value::Str(p.user.qualified())),
-    ];
+    ]);
     ev
 }
 
 /// Sysmon 7, ImageLoad.
 pub fn sysmon_7(host: &Host, time: u64, p: &Proc, dll: &str, desc: &str) -> Event {
     let mut ev = base(&SYSMON, 7, 3, time, host);
-    ev.data = vec![
-        f("RuleName", s("-")),
-        f("UtcTime", Value::Str(utc_before(time))),
-        f("ProcessGuid", Value::Guid(p.guid)),
-        f("ProcessId", Value::U32(p.pid)),
+    ev.data = process_fields(time, p);
+    ev.data.extend([
         f("Image", s(&p.image)),
         f("ImageLoaded", s(dll)),
         f("FileVersion", s("10.0.19041.3636 (WinBuild.160101.0800)")),
@@ -177,7 +175,7 @@ pub fn sysmon_7(host: &Host, time: u64, p: &Proc, dll: &str, desc: &str) -> Even
         f("Signature", s("Microsoft Windows")),
         f("SignatureStatus", s("Valid")),
         f("User", Value::Str(p.user.qualified())),
-    ];
+    ]);
     ev
 }
 
@@ -215,16 +213,13 @@ pub fn sysmon_10(
 /// Sysmon 11, FileCreate.
 pub fn sysmon_11(host: &Host, time: u64, p: &Proc, target: &str, created: u64) -> Event {
     let mut ev = base(&SYSMON, 11, 2, time, host);
-    ev.data = vec![
-        f("RuleName", s("-")),
-        f("UtcTime", Value::Str(utc_before(time))),
-        f("ProcessGuid", Value::Guid(p.guid)),
-        f("ProcessId", Value::U32(p.pid)),
+    ev.data = process_fields(time, p);
+    ev.data.extend([
         f("Image", s(&p.image)),
         f("TargetFilename", s(target)),
         f("CreationUtcTime", Value::Str(sysmon_utc(created))),
         f("User", Value::Str(p.user.qualified())),
-    ];
+    ]);
     ev
 }
 
@@ -248,17 +243,14 @@ pub fn sysmon_13(host: &Host, time: u64, p: &Proc, key: &str, details: &str) -> 
 /// Sysmon 22, DnsQuery.
 pub fn sysmon_22(host: &Host, time: u64, p: &Proc, name: &str, results: &str) -> Event {
     let mut ev = base(&SYSMON, 22, 5, time, host);
-    ev.data = vec![
-        f("RuleName", s("-")),
-        f("UtcTime", Value::Str(utc_before(time))),
-        f("ProcessGuid", Value::Guid(p.guid)),
-        f("ProcessId", Value::U32(p.pid)),
+    ev.data = process_fields(time, p);
+    ev.data.extend([
         f("QueryName", s(name)),
         f("QueryStatus", s("0")),
         f("QueryResults", s(results)),
         f("Image", s(&p.image)),
         f("User", Value::Str(p.user.qualified())),
-    ];
+    ]);
     ev
 }
 

@@ -27,27 +27,6 @@ fn engine() -> &'static Engine {
     })
 }
 
-/// INDEX.tsv as (file relative to escu/, tier).
-fn index_tsv() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(shared("escu/INDEX.tsv")).expect("INDEX.tsv");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .unwrap_or_else(|| panic!("INDEX.tsv has no `{name}` column"))
-    };
-    let (file, tier) = (col("file"), col("tier"));
-    lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            (cols[file].to_string(), cols[tier].to_string())
-        })
-        .collect()
-}
-
 /// `rows_on_shared_datasets.tsv`: detection file (relative to escu/) -> rows.
 fn expected_row_counts() -> BTreeMap<String, usize> {
     let text = std::fs::read_to_string(shared("escu/expected/rows_on_shared_datasets.tsv"))
@@ -61,18 +40,6 @@ fn expected_row_counts() -> BTreeMap<String, usize> {
             (file.to_string(), rows.trim().parse().expect("row count"))
         })
         .collect()
-}
-
-fn yamls(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.expect("walk"))
-        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "yml"))
-        .map(|e| e.into_path())
-        .collect();
-    out.sort();
-    assert!(!out.is_empty(), "no YAML under {}", dir.display());
-    out
 }
 
 fn stem(p: &Path) -> String {

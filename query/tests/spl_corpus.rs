@@ -1,6 +1,8 @@
 //! Every shared ESCU detection (tiers S0-S2) and Sigma regression query
 //! parses; the known tokenizer quirks parse to the right tree.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -17,35 +19,7 @@ fn macros() -> MacroSet {
 
 /// file (relative to the ESCU dir) -> tier, from INDEX.tsv.
 fn tiers() -> HashMap<String, String> {
-    let text = std::fs::read_to_string(Path::new(ESCU).join("INDEX.tsv")).expect("INDEX.tsv");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    let file = header
-        .iter()
-        .position(|h| *h == "file")
-        .expect("file column");
-    let tier = header
-        .iter()
-        .position(|h| *h == "tier")
-        .expect("tier column");
-    lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            (cols[file].to_string(), cols[tier].to_string())
-        })
-        .collect()
-}
-
-fn yamls(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "yml"))
-        .map(|e| e.into_path())
-        .collect();
-    out.sort();
-    out
+    common::index_tsv().into_iter().collect()
 }
 
 fn load(rel: &str) -> (Detection, Query) {
@@ -93,8 +67,8 @@ fn every_escu_detection_in_tiers_s0_to_s2_parses() {
     let tiers = tiers();
     let set = macros();
     let mut parsed = 0;
-    let mut files = yamls(&Path::new(ESCU).join("detections"));
-    files.extend(yamls(&Path::new(ESCU).join("variants")));
+    let mut files = common::yamls(&Path::new(ESCU).join("detections"));
+    files.extend(common::yamls(&Path::new(ESCU).join("variants")));
     assert!(files.len() >= 37, "found {} files", files.len());
     for path in files {
         let rel = path

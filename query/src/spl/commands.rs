@@ -8,7 +8,7 @@
 use super::ast::*;
 use super::eval_expr::eval_or;
 use super::lexer::{unescape, Cursor};
-use super::parser::{as_alias, single_quoted, subsearch_error, Result};
+use super::parser::{as_alias, paren_field, single_quoted, subsearch_error, Result};
 use super::search::search_expr;
 use super::SplError;
 
@@ -167,13 +167,7 @@ fn parse_convert(c: &mut Cursor) -> Result<Command> {
             return Err(c.error_here(format!("expected `(` after `{word}`")));
         }
         c.skip_ws();
-        let field = if c.peek() == Some('"') {
-            c.quoted()?.0.text
-        } else {
-            c.take_while(|ch| ch != ')' && !ch.is_whitespace() && ch != '|')
-                .0
-                .to_string()
-        };
+        let field = paren_field(c)?;
         c.skip_ws();
         if !c.eat(")") || field.is_empty() {
             return Err(c.error_here("expected `FIELD)` in `ctime(...)`"));

@@ -220,13 +220,7 @@ fn parse_agg(c: &mut Cursor) -> Result<Agg> {
     if c.peek() == Some('(') {
         c.eat("(");
         c.skip_ws();
-        let f = if c.peek() == Some('"') {
-            c.quoted()?.0.text
-        } else {
-            c.take_while(|ch| ch != ')' && !ch.is_whitespace() && ch != '|')
-                .0
-                .to_string()
-        };
+        let f = paren_field(c)?;
         c.skip_ws();
         if !c.eat(")") {
             return Err(c.error_here(format!("expected `)` to close `{name}(`")));
@@ -252,6 +246,17 @@ fn parse_agg(c: &mut Cursor) -> Result<Agg> {
         field,
         column,
         span: start..end.max(c.pos()),
+    })
+}
+
+/// A field name inside `f(...)`: quoted, or up to `)`, whitespace or `|`.
+pub(super) fn paren_field(c: &mut Cursor) -> Result<String> {
+    Ok(if c.peek() == Some('"') {
+        c.quoted()?.0.text
+    } else {
+        c.take_while(|ch| ch != ')' && !ch.is_whitespace() && ch != '|')
+            .0
+            .to_string()
     })
 }
 

@@ -149,3 +149,37 @@ pub fn column(t: &Table, name: &str) -> Vec<String> {
         .map(|r| r[i].first().unwrap_or("<null>").to_string())
         .collect()
 }
+
+/// INDEX.tsv as (file relative to escu/, tier).
+pub fn index_tsv() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(shared("escu/INDEX.tsv")).expect("INDEX.tsv");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("INDEX.tsv has no `{name}` column"))
+    };
+    let (file, tier) = (col("file"), col("tier"));
+    lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols[file].to_string(), cols[tier].to_string())
+        })
+        .collect()
+}
+
+/// The `.yml` files under `dir`, sorted (at least one).
+pub fn yamls(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "yml"))
+        .map(|e| e.into_path())
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no YAML under {}", dir.display());
+    out
+}
