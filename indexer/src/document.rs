@@ -1,12 +1,14 @@
 //! A normalized row plus provenance -> one tantivy document (see
-//! [`crate::schema`] for the layout and why).
+//! `evidx_schema::layout` for the layout and why).
 
 use sha2::{Digest, Sha256};
 use tantivy::TantivyDocument;
 
 use crate::event::{Origin, RawEvent};
-use crate::normalize::{ProcessRow, CIM_FIELDS};
-use crate::schema::{fast_value, fold_case, truncate_term, EvidxSchema, MAX_TERM_BYTES};
+use evidx_schema::terms::{fast_value, fold_case, truncate_term, MAX_TERM_BYTES};
+use evidx_schema::{EvidxSchema, CIM_FIELDS};
+
+use crate::normalize::ProcessRow;
 
 /// Provenance shared by every event of one input.
 #[derive(Debug, Clone)]

@@ -4,8 +4,9 @@
 //! The pipeline, one module per stage:
 //! [`discover`] (walk inputs) -> [`read`] (mmap, decompress, archive members)
 //! -> [`parse`] (EVTX chunks, JSON shapes, XML) -> [`normalize`] (Sysmon 1 /
-//! Security 4688 -> CIM) -> [`document`] + [`schema`] (tantivy) — driven by
-//! [`pipeline`], accounted for in [`manifest`].
+//! Security 4688 -> CIM) -> [`document`] (tantivy documents in the format of
+//! the `evidx-schema` crate) — driven by [`pipeline`], accounted for in
+//! [`manifest`].
 
 pub mod discover;
 pub mod document;
@@ -18,7 +19,6 @@ pub mod parse;
 pub mod pipeline;
 pub mod progress;
 pub mod read;
-pub mod schema;
 pub mod time;
 
 pub use error::IndexError;

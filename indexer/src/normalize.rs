@@ -6,37 +6,9 @@
 //! derivations are applied (basename, domain stripping, lower-cased
 //! integrity level, `unknown` defaults).
 
+use evidx_schema::{CIM_FIELDS, N_CIM};
+
 use crate::event::{EventKind, RawEvent};
-
-/// The CIM string fields of a row, in schema order. `_time` is separate.
-pub const CIM_FIELDS: &[&str] = &[
-    "dest",
-    "user",
-    "process",
-    "process_name",
-    "process_path",
-    "process_exec",
-    "parent_process",
-    "parent_process_name",
-    "parent_process_path",
-    "parent_process_exec",
-    "process_id",
-    "parent_process_id",
-    "process_guid",
-    "parent_process_guid",
-    "original_file_name",
-    "process_hash",
-    "process_integrity_level",
-    "process_current_directory",
-    "user_id",
-    "action",
-    "vendor_product",
-    "os",
-    "host",
-];
-
-/// Number of CIM string fields.
-pub const N_CIM: usize = 23;
 
 /// One `Endpoint.Processes` row. `values[i]` belongs to `CIM_FIELDS[i]`;
 /// None means the field is null (absent) for this event.

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use evidx_schema::{index_settings, version, EvidxSchema};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use tantivy::{Index, IndexWriter, TantivyDocument};
@@ -23,7 +24,6 @@ use crate::parse::text::NOTE_CONTINUATION;
 use crate::parse::{Format, Sink, Skip};
 use crate::progress::Progress;
 use crate::read::{Reader, Target, Unit};
-use crate::schema::{index_settings, EvidxSchema};
 
 /// A validated indexing configuration.
 #[derive(Debug, Clone)]
@@ -126,7 +126,9 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
     let mut reports: Vec<InputReport> =
         pool.install(|| files.par_iter().map(|f| ctx.file(f)).collect());
     let mut writer = writer;
-    writer.commit()?;
+    let mut commit = writer.prepare_commit()?;
+    commit.set_payload(&version::commit_payload());
+    commit.commit()?;
     writer.wait_merging_threads()?;
     reports.sort_by(|a, b| a.path.cmp(&b.path));
     let totals = Totals::from_files(&reports);

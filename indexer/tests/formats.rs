@@ -92,7 +92,7 @@ fn sigma_cases_give_the_same_rows_from_evtx_and_json() {
         // Apply the named export difference to the EVTX side, then the rows
         // must be identical.
         for row in &mut e {
-            for (i, f) in evidx_index::normalize::CIM_FIELDS.iter().enumerate() {
+            for (i, f) in evidx_schema::CIM_FIELDS.iter().enumerate() {
                 if exceptions.iter().any(|(c, x)| c == name && x == f) {
                     if let Some(v) = &mut row.values[i] {
                         if v.ends_with(' ') {

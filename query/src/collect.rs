@@ -6,8 +6,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use evidx_index::normalize::CIM_FIELDS;
-use evidx_index::schema::{is_cut, stored_full_value, EvidxSchema, TIME};
+use evidx_schema::layout::{stored_full_value, TIME};
+use evidx_schema::terms::is_cut;
+use evidx_schema::{EvidxSchema, CIM_FIELDS};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
@@ -125,7 +126,7 @@ pub struct GroupSegment {
     index: HashMap<Box<[u64]>, usize>,
     states: Vec<Vec<SegAgg>>,
     /// One document of each group, to read a value too long for its fast
-    /// column from the doc store (see `evidx_index::schema::fast_value`).
+    /// column from the doc store (see `evidx_schema::terms::fast_value`).
     first_doc: Vec<DocId>,
     /// Opened only when a cut value shows up (rare).
     segment: SegmentReader,

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use evidx_index::schema::EvidxSchema;
+use evidx_schema::{version, EvidxSchema};
 use tantivy::{Index, IndexReader, ReloadPolicy};
 
 use crate::collect::GroupBy;
@@ -76,6 +76,7 @@ impl Engine {
             ));
         }
         let index = Index::open_in_dir(dir).map_err(|e| err(e.to_string()))?;
+        version::check(&index).map_err(|e| err(e.to_string()))?;
         let schema = EvidxSchema::from_schema(&index.schema()).map_err(|e| {
             err(format!(
                 "schema is not evidx's ({e}); re-index with this version"

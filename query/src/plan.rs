@@ -16,8 +16,9 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use evidx_index::normalize::CIM_FIELDS;
-use evidx_index::schema::{self, fold_case, truncate_term, EvidxSchema, MAX_TERM_BYTES};
+use evidx_schema::layout as schema;
+use evidx_schema::terms::{fold_case, truncate_term, MAX_TERM_BYTES};
+use evidx_schema::{EvidxSchema, CIM_FIELDS};
 use tantivy::query::{
     AllQuery, BitSetDocSet, BooleanQuery, ConstScorer, EmptyQuery, EnableScoring, ExistsQuery,
     Explanation, Occur, Query, RangeQuery, Scorer, TermQuery, TermSetQuery, Weight,
@@ -399,7 +400,7 @@ impl GlobQuery {
                 let doc: TantivyDocument = store.get(d)?;
                 let matched = schema::stored_full_value(&doc, &self.schema, self.field_name)
                     .is_some_and(|v| {
-                        let folded = schema::fold_case(v);
+                        let folded = fold_case(v);
                         self.globs.iter().any(|g| g.matches(&folded))
                     });
                 if matched {

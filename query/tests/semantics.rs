@@ -759,7 +759,7 @@ fn a_40_kb_command_line_matches_on_its_full_text() {
 #[test]
 fn an_exact_value_equal_to_the_cut_term_does_not_match_the_longer_value() {
     let v = long_value("1");
-    let cut = &v[..evidx_index::schema::MAX_TERM_BYTES];
+    let cut = &v[..evidx_schema::MAX_TERM_BYTES];
     assert_eq!(
         long_pids(&format!("Processes.process=\"{cut}\"")),
         Vec::<String>::new(),

@@ -1,7 +1,7 @@
-//! The index schema, shared by the indexer and the query engine.
+//! The tantivy schema of an evidx index.
 //!
 //! One tantivy document per process-creation event. For every CIM field `F`
-//! (see [`crate::normalize::CIM_FIELDS`]):
+//! (see [`crate::fields`]):
 //! - `F`: the value exactly as normalized (original case), a **fast** (columnar)
 //!   string column for group-by and aggregation, and stored. Group-by reads
 //!   per-segment term ordinals of this column; no stored document is loaded.
@@ -10,16 +10,14 @@
 //!   lookup; prefix globs a dictionary range; `*x*` globs a scan of the
 //!   field's *distinct* values, never of the documents.
 //!
-//! Terms longer than [`MAX_TERM_BYTES`] are cut at a character boundary (tantivy
-//! silently drops terms over 65,530 bytes, and long command lines are what
-//! hunters look for). Such documents also get the term `F` in `_long`, so the
+//! Terms longer than [`MAX_TERM_BYTES`] are cut at a character boundary (see
+//! [`crate::terms`]). Such documents also get the term `F` in `_long`, so the
 //! query engine verifies them against the full stored value.
 //!
-//! The fast column keeps at most [`MAX_FAST_BYTES`] of a value (tantivy cuts
-//! column keys at 64 KiB, mid-character). A longer value is kept there as
-//! its first bytes plus a marker naming its length and hash ([`fast_value`]),
-//! so distinct long values stay distinct groups and the cut is visible; the
-//! full value is stored in `_long_values` as `F\0value`.
+//! The fast column keeps at most [`MAX_FAST_BYTES`] of a value. A longer
+//! value is kept there as its first bytes plus a marker naming its length
+//! and hash ([`fast_value`]); the full value is stored in `_long_values` as
+//! `F\0value`.
 //!
 //! `_time` is an indexed, fast i64 (microseconds since the epoch). The
 //! `evidx_*` fields are provenance: source file, record id, EVTX chunk, byte
@@ -35,13 +33,11 @@ use tantivy::schema::{
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::IndexSettings;
 
-use crate::normalize::CIM_FIELDS;
-
-/// Longest indexed term, in bytes; see the module documentation.
-pub const MAX_TERM_BYTES: usize = 16 * 1024;
-
-/// Longest value kept whole in a fast (group-by) column, in bytes.
-pub const MAX_FAST_BYTES: usize = 60_000;
+#[cfg(test)]
+use crate::fields::Cim;
+use crate::fields::CIM_FIELDS;
+#[allow(unused_imports)] // named by the module documentation
+use crate::terms::{fast_value, fold_case, MAX_FAST_BYTES, MAX_TERM_BYTES};
 
 pub const TIME: &str = "_time";
 pub const LONG: &str = "_long";
@@ -58,50 +54,6 @@ pub const KEY: &str = "evidx_key";
 /// Name of the case-folded search field of CIM field `field`.
 pub fn search_field_name(field: &str) -> String {
     format!("_lc_{field}")
-}
-
-/// The case folding used for indexing and for query values alike.
-pub fn fold_case(s: &str) -> String {
-    if s.is_ascii() {
-        s.to_ascii_lowercase()
-    } else {
-        s.to_lowercase()
-    }
-}
-
-/// `s` cut to at most `max` bytes at a character boundary.
-pub fn truncate_term(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-/// The form of `value` kept in its fast column: the value itself, or for
-/// one longer than [`MAX_FAST_BYTES`] its first bytes and a marker.
-pub fn fast_value(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.len() <= MAX_FAST_BYTES {
-        return value.into();
-    }
-    use sha2::Digest;
-    let kept = truncate_term(value, MAX_FAST_BYTES);
-    let hash = sha2::Sha256::digest(value.as_bytes());
-    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{kept}…[evidx: cut at {} of {} bytes, sha256:{hex}]",
-        kept.len(),
-        value.len()
-    )
-    .into()
-}
-
-/// Whether a fast-column value is [`fast_value`]'s cut form.
-pub fn is_cut(fast: &str) -> bool {
-    fast.len() > MAX_FAST_BYTES && fast.ends_with(']') && fast.contains("…[evidx: cut at ")
 }
 
 /// The whole value of CIM field `name` in a stored document: from
@@ -223,33 +175,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn truncates_on_char_boundary() {
-        assert_eq!(truncate_term("abc", 10), "abc");
-        assert_eq!(truncate_term("aé", 2), "a");
-        assert_eq!(truncate_term("aé", 3), "aé");
-    }
-
-    #[test]
-    fn long_values_keep_a_marked_prefix_in_the_fast_column() {
-        assert_eq!(fast_value("short"), "short");
-        let long = "é".repeat(35_000);
-        let f = fast_value(&long);
-        assert!(f.len() < MAX_FAST_BYTES + 100);
-        assert!(f.contains("[evidx: cut at 60000 of 70000 bytes, sha256:"));
-        assert_ne!(
-            fast_value(&(long.clone() + "x")),
-            f,
-            "distinct values stay distinct"
-        );
-    }
-
-    #[test]
-    fn folds_unicode() {
-        assert_eq!(fold_case("PowerShell.EXE"), "powershell.exe");
-        assert_eq!(fold_case("ÉCOLE"), "école");
-    }
-
-    #[test]
     fn schema_has_every_cim_field() {
         let s = EvidxSchema::build();
         for f in CIM_FIELDS {
@@ -257,5 +182,10 @@ mod tests {
             assert!(s.schema.get_field(&search_field_name(f)).is_ok());
         }
         assert!(EvidxSchema::from_schema(&s.schema).is_ok());
+        assert_eq!(
+            s.cim_field("process_name"),
+            Some(s.cim[Cim::ProcessName.index()])
+        );
+        assert_eq!(s.cim_field("Processes.process_name"), None);
     }
 }

@@ -1,0 +1,93 @@
+//! Term rules: how a value is case-folded, cut to an indexable term, and
+//! kept in a fast (group-by) column. The indexer applies them to values and
+//! the query engine to query literals, so both sides always agree.
+
+/// Longest indexed term, in bytes. tantivy silently drops terms over 65,530
+/// bytes, and long command lines are what hunters look for: a longer value
+/// is indexed cut and listed under `_long`, so queries verify it against
+/// the full stored value.
+pub const MAX_TERM_BYTES: usize = 16 * 1024;
+
+/// Longest value kept whole in a fast (group-by) column, in bytes (tantivy
+/// cuts column keys at 64 KiB, mid-character).
+pub const MAX_FAST_BYTES: usize = 60_000;
+
+/// The case folding used for indexing and for query values alike.
+pub fn fold_case(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
+/// `s` cut to at most `max` bytes at a character boundary.
+pub fn truncate_term(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The form of `value` kept in its fast column: the value itself, or for
+/// one longer than [`MAX_FAST_BYTES`] its first bytes and a marker naming
+/// its length and hash, so distinct long values stay distinct groups and
+/// the cut is visible.
+pub fn fast_value(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.len() <= MAX_FAST_BYTES {
+        return value.into();
+    }
+    use sha2::Digest;
+    let kept = truncate_term(value, MAX_FAST_BYTES);
+    let hash = sha2::Sha256::digest(value.as_bytes());
+    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{kept}…[evidx: cut at {} of {} bytes, sha256:{hex}]",
+        kept.len(),
+        value.len()
+    )
+    .into()
+}
+
+/// Whether a fast-column value is [`fast_value`]'s cut form.
+pub fn is_cut(fast: &str) -> bool {
+    fast.len() > MAX_FAST_BYTES && fast.ends_with(']') && fast.contains("…[evidx: cut at ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncates_on_char_boundary() {
+        assert_eq!(truncate_term("abc", 10), "abc");
+        assert_eq!(truncate_term("aé", 2), "a");
+        assert_eq!(truncate_term("aé", 3), "aé");
+    }
+
+    #[test]
+    fn long_values_keep_a_marked_prefix_in_the_fast_column() {
+        assert_eq!(fast_value("short"), "short");
+        let long = "é".repeat(35_000);
+        let f = fast_value(&long);
+        assert!(f.len() < MAX_FAST_BYTES + 100);
+        assert!(f.contains("[evidx: cut at 60000 of 70000 bytes, sha256:"));
+        assert!(is_cut(&f));
+        assert!(!is_cut(&long));
+        assert_ne!(
+            fast_value(&(long.clone() + "x")),
+            f,
+            "distinct values stay distinct"
+        );
+    }
+
+    #[test]
+    fn folds_unicode() {
+        assert_eq!(fold_case("PowerShell.EXE"), "powershell.exe");
+        assert_eq!(fold_case("ÉCOLE"), "école");
+    }
+}
