@@ -8,12 +8,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use evidx_schema::layout::{stored_full_value, TIME};
 use evidx_schema::terms::is_cut;
-use evidx_schema::{EvidxSchema, CIM_FIELDS};
+use evidx_schema::{Cim, EvidxSchema};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
 
-use crate::plan::{resolve_field, FieldRef};
+use crate::field::{resolve_field, FieldRef};
+use crate::num::format_num;
 use crate::spl::ast::{Agg, AggFunc, ByField};
 use crate::table::{Cell, Table};
 
@@ -24,7 +25,7 @@ const MICROS: i64 = 1_000_000;
 /// What a by-field or aggregate reads from a segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
-    Cim(usize),
+    Cim(Cim),
     Time,
     None,
 }
@@ -152,7 +153,7 @@ enum SegAgg {
 
 fn open(reader: &SegmentReader, src: Source) -> tantivy::Result<SegSource> {
     Ok(match src {
-        Source::Cim(i) => match reader.fast_fields().str(CIM_FIELDS[i])? {
+        Source::Cim(i) => match reader.fast_fields().str(i.name())? {
             Some(c) => SegSource::Str(c),
             None => SegSource::None,
         },
@@ -401,7 +402,7 @@ impl GroupSegment {
         &self,
         store: &mut Option<(tantivy::store::StoreReader, EvidxSchema)>,
         doc: DocId,
-        i: &usize,
+        i: &Cim,
     ) -> Option<String> {
         if store.is_none() {
             let reader = self.segment.get_store_reader(1).ok()?;
@@ -410,7 +411,7 @@ impl GroupSegment {
         }
         let (reader, schema) = store.as_ref()?;
         let doc = reader.get::<TantivyDocument>(doc).ok()?;
-        stored_full_value(&doc, schema, CIM_FIELDS[*i]).map(str::to_string)
+        stored_full_value(&doc, schema, i.name()).map(str::to_string)
     }
 }
 
@@ -452,14 +453,6 @@ fn merge_aggs(acc: &mut [AggValue], other: Vec<AggValue>, aggs: &[(AggFunc, Opti
     }
 }
 
-fn fmt_num(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
-}
-
 impl GroupBy {
     /// The result table: by-fields then aggregates, rows in by-field order.
     /// A null by-value becomes `fillnull_value`, or drops the row without it.
@@ -486,9 +479,9 @@ impl GroupBy {
                         _ => Cell(s.into_iter().collect()),
                     },
                     AggValue::Sum { sum, n } => match func {
-                        AggFunc::Avg if n > 0 => Cell::one(fmt_num(sum / n as f64)),
+                        AggFunc::Avg if n > 0 => Cell::one(format_num(sum / n as f64)),
                         AggFunc::Avg => Cell::null(),
-                        _ => Cell::one(fmt_num(sum)),
+                        _ => Cell::one(format_num(sum)),
                     },
                 });
             }

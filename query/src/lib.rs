@@ -9,11 +9,15 @@ pub mod collect;
 pub mod detection;
 pub mod engine;
 pub mod eval;
+pub mod field;
 pub mod glob;
+pub mod glob_query;
+pub mod num;
 pub mod pack;
 pub mod plan;
 pub mod post;
 pub mod render;
+pub mod row_search;
 pub mod spl;
 pub mod table;
 

@@ -16,17 +16,18 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use evidx_schema::layout as schema;
-use evidx_schema::terms::{fold_case, truncate_term, MAX_TERM_BYTES};
-use evidx_schema::{EvidxSchema, CIM_FIELDS};
+use evidx_schema::terms::{fold_case, MAX_TERM_BYTES};
+use evidx_schema::{Cim, EvidxSchema};
 use tantivy::query::{
-    AllQuery, BitSetDocSet, BooleanQuery, ConstScorer, EmptyQuery, EnableScoring, ExistsQuery,
-    Explanation, Occur, Query, RangeQuery, Scorer, TermQuery, TermSetQuery, Weight,
+    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, Query, RangeQuery, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyDocument, Term};
+use tantivy::Term;
 
+use crate::field::{resolve_field, FieldRef};
 use crate::glob::Glob;
+use crate::glob_query::GlobQuery;
 use crate::spl::ast::{CmpOp, SearchExpr, Span, Value};
 
 /// A `where` clause that cannot run, with the position to point at.
@@ -35,33 +36,6 @@ use crate::spl::ast::{CmpOp, SearchExpr, Span, Value};
 pub struct PlanError {
     pub message: String,
     pub span: Span,
-}
-
-/// The data model object whose fields the index holds.
-pub const OBJECT_PREFIX: &str = "Processes.";
-
-/// What a field name in a query refers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldRef {
-    /// A CIM string field (index into `CIM_FIELDS`).
-    Cim(usize),
-    /// `_time`.
-    Time,
-    /// Not in the model: it has no values.
-    Unknown,
-}
-
-/// Resolve a field name as written in a query (`Processes.user`, `user`,
-/// `_time`).
-pub fn resolve_field(name: &str) -> FieldRef {
-    if name == "_time" {
-        return FieldRef::Time;
-    }
-    let bare = name.strip_prefix(OBJECT_PREFIX).unwrap_or(name);
-    match CIM_FIELDS.iter().position(|f| *f == bare) {
-        Some(i) => FieldRef::Cim(i),
-        None => FieldRef::Unknown,
-    }
 }
 
 /// Build the tantivy query of a `where` clause (None: every event).
@@ -115,13 +89,13 @@ impl Planner<'_> {
     /// one query per field, so a 55-value `IN (*a*, *b*, ...)` scans the
     /// field's dictionary once, not 55 times.
     fn or(&self, items: &[SearchExpr]) -> Result<Box<dyn Query>, PlanError> {
-        fn add<'e>(per_field: &mut Vec<(usize, Vec<&'e str>)>, i: usize, text: &'e str) {
+        fn add<'e>(per_field: &mut Vec<(Cim, Vec<&'e str>)>, i: Cim, text: &'e str) {
             match per_field.iter_mut().find(|(f, _)| *f == i) {
                 Some((_, v)) => v.push(text),
                 None => per_field.push((i, vec![text])),
             }
         }
-        let mut per_field: Vec<(usize, Vec<&str>)> = Vec::new();
+        let mut per_field: Vec<(Cim, Vec<&str>)> = Vec::new();
         let mut clauses = Vec::new();
         for it in items {
             match it {
@@ -184,7 +158,7 @@ impl Planner<'_> {
             (FieldRef::Unknown, _) => Ok(Box::new(EmptyQuery)),
             (FieldRef::Cim(i), CmpOp::Eq) => Ok(self.matches(i, &value.text)),
             (FieldRef::Cim(i), CmpOp::Ne) => Ok(Box::new(BooleanQuery::new(vec![
-                (Occur::Must, exists(CIM_FIELDS[i])),
+                (Occur::Must, exists(i.name())),
                 (Occur::MustNot, self.matches(i, &value.text)),
             ]))),
             (FieldRef::Cim(_), _) => Err(PlanError {
@@ -198,7 +172,7 @@ impl Planner<'_> {
     }
 
     /// `field=value`.
-    fn matches(&self, i: usize, text: &str) -> Box<dyn Query> {
+    fn matches(&self, i: Cim, text: &str) -> Box<dyn Query> {
         self.matches_any(i, &[text])
     }
 
@@ -206,8 +180,8 @@ impl Planner<'_> {
     /// is "the field exists", every other glob goes into one dictionary
     /// scan. A value written with XML entities also matches its decoded
     /// text.
-    fn matches_any(&self, i: usize, texts: &[&str]) -> Box<dyn Query> {
-        let (_, search) = self.schema.cim[i];
+    fn matches_any(&self, i: Cim, texts: &[&str]) -> Box<dyn Query> {
+        let (_, search) = self.schema.cim[i.index()];
         let mut arms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut exact = Vec::new();
         let mut globs = Vec::new();
@@ -218,7 +192,7 @@ impl Planner<'_> {
             {
                 let glob = Glob::new(pattern);
                 if glob.matches_all() {
-                    return exists(CIM_FIELDS[i]);
+                    return exists(i.name());
                 }
                 // An exact value as long as the indexed (cut) terms could
                 // equal the cut prefix of a longer value: verify it.
@@ -245,7 +219,7 @@ impl Planner<'_> {
                     search,
                     schema: Arc::new(self.schema.clone()),
                     long: self.schema.long,
-                    field_name: CIM_FIELDS[i],
+                    field_name: i.name(),
                     globs: globs.into(),
                 }),
             ));
@@ -309,120 +283,4 @@ pub fn decode_xml_entities(s: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&apos;", "'")
         .replace("&amp;", "&")
-}
-
-/// Case-insensitive globs over one CIM field (a document matches if any
-/// glob does): one scan of the segment's term dictionary of the case-folded
-/// field (a range when there is one glob with a literal prefix), unioning
-/// the postings of matching terms. Documents whose value was too long
-/// to index whole (listed under `_long`) are checked against the full value
-/// in the fast column.
-#[derive(Clone, Debug)]
-pub struct GlobQuery {
-    search: Field,
-    schema: Arc<EvidxSchema>,
-    long: Field,
-    field_name: &'static str,
-    globs: Arc<[Glob]>,
-}
-
-impl Query for GlobQuery {
-    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(self.clone()))
-    }
-}
-
-impl Weight for GlobQuery {
-    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let mut docs = tantivy::BitSet::with_max_value(reader.max_doc());
-        let inverted = reader.inverted_index(self.search)?;
-        let dict = inverted.terms();
-        let prefix = match &self.globs[..] {
-            [one] => truncate_term(one.prefix(), MAX_TERM_BYTES),
-            _ => "",
-        };
-        let mut stream = if prefix.is_empty() {
-            dict.stream()?
-        } else {
-            let mut builder = dict.range().ge(prefix.as_bytes());
-            if let Some(end) = prefix_successor(prefix.as_bytes()) {
-                builder = builder.lt(end);
-            }
-            builder.into_stream()?
-        };
-        while stream.advance() {
-            let Ok(term) = std::str::from_utf8(stream.key()) else {
-                continue;
-            };
-            if self.globs.iter().any(|g| g.matches(term)) {
-                let mut postings = inverted
-                    .read_block_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
-                while !postings.docs().is_empty() {
-                    for &d in postings.docs() {
-                        docs.insert(d);
-                    }
-                    postings.advance();
-                }
-            }
-        }
-        self.verify_long_values(reader, &mut docs)?;
-        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(docs), boost)))
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self.scorer(reader, 1.0)?;
-        if scorer.seek(doc) == doc {
-            Ok(Explanation::new("GlobQuery", 1.0))
-        } else {
-            Err(tantivy::TantivyError::InvalidArgument(
-                "document does not match".into(),
-            ))
-        }
-    }
-}
-
-impl GlobQuery {
-    fn verify_long_values(
-        &self,
-        reader: &SegmentReader,
-        docs: &mut tantivy::BitSet,
-    ) -> tantivy::Result<()> {
-        let inverted = reader.inverted_index(self.long)?;
-        let term = Term::from_field_text(self.long, self.field_name);
-        let Some(info) = inverted.get_term_info(&term)? else {
-            return Ok(());
-        };
-        let store = reader.get_store_reader(1)?;
-        let mut postings =
-            inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
-        while !postings.docs().is_empty() {
-            for &d in postings.docs() {
-                let doc: TantivyDocument = store.get(d)?;
-                let matched = schema::stored_full_value(&doc, &self.schema, self.field_name)
-                    .is_some_and(|v| {
-                        let folded = fold_case(v);
-                        self.globs.iter().any(|g| g.matches(&folded))
-                    });
-                if matched {
-                    docs.insert(d);
-                } else {
-                    docs.remove(d);
-                }
-            }
-            postings.advance();
-        }
-        Ok(())
-    }
-}
-
-/// The smallest byte string greater than every string starting with `p`.
-fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
-    let mut v = p.to_vec();
-    while let Some(last) = v.pop() {
-        if last < 0xFF {
-            v.push(last + 1);
-            return Some(v);
-        }
-    }
-    None
 }

@@ -8,9 +8,10 @@ use chrono::DateTime;
 
 use rayon::prelude::*;
 
-use crate::eval::{parse_num, EvalError, Evaluator};
-use crate::glob::Glob;
-use crate::spl::ast::{CmpOp, Command, Conversion, SearchExpr, SortKey};
+use crate::eval::{EvalError, Evaluator};
+use crate::num::parse_num;
+use crate::row_search::SearchMatcher;
+use crate::spl::ast::{Command, Conversion, SortKey};
 use crate::table::{Cell, Table};
 
 /// Splunk's `sort` keeps at most this many rows unless a count is given.
@@ -394,129 +395,6 @@ fn sort(table: &mut Table, keys: &[SortKey]) {
         }
         Ordering::Equal
     });
-}
-
-/// The search language over table rows: case-insensitive globs; `f!=v` is
-/// false when `f` is null while `NOT f=v` is true; a bare term matches any
-/// cell containing it (`*` matches every row).
-struct SearchMatcher {
-    root: Node,
-}
-
-enum Node {
-    And(Vec<Node>),
-    Or(Vec<Node>),
-    Not(Box<Node>),
-    Cmp {
-        field: String,
-        op: CmpOp,
-        glob: Glob,
-        raw: String,
-    },
-    In {
-        field: String,
-        globs: Vec<Glob>,
-    },
-    Term(Glob),
-}
-
-impl SearchMatcher {
-    fn new(e: &SearchExpr) -> Self {
-        SearchMatcher { root: compile(e) }
-    }
-
-    fn matches(&self, table: &Table, row: usize) -> bool {
-        eval_node(&self.root, table, row)
-    }
-}
-
-fn compile(e: &SearchExpr) -> Node {
-    match e {
-        SearchExpr::And(v) => Node::And(v.iter().map(compile).collect()),
-        SearchExpr::Or(v) => Node::Or(v.iter().map(compile).collect()),
-        SearchExpr::Not(x) => Node::Not(Box::new(compile(x))),
-        SearchExpr::Cmp {
-            field, op, value, ..
-        } => Node::Cmp {
-            field: field.clone(),
-            op: *op,
-            glob: Glob::new(&value.text),
-            raw: value.text.clone(),
-        },
-        SearchExpr::In { field, values, .. } => Node::In {
-            field: field.clone(),
-            globs: values.iter().map(|v| Glob::new(&v.text)).collect(),
-        },
-        SearchExpr::Term { value, .. } => {
-            let t = &value.text;
-            let g = if t.starts_with('*') && t.ends_with('*') {
-                t.clone()
-            } else {
-                format!("*{t}*")
-            };
-            Node::Term(Glob::new(&g))
-        }
-    }
-}
-
-fn cell<'t>(table: &'t Table, row: usize, field: &str) -> &'t [String] {
-    table
-        .column_index(field)
-        .and_then(|i| table.rows.get(row)?.get(i))
-        .map_or(&[], |c| c.0.as_slice())
-}
-
-fn glob_eq(glob: &Glob, value: &str) -> bool {
-    if let (Some(exact), Some(a)) = (glob.is_exact(), parse_num(value)) {
-        if let Some(b) = parse_num(exact) {
-            return a == b;
-        }
-    }
-    glob.matches(&value.to_lowercase())
-}
-
-fn eval_node(n: &Node, table: &Table, row: usize) -> bool {
-    match n {
-        Node::And(v) => v.iter().all(|x| eval_node(x, table, row)),
-        Node::Or(v) => v.iter().any(|x| eval_node(x, table, row)),
-        Node::Not(x) => !eval_node(x, table, row),
-        Node::Cmp {
-            field,
-            op,
-            glob,
-            raw,
-        } => {
-            let vals = cell(table, row, field);
-            match op {
-                CmpOp::Eq => vals.iter().any(|v| glob_eq(glob, v)),
-                CmpOp::Ne => !vals.is_empty() && !vals.iter().any(|v| glob_eq(glob, v)),
-                _ => vals.iter().any(|v| {
-                    let ord = match (parse_num(v), parse_num(raw)) {
-                        (Some(a), Some(b)) => a.partial_cmp(&b),
-                        _ => Some(v.as_str().cmp(raw.as_str())),
-                    };
-                    matches!(
-                        (op, ord),
-                        (CmpOp::Lt, Some(Ordering::Less))
-                            | (CmpOp::Le, Some(Ordering::Less | Ordering::Equal))
-                            | (CmpOp::Gt, Some(Ordering::Greater))
-                            | (CmpOp::Ge, Some(Ordering::Greater | Ordering::Equal))
-                    )
-                }),
-            }
-        }
-        Node::In { field, globs } => cell(table, row, field)
-            .iter()
-            .any(|v| globs.iter().any(|g| glob_eq(g, v))),
-        Node::Term(g) => {
-            g.matches_all()
-                || table.rows.get(row).is_some_and(|r| {
-                    r.iter()
-                        .flat_map(|c| &c.0)
-                        .any(|v| g.matches(&v.to_lowercase()))
-                })
-        }
-    }
 }
 
 #[cfg(test)]
