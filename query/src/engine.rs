@@ -12,7 +12,7 @@ use crate::plan::{plan, PlanError};
 use crate::post::PostError;
 use crate::spl::ast::{Span, Tstats};
 use crate::spl::{self, MacroSet, SplError};
-use crate::table::{Cell, Table};
+use crate::table::{RowSink, Table};
 
 /// The data model evidx indexes.
 pub const DATAMODEL: &str = "Endpoint.Processes";
@@ -61,6 +61,7 @@ impl QueryError {
 pub struct Engine {
     reader: IndexReader,
     schema: EvidxSchema,
+    pushdown: bool,
 }
 
 impl Engine {
@@ -75,8 +76,12 @@ impl Engine {
                     .into(),
             ));
         }
-        let index = Index::open_in_dir(dir).map_err(|e| err(e.to_string()))?;
+        let mut index = Index::open_in_dir(dir).map_err(|e| err(e.to_string()))?;
         version::check(&index).map_err(|e| err(e.to_string()))?;
+        // Segments are collected in parallel, one task per segment.
+        index
+            .set_default_multithread_executor()
+            .map_err(|e| err(e.to_string()))?;
         let schema = EvidxSchema::from_schema(&index.schema()).map_err(|e| {
             err(format!(
                 "schema is not evidx's ({e}); re-index with this version"
@@ -87,7 +92,18 @@ impl Engine {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e: tantivy::TantivyError| err(e.to_string()))?;
-        Ok(Engine { reader, schema })
+        Ok(Engine {
+            reader,
+            schema,
+            pushdown: true,
+        })
+    }
+
+    /// Turn the pushdown of filters into the collector (see
+    /// [`crate::pushdown`]) on or off. It never changes an answer; off is
+    /// for tests that prove so, and for diagnosis.
+    pub fn set_pushdown(&mut self, on: bool) {
+        self.pushdown = on;
     }
 
     /// Number of indexed process events.
@@ -101,8 +117,16 @@ impl Engine {
         self.run(&query)
     }
 
-    /// Run a parsed query.
+    /// Run a parsed query and return the whole result.
     pub fn run(&self, query: &spl::Query) -> Result<Table, QueryError> {
+        let mut table = Table::default();
+        self.run_into(query, &mut table)?;
+        Ok(table)
+    }
+
+    /// Run a parsed query, streaming the result rows into `sink`; returns
+    /// the number of rows.
+    pub fn run_into(&self, query: &spl::Query, sink: &mut dyn RowSink) -> Result<u64, QueryError> {
         let unsupported = |message: String, span: Span| QueryError::Unsupported {
             message,
             span,
@@ -113,27 +137,25 @@ impl Engine {
         let q = plan(ts.filter.as_ref(), &self.schema)
             .map_err(|PlanError { message, span }| unsupported(message, span))?;
         let collector = GroupBy::new(&ts.by, &ts.aggs, ts.fillnull_value());
+        let filters = match self.pushdown {
+            true => crate::pushdown::key_filters(&collector, &query.pipeline.commands),
+            false => Vec::new(),
+        };
+        let collector = collector.with_filters(filters);
         let searcher = self.reader.searcher();
         let groups = searcher.search(&*q, &collector)?;
-        let mut table = collector.table(groups);
-        if ts.by.is_empty() && table.rows.is_empty() {
-            // Splunk returns one row of zero counts for an empty result.
-            table.rows.push(
-                ts.aggs
-                    .iter()
-                    .map(|a| match a.func {
-                        crate::spl::ast::AggFunc::Count | crate::spl::ast::AggFunc::Dc => {
-                            Cell::one("0")
-                        }
-                        _ => Cell::null(),
-                    })
-                    .collect(),
-            );
-        }
-        crate::post::apply_all(&mut table, &query.pipeline.commands)?;
-        Ok(table)
+        let rows = collector.rows(groups, ROWS_PER_CHUNK);
+        Ok(crate::post::run_chunked(
+            collector.columns(),
+            rows,
+            &query.pipeline.commands,
+            sink,
+        )?)
     }
 }
+
+/// Rows made and passed through the commands at a time.
+const ROWS_PER_CHUNK: usize = 4096;
 
 fn check_tstats(ts: &Tstats) -> Result<(), (String, Span)> {
     let dm = ts.datamodel.trim_matches('"');

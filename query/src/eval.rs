@@ -6,9 +6,8 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use fancy_regex::Regex;
-
 use crate::num::{format_num, parse_num};
+use crate::pattern::Pattern;
 use crate::spl::ast::{BinOp, Expr};
 use crate::table::{Cell, Table};
 
@@ -101,7 +100,7 @@ impl EvalValue {
 /// Evaluates expressions; holds the compiled-regex cache for one command.
 #[derive(Default)]
 pub struct Evaluator {
-    regexes: HashMap<String, Rc<Regex>>,
+    regexes: HashMap<String, Rc<Pattern>>,
 }
 
 impl Evaluator {
@@ -110,11 +109,11 @@ impl Evaluator {
     }
 
     /// Compile (once) a PCRE-style regex.
-    pub fn regex(&mut self, pattern: &str) -> Result<Rc<Regex>, EvalError> {
+    pub fn regex(&mut self, pattern: &str) -> Result<Rc<Pattern>, EvalError> {
         if let Some(r) = self.regexes.get(pattern) {
             return Ok(r.clone());
         }
-        let re = Regex::new(pattern).map_err(|e| EvalError::Regex {
+        let re = Pattern::new(pattern).map_err(|e| EvalError::Regex {
             pattern: pattern.to_string(),
             message: e.to_string(),
         })?;
@@ -348,12 +347,12 @@ impl Evaluator {
                 (Some(t), Some(re), Some(rep)) => {
                     let r = self.regex(&re)?;
                     let rep = splunk_replacement(&rep);
-                    let out =
-                        r.try_replacen(&t, 0, rep.as_str())
-                            .map_err(|e| EvalError::RegexRun {
-                                pattern: re.clone(),
-                                message: e.to_string(),
-                            })?;
+                    let out = r.regex().try_replacen(&t, 0, rep.as_str()).map_err(|e| {
+                        EvalError::RegexRun {
+                            pattern: re.clone(),
+                            message: e.to_string(),
+                        }
+                    })?;
                     EvalValue::Str(out.into_owned())
                 }
                 _ => EvalValue::Null,

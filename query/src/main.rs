@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use evidx_query::detection;
+use evidx_query::post::PostError;
 use evidx_query::render::{self, Format};
-use evidx_query::spl::MacroSet;
+use evidx_query::spl::{self, MacroSet};
 use evidx_query::Engine;
 
 const EXIT_OK: u8 = 0;
@@ -109,11 +110,21 @@ fn run() -> anyhow::Result<u8> {
         (None, Some(f)) => detection::load(f)?.search,
         (None, None) => anyhow::bail!("give a search, --file or --pack"),
     };
-    match engine.run_text(&text, &macros) {
-        Ok(table) => {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            render::render(&table, format, &mut out)?;
+    // Buffered: stdout is line-buffered, one write per row otherwise.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let ran = spl::parse_query(&text, &macros)
+        .map_err(evidx_query::QueryError::Spl)
+        .and_then(|query| match format {
+            // The aligned table needs every row for its column widths.
+            Format::Table => engine.run(&query).and_then(|table| {
+                render::render(&table, format, &mut out)
+                    .map(|_| 0)
+                    .map_err(|e| PostError::Write(e.to_string()).into())
+            }),
+            _ => engine.run_into(&query, &mut render::Streaming::new(format, &mut out)),
+        });
+    match ran {
+        Ok(_) => {
             out.flush()?;
             Ok(EXIT_OK)
         }

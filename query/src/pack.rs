@@ -3,13 +3,15 @@
 //! the worker that made it, so a pack of large results does not pile up in
 //! memory.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
 use crate::engine::{Engine, QueryError};
-use crate::spl::MacroSet;
+use crate::spl::{self, MacroSet};
+use crate::table::RowSink;
 use crate::{detection, render};
 
 /// What one detection of a pack gave.
@@ -56,15 +58,7 @@ pub fn run(
             let started = Instant::now();
             let (name, outcome) = match detection::load(path) {
                 Ok(det) => {
-                    let outcome = engine
-                        .run_text(&det.search, macros)
-                        .map_err(|e| short_reason(&e))
-                        .and_then(|table| {
-                            if let Some(dir) = out {
-                                write_csv(dir, path, &table)?;
-                            }
-                            Ok(table.rows.len())
-                        });
+                    let outcome = run_one(engine, macros, &det.search, path, out);
                     (det.name, outcome)
                 }
                 Err(e) => (path.display().to_string(), Err(e.to_string())),
@@ -79,15 +73,55 @@ pub fn run(
         .collect()
 }
 
-fn write_csv(dir: &Path, path: &Path, table: &crate::table::Table) -> Result<(), String> {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("detection");
-    let target = dir.join(format!("{stem}.csv"));
-    std::fs::File::create(&target)
-        .and_then(|mut f| render::csv(table, &mut f))
-        .map_err(|e| format!("writing {}: {e}", target.display()))
+/// Run one detection; with `out`, stream its rows to `out/<file stem>.csv`
+/// (without, they are counted and dropped).
+fn run_one(
+    engine: &Engine,
+    macros: &MacroSet,
+    search: &str,
+    path: &Path,
+    out: Option<&Path>,
+) -> Result<usize, String> {
+    let query = spl::parse_query(search, macros)
+        .map_err(QueryError::Spl)
+        .map_err(|e| short_reason(&e))?;
+    let rows = match out {
+        Some(dir) => {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("detection");
+            let target = dir.join(format!("{stem}.csv"));
+            let file = std::fs::File::create(&target)
+                .map_err(|e| format!("writing {}: {e}", target.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            let rows = engine
+                .run_into(
+                    &query,
+                    &mut render::Streaming::new(render::Format::Csv, &mut w),
+                )
+                .map_err(|e| short_reason(&e))?;
+            w.flush()
+                .map_err(|e| format!("writing {}: {e}", target.display()))?;
+            rows
+        }
+        None => engine
+            .run_into(&query, &mut Counter)
+            .map_err(|e| short_reason(&e))?,
+    };
+    Ok(rows as usize)
+}
+
+/// Counts rows and keeps none.
+struct Counter;
+
+impl RowSink for Counter {
+    fn begin(&mut self, _: &[String]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn rows(&mut self, _: Vec<Vec<crate::table::Cell>>) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// One line's worth of an error: the message, without the diagram.

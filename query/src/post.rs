@@ -12,7 +12,7 @@ use crate::eval::{EvalError, Evaluator};
 use crate::num::parse_num;
 use crate::row_search::SearchMatcher;
 use crate::spl::ast::{Command, Conversion, SortKey};
-use crate::table::{Cell, Table};
+use crate::table::{Cell, RowSink, Table};
 
 /// Splunk's `sort` keeps at most this many rows unless a count is given.
 pub const SORT_DEFAULT_LIMIT: usize = 10_000;
@@ -27,6 +27,97 @@ pub enum PostError {
     },
     #[error("convert: invalid time format {0:?}")]
     TimeFormat(String),
+    #[error("writing results: {0}")]
+    Write(String),
+}
+
+/// Apply `cmds` to rows that arrive in chunks, and pass the result to
+/// `sink`; returns the number of rows written. Commands that look at one
+/// row at a time (and `head`) run chunk by chunk, so memory follows the
+/// chunk, not the result. From the first command that needs every row
+/// (`sort`) on, rows are gathered; a `sort` with a limit keeps only its
+/// best rows as they arrive (a stable sort of the kept rows followed by
+/// new ones is the stable sort of all of them). The answer is the same
+/// as [`apply_all`] on the whole table.
+pub fn run_chunked(
+    columns: Vec<String>,
+    chunks: impl Iterator<Item = Vec<Vec<Cell>>>,
+    cmds: &[Command],
+    sink: &mut dyn RowSink,
+) -> Result<u64, PostError> {
+    let write = |e: std::io::Error| PostError::Write(e.to_string());
+    let split = cmds
+        .iter()
+        .position(|c| matches!(c, Command::Sort { .. }))
+        .unwrap_or(cmds.len());
+    let (streaming, rest) = cmds.split_at(split);
+    let mut head_left: Vec<usize> = streaming
+        .iter()
+        .map(|c| match c {
+            Command::Head(n) => *n,
+            _ => usize::MAX,
+        })
+        .collect();
+    let top_k = match rest.first() {
+        Some(Command::Sort { limit, keys }) => match limit {
+            Some(0) => None,
+            Some(n) => Some((*n, keys)),
+            None => Some((SORT_DEFAULT_LIMIT, keys)),
+        },
+        _ => None,
+    };
+    let mut gathered: Option<Table> = (!rest.is_empty()).then(Table::default);
+    let mut begun = false;
+    let mut written = 0u64;
+    // At least one (possibly empty) chunk, so the columns are known.
+    let mut chunks = chunks.peekable();
+    let empty = chunks.peek().is_none().then(Vec::new);
+    for chunk in chunks.chain(empty) {
+        let mut t = Table {
+            columns: columns.clone(),
+            rows: chunk,
+        };
+        let mut done = false;
+        for (cmd, left) in streaming.iter().zip(head_left.iter_mut()) {
+            if let Command::Head(_) = cmd {
+                t.rows.truncate(*left);
+                *left -= t.rows.len();
+                done |= *left == 0;
+            } else {
+                apply(&mut t, cmd)?;
+            }
+        }
+        match gathered.as_mut() {
+            None => {
+                if !begun {
+                    sink.begin(&t.columns).map_err(write)?;
+                    begun = true;
+                }
+                written += t.rows.len() as u64;
+                sink.rows(t.rows).map_err(write)?;
+            }
+            Some(g) => {
+                g.columns = t.columns;
+                g.rows.append(&mut t.rows);
+                if let Some((k, keys)) = top_k {
+                    if g.rows.len() >= k.saturating_mul(2).max(1 << 16) {
+                        sort(g, keys);
+                        g.rows.truncate(k);
+                    }
+                }
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    if let Some(mut g) = gathered {
+        apply_all(&mut g, rest)?;
+        sink.begin(&g.columns).map_err(write)?;
+        written += g.rows.len() as u64;
+        sink.rows(g.rows).map_err(write)?;
+    }
+    Ok(written)
 }
 
 /// Apply every command in order.
@@ -95,7 +186,7 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
                     command: "regex",
                     source,
                 })?;
-            let re: &fancy_regex::Regex = &compiled;
+            let re: &crate::pattern::Pattern = &compiled;
             let col = table.column_index(field.as_deref().unwrap_or("_raw"));
             let results: Vec<Result<bool, fancy_regex::Error>> = table
                 .rows

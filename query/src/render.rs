@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::table::{Cell, Table};
+use crate::table::{Cell, RowSink, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -23,32 +23,112 @@ pub fn render(t: &Table, format: Format, out: &mut dyn Write) -> io::Result<()> 
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// One CSV field: quoted when it holds `,`, `"` or a line break, quotes
+/// doubled. A multi-value cell is its values joined by `\n`.
+fn csv_field<'v>(
+    values: impl Iterator<Item = &'v str> + Clone,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let quote = values
+        .clone()
+        .enumerate()
+        .any(|(i, v)| i > 0 || v.contains([',', '"', '\n', '\r']));
+    if quote {
+        out.write_all(b"\"")?;
     }
-}
-
-fn joined(c: &Cell) -> String {
-    c.0.join("\n")
-}
-
-pub fn csv(t: &Table, out: &mut dyn Write) -> io::Result<()> {
-    let header: Vec<String> = t.columns.iter().map(|c| csv_field(c)).collect();
-    writeln!(out, "{}", header.join(","))?;
-    for row in &t.rows {
-        let cells: Vec<String> = row.iter().map(|c| csv_field(&joined(c))).collect();
-        writeln!(out, "{}", cells.join(","))?;
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+        }
+        if quote && v.contains('"') {
+            out.write_all(v.replace('"', "\"\"").as_bytes())?;
+        } else {
+            out.write_all(v.as_bytes())?;
+        }
+    }
+    if quote {
+        out.write_all(b"\"")?;
     }
     Ok(())
 }
 
+fn csv_record<'r, C, V>(cells: C, out: &mut dyn Write) -> io::Result<()>
+where
+    C: Iterator<Item = V>,
+    V: Iterator<Item = &'r str> + Clone,
+{
+    for (i, cell) in cells.enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        csv_field(cell, out)?;
+    }
+    out.write_all(b"\n")
+}
+
+pub fn csv(t: &Table, out: &mut dyn Write) -> io::Result<()> {
+    let mut sink = Streaming::new(Format::Csv, out);
+    sink.begin(&t.columns)?;
+    write_csv_rows(&t.rows, sink.out)
+}
+
+fn write_csv_rows(rows: &[Vec<Cell>], out: &mut dyn Write) -> io::Result<()> {
+    for row in rows {
+        csv_record(
+            row.iter().map(|c: &Cell| c.0.iter().map(String::as_str)),
+            out,
+        )?;
+    }
+    Ok(())
+}
+
+/// A [`RowSink`] that writes CSV or JSON lines as rows arrive. (The
+/// aligned text table needs every row for its widths: collect a
+/// [`Table`] and call [`render`] for it.)
+pub struct Streaming<'w> {
+    format: Format,
+    columns: Vec<String>,
+    out: &'w mut dyn Write,
+}
+
+impl<'w> Streaming<'w> {
+    pub fn new(format: Format, out: &'w mut dyn Write) -> Self {
+        Streaming {
+            format,
+            columns: Vec::new(),
+            out,
+        }
+    }
+}
+
+impl RowSink for Streaming<'_> {
+    fn begin(&mut self, columns: &[String]) -> io::Result<()> {
+        self.columns = columns.to_vec();
+        match self.format {
+            Format::Csv => csv_record(
+                columns.iter().map(|c| std::iter::once(c.as_str())),
+                self.out,
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    fn rows(&mut self, rows: Vec<Vec<Cell>>) -> io::Result<()> {
+        match self.format {
+            Format::Csv => write_csv_rows(&rows, self.out),
+            _ => write_json_rows(&self.columns, &rows, self.out),
+        }
+    }
+}
+
 fn json(t: &Table, out: &mut dyn Write) -> io::Result<()> {
-    for row in &t.rows {
+    write_json_rows(&t.columns, &t.rows, out)
+}
+
+fn write_json_rows(columns: &[String], rows: &[Vec<Cell>], out: &mut dyn Write) -> io::Result<()> {
+    for row in rows {
         let mut obj = serde_json::Map::new();
-        for (name, cell) in t.columns.iter().zip(row) {
+        for (name, cell) in columns.iter().zip(row) {
             let v = match cell.0.len() {
                 0 => serde_json::Value::Null,
                 1 => serde_json::Value::String(cell.0[0].clone()),

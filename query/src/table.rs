@@ -34,3 +34,26 @@ impl Table {
         self.columns.iter().position(|c| c == name)
     }
 }
+
+/// Where result rows go as they are made: the header once, then rows in
+/// chunks. A large result streams to its output instead of being held
+/// whole (see [`crate::post::run_chunked`]).
+pub trait RowSink {
+    /// The columns; called once, before any rows.
+    fn begin(&mut self, columns: &[String]) -> std::io::Result<()>;
+    /// The next rows, in order.
+    fn rows(&mut self, rows: Vec<Vec<Cell>>) -> std::io::Result<()>;
+}
+
+/// A table collects a whole result.
+impl RowSink for Table {
+    fn begin(&mut self, columns: &[String]) -> std::io::Result<()> {
+        self.columns = columns.to_vec();
+        Ok(())
+    }
+
+    fn rows(&mut self, mut rows: Vec<Vec<Cell>>) -> std::io::Result<()> {
+        self.rows.append(&mut rows);
+        Ok(())
+    }
+}

@@ -1,0 +1,954 @@
+//! Collect: tstats grouping and aggregation as a tantivy [`Collector`] over
+//! fast-field columns, at a cost that follows the matching documents and the
+//! distinct values, not the strings:
+//!
+//! - Per segment, a group key is a tuple of term ordinals (or time buckets)
+//!   in a flat [`key_table::KeyTable`]; documents are read in blocks
+//!   (`collect_block`) and aggregated without loading a stored document.
+//! - At harvest, each column's distinct ordinals are sorted and decoded in
+//!   one streaming pass over its dictionary (random ordinal lookups in the
+//!   sstable dictionary were the largest cost of a wide group-by).
+//! - Segments merge on interned value ids: a string is hashed once per
+//!   distinct value and segment, not once per group.
+//! - [`KeyFilter`]s, predicates on one by-field that a later command would
+//!   apply anyway (`| regex process=...`, `| where match(process, ...)`),
+//!   are evaluated once per distinct value of the segment, and documents
+//!   whose group would be filtered out are never grouped.
+
+mod key_table;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use evidx_schema::layout::{stored_full_value, TIME};
+use evidx_schema::terms::is_cut;
+use evidx_schema::{Cim, EvidxSchema};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
+
+use crate::field::{resolve_field, FieldRef};
+use crate::num::format_num;
+use crate::spl::ast::{Agg, AggFunc, ByField};
+use crate::table::{Cell, Table};
+use key_table::KeyTable;
+
+/// Ordinal used for "no value" in a group key.
+const NULL: u64 = u64::MAX;
+/// Interned id of "no value".
+const NULL_ID: u32 = u32::MAX;
+const MICROS: i64 = 1_000_000;
+
+/// A predicate on the value of one by-field, pushed down from a command
+/// after tstats. A group whose value fails it is dropped; the command still
+/// runs on the result, so a filter only saves work and never changes it.
+#[derive(Clone)]
+pub struct KeyFilter {
+    /// Position in the tstats `by` list.
+    pub by_index: usize,
+    /// Makes the predicate of one segment (it may cache, compile, ...).
+    pub make: Arc<dyn Fn() -> Box<dyn FnMut(&str) -> bool> + Send + Sync>,
+}
+
+impl std::fmt::Debug for KeyFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyFilter(by #{})", self.by_index)
+    }
+}
+
+/// What a by-field or aggregate reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Cim(Cim),
+    /// `_time` bucketed to `span` seconds.
+    Time {
+        span: i64,
+    },
+    /// A field the model does not have: always null.
+    None,
+}
+
+fn source_of(name: &str) -> Source {
+    match resolve_field(name) {
+        FieldRef::Cim(f) => Source::Cim(f),
+        FieldRef::Time => Source::Time { span: 1 },
+        FieldRef::Unknown => Source::None,
+    }
+}
+
+/// The tstats `by` + aggregates, as a collector.
+pub struct GroupBy {
+    by: Vec<Source>,
+    by_names: Vec<String>,
+    /// (function, field source; None for a bare `count`).
+    aggs: Vec<(AggFunc, Option<Source>)>,
+    agg_names: Vec<String>,
+    fillnull: Option<String>,
+    filters: Vec<KeyFilter>,
+}
+
+impl GroupBy {
+    pub fn new(by: &[ByField], aggs: &[Agg], fillnull: Option<&str>) -> Self {
+        let mut by_src = Vec::new();
+        let mut by_names = Vec::new();
+        for b in by {
+            match b {
+                ByField::Field(f) => {
+                    by_src.push(source_of(f));
+                    by_names.push(f.clone());
+                }
+                ByField::Time { span_secs } => {
+                    by_src.push(Source::Time {
+                        span: span_secs.unwrap_or(1).max(1),
+                    });
+                    by_names.push("_time".into());
+                }
+            }
+        }
+        GroupBy {
+            by: by_src,
+            by_names,
+            aggs: aggs
+                .iter()
+                .map(|a| (a.func, a.field.as_deref().map(source_of)))
+                .collect(),
+            agg_names: aggs.iter().map(|a| a.column.clone()).collect(),
+            fillnull: fillnull.map(str::to_string),
+            filters: Vec::new(),
+        }
+    }
+
+    /// Add predicates on by-field values (see [`KeyFilter`]).
+    pub fn with_filters(mut self, filters: Vec<KeyFilter>) -> Self {
+        self.filters = filters;
+        self
+    }
+
+    /// Number of by-fields (the first result columns).
+    pub fn by_len(&self) -> usize {
+        self.by.len()
+    }
+
+    /// True when by-field `i` is a CIM string field (filters apply to those).
+    pub fn by_is_text(&self, i: usize) -> bool {
+        matches!(self.by.get(i), Some(Source::Cim(_)))
+    }
+}
+
+/// An aggregate's merged state, keyed by strings (segment-independent).
+#[derive(Clone, Debug)]
+enum AggValue {
+    Count(u64),
+    /// min/max of `_time`, in microseconds.
+    Time(Option<i64>),
+    /// min/max/latest/earliest: (sort key time or value, text).
+    Extreme(Option<(Ordered, String)>),
+    Set(BTreeSet<String>),
+    Sum {
+        sum: f64,
+        n: u64,
+    },
+}
+
+/// A value ordered as Splunk compares: numbers numerically, then text.
+#[derive(Clone, Debug, PartialEq, PartialOrd)]
+enum Ordered {
+    Num(f64),
+    Text(String),
+}
+
+fn ordered(s: &str) -> Ordered {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => Ordered::Num(n),
+        _ => Ordered::Text(s.to_string()),
+    }
+}
+
+/// Groups of one segment, or merged: each by-field's distinct values, and
+/// per group its key (value ids, [`NULL_ID`] for null) and aggregates.
+#[derive(Debug, Default)]
+pub struct Groups {
+    /// `values[i][id]`: the text of value `id` of by-field `i`.
+    values: Vec<Vec<String>>,
+    /// `keys[g * width + i]`: value id of by-field `i` in group `g`.
+    keys: Vec<u32>,
+    /// `aggs[g * n_aggs + j]`.
+    aggs: Vec<AggValue>,
+    len: usize,
+}
+
+/// Per-segment columns.
+enum SegSource {
+    Str(StrColumn),
+    Time(Column<i64>, i64),
+    None,
+}
+
+impl SegSource {
+    fn open(reader: &SegmentReader, src: Source) -> tantivy::Result<SegSource> {
+        Ok(match src {
+            Source::Cim(f) => match reader.fast_fields().str(f.name())? {
+                Some(c) => SegSource::Str(c),
+                None => SegSource::None,
+            },
+            Source::Time { span } => SegSource::Time(reader.fast_fields().i64(TIME)?, span),
+            Source::None => SegSource::None,
+        })
+    }
+
+    /// Distinct non-null values when they are ordinals.
+    fn cardinality(&self) -> Option<u64> {
+        match self {
+            SegSource::Str(c) => Some(c.num_terms() as u64),
+            SegSource::Time(..) => None,
+            SegSource::None => Some(0),
+        }
+    }
+
+    /// The values of `docs` into `out` (ordinals, time buckets in seconds,
+    /// or raw microseconds when `raw_time`), [`NULL`] for none.
+    fn fill(&self, docs: &[DocId], out: &mut Vec<u64>, raw_time: bool, tmp: &mut Vec<Option<u64>>) {
+        out.clear();
+        match self {
+            SegSource::Str(c) => {
+                tmp.clear();
+                tmp.resize(docs.len(), None);
+                c.ords().first_vals(docs, tmp);
+                out.extend(tmp.iter().map(|v| v.unwrap_or(NULL)));
+            }
+            SegSource::Time(c, span) => {
+                for &d in docs {
+                    out.push(match c.first(d) {
+                        Some(t) if raw_time => t as u64,
+                        Some(t) => {
+                            let secs = t.div_euclid(MICROS);
+                            secs.div_euclid(*span).wrapping_mul(*span) as u64
+                        }
+                        None => NULL,
+                    });
+                }
+            }
+            SegSource::None => out.resize(docs.len(), NULL),
+        }
+    }
+}
+
+/// An aggregate's state inside one segment, on ordinals.
+#[derive(Clone, Debug)]
+enum SegAgg {
+    Count(u64),
+    /// For min/max on a string column ordinals order like the strings
+    /// within a segment; for `_time` the value.
+    Min(Option<u64>),
+    Max(Option<u64>),
+    /// latest/earliest: (time, ordinal or value).
+    Latest(Option<(i64, u64)>),
+    Earliest(Option<(i64, u64)>),
+    Set(BTreeSet<u64>),
+    /// sum/avg need numbers: ordinals are resolved at harvest.
+    Ords(Vec<u64>),
+}
+
+fn init(f: AggFunc) -> SegAgg {
+    match f {
+        AggFunc::Count => SegAgg::Count(0),
+        AggFunc::Min => SegAgg::Min(None),
+        AggFunc::Max => SegAgg::Max(None),
+        AggFunc::Latest => SegAgg::Latest(None),
+        AggFunc::Earliest => SegAgg::Earliest(None),
+        AggFunc::Values | AggFunc::Dc => SegAgg::Set(BTreeSet::new()),
+        AggFunc::Sum | AggFunc::Avg => SegAgg::Ords(Vec::new()),
+    }
+}
+
+/// A pushed-down filter in one segment: its verdict per ordinal, computed
+/// on first use (0 unknown, 1 keep, 2 drop).
+struct SegFilter {
+    by_index: usize,
+    keep: Box<dyn FnMut(&str) -> bool>,
+    verdicts: Vec<u8>,
+    null_verdict: u8,
+}
+
+pub struct GroupSegment {
+    by_src: Vec<Source>,
+    by_cols: Vec<SegSource>,
+    aggs: Vec<(AggFunc, Option<Source>)>,
+    agg_cols: Vec<SegSource>,
+    /// `_time`, for latest/earliest.
+    time: Column<i64>,
+    fillnull: Option<String>,
+    filters: Vec<SegFilter>,
+    table: KeyTable,
+    /// `states[slot * aggs.len() + j]`.
+    states: Vec<SegAgg>,
+    /// One document of each group, to read a value too long for its fast
+    /// column from the doc store (see `evidx_schema::terms::fast_value`).
+    first_doc: Vec<DocId>,
+    segment: SegmentReader,
+    /// Block buffers: by-values, aggregate values, key scratch.
+    by_vals: Vec<Vec<u64>>,
+    agg_vals: Vec<Vec<u64>>,
+    key: Vec<u64>,
+    tmp: Vec<Option<u64>>,
+    times: Vec<u64>,
+}
+
+impl Collector for GroupBy {
+    type Fruit = Groups;
+    type Child = GroupSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<GroupSegment> {
+        let by_cols: Vec<SegSource> = self
+            .by
+            .iter()
+            .map(|s| SegSource::open(reader, *s))
+            .collect::<tantivy::Result<_>>()?;
+        let cards: Vec<Option<u64>> = by_cols.iter().map(SegSource::cardinality).collect();
+        Ok(GroupSegment {
+            by_src: self.by.clone(),
+            aggs: self.aggs.clone(),
+            agg_cols: self
+                .aggs
+                .iter()
+                .map(|(_, s)| SegSource::open(reader, s.unwrap_or(Source::None)))
+                .collect::<tantivy::Result<_>>()?,
+            time: reader.fast_fields().i64(TIME)?,
+            fillnull: self.fillnull.clone(),
+            filters: self
+                .filters
+                .iter()
+                .filter(|f| matches!(by_cols.get(f.by_index), Some(SegSource::Str(_))))
+                .map(|f| SegFilter {
+                    by_index: f.by_index,
+                    keep: (f.make)(),
+                    verdicts: Vec::new(),
+                    null_verdict: 0,
+                })
+                .collect(),
+            table: KeyTable::new(&cards),
+            states: Vec::new(),
+            first_doc: Vec::new(),
+            segment: reader.clone(),
+            by_vals: vec![Vec::new(); self.by.len()],
+            agg_vals: vec![Vec::new(); self.aggs.len()],
+            key: vec![0; self.by.len()],
+            tmp: Vec::new(),
+            times: Vec::new(),
+            by_cols,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Groups>) -> tantivy::Result<Groups> {
+        Ok(merge(fruits, self.by.len(), &self.aggs))
+    }
+}
+
+impl SegmentCollector for GroupSegment {
+    type Fruit = Groups;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        self.collect_block(&[doc]);
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
+        for (i, col) in self.by_cols.iter().enumerate() {
+            col.fill(docs, &mut self.by_vals[i], false, &mut self.tmp);
+        }
+        for (j, col) in self.agg_cols.iter().enumerate() {
+            col.fill(docs, &mut self.agg_vals[j], true, &mut self.tmp);
+        }
+        let needs_time = self
+            .aggs
+            .iter()
+            .any(|(f, _)| matches!(f, AggFunc::Latest | AggFunc::Earliest));
+        if needs_time {
+            let t = SegSource::Time(self.time.clone(), 1);
+            t.fill(docs, &mut self.times, true, &mut self.tmp);
+        }
+        let n_aggs = self.aggs.len();
+        'docs: for (d, &doc) in docs.iter().enumerate() {
+            for (i, vals) in self.by_vals.iter().enumerate() {
+                let v = vals[d];
+                if v == NULL && self.fillnull.is_none() {
+                    // Splunk drops an event whose by-field is null.
+                    continue 'docs;
+                }
+                self.key[i] = v;
+            }
+            for f in 0..self.filters.len() {
+                if !self.passes(f, doc) {
+                    continue 'docs;
+                }
+            }
+            let (slot, new) = self.table.slot(&self.key);
+            if new {
+                self.first_doc.push(doc);
+                self.states.extend(self.aggs.iter().map(|(f, _)| init(*f)));
+            }
+            let states = &mut self.states[slot * n_aggs..(slot + 1) * n_aggs];
+            for (j, state) in states.iter_mut().enumerate() {
+                let v = self.agg_vals[j][d];
+                let v = (v != NULL).then_some(v);
+                match state {
+                    SegAgg::Count(n) => {
+                        if self.aggs[j].1.is_none() || v.is_some() {
+                            *n += 1;
+                        }
+                    }
+                    SegAgg::Min(m) => {
+                        if let Some(v) = v {
+                            *m = Some(m.map_or(v, |x| signed_min(x, v, &self.agg_cols[j])));
+                        }
+                    }
+                    SegAgg::Max(m) => {
+                        if let Some(v) = v {
+                            *m = Some(m.map_or(v, |x| signed_max(x, v, &self.agg_cols[j])));
+                        }
+                    }
+                    SegAgg::Latest(l) | SegAgg::Earliest(l) => {
+                        if let Some(v) = v {
+                            let t = match self.times[d] {
+                                NULL => i64::MIN,
+                                t => t as i64,
+                            };
+                            let later = matches!(self.aggs[j].0, AggFunc::Latest);
+                            let replace = match l {
+                                None => true,
+                                Some((lt, _)) if later => t >= *lt,
+                                Some((lt, _)) => t < *lt,
+                            };
+                            if replace {
+                                *l = Some((t, v));
+                            }
+                        }
+                    }
+                    SegAgg::Set(s) => {
+                        if let Some(v) = v {
+                            s.insert(v);
+                        }
+                    }
+                    SegAgg::Ords(o) => {
+                        if let Some(v) = v {
+                            o.push(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> Groups {
+        self.harvest_groups()
+    }
+}
+
+/// min/max of two values of a column: time values compare as signed.
+fn signed_min(a: u64, b: u64, col: &SegSource) -> u64 {
+    match col {
+        SegSource::Time(..) => (a as i64).min(b as i64) as u64,
+        _ => a.min(b),
+    }
+}
+
+fn signed_max(a: u64, b: u64, col: &SegSource) -> u64 {
+    match col {
+        SegSource::Time(..) => (a as i64).max(b as i64) as u64,
+        _ => a.max(b),
+    }
+}
+
+impl GroupSegment {
+    /// Whether `doc`'s value of filter `f`'s field passes it.
+    fn passes(&mut self, f: usize, doc: DocId) -> bool {
+        let by = self.filters[f].by_index;
+        let ord = self.key[by];
+        let cached = if ord == NULL {
+            self.filters[f].null_verdict
+        } else {
+            self.filters[f]
+                .verdicts
+                .get(ord as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        if cached != 0 {
+            return cached == 1;
+        }
+        let text = if ord == NULL {
+            self.fillnull.clone()
+        } else {
+            self.text_of(by, ord, doc)
+        };
+        // A value that cannot be read is kept: the command decides.
+        let verdict = if text.is_none_or(|t| (self.filters[f].keep)(&t)) {
+            1
+        } else {
+            2
+        };
+        let filter = &mut self.filters[f];
+        if ord == NULL {
+            filter.null_verdict = verdict;
+        } else {
+            if filter.verdicts.is_empty() {
+                if let SegSource::Str(c) = &self.by_cols[by] {
+                    filter.verdicts = vec![0; c.num_terms()];
+                }
+            }
+            if let Some(v) = filter.verdicts.get_mut(ord as usize) {
+                *v = verdict;
+            }
+        }
+        verdict == 1
+    }
+
+    /// The full text of ordinal `ord` of by-column `by`, read from `doc`'s
+    /// stored document when the fast column holds a cut value.
+    fn text_of(&self, by: usize, ord: u64, doc: DocId) -> Option<String> {
+        let SegSource::Str(c) = &self.by_cols[by] else {
+            return None;
+        };
+        let mut s = String::new();
+        if !c.ord_to_str(ord, &mut s).ok()? {
+            return None;
+        }
+        if is_cut(&s) {
+            let mut store = None;
+            if let Some(full) = self.full_value(&mut store, doc, by) {
+                return Some(full);
+            }
+        }
+        Some(s)
+    }
+
+    fn harvest_groups(self) -> Groups {
+        let width = self.by_cols.len();
+        let n_groups = self.table.len();
+        let mut store = None;
+        // By-fields: decode each column's distinct ordinals in one pass.
+        let mut values: Vec<Vec<String>> = Vec::with_capacity(width);
+        let mut keys = vec![NULL_ID; n_groups * width];
+        for (i, col) in self.by_cols.iter().enumerate() {
+            let parts = (0..n_groups).map(|g| self.table.key(g)[i]);
+            let (mut dict, ids) = decode_column(col, parts);
+            // A value too long for its fast column: its full text.
+            for (id, v) in dict.iter_mut().enumerate() {
+                if is_cut(v) {
+                    if let Some(g) = ids.iter().position(|&x| x == id as u32) {
+                        if let Some(full) = self.full_value(&mut store, self.first_doc[g], i) {
+                            *v = full;
+                        }
+                    }
+                }
+            }
+            for (g, id) in ids.into_iter().enumerate() {
+                keys[g * width + i] = id;
+            }
+            // Null parts take the fill value (Splunk fills before grouping).
+            if let Some(fill) = &self.fillnull {
+                if keys.iter().skip(i).step_by(width).any(|&k| k == NULL_ID) {
+                    let fill_id = dict.len() as u32;
+                    dict.push(fill.clone());
+                    for g in 0..n_groups {
+                        if keys[g * width + i] == NULL_ID {
+                            keys[g * width + i] = fill_id;
+                        }
+                    }
+                }
+            }
+            values.push(dict);
+        }
+        // Aggregates: every ordinal they hold, decoded in one pass per column.
+        let n_aggs = self.aggs.len();
+        let mut aggs = Vec::with_capacity(n_groups * n_aggs);
+        let texts: Vec<HashMap<u64, String>> = self
+            .agg_cols
+            .iter()
+            .enumerate()
+            .map(|(j, col)| {
+                let mut ords: Vec<u64> = Vec::new();
+                for g in 0..n_groups {
+                    match &self.states[g * n_aggs + j] {
+                        SegAgg::Min(Some(v)) | SegAgg::Max(Some(v)) => ords.push(*v),
+                        SegAgg::Latest(Some((_, v))) | SegAgg::Earliest(Some((_, v))) => {
+                            ords.push(*v)
+                        }
+                        SegAgg::Set(s) => ords.extend(s.iter().copied()),
+                        SegAgg::Ords(o) => ords.extend(o.iter().copied()),
+                        _ => {}
+                    }
+                }
+                agg_texts(col, ords)
+            })
+            .collect();
+        for g in 0..n_groups {
+            for (j, col) in self.agg_cols.iter().enumerate() {
+                let text = |v: &u64| texts[j].get(v).cloned();
+                let is_time = matches!(col, SegSource::Time(..));
+                aggs.push(match &self.states[g * n_aggs + j] {
+                    SegAgg::Count(n) => AggValue::Count(*n),
+                    SegAgg::Min(m) | SegAgg::Max(m) if is_time => {
+                        AggValue::Time(m.map(|v| v as i64))
+                    }
+                    SegAgg::Min(m) | SegAgg::Max(m) => {
+                        AggValue::Extreme(m.as_ref().and_then(text).map(|s| (ordered(&s), s)))
+                    }
+                    SegAgg::Latest(l) | SegAgg::Earliest(l) => AggValue::Extreme(
+                        l.and_then(|(t, v)| text(&v).map(|s| (Ordered::Num(t as f64), s))),
+                    ),
+                    SegAgg::Set(s) => AggValue::Set(s.iter().filter_map(text).collect()),
+                    SegAgg::Ords(o) => {
+                        let mut sum = 0.0;
+                        let mut n = 0;
+                        for x in o
+                            .iter()
+                            .filter_map(text)
+                            .filter_map(|s| s.trim().parse::<f64>().ok())
+                        {
+                            sum += x;
+                            n += 1;
+                        }
+                        AggValue::Sum { sum, n }
+                    }
+                });
+            }
+        }
+        Groups {
+            values,
+            keys,
+            aggs,
+            len: n_groups,
+        }
+    }
+
+    /// The full text of by-column `by` of `doc`, from the doc store (opened
+    /// on first use); None when it cannot be read, and the cut value with
+    /// its marker is shown instead.
+    fn full_value(
+        &self,
+        store: &mut Option<(tantivy::store::StoreReader, EvidxSchema)>,
+        doc: DocId,
+        by: usize,
+    ) -> Option<String> {
+        let Some(Source::Cim(field)) = self.by_src.get(by) else {
+            return None;
+        };
+        let name = field.name();
+        if store.is_none() {
+            let reader = self.segment.get_store_reader(1).ok()?;
+            let schema = EvidxSchema::from_schema(self.segment.schema()).ok()?;
+            *store = Some((reader, schema));
+        }
+        let (reader, schema) = store.as_ref()?;
+        let doc = reader.get::<TantivyDocument>(doc).ok()?;
+        stored_full_value(&doc, schema, name).map(str::to_string)
+    }
+}
+
+/// Decode one by-column's key parts: the distinct values (in ordinal
+/// order) and, per part, the index of its value ([`NULL_ID`] for null).
+fn decode_column(col: &SegSource, parts: impl Iterator<Item = u64>) -> (Vec<String>, Vec<u32>) {
+    let parts: Vec<u64> = parts.collect();
+    let mut distinct: Vec<u64> = parts.iter().copied().filter(|&p| p != NULL).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let dict: Vec<String> = match col {
+        SegSource::Str(c) => {
+            let mut out = Vec::with_capacity(distinct.len());
+            let ok = c
+                .dictionary()
+                .sorted_ords_to_term_cb(&distinct, |bytes| {
+                    out.push(String::from_utf8_lossy(bytes).into_owned())
+                })
+                .unwrap_or(false);
+            if !ok || out.len() != distinct.len() {
+                // A damaged dictionary: fall back to one lookup per value.
+                out = distinct
+                    .iter()
+                    .map(|&o| {
+                        let mut s = String::new();
+                        let _ = c.ord_to_str(o, &mut s);
+                        s
+                    })
+                    .collect();
+            }
+            out
+        }
+        SegSource::Time(..) => distinct.iter().map(|&v| (v as i64).to_string()).collect(),
+        SegSource::None => Vec::new(),
+    };
+    let ids = parts
+        .iter()
+        .map(|&p| {
+            if p == NULL {
+                NULL_ID
+            } else {
+                distinct.binary_search(&p).map_or(NULL_ID, |i| i as u32)
+            }
+        })
+        .collect();
+    (dict, ids)
+}
+
+/// The texts of the ordinals (or time values) an aggregate column holds.
+fn agg_texts(col: &SegSource, mut ords: Vec<u64>) -> HashMap<u64, String> {
+    ords.sort_unstable();
+    ords.dedup();
+    match col {
+        SegSource::Str(_) => {
+            let (dict, _) = decode_column(col, ords.iter().copied());
+            ords.into_iter().zip(dict).collect()
+        }
+        SegSource::Time(..) => ords
+            .into_iter()
+            .map(|v| (v, (v as i64).div_euclid(MICROS).to_string()))
+            .collect(),
+        SegSource::None => HashMap::new(),
+    }
+}
+
+/// Distinct values of one by-field across segments, each stored once.
+#[derive(Default)]
+struct Interner {
+    hasher: hashbrown::DefaultHashBuilder,
+    table: hashbrown::HashTable<u32>,
+    values: Vec<String>,
+}
+
+impl Interner {
+    fn intern(&mut self, v: String) -> u32 {
+        use std::hash::BuildHasher as _;
+        let (hasher, values) = (&self.hasher, &mut self.values);
+        let h = hasher.hash_one(&v);
+        if let Some(&id) = self.table.find(h, |&id| values[id as usize] == v) {
+            return id;
+        }
+        let id = values.len() as u32;
+        self.table
+            .insert_unique(h, id, |&id| hasher.hash_one(&values[id as usize]));
+        values.push(v);
+        id
+    }
+}
+
+/// Merge segment groups on interned value ids.
+fn merge(fruits: Vec<Groups>, width: usize, aggs: &[(AggFunc, Option<Source>)]) -> Groups {
+    let n_aggs = aggs.len();
+    let mut out = Groups::default();
+    let mut interners: Vec<Interner> = (0..width).map(|_| Interner::default()).collect();
+    let mut table = KeyTable::new(&vec![None; width]);
+    let mut key = vec![0u64; width];
+    for fruit in fruits {
+        // Local value id -> merged value id, per by-field.
+        let remap: Vec<Vec<u32>> = fruit
+            .values
+            .into_iter()
+            .zip(interners.iter_mut())
+            .map(|(dict, interner)| dict.into_iter().map(|v| interner.intern(v)).collect())
+            .collect();
+        let mut fruit_aggs = fruit.aggs.into_iter();
+        for g in 0..fruit.len {
+            for i in 0..width {
+                key[i] = match fruit.keys[g * width + i] {
+                    NULL_ID => NULL,
+                    id => u64::from(remap[i][id as usize]),
+                };
+            }
+            let group_aggs = fruit_aggs.by_ref().take(n_aggs);
+            let (slot, new) = table.slot(&key);
+            if new {
+                out.keys.extend(key.iter().map(|&k| match k {
+                    NULL => NULL_ID,
+                    id => id as u32,
+                }));
+                out.aggs.extend(group_aggs);
+                out.len += 1;
+            } else {
+                merge_aggs(
+                    &mut out.aggs[slot * n_aggs..(slot + 1) * n_aggs],
+                    group_aggs,
+                    aggs,
+                );
+            }
+        }
+    }
+    out.values = interners.into_iter().map(|i| i.values).collect();
+    out
+}
+
+fn merge_aggs(
+    acc: &mut [AggValue],
+    other: impl Iterator<Item = AggValue>,
+    aggs: &[(AggFunc, Option<Source>)],
+) {
+    for ((a, b), (func, _)) in acc.iter_mut().zip(other).zip(aggs) {
+        let smaller_wins = matches!(func, AggFunc::Min | AggFunc::Earliest);
+        match (a, b) {
+            (AggValue::Count(x), AggValue::Count(y)) => *x += y,
+            (AggValue::Time(x), AggValue::Time(Some(y))) => {
+                *x = Some(match *x {
+                    None => y,
+                    Some(x) if smaller_wins => x.min(y),
+                    Some(x) => x.max(y),
+                });
+            }
+            (AggValue::Extreme(x), AggValue::Extreme(Some(yv))) => {
+                let take = match x {
+                    None => true,
+                    Some(xv) if smaller_wins => yv.0 < xv.0,
+                    Some(xv) => yv.0 > xv.0,
+                };
+                if take {
+                    *x = Some(yv);
+                }
+            }
+            (AggValue::Set(x), AggValue::Set(y)) => x.extend(y),
+            (AggValue::Sum { sum, n }, AggValue::Sum { sum: s2, n: n2 }) => {
+                *sum += s2;
+                *n += n2;
+            }
+            _ => {}
+        }
+    }
+}
+
+impl GroupBy {
+    /// The result columns: by-fields then aggregates.
+    pub fn columns(&self) -> Vec<String> {
+        let mut columns = self.by_names.clone();
+        columns.extend(self.agg_names.iter().cloned());
+        columns
+    }
+
+    /// The result table: by-fields then aggregates, rows in by-field order
+    /// (byte order of the values, compared field by field).
+    pub fn table(&self, groups: Groups) -> Table {
+        Table {
+            columns: self.columns(),
+            rows: self.rows(groups, usize::MAX).flatten().collect(),
+        }
+    }
+
+    /// The result rows in by-field order, made `chunk` at a time, so a
+    /// large result streams to its output instead of being built whole.
+    /// With no by-field and no match, Splunk's single row of zero counts.
+    pub fn rows(&self, groups: Groups, chunk: usize) -> Rows<'_> {
+        let width = self.by.len();
+        // Rank of each value id in byte order, so rows sort on integers.
+        let ranks: Vec<Vec<u32>> = groups
+            .values
+            .iter()
+            .map(|dict| {
+                let mut order: Vec<u32> = (0..dict.len() as u32).collect();
+                order.sort_unstable_by(|&a, &b| dict[a as usize].cmp(&dict[b as usize]));
+                let mut rank = vec![0u32; dict.len()];
+                for (r, &id) in order.iter().enumerate() {
+                    rank[id as usize] = r as u32;
+                }
+                rank
+            })
+            .collect();
+        let mut order: Vec<u32> = (0..groups.len as u32)
+            .filter(|&g| {
+                let g = g as usize;
+                groups.keys[g * width..(g + 1) * width]
+                    .iter()
+                    .all(|&k| k != NULL_ID)
+            })
+            .collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            let ka = &groups.keys[a * width..(a + 1) * width];
+            let kb = &groups.keys[b * width..(b + 1) * width];
+            ka.iter()
+                .zip(kb)
+                .zip(&ranks)
+                .map(|((&x, &y), r)| r[x as usize].cmp(&r[y as usize]))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let zero_row = width == 0 && order.is_empty();
+        Rows {
+            by: self,
+            aggs: groups.aggs.into_iter().map(Some).collect(),
+            values: groups.values,
+            keys: groups.keys,
+            order: order.into_iter(),
+            chunk: chunk.max(1),
+            zero_row,
+        }
+    }
+
+    fn agg_cell(&self, func: AggFunc, a: Option<AggValue>) -> Cell {
+        match a {
+            Some(AggValue::Count(n)) => Cell::one(n.to_string()),
+            Some(AggValue::Time(t)) => {
+                t.map_or_else(Cell::null, |t| Cell::one(t.div_euclid(MICROS).to_string()))
+            }
+            Some(AggValue::Extreme(v)) => v.map_or_else(Cell::null, |(_, s)| Cell::one(s)),
+            Some(AggValue::Set(s)) => match func {
+                AggFunc::Dc => Cell::one(s.len().to_string()),
+                _ => Cell(s.into_iter().collect()),
+            },
+            Some(AggValue::Sum { sum, n }) => match func {
+                AggFunc::Avg if n > 0 => Cell::one(format_num(sum / n as f64)),
+                AggFunc::Avg => Cell::null(),
+                _ => Cell::one(format_num(sum)),
+            },
+            None => Cell::null(),
+        }
+    }
+}
+
+/// Result rows, a chunk at a time (see [`GroupBy::rows`]).
+pub struct Rows<'g> {
+    by: &'g GroupBy,
+    values: Vec<Vec<String>>,
+    keys: Vec<u32>,
+    aggs: Vec<Option<AggValue>>,
+    order: std::vec::IntoIter<u32>,
+    chunk: usize,
+    zero_row: bool,
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Vec<Vec<Cell>>;
+
+    fn next(&mut self) -> Option<Vec<Vec<Cell>>> {
+        let (width, n_aggs) = (self.by.by.len(), self.by.aggs.len());
+        if std::mem::take(&mut self.zero_row) {
+            // Splunk returns one row of zero counts for an empty result.
+            return Some(vec![self
+                .by
+                .aggs
+                .iter()
+                .map(|(f, _)| match f {
+                    AggFunc::Count | AggFunc::Dc => Cell::one("0"),
+                    _ => Cell::null(),
+                })
+                .collect()]);
+        }
+        let mut rows = Vec::with_capacity(self.chunk.min(self.order.len()));
+        for g in self.order.by_ref().take(self.chunk) {
+            let g = g as usize;
+            let mut cells: Vec<Cell> = Vec::with_capacity(width + n_aggs);
+            for (i, &id) in self.keys[g * width..(g + 1) * width].iter().enumerate() {
+                cells.push(Cell::one(self.values[i][id as usize].clone()));
+            }
+            for (j, (func, _)) in self.by.aggs.iter().enumerate() {
+                let a = self.aggs[g * n_aggs + j].take();
+                cells.push(self.by.agg_cell(*func, a));
+            }
+            rows.push(cells);
+        }
+        (!rows.is_empty()).then_some(rows)
+    }
+}

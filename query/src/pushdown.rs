@@ -1,0 +1,351 @@
+//! Pushdown: filters after tstats that depend on one by-field only become
+//! [`KeyFilter`]s of the collector, evaluated once per distinct value of
+//! that field in each segment instead of once per result row, and rows
+//! whose group fails them are never grouped.
+//!
+//! A filter commutes with grouping when every row of a group has the same
+//! value of what it reads: true of a by-field, and of anything `eval`
+//! computes from that by-field alone. The commands before the filter are
+//! followed column by column (renames, `table`/`fields`, `eval`,
+//! `convert`) to know what each column is computed from; `sort` and `head`
+//! end the analysis (they choose rows, so a later filter cannot move ahead
+//! of them). The filter still runs on the result as written: a pushed
+//! filter only saves work and never changes the answer. A value on which
+//! evaluation fails is kept, so the command reports the error itself.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::collect::{GroupBy, KeyFilter};
+use crate::eval::Evaluator;
+use crate::pattern::Pattern;
+use crate::post;
+use crate::row_search::SearchMatcher;
+use crate::spl::ast::{BinOp, Command, Expr, SearchExpr};
+use crate::table::{Cell, Table};
+
+/// What a column is computed from: a set of result columns of tstats
+/// (`None`: unknown, for example a random or time-dependent value).
+type Deps = Option<BTreeSet<usize>>;
+
+/// Functions whose value does not follow from their arguments.
+const VOLATILE: &[&str] = &["random", "now", "time", "relative_time"];
+
+/// The filters of `cmds` that can run inside the collector.
+pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
+    let base = group_by.columns();
+    let mut cols = base.clone();
+    let mut deps: Vec<Deps> = (0..base.len()).map(|k| Some(BTreeSet::from([k]))).collect();
+    let mut transforms: Vec<Command> = Vec::new();
+    let mut filters = Vec::new();
+    let mut push = |filter: Command, d: Deps, transforms: &[Command]| {
+        let Some(d) = d else { return };
+        let mut it = d.iter();
+        if let (Some(&by), None) = (it.next(), it.next()) {
+            if group_by.by_is_text(by) {
+                filters.push(filter_of(&base, by, transforms.to_vec(), filter));
+            }
+        }
+    };
+    for cmd in cmds {
+        match cmd {
+            Command::Rename(_) | Command::Table(_) | Command::Fields { .. } => {
+                let Some((c, d)) = reshuffle(&cols, &deps, cmd) else {
+                    break;
+                };
+                (cols, deps) = (c, d);
+                transforms.push(cmd.clone());
+            }
+            Command::Eval(assigns) => {
+                for (name, expr) in assigns {
+                    let d = expr_deps(expr, &cols, &deps);
+                    match cols.iter().position(|c| c == name) {
+                        Some(i) => deps[i] = d,
+                        None => {
+                            cols.push(name.clone());
+                            deps.push(d);
+                        }
+                    }
+                }
+                transforms.push(cmd.clone());
+            }
+            Command::Convert { conversions, .. } => {
+                for conv in conversions {
+                    let Some(src) = cols.iter().position(|c| *c == conv.field) else {
+                        continue;
+                    };
+                    let d = deps[src].clone();
+                    let target = conv.alias.as_deref().unwrap_or(&conv.field);
+                    match cols.iter().position(|c| c == target) {
+                        Some(i) => deps[i] = d,
+                        None => {
+                            cols.push(target.to_string());
+                            deps.push(d);
+                        }
+                    }
+                }
+                transforms.push(cmd.clone());
+            }
+            Command::Where(expr) => {
+                for part in conjuncts(expr) {
+                    let d = expr_deps(part, &cols, &deps);
+                    push(Command::Where(part.clone()), d, &transforms);
+                }
+            }
+            Command::Search(expr) => {
+                let parts = match expr {
+                    SearchExpr::And(v) => v.iter().collect(),
+                    e => vec![e],
+                };
+                for part in parts {
+                    let d = search_deps(part, &cols, &deps);
+                    push(Command::Search(part.clone()), d, &transforms);
+                }
+            }
+            Command::Regex { field: Some(f), .. } => {
+                let d = column_deps(f, &cols, &deps);
+                push(cmd.clone(), d, &transforms);
+            }
+            Command::Regex { field: None, .. } => {}
+            Command::Sort { .. } | Command::Head(_) => break,
+        }
+    }
+    filters
+}
+
+/// `a AND b AND c` as its parts.
+fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Binary {
+            op: BinOp::And,
+            lhs,
+            rhs,
+        } => {
+            let mut v = conjuncts(lhs);
+            v.extend(conjuncts(rhs));
+            v
+        }
+        other => vec![other],
+    }
+}
+
+fn union(a: Deps, b: Deps) -> Deps {
+    let (mut a, b) = (a?, b?);
+    a.extend(b);
+    Some(a)
+}
+
+/// A column's deps; a missing column is a constant null.
+fn column_deps(name: &str, cols: &[String], deps: &[Deps]) -> Deps {
+    match cols.iter().position(|c| c == name) {
+        Some(i) => deps[i].clone(),
+        None => Some(BTreeSet::new()),
+    }
+}
+
+fn expr_deps(e: &Expr, cols: &[String], deps: &[Deps]) -> Deps {
+    let all = |es: &mut dyn Iterator<Item = &Expr>| {
+        es.fold(Some(BTreeSet::new()), |acc, x| {
+            union(acc, expr_deps(x, cols, deps))
+        })
+    };
+    match e {
+        Expr::Field(name) => column_deps(name, cols, deps),
+        Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Null => Some(BTreeSet::new()),
+        Expr::Not(x) | Expr::Neg(x) => expr_deps(x, cols, deps),
+        Expr::Binary { lhs, rhs, .. } => all(&mut [&**lhs, &**rhs].into_iter()),
+        Expr::Call { name, args, .. } => {
+            if VOLATILE.contains(&name.as_str()) {
+                None
+            } else {
+                all(&mut args.iter())
+            }
+        }
+        Expr::Like { expr, pattern } => all(&mut [&**expr, &**pattern].into_iter()),
+        Expr::In { expr, list } => all(&mut std::iter::once(&**expr).chain(list)),
+    }
+}
+
+fn search_deps(e: &SearchExpr, cols: &[String], deps: &[Deps]) -> Deps {
+    match e {
+        SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().fold(Some(BTreeSet::new()), |acc, x| {
+            union(acc, search_deps(x, cols, deps))
+        }),
+        SearchExpr::Not(x) => search_deps(x, cols, deps),
+        SearchExpr::Cmp { field, .. } | SearchExpr::In { field, .. } => {
+            column_deps(field, cols, deps)
+        }
+        // A bare term looks at every column.
+        SearchExpr::Term { .. } => None,
+    }
+}
+
+/// A marker that no real value equals, naming column `k`.
+fn marker(k: usize) -> String {
+    format!("\u{1}evidx-column-{k}\u{1}")
+}
+
+/// Follow a command that only moves, renames, drops or adds empty
+/// columns, by running it on one row of markers.
+fn reshuffle(cols: &[String], deps: &[Deps], cmd: &Command) -> Option<(Vec<String>, Vec<Deps>)> {
+    let mut t = Table {
+        columns: cols.to_vec(),
+        rows: vec![(0..cols.len()).map(|k| Cell::one(marker(k))).collect()],
+    };
+    post::apply(&mut t, cmd).ok()?;
+    let row = t.rows.first()?;
+    let new_deps = row
+        .iter()
+        .map(|cell| match cell.first() {
+            None => Some(BTreeSet::new()),
+            Some(v) => (0..cols.len())
+                .find(|&k| marker(k) == v)
+                .map_or(None, |k| deps[k].clone()),
+        })
+        .collect();
+    Some((t.columns, new_deps))
+}
+
+/// The collector filter that runs `transforms` then `filter` on a row
+/// holding only the value of by-field `by`.
+fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Command) -> KeyFilter {
+    let base = base.to_vec();
+    let transforms = Arc::new(transforms);
+    let filter = Arc::new(filter);
+    KeyFilter {
+        by_index: by,
+        make: Arc::new(move || {
+            let mut check = Check::new(&base, by, transforms.clone(), &filter);
+            Box::new(move |v: &str| check.keep(v))
+        }),
+    }
+}
+
+/// One segment's evaluator of a pushed filter.
+struct Check {
+    /// One row: every tstats column null but `by`.
+    template: Table,
+    by: usize,
+    transforms: Arc<Vec<Command>>,
+    /// With no `eval`/`convert` before the filter, the row after the
+    /// transforms is the template moved around: the cells holding the value.
+    direct: Option<(Table, Vec<usize>)>,
+    test: Test,
+}
+
+enum Test {
+    Regex {
+        field: String,
+        negate: bool,
+        pattern: Option<Pattern>,
+    },
+    Where(Expr, Evaluator),
+    Search(SearchMatcher),
+    /// Not a filter: keeps everything.
+    Keep,
+}
+
+impl Check {
+    fn new(base: &[String], by: usize, transforms: Arc<Vec<Command>>, filter: &Command) -> Self {
+        let template = Table {
+            columns: base.to_vec(),
+            rows: vec![vec![Cell::null(); base.len()]],
+        };
+        let test = match filter {
+            Command::Regex {
+                field,
+                negate,
+                pattern,
+            } => Test::Regex {
+                field: field.clone().unwrap_or_default(),
+                negate: *negate,
+                pattern: Pattern::new(pattern).ok(),
+            },
+            Command::Where(e) => Test::Where(e.clone(), Evaluator::new()),
+            Command::Search(e) => Test::Search(SearchMatcher::new(e)),
+            _ => Test::Keep,
+        };
+        let direct = if transforms.iter().all(|c| {
+            matches!(
+                c,
+                Command::Rename(_) | Command::Table(_) | Command::Fields { .. }
+            )
+        }) {
+            let mut t = template.clone();
+            t.rows[0][by] = Cell::one(marker(by));
+            let ok = transforms.iter().all(|c| post::apply(&mut t, c).is_ok());
+            ok.then(|| {
+                let at: Vec<usize> = t.rows[0]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.first() == Some(marker(by).as_str()))
+                    .map(|(i, _)| i)
+                    .collect();
+                (t, at)
+            })
+        } else {
+            None
+        };
+        Check {
+            template,
+            by,
+            transforms,
+            direct,
+            test,
+        }
+    }
+
+    fn keep(&mut self, value: &str) -> bool {
+        let replayed;
+        let table = match &mut self.direct {
+            Some((t, at)) => {
+                for &i in at.iter() {
+                    t.rows[0][i] = Cell::one(value);
+                }
+                &*t
+            }
+            None => {
+                let mut t = self.template.clone();
+                t.rows[0][self.by] = Cell::one(value);
+                if self
+                    .transforms
+                    .iter()
+                    .any(|c| post::apply(&mut t, c).is_err())
+                {
+                    return true;
+                }
+                replayed = t;
+                &replayed
+            }
+        };
+        match &mut self.test {
+            Test::Regex {
+                field,
+                negate,
+                pattern,
+            } => {
+                let Some(p) = pattern else { return true };
+                let values = table
+                    .column_index(field)
+                    .and_then(|i| table.rows.first()?.get(i))
+                    .map(|c| c.0.as_slice())
+                    .unwrap_or(&[]);
+                let mut hit = false;
+                for v in values {
+                    match p.is_match(v) {
+                        Ok(true) => {
+                            hit = true;
+                            break;
+                        }
+                        Ok(false) => {}
+                        Err(_) => return true,
+                    }
+                }
+                hit != *negate
+            }
+            Test::Where(e, ev) => ev.eval_bool(e, table, 0).unwrap_or(true),
+            Test::Search(m) => m.matches(table, 0),
+            Test::Keep => true,
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Pushdown never changes an answer: every shared ESCU detection, every
+//! Sigma regression query, and filters of every kind after tstats give the
+//! same table with filters pushed into the collector as without, over an
+//! index of all the shared data and the generated sample.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use common::*;
+use evidx_query::collect::GroupBy;
+use evidx_query::spl::{self, MacroSet};
+use evidx_query::{detection, pushdown, Engine};
+
+/// The index, opened twice: pushdown on, and off.
+fn engines() -> &'static (Engine, Engine) {
+    static ENGINES: OnceLock<(Engine, Engine)> = OnceLock::new();
+    ENGINES.get_or_init(|| {
+        let dir = scratch("pushdown-all-shared");
+        let inputs = [
+            shared("datasets"),
+            shared("sigma-regression"),
+            workspace("datasets/sample"),
+        ];
+        let (events, _) = build_index(&inputs, &dir);
+        assert!(events > 3_000, "only {events} process events");
+        let on = Engine::open(&dir).expect("open");
+        let mut off = Engine::open(&dir).expect("open");
+        off.set_pushdown(false);
+        (on, off)
+    })
+}
+
+/// Runs `spl` both ways; returns the number of rows and of pushed filters.
+fn same_both_ways(spl_text: &str, macros: &MacroSet) -> (usize, usize) {
+    let (on, off) = engines();
+    let query = spl::parse_query(spl_text, macros).unwrap_or_else(|e| panic!("{spl_text}\n{e:?}"));
+    let ts = &query.pipeline.tstats;
+    let pushed = pushdown::key_filters(
+        &GroupBy::new(&ts.by, &ts.aggs, ts.fillnull_value()),
+        &query.pipeline.commands,
+    )
+    .len();
+    let a = on.run(&query);
+    let b = off.run(&query);
+    match (a, b) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "pushdown changed the answer of\n{spl_text}");
+            (a.rows.len(), pushed)
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a.to_string(), b.to_string(), "{spl_text}");
+            (0, pushed)
+        }
+        (a, b) => panic!("{spl_text}\nwith pushdown: {a:?}\nwithout: {b:?}"),
+    }
+}
+
+#[test]
+fn every_shared_detection_gives_the_same_table() {
+    let macros = escu_macros();
+    let mut ran = 0;
+    let mut pushed = 0;
+    for path in yamls(&shared("escu/detections")) {
+        let d = detection::load(&path).expect("load");
+        let (_, p) = same_both_ways(&d.search, &macros);
+        pushed += usize::from(p > 0);
+        ran += 1;
+    }
+    assert!(ran >= 36, "{ran} detections");
+    // The pack has `| regex` and `| where match()` detections.
+    assert!(pushed >= 3, "filters pushed in only {pushed} detections");
+}
+
+#[test]
+fn every_sigma_query_gives_the_same_table() {
+    let mut ran = 0;
+    for entry in std::fs::read_dir(shared("sigma-regression")).expect("sigma-regression") {
+        let q: PathBuf = entry.expect("entry").path().join("query.spl");
+        if let Ok(text) = std::fs::read_to_string(&q) {
+            same_both_ways(&text, &MacroSet::builtin());
+            ran += 1;
+        }
+    }
+    assert!(ran >= 40, "{ran} Sigma queries");
+}
+
+/// Filters of every shape the pushdown follows: renames, eval chains,
+/// conjunctions, negations, nulls, `table`, and the ones it must not move
+/// (after head or sort, on aggregates, on several fields, bare terms).
+#[test]
+fn filters_of_every_kind_give_the_same_table() {
+    let base = "| tstats count min(_time) as firstTime max(_time) as lastTime \
+                values(Processes.process_id) as pids from datamodel=Endpoint.Processes \
+                by Processes.process_name Processes.process Processes.dest Processes.parent_process_name";
+    let fill = "| tstats fillnull_value=NULLX count from datamodel=Endpoint.Processes \
+                by Processes.original_file_name Processes.process_name";
+    // (pipeline after tstats, whether a filter must be pushed)
+    let cases: &[(&str, &str, bool)] = &[
+        (base, "| rename Processes.* as * | regex process=\"(?i)powershell.*-(e|enc)\\s\"", true),
+        (base, "| rename Processes.* as * | regex process!=\"(?i)\\.exe\"", true),
+        (base, "| rename Processes.* as * | regex process=\"(\\w+)\\s+\\1\"", true),
+        (base, "| rename Processes.* as * | regex process=\"\\w+:\\w+(?!\\.)\"", true),
+        (base, "| rename Processes.* as * | where match(process, \"(?i)cmd\") AND count > 0", true),
+        (base, "| rename Processes.* as * | where like(process_name, \"%.exe\") OR count > 1", false),
+        (base, "| rename Processes.* as * | eval l=len(process) | where l > 60", true),
+        (base, "| rename Processes.* as * | eval n=lower(process_name), m=n | search m=power*", true),
+        (base, "| rename Processes.* as * | eval x=process.dest | where like(x, \"%corp%\")", false),
+        (base, "| rename Processes.* as * | search NOT process_name IN (cmd.exe, \"*shell*\")", true),
+        (base, "| rename Processes.* as * | search process=*http* dest!=*srv*", true),
+        (base, "| rename Processes.* as * | search *powershell*", false),
+        (base, "| rename Processes.* as * | where count > 2 | where isnull(process)", true),
+        (base, "| rename Processes.process as p | table p count | where len(p) < 40", true),
+        (base, "| rename Processes.* as * | fields - process | where isnull(process)", false),
+        (base, "| rename Processes.* as * | head 5 | where match(process, \"a\")", false),
+        (base, "| rename Processes.* as * | sort - count | regex process=\"e\"", false),
+        (base, "| rename Processes.* as * | convert ctime(firstTime) | where firstTime > \"2\"", false),
+        (base, "| rename Processes.* as * | eval r=random() | where r > 5 AND match(process_name, \"e\")", true),
+        (fill, "| where original_file_name=\"NULLX\" OR 1=2", false),
+        (fill, "| rename Processes.* as * | where original_file_name=\"NULLX\"", true),
+        (fill, "| rename Processes.* as * | regex original_file_name!=\"^NULL\"", true),
+    ];
+    let mut nonempty = 0;
+    for (tstats, post, must_push) in cases {
+        let text = format!("{tstats} {post}");
+        let (rows, pushed) = same_both_ways(&text, &MacroSet::builtin());
+        assert_eq!(pushed > 0, *must_push, "pushed {pushed} filters for {post}");
+        nonempty += usize::from(rows > 0);
+    }
+    assert!(nonempty >= 12, "only {nonempty} cases returned rows");
+}
