@@ -8,7 +8,7 @@
 
 use evidx_schema::{CIM_FIELDS, N_CIM};
 
-use crate::event::{EventKind, RawEvent};
+use crate::event::{EventKind, RawEvent, SECURITY_PROCESS_CREATE, SYSMON_PROCESS_CREATE};
 
 /// One `Endpoint.Processes` row. `values[i]` belongs to `CIM_FIELDS[i]`;
 /// None means the field is null (absent) for this event.
@@ -68,7 +68,7 @@ fn not_dash(v: Option<String>) -> Option<String> {
 
 fn sysmon_1(ev: &RawEvent) -> ProcessRow {
     let mut row = ProcessRow {
-        event_code: 1,
+        event_code: SYSMON_PROCESS_CREATE,
         ..Default::default()
     };
     let image = field(ev, "Image");
@@ -121,7 +121,7 @@ fn sysmon_1(ev: &RawEvent) -> ProcessRow {
 
 fn security_4688(ev: &RawEvent) -> ProcessRow {
     let mut row = ProcessRow {
-        event_code: 4688,
+        event_code: SECURITY_PROCESS_CREATE,
         ..Default::default()
     };
     let new_process = field(ev, "NewProcessName");

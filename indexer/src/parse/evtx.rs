@@ -13,7 +13,7 @@ use evtx::{EvtxChunkData, ParserSettings};
 
 use super::json::event_from_json;
 use super::{Sink, Skip, SkipUnit};
-use crate::event::{Origin, RawEvent};
+use crate::event::{EventKind, Origin, RawEvent};
 
 pub const FILE_HEADER_SIZE: usize = 4096;
 pub const CHUNK_SIZE: usize = 65536;
@@ -106,7 +106,9 @@ impl ChunkExtractor for EvtxCrateExtractor {
             };
             // Most records are not process creations: count those from
             // their EventID alone instead of building a JSON tree.
-            if let Some(id) = quick_event_id(&json).filter(|id| *id != 1 && *id != 4688) {
+            if let Some(id) =
+                quick_event_id(&json).filter(|id| !EventKind::may_be_process_creation(*id))
+            {
                 let ev = RawEvent {
                     event_id: id,
                     record_id: Some(record_id),

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::json::{event_from_json, probe_event_id};
 use super::xml::event_from_xml;
 use super::{Sink, Skip, SkipUnit};
-use crate::event::{Origin, RawEvent};
+use crate::event::{EventKind, Origin, RawEvent};
 
 /// Which line-oriented format a block holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +106,9 @@ fn process_line(
         LineFormat::Json => {
             // Most events are not process creations: count those from
             // their EventID alone instead of building a JSON tree.
-            if let Some(event_id) = probe_event_id(line).filter(|id| *id != 1 && *id != 4688) {
+            if let Some(event_id) =
+                probe_event_id(line).filter(|id| !EventKind::may_be_process_creation(*id))
+            {
                 return sink.event(
                     RawEvent {
                         event_id,
