@@ -12,7 +12,7 @@ use crate::parse::evtx::{is_empty_chunk, ChunkExtractor, CHUNK_SIZE, FILE_HEADER
 use crate::parse::text::{
     count_lines, is_ndjson, process_json_document, process_lines, LineFormat,
 };
-use crate::parse::{sniff, Format, Sink, Skip, SkipUnit};
+use crate::parse::{sniff, Format, Note, Sink, Skip, SkipUnit};
 
 /// Bytes of lines handed to the parser at once.
 const BLOCK_BYTES: usize = 8 << 20;
@@ -34,17 +34,6 @@ pub trait Target: Sync {
 /// The sink of one unit; `finish` gets the unit's (decompressed) size.
 pub trait Unit: Sink {
     fn finish(self: Box<Self>, bytes: u64);
-}
-
-fn skip(unit: SkipUnit, offset: u64, reason: String) -> Skip {
-    Skip {
-        unit,
-        offset,
-        line: None,
-        chunk: None,
-        record_id: None,
-        reason,
-    }
 }
 
 /// Reads inputs with a given EVTX chunk extractor.
@@ -73,7 +62,7 @@ impl Reader<'_> {
             }
             None => {
                 let unit = target.begin(None, None);
-                unit.skip(skip(SkipUnit::NotEvent, 0, unrecognised(data)));
+                unit.skip(Skip::new(SkipUnit::NotEvent, 0, unrecognised(data)));
                 unit.finish(data.len() as u64);
             }
         }
@@ -82,11 +71,7 @@ impl Reader<'_> {
 
     fn evtx_mapped(&self, data: &[u8], sink: &dyn Sink) {
         if data.len() < FILE_HEADER_SIZE || &data[..8] != MAGIC {
-            sink.skip(skip(
-                SkipUnit::File,
-                0,
-                "EVTX file shorter than its 4 KiB header".into(),
-            ));
+            sink.skip(Skip::file("EVTX file shorter than its 4 KiB header"));
             return;
         }
         let body = &data[FILE_HEADER_SIZE..];
@@ -98,21 +83,21 @@ impl Reader<'_> {
         let tail = &body[n * CHUNK_SIZE..];
         if !is_empty_chunk(tail) {
             let offset = (FILE_HEADER_SIZE + n * CHUNK_SIZE) as u64;
-            sink.skip(Skip {
-                chunk: Some(n as u64),
-                ..skip(
+            sink.skip(
+                Skip::new(
                     SkipUnit::Chunk,
                     offset,
                     format!("truncated chunk: {} of {CHUNK_SIZE} bytes", tail.len()),
                 )
-            });
+                .chunk(n as u64),
+            );
         }
     }
 
     fn chunk(&self, number: u64, data: &[u8], sink: &dyn Sink) {
         let offset = FILE_HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
         if is_empty_chunk(data) {
-            sink.note(crate::parse::evtx::NOTE_EMPTY_CHUNK);
+            sink.note(Note::EmptyChunk);
         } else {
             // Hostile input must not end the run: a parser panic on one
             // chunk costs that chunk only (records of it already sent stay).
@@ -124,14 +109,14 @@ impl Reader<'_> {
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                sink.skip(Skip {
-                    chunk: Some(number),
-                    ..skip(
+                sink.skip(
+                    Skip::new(
                         SkipUnit::Chunk,
                         offset,
                         format!("EVTX parser failed on this chunk: {what}"),
                     )
-                });
+                    .chunk(number),
+                );
             }
         }
         sink.progress(data.len() as u64);
@@ -142,11 +127,7 @@ impl Reader<'_> {
             Ok(a) => a,
             Err(e) => {
                 let unit = target.begin(None, Some(Format::Zip));
-                unit.skip(skip(
-                    SkipUnit::File,
-                    0,
-                    format!("unreadable zip archive: {e}"),
-                ));
+                unit.skip(Skip::file(format!("unreadable zip archive: {e}")));
                 unit.finish(0);
                 return;
             }
@@ -165,11 +146,7 @@ impl Reader<'_> {
                 }
                 Err(e) => {
                     let unit = target.begin(Some(&format!("#{i}")), None);
-                    unit.skip(skip(
-                        SkipUnit::File,
-                        0,
-                        format!("unreadable zip member #{i}: {e}"),
-                    ));
+                    unit.skip(Skip::file(format!("unreadable zip member #{i}: {e}")));
                     unit.finish(0);
                 }
             }
@@ -195,11 +172,9 @@ impl Reader<'_> {
             )
         {
             let unit = target.begin(member, format);
-            unit.skip(skip(
-                SkipUnit::File,
-                0,
-                format!("archive nested deeper than {MAX_DEPTH} levels"),
-            ));
+            unit.skip(Skip::file(format!(
+                "archive nested deeper than {MAX_DEPTH} levels"
+            )));
             unit.finish(0);
             return;
         }
@@ -225,11 +200,7 @@ impl Reader<'_> {
                 }
                 Err(e) => {
                     let unit = target.begin(member, format);
-                    unit.skip(skip(
-                        SkipUnit::File,
-                        0,
-                        format!("unreadable zstd stream: {e}"),
-                    ));
+                    unit.skip(Skip::file(format!("unreadable zstd stream: {e}")));
                     unit.finish(0);
                 }
             },
@@ -239,11 +210,7 @@ impl Reader<'_> {
                     Ok(e) => e,
                     Err(e) => {
                         let unit = target.begin(member, format);
-                        unit.skip(skip(
-                            SkipUnit::File,
-                            0,
-                            format!("unreadable tar archive: {e}"),
-                        ));
+                        unit.skip(Skip::file(format!("unreadable tar archive: {e}")));
                         unit.finish(0);
                         return;
                     }
@@ -262,7 +229,7 @@ impl Reader<'_> {
                         }
                         Err(e) => {
                             let unit = target.begin(Some(&format!("#{i}")), None);
-                            unit.skip(skip(SkipUnit::File, 0, format!("unreadable tar member #{i}; the rest of the archive is unreadable: {e}")));
+                            unit.skip(Skip::file(format!("unreadable tar member #{i}; the rest of the archive is unreadable: {e}")));
                             unit.finish(0);
                             return;
                         }
@@ -272,11 +239,8 @@ impl Reader<'_> {
             Some(Format::Zip) => {
                 // A zip needs random access: only a bounded one is buffered.
                 let unit = target.begin(member, format);
-                unit.skip(skip(
-                    SkipUnit::File,
-                    0,
-                    "a zip archive inside a compressed stream is not read; unpack the outer layer"
-                        .into(),
+                unit.skip(Skip::file(
+                    "a zip archive inside a compressed stream is not read; unpack the outer layer",
                 ));
                 unit.finish(0);
             }
@@ -312,7 +276,7 @@ impl Reader<'_> {
                 } else {
                     SkipUnit::NotEvent
                 };
-                unit.skip(skip(kind, 0, reason));
+                unit.skip(Skip::new(kind, 0, reason));
                 unit.finish(chained.get_ref().0.get_ref().len() as u64);
             }
         }
@@ -322,11 +286,7 @@ impl Reader<'_> {
     fn evtx_stream(&self, r: &mut dyn Read, sink: &dyn Sink) -> u64 {
         let mut header = vec![0u8; FILE_HEADER_SIZE];
         if let Err(e) = r.read_exact(&mut header) {
-            sink.skip(skip(
-                SkipUnit::File,
-                0,
-                format!("EVTX header unreadable: {e}"),
-            ));
+            sink.skip(Skip::file(format!("EVTX header unreadable: {e}")));
             return 0;
         }
         let mut total = FILE_HEADER_SIZE as u64;
@@ -341,14 +301,14 @@ impl Reader<'_> {
                     Ok(n) => {
                         if !is_empty_chunk(&buf) {
                             let at = total + (batch.len() * CHUNK_SIZE) as u64;
-                            sink.skip(Skip {
-                                chunk: Some(number + batch.len() as u64),
-                                ..skip(
+                            sink.skip(
+                                Skip::new(
                                     SkipUnit::Chunk,
                                     at,
                                     format!("truncated chunk: {n} of {CHUNK_SIZE} bytes"),
                                 )
-                            });
+                                .chunk(number + batch.len() as u64),
+                            );
                         }
                         total += n as u64;
                         end = true;
@@ -356,7 +316,7 @@ impl Reader<'_> {
                     }
                     Err(e) => {
                         let at = total + (batch.len() * CHUNK_SIZE) as u64;
-                        sink.skip(skip(
+                        sink.skip(Skip::new(
                             SkipUnit::File,
                             at,
                             format!("read failed; the rest is unreadable: {e}"),
@@ -428,7 +388,7 @@ fn lines_stream(xml: bool, r: &mut dyn Read, sink: &dyn Sink) -> u64 {
             Err(e) => {
                 let reason =
                     format!("read failed (corrupt compressed data?); the rest is unreadable: {e}");
-                sink.skip(skip(SkipUnit::File, offset + before as u64, reason));
+                sink.skip(Skip::new(SkipUnit::File, offset + before as u64, reason));
                 true
             }
         };
@@ -457,10 +417,7 @@ fn lines_stream(xml: bool, r: &mut dyn Read, sink: &dyn Sink) -> u64 {
                 Some(i) => i + 1,
                 None if buf.len() > MAX_LINE_BYTES => {
                     let reason = format!("line longer than {MAX_LINE_BYTES} bytes");
-                    sink.skip(Skip {
-                        line: Some(line),
-                        ..skip(SkipUnit::Line, offset, reason)
-                    });
+                    sink.skip(Skip::new(SkipUnit::Line, offset, reason).line(line));
                     offset += buf.len() as u64;
                     buf.clear();
                     skipping = true;

@@ -44,16 +44,8 @@ impl Default for EvtxCrateExtractor {
 
 impl ChunkExtractor for EvtxCrateExtractor {
     fn extract(&self, number: u64, offset: u64, data: &[u8], sink: &dyn Sink) {
-        let skip_chunk = |reason: String| {
-            sink.skip(Skip {
-                unit: SkipUnit::Chunk,
-                offset,
-                line: None,
-                chunk: Some(number),
-                record_id: None,
-                reason,
-            })
-        };
+        let skip_chunk =
+            |reason: String| sink.skip(Skip::new(SkipUnit::Chunk, offset, reason).chunk(number));
         let mut chunk_data = match EvtxChunkData::new(data.to_vec(), false) {
             Ok(c) => c,
             Err(e) => return skip_chunk(format!("unreadable chunk header: {e}")),
@@ -67,14 +59,9 @@ impl ChunkExtractor for EvtxCrateExtractor {
             let record = match item {
                 Ok(r) => r,
                 Err(e) => {
-                    sink.skip(Skip {
-                        unit: SkipUnit::Record,
-                        offset,
-                        line: None,
-                        chunk: Some(number),
-                        record_id: None,
-                        reason: format!("unreadable record: {e}"),
-                    });
+                    sink.skip(
+                        Skip::record(offset, format!("unreadable record: {e}")).chunk(number),
+                    );
                     continue;
                 }
             };
@@ -83,14 +70,7 @@ impl ChunkExtractor for EvtxCrateExtractor {
             // its 24-byte header precedes it.
             let at = offset + record.binxml_offset.saturating_sub(24);
             let skip_record = |reason: String| {
-                sink.skip(Skip {
-                    unit: SkipUnit::Record,
-                    offset: at,
-                    line: None,
-                    chunk: Some(number),
-                    record_id: Some(record_id),
-                    reason,
-                })
+                sink.skip(Skip::record(at, reason).chunk(number).record_id(record_id))
             };
             let json = match record.into_json() {
                 Ok(j) => j.data,
@@ -158,9 +138,6 @@ fn quick_event_id(json: &str) -> Option<u32> {
 pub fn is_empty_chunk(data: &[u8]) -> bool {
     data.iter().all(|&b| b == 0)
 }
-
-/// The note a sink gets for an unused (all-zero) chunk slot.
-pub const NOTE_EMPTY_CHUNK: &str = "empty chunk";
 
 #[cfg(test)]
 mod tests {
