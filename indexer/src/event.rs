@@ -44,24 +44,14 @@ impl RawEvent {
 
     /// What kind of event this is for the CIM model.
     pub fn kind(&self) -> EventKind {
-        if self.event_id == 1
-            && self
-                .provider
-                .eq_ignore_ascii_case("Microsoft-Windows-Sysmon")
-        {
-            EventKind::SysmonProcessCreate
-        } else if self.event_id == 4688
-            && (self.channel.eq_ignore_ascii_case("Security")
-                || self
-                    .provider
-                    .eq_ignore_ascii_case("Microsoft-Windows-Security-Auditing"))
-        {
-            EventKind::SecurityProcessCreate
-        } else {
-            EventKind::Other
-        }
+        EventKind::of(&self.provider, &self.channel, self.event_id)
     }
 }
+
+/// Sysmon's EventID for a process creation.
+pub const SYSMON_PROCESS_CREATE: u32 = 1;
+/// The Security log's EventID for a process creation.
+pub const SECURITY_PROCESS_CREATE: u32 = 4688;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -71,4 +61,71 @@ pub enum EventKind {
     SecurityProcessCreate,
     /// Counted, not indexed.
     Other,
+}
+
+impl EventKind {
+    /// The one test of what is a process creation, by provider (or, for
+    /// 4688, channel) and EventID; names compare case-insensitively.
+    pub fn of(provider: &str, channel: &str, event_id: u32) -> EventKind {
+        if event_id == SYSMON_PROCESS_CREATE
+            && provider.eq_ignore_ascii_case("Microsoft-Windows-Sysmon")
+        {
+            EventKind::SysmonProcessCreate
+        } else if event_id == SECURITY_PROCESS_CREATE
+            && (channel.eq_ignore_ascii_case("Security")
+                || provider.eq_ignore_ascii_case("Microsoft-Windows-Security-Auditing"))
+        {
+            EventKind::SecurityProcessCreate
+        } else {
+            EventKind::Other
+        }
+    }
+
+    /// False when an event of this EventID is [`EventKind::Other`] whatever
+    /// its provider and channel: the parsers count such events from their
+    /// EventID alone, without reading the rest.
+    pub fn may_be_process_creation(event_id: u32) -> bool {
+        matches!(event_id, SYSMON_PROCESS_CREATE | SECURITY_PROCESS_CREATE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_creation_by_provider_or_channel_and_event_id() {
+        let sysmon = "Microsoft-Windows-Sysmon";
+        let auditing = "Microsoft-Windows-Security-Auditing";
+        for (provider, channel, id, kind) in [
+            (sysmon, "", 1, EventKind::SysmonProcessCreate),
+            (
+                "microsoft-windows-sysmon",
+                "",
+                1,
+                EventKind::SysmonProcessCreate,
+            ),
+            (sysmon, "", 3, EventKind::Other),
+            (sysmon, "Security", 4688, EventKind::SecurityProcessCreate),
+            (auditing, "", 4688, EventKind::SecurityProcessCreate),
+            ("", "security", 4688, EventKind::SecurityProcessCreate),
+            (
+                "Microsoft-Windows-PowerShell",
+                "Other",
+                4688,
+                EventKind::Other,
+            ),
+            (auditing, "Security", 1, EventKind::Other),
+        ] {
+            assert_eq!(
+                EventKind::of(provider, channel, id),
+                kind,
+                "{provider} {id}"
+            );
+            if kind != EventKind::Other {
+                assert!(EventKind::may_be_process_creation(id));
+            }
+        }
+        assert!(!EventKind::may_be_process_creation(4624));
+    }
 }

@@ -2,11 +2,11 @@
 //! of them) into a tantivy index of CIM `Endpoint.Processes` rows.
 //!
 //! The pipeline, one module per stage:
-//! [`discover`] (walk inputs) -> [`read`] (mmap, decompress, archive members)
-//! -> [`parse`] (EVTX chunks, JSON shapes, XML) -> [`normalize`] (Sysmon 1 /
-//! Security 4688 -> CIM) -> [`document`] (tantivy documents in the format of
-//! the `evidx-schema` crate) — driven by [`pipeline`], accounted for in
-//! [`manifest`].
+//! [`discover`] (walk inputs) -> [`read`] (mmap, decompress, archive members;
+//! cut into EVTX chunks and blocks of lines) -> [`parse`] (EVTX chunks, JSON
+//! shapes, XML) -> [`normalize`] (Sysmon 1 / Security 4688 -> CIM) ->
+//! [`document`] (tantivy documents in the format of the `evidx-schema`
+//! crate) — driven by [`pipeline`], accounted for in [`manifest`].
 
 pub mod discover;
 pub mod document;

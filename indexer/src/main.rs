@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
+use evidx_index::pipeline::MIN_WRITER_MEMORY;
 use evidx_index::progress::{Mode, Progress};
 use evidx_index::Config;
 
@@ -57,7 +58,7 @@ struct Args {
     /// Memory for building the index, in MiB, shared by all threads (at
     /// least 15). Peak memory stays near this plus ~10 MiB per thread,
     /// whatever the size of the input.
-    #[arg(long, value_name = "MIB", default_value_t = 128)]
+    #[arg(long, value_name = "MIB", default_value_t = 128, value_parser = parse_memory)]
     memory: usize,
 
     /// Print nothing but errors.
@@ -65,8 +66,37 @@ struct Args {
     quiet: bool,
 }
 
+// The `--memory` help names the minimum.
+const _: () = assert!(MIN_WRITER_MEMORY == 15 << 20);
+
+/// `--memory`: MiB, at least tantivy's minimum for one indexing thread.
+fn parse_memory(s: &str) -> Result<usize, String> {
+    let min = MIN_WRITER_MEMORY >> 20;
+    let mib: usize = s
+        .parse()
+        .map_err(|_| format!("expected a whole number of MiB, at least {min}"))?;
+    if mib < min {
+        return Err(format!(
+            "{mib} MiB is below the minimum of {min} MiB (tantivy's smallest budget for one indexing thread)"
+        ));
+    }
+    mib.checked_mul(1 << 20)
+        .map(|_| mib)
+        .ok_or_else(|| format!("{mib} MiB is more than this machine can address"))
+}
+
 fn main() -> ExitCode {
-    match run() {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        // --help and --version are not errors: clap prints them to stdout.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // clap's message starts with `error:`.
+            eprint!("evidx-index: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    match run(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("evidx-index: error: {e:#}");
@@ -75,8 +105,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> anyhow::Result<u8> {
-    let args = Args::parse();
+fn run(args: Args) -> anyhow::Result<u8> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

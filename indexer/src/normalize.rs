@@ -6,12 +6,12 @@
 //! derivations are applied (basename, domain stripping, lower-cased
 //! integrity level, `unknown` defaults).
 
-use evidx_schema::{CIM_FIELDS, N_CIM};
+use evidx_schema::{Cim, N_CIM};
 
-use crate::event::{EventKind, RawEvent};
+use crate::event::{EventKind, RawEvent, SECURITY_PROCESS_CREATE, SYSMON_PROCESS_CREATE};
 
-/// One `Endpoint.Processes` row. `values[i]` belongs to `CIM_FIELDS[i]`;
-/// None means the field is null (absent) for this event.
+/// One `Endpoint.Processes` row. `values[i]` belongs to the field of
+/// [`Cim::index`] `i`; None means the field is null (absent) for this event.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProcessRow {
     pub values: [Option<String>; N_CIM],
@@ -22,15 +22,12 @@ pub struct ProcessRow {
 }
 
 impl ProcessRow {
-    pub fn get(&self, field: &str) -> Option<&str> {
-        let i = CIM_FIELDS.iter().position(|f| *f == field)?;
-        self.values[i].as_deref()
+    pub fn get(&self, field: Cim) -> Option<&str> {
+        self.values[field.index()].as_deref()
     }
 
-    fn set(&mut self, field: &str, value: Option<String>) {
-        if let Some(i) = CIM_FIELDS.iter().position(|f| *f == field) {
-            self.values[i] = value;
-        }
+    fn set(&mut self, field: Cim, value: Option<String>) {
+        self.values[field.index()] = value;
     }
 }
 
@@ -68,50 +65,50 @@ fn not_dash(v: Option<String>) -> Option<String> {
 
 fn sysmon_1(ev: &RawEvent) -> ProcessRow {
     let mut row = ProcessRow {
-        event_code: 1,
+        event_code: SYSMON_PROCESS_CREATE,
         ..Default::default()
     };
     let image = field(ev, "Image");
     let parent_image = field(ev, "ParentImage");
-    row.set("dest", non_empty(&ev.computer));
-    row.set("user", field(ev, "User").map(|u| strip_domain(&u)));
-    row.set("process", field(ev, "CommandLine"));
+    row.set(Cim::Dest, non_empty(&ev.computer));
+    row.set(Cim::User, field(ev, "User").map(|u| strip_domain(&u)));
+    row.set(Cim::Process, field(ev, "CommandLine"));
     row.set(
-        "process_name",
+        Cim::ProcessName,
         image.as_deref().map(|p| basename(p).to_string()),
     );
     row.set(
-        "process_exec",
+        Cim::ProcessExec,
         image.as_deref().map(|p| basename(p).to_string()),
     );
-    row.set("process_path", image);
-    row.set("parent_process", field(ev, "ParentCommandLine"));
+    row.set(Cim::ProcessPath, image);
+    row.set(Cim::ParentProcess, field(ev, "ParentCommandLine"));
     row.set(
-        "parent_process_name",
+        Cim::ParentProcessName,
         parent_image.as_deref().map(|p| basename(p).to_string()),
     );
     row.set(
-        "parent_process_exec",
+        Cim::ParentProcessExec,
         parent_image.as_deref().map(|p| basename(p).to_string()),
     );
-    row.set("parent_process_path", parent_image);
-    row.set("process_id", field(ev, "ProcessId"));
-    row.set("parent_process_id", field(ev, "ParentProcessId"));
-    row.set("process_guid", field(ev, "ProcessGuid"));
-    row.set("parent_process_guid", field(ev, "ParentProcessGuid"));
+    row.set(Cim::ParentProcessPath, parent_image);
+    row.set(Cim::ProcessId, field(ev, "ProcessId"));
+    row.set(Cim::ParentProcessId, field(ev, "ParentProcessId"));
+    row.set(Cim::ProcessGuid, field(ev, "ProcessGuid"));
+    row.set(Cim::ParentProcessGuid, field(ev, "ParentProcessGuid"));
     row.set(
-        "original_file_name",
+        Cim::OriginalFileName,
         not_dash(field(ev, "OriginalFileName")),
     );
-    row.set("process_hash", field(ev, "Hashes"));
+    row.set(Cim::ProcessHash, field(ev, "Hashes"));
     row.set(
-        "process_integrity_level",
+        Cim::ProcessIntegrityLevel,
         field(ev, "IntegrityLevel").map(|s| s.to_lowercase()),
     );
-    row.set("process_current_directory", field(ev, "CurrentDirectory"));
-    row.set("action", Some("allowed".into()));
-    row.set("vendor_product", Some("Microsoft Sysmon".into()));
-    row.set("os", Some("Microsoft Windows".into()));
+    row.set(Cim::ProcessCurrentDirectory, field(ev, "CurrentDirectory"));
+    row.set(Cim::Action, Some("allowed".into()));
+    row.set(Cim::VendorProduct, Some("Microsoft Sysmon".into()));
+    row.set(Cim::Os, Some("Microsoft Windows".into()));
     row.time = ev
         .get("UtcTime")
         .and_then(crate::time::parse_micros)
@@ -121,42 +118,42 @@ fn sysmon_1(ev: &RawEvent) -> ProcessRow {
 
 fn security_4688(ev: &RawEvent) -> ProcessRow {
     let mut row = ProcessRow {
-        event_code: 4688,
+        event_code: SECURITY_PROCESS_CREATE,
         ..Default::default()
     };
     let new_process = field(ev, "NewProcessName");
     let parent = field(ev, "ParentProcessName");
-    row.set("dest", non_empty(&ev.computer));
+    row.set(Cim::Dest, non_empty(&ev.computer));
     row.set(
-        "user",
+        Cim::User,
         not_dash(field(ev, "TargetUserName")).or_else(|| field(ev, "SubjectUserName")),
     );
     row.set(
-        "process",
+        Cim::Process,
         process_4688(field(ev, "CommandLine").as_deref(), new_process.as_deref()),
     );
     row.set(
-        "process_name",
+        Cim::ProcessName,
         new_process.as_deref().map(|p| basename(p).to_string()),
     );
     row.set(
-        "process_exec",
+        Cim::ProcessExec,
         new_process.as_deref().map(|p| basename(p).to_string()),
     );
-    row.set("process_path", new_process);
+    row.set(Cim::ProcessPath, new_process);
     row.set(
-        "parent_process_name",
+        Cim::ParentProcessName,
         parent.as_deref().map(|p| basename(p).to_string()),
     );
-    row.set("parent_process_path", parent.clone());
-    row.set("parent_process", parent);
-    row.set("process_id", field(ev, "NewProcessId"));
-    row.set("parent_process_id", field(ev, "ProcessId"));
-    row.set("user_id", ev.user_sid.clone().filter(|s| !s.is_empty()));
+    row.set(Cim::ParentProcessPath, parent.clone());
+    row.set(Cim::ParentProcess, parent);
+    row.set(Cim::ProcessId, field(ev, "NewProcessId"));
+    row.set(Cim::ParentProcessId, field(ev, "ProcessId"));
+    row.set(Cim::UserId, ev.user_sid.clone().filter(|s| !s.is_empty()));
     if ev.keywords.as_deref().is_some_and(is_audit_success) {
-        row.set("action", Some("allowed".into()));
+        row.set(Cim::Action, Some("allowed".into()));
     }
-    row.set("vendor_product", Some("Microsoft Windows".into()));
+    row.set(Cim::VendorProduct, Some("Microsoft Windows".into()));
     row.time = ev.time_created;
     finish(row)
 }
@@ -230,8 +227,8 @@ fn non_empty(s: &str) -> Option<String> {
 /// fields it defaults, `process_name` from the first token of `process`.
 fn finish(mut row: ProcessRow) -> ProcessRow {
     for (name, from) in [
-        ("process_name", "process"),
-        ("parent_process_name", "parent_process"),
+        (Cim::ProcessName, Cim::Process),
+        (Cim::ParentProcessName, Cim::ParentProcess),
     ] {
         if row.get(name).is_none() {
             let derived = row
@@ -242,20 +239,20 @@ fn finish(mut row: ProcessRow) -> ProcessRow {
         }
     }
     for name in [
-        "dest",
-        "user",
-        "process",
-        "process_name",
-        "parent_process",
-        "parent_process_name",
-        "original_file_name",
+        Cim::Dest,
+        Cim::User,
+        Cim::Process,
+        Cim::ProcessName,
+        Cim::ParentProcess,
+        Cim::ParentProcessName,
+        Cim::OriginalFileName,
     ] {
         if row.get(name).is_none() {
             row.set(name, Some("unknown".into()));
         }
     }
-    let host = row.get("dest").map(str::to_string);
-    row.set("host", host);
+    let host = row.get(Cim::Dest).map(str::to_string);
+    row.set(Cim::Host, host);
     row
 }
 
@@ -305,18 +302,18 @@ mod tests {
             ],
         );
         let r = normalize(&e).unwrap();
-        assert_eq!(r.get("user"), Some("Administrator"));
-        assert_eq!(r.get("process_name"), Some("certutil.exe"));
-        assert_eq!(r.get("process"), Some("certutil  -decode a b"));
-        assert_eq!(r.get("original_file_name"), Some("unknown"));
+        assert_eq!(r.get(Cim::User), Some("Administrator"));
+        assert_eq!(r.get(Cim::ProcessName), Some("certutil.exe"));
+        assert_eq!(r.get(Cim::Process), Some("certutil  -decode a b"));
+        assert_eq!(r.get(Cim::OriginalFileName), Some("unknown"));
         assert_eq!(
-            r.get("process_guid"),
+            r.get(Cim::ProcessGuid),
             Some("{5AA13A44-0130-68FD-4E35-000000004002}")
         );
-        assert_eq!(r.get("process_integrity_level"), Some("high"));
-        assert_eq!(r.get("parent_process_name"), Some("cmd.exe"));
-        assert_eq!(r.get("process_hash"), None);
-        assert_eq!(r.get("host"), Some("HOST1"));
+        assert_eq!(r.get(Cim::ProcessIntegrityLevel), Some("high"));
+        assert_eq!(r.get(Cim::ParentProcessName), Some("cmd.exe"));
+        assert_eq!(r.get(Cim::ProcessHash), None);
+        assert_eq!(r.get(Cim::Host), Some("HOST1"));
         assert_eq!(r.time, Some(2_500_000));
     }
 
@@ -336,17 +333,17 @@ mod tests {
             ],
         );
         let r = normalize(&e).unwrap();
-        assert_eq!(r.get("user"), Some("AR-WIN-1$"));
+        assert_eq!(r.get(Cim::User), Some("AR-WIN-1$"));
         assert_eq!(
-            r.get("process"),
+            r.get(Cim::Process),
             Some("\"C:\\Program Files\\App\\app.exe\" /x y")
         );
-        assert_eq!(r.get("process_id"), Some("0xf84"));
-        assert_eq!(r.get("parent_process_id"), Some("0x1e4"));
-        assert_eq!(r.get("parent_process"), Some("unknown"));
-        assert_eq!(r.get("parent_process_name"), Some("unknown"));
-        assert_eq!(r.get("action"), Some("allowed"));
-        assert_eq!(r.get("user_id"), Some("S-1-5-18"));
+        assert_eq!(r.get(Cim::ProcessId), Some("0xf84"));
+        assert_eq!(r.get(Cim::ParentProcessId), Some("0x1e4"));
+        assert_eq!(r.get(Cim::ParentProcess), Some("unknown"));
+        assert_eq!(r.get(Cim::ParentProcessName), Some("unknown"));
+        assert_eq!(r.get(Cim::Action), Some("allowed"));
+        assert_eq!(r.get(Cim::UserId), Some("S-1-5-18"));
         assert_eq!(r.time, Some(5_000_000));
     }
 

@@ -19,9 +19,8 @@ use crate::error::IndexError;
 use crate::event::{EventKind, Origin, RawEvent};
 use crate::manifest::{Accounting, InputReport, Manifest, Totals};
 use crate::normalize::normalize;
-use crate::parse::evtx::{ChunkExtractor, EvtxCrateExtractor, NOTE_EMPTY_CHUNK};
-use crate::parse::text::NOTE_CONTINUATION;
-use crate::parse::{Format, Sink, Skip};
+use crate::parse::evtx::{ChunkExtractor, EvtxCrateExtractor};
+use crate::parse::{Format, Note, Sink, Skip, SkipUnit};
 use crate::progress::Progress;
 use crate::read::{Reader, Target, Unit};
 
@@ -197,14 +196,7 @@ impl Context<'_> {
             }
             Err(e) => {
                 let unit = target.begin(None, None);
-                unit.skip(Skip {
-                    unit: crate::parse::SkipUnit::File,
-                    offset: 0,
-                    line: None,
-                    chunk: None,
-                    record_id: None,
-                    reason: format!("cannot read: {e}"),
-                });
+                unit.skip(Skip::file(format!("cannot read: {e}")));
                 unit.finish(0);
                 (None, None)
             }
@@ -295,14 +287,14 @@ impl Sink for UnitSink<'_> {
                         };
                         ctx.progress.events(1, 1);
                     }
-                    Err(e) => self.skip(Skip {
-                        unit: crate::parse::SkipUnit::Record,
-                        offset: origin.offset,
-                        line: origin.line,
-                        chunk: origin.chunk,
-                        record_id: event.record_id,
-                        reason: format!("index writer refused the document: {e}"),
-                    }),
+                    Err(e) => self.skip(
+                        Skip::at(
+                            SkipUnit::Record,
+                            &origin,
+                            format!("index writer refused the document: {e}"),
+                        )
+                        .record_id(event.record_id),
+                    ),
                 }
             }
             None => {
@@ -313,18 +305,18 @@ impl Sink for UnitSink<'_> {
     }
 
     fn skip(&self, skip: Skip) {
-        if skip.unit == crate::parse::SkipUnit::NotEvent {
+        if skip.unit == SkipUnit::NotEvent {
             self.acct.not_events.fetch_add(1, Relaxed);
         }
         self.acct.add_skip(skip);
     }
 
-    fn note(&self, what: &'static str) {
-        if what == NOTE_EMPTY_CHUNK {
-            self.acct.empty_chunks.fetch_add(1, Relaxed);
-        } else if what == NOTE_CONTINUATION {
-            self.acct.text_lines_ignored.fetch_add(1, Relaxed);
-        }
+    fn note(&self, note: Note) {
+        let counter = match note {
+            Note::EmptyChunk => &self.acct.empty_chunks,
+            Note::Continuation => &self.acct.text_lines_ignored,
+        };
+        counter.fetch_add(1, Relaxed);
     }
 
     fn progress(&self, bytes: u64) {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use evidx_index::inspect::{file_rows, FileRows};
 use evidx_index::normalize::ProcessRow;
 use evidx_index::parse::Format;
+use evidx_schema::Cim;
 
 fn shared(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -126,7 +127,7 @@ fn winlogbeat_ecs_fixture_matches_the_evtx_dump_of_the_same_event() {
     let want = at_seconds(&dump.rows[..1]);
     assert_eq!(at_seconds(&[sysmon[0].clone()]), want);
     assert_eq!(
-        sysmon[0].get("process_guid"),
+        sysmon[0].get(Cim::ProcessGuid),
         Some("{5AA13A44-0130-68FD-4E35-000000004002}")
     );
 }
@@ -148,13 +149,13 @@ fn security_4688_is_the_same_row_in_ecs_evtx_dump_array_and_xml() {
         "evtx_dump and XML carry the same microseconds"
     );
     let r = &xml.rows[0];
-    assert_eq!(r.get("user"), Some("FS03$"));
-    assert_eq!(r.get("process_id"), Some("0xef4"));
-    assert_eq!(r.get("parent_process_name"), Some("services.exe"));
-    assert_eq!(r.get("action"), Some("allowed"));
+    assert_eq!(r.get(Cim::User), Some("FS03$"));
+    assert_eq!(r.get(Cim::ProcessId), Some("0xef4"));
+    assert_eq!(r.get(Cim::ParentProcessName), Some("services.exe"));
+    assert_eq!(r.get(Cim::Action), Some("allowed"));
     // Not a path as first token: the add-on rebuilds `process` from the image.
     assert_eq!(
-        r.get("process"),
+        r.get(Cim::Process),
         Some("C:\\Windows\\System32\\cmd.exe /c powershell -command \"Get-Service \"seg1\" | select -Expand DisplayName >> out.txt 2>&1\"")
     );
 }
@@ -194,7 +195,7 @@ fn json_shapes_from_real_exports() {
         for row in &r.rows {
             assert!(row.time.is_some(), "{file}: a row without _time");
             assert!(
-                row.get("process_id").is_some(),
+                row.get(Cim::ProcessId).is_some(),
                 "{file}: a row without process_id"
             );
         }
@@ -206,8 +207,11 @@ fn nxlog_keeps_sysmon_process_id_despite_its_own_processid_field() {
     let r = rows(&shared(
         "datasets/splunk-attack-data/T1027_nxlog_attack_data.json",
     ));
-    let ids: std::collections::BTreeSet<&str> =
-        r.rows.iter().filter_map(|x| x.get("process_id")).collect();
+    let ids: std::collections::BTreeSet<&str> = r
+        .rows
+        .iter()
+        .filter_map(|x| x.get(Cim::ProcessId))
+        .collect();
     // NXLog's own ProcessID is the Sysmon service (2740 on this host); the
     // real process ids come from the Message text.
     assert!(ids.len() > 100, "process ids collapsed: {}", ids.len());
@@ -234,7 +238,7 @@ fn splunk_xml_export_skips_and_counts_classic_text_events() {
     assert!(r
         .rows
         .iter()
-        .all(|x| !x.get("process").unwrap_or("").contains("&amp;")));
+        .all(|x| !x.get(Cim::Process).unwrap_or("").contains("&amp;")));
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

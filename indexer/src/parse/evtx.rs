@@ -13,7 +13,7 @@ use evtx::{EvtxChunkData, ParserSettings};
 
 use super::json::event_from_json;
 use super::{Sink, Skip, SkipUnit};
-use crate::event::{Origin, RawEvent};
+use crate::event::{EventKind, Origin, RawEvent};
 
 pub const FILE_HEADER_SIZE: usize = 4096;
 pub const CHUNK_SIZE: usize = 65536;
@@ -44,16 +44,8 @@ impl Default for EvtxCrateExtractor {
 
 impl ChunkExtractor for EvtxCrateExtractor {
     fn extract(&self, number: u64, offset: u64, data: &[u8], sink: &dyn Sink) {
-        let skip_chunk = |reason: String| {
-            sink.skip(Skip {
-                unit: SkipUnit::Chunk,
-                offset,
-                line: None,
-                chunk: Some(number),
-                record_id: None,
-                reason,
-            })
-        };
+        let skip_chunk =
+            |reason: String| sink.skip(Skip::new(SkipUnit::Chunk, offset, reason).chunk(number));
         let mut chunk_data = match EvtxChunkData::new(data.to_vec(), false) {
             Ok(c) => c,
             Err(e) => return skip_chunk(format!("unreadable chunk header: {e}")),
@@ -67,14 +59,9 @@ impl ChunkExtractor for EvtxCrateExtractor {
             let record = match item {
                 Ok(r) => r,
                 Err(e) => {
-                    sink.skip(Skip {
-                        unit: SkipUnit::Record,
-                        offset,
-                        line: None,
-                        chunk: Some(number),
-                        record_id: None,
-                        reason: format!("unreadable record: {e}"),
-                    });
+                    sink.skip(
+                        Skip::record(offset, format!("unreadable record: {e}")).chunk(number),
+                    );
                     continue;
                 }
             };
@@ -83,14 +70,7 @@ impl ChunkExtractor for EvtxCrateExtractor {
             // its 24-byte header precedes it.
             let at = offset + record.binxml_offset.saturating_sub(24);
             let skip_record = |reason: String| {
-                sink.skip(Skip {
-                    unit: SkipUnit::Record,
-                    offset: at,
-                    line: None,
-                    chunk: Some(number),
-                    record_id: Some(record_id),
-                    reason,
-                })
+                sink.skip(Skip::record(at, reason).chunk(number).record_id(record_id))
             };
             let json = match record.into_json() {
                 Ok(j) => j.data,
@@ -106,7 +86,9 @@ impl ChunkExtractor for EvtxCrateExtractor {
             };
             // Most records are not process creations: count those from
             // their EventID alone instead of building a JSON tree.
-            if let Some(id) = quick_event_id(&json).filter(|id| *id != 1 && *id != 4688) {
+            if let Some(id) =
+                quick_event_id(&json).filter(|id| !EventKind::may_be_process_creation(*id))
+            {
                 let ev = RawEvent {
                     event_id: id,
                     record_id: Some(record_id),
@@ -156,9 +138,6 @@ fn quick_event_id(json: &str) -> Option<u32> {
 pub fn is_empty_chunk(data: &[u8]) -> bool {
     data.iter().all(|&b| b == 0)
 }
-
-/// The note a sink gets for an unused (all-zero) chunk slot.
-pub const NOTE_EMPTY_CHUNK: &str = "empty chunk";
 
 #[cfg(test)]
 mod tests {

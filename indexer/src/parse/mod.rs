@@ -48,6 +48,72 @@ pub struct Skip {
     pub reason: String,
 }
 
+impl Skip {
+    /// A skipped `unit` found at byte `offset`.
+    pub fn new(unit: SkipUnit, offset: u64, reason: impl Into<String>) -> Skip {
+        Skip {
+            unit,
+            offset,
+            line: None,
+            chunk: None,
+            record_id: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// A whole file or archive member that could not be read.
+    pub fn file(reason: impl Into<String>) -> Skip {
+        Skip::new(SkipUnit::File, 0, reason)
+    }
+
+    /// One EVTX record at byte `offset`.
+    pub fn record(offset: u64, reason: impl Into<String>) -> Skip {
+        Skip::new(SkipUnit::Record, offset, reason)
+    }
+
+    /// A skipped `unit` where `origin` says (offset, line, chunk).
+    pub fn at(unit: SkipUnit, origin: &Origin, reason: impl Into<String>) -> Skip {
+        Skip::new(unit, origin.offset, reason)
+            .line(origin.line)
+            .chunk(origin.chunk)
+    }
+
+    /// With the 1-based line number (`u64` or `Option<u64>`).
+    pub fn line(self, line: impl Into<Option<u64>>) -> Skip {
+        Skip {
+            line: line.into(),
+            ..self
+        }
+    }
+
+    /// With the EVTX chunk number.
+    pub fn chunk(self, chunk: impl Into<Option<u64>>) -> Skip {
+        Skip {
+            chunk: chunk.into(),
+            ..self
+        }
+    }
+
+    /// With the EVTX record id.
+    pub fn record_id(self, record_id: impl Into<Option<u64>>) -> Skip {
+        Skip {
+            record_id: record_id.into(),
+            ..self
+        }
+    }
+}
+
+/// Input that is neither an event nor unreadable, told to the sink so that
+/// the manifest can say how much of it there was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// An unused (all-zero) EVTX chunk slot, as preallocated files have.
+    EmptyChunk,
+    /// A text line of a classic (non-XML) event in a Splunk export, after
+    /// the first line (which is skipped).
+    Continuation,
+}
+
 /// Where parsers send what they read. Implementations are shared across
 /// rayon workers, hence `&self`.
 pub trait Sink: Sync {
@@ -55,9 +121,10 @@ pub trait Sink: Sync {
     fn event(&self, event: RawEvent, origin: Origin);
     /// A unit that could not be read.
     fn skip(&self, skip: Skip);
-    /// A record that is not an event at all but was counted (a classic
-    /// text event in a Splunk export): counted as read and skipped.
-    fn note(&self, _what: &'static str) {}
+    /// Input that is not an event record and not a skip either. The
+    /// indexer counts each kind on its own in the manifest (`empty_chunks`,
+    /// `text_lines_ignored`), outside `records_read` and `skipped`.
+    fn note(&self, _note: Note) {}
     /// Bytes of input consumed, for progress.
     fn progress(&self, _bytes: u64) {}
 }

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::json::{event_from_json, probe_event_id};
 use super::xml::event_from_xml;
-use super::{Sink, Skip, SkipUnit};
-use crate::event::{Origin, RawEvent};
+use super::{Note, Sink, Skip, SkipUnit};
+use crate::event::{EventKind, Origin, RawEvent};
 
 /// Which line-oriented format a block holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,10 +18,6 @@ pub enum LineFormat {
     Json,
     Xml,
 }
-
-/// What a line is, beyond events: lets the sink count text that is not an
-/// event record.
-pub const NOTE_CONTINUATION: &str = "text line of a classic event";
 
 /// True when the first non-blank line of `head` is a complete JSON object:
 /// the file is NDJSON. Otherwise it is a JSON document.
@@ -92,21 +88,14 @@ fn process_line(
     if line.is_empty() {
         return;
     }
-    let skip_as = |unit: SkipUnit, reason: String| {
-        sink.skip(Skip {
-            unit,
-            offset: origin.offset,
-            line: origin.line,
-            chunk: None,
-            record_id: None,
-            reason,
-        })
-    };
+    let skip_as = |unit: SkipUnit, reason: String| sink.skip(Skip::at(unit, &origin, reason));
     match format {
         LineFormat::Json => {
             // Most events are not process creations: count those from
             // their EventID alone instead of building a JSON tree.
-            if let Some(event_id) = probe_event_id(line).filter(|id| *id != 1 && *id != 4688) {
+            if let Some(event_id) =
+                probe_event_id(line).filter(|id| !EventKind::may_be_process_creation(*id))
+            {
                 return sink.event(
                     RawEvent {
                         event_id,
@@ -141,7 +130,7 @@ fn process_line(
                     "classic WinEventLog text event (not XML); evidx reads XmlWinEventLog".into(),
                 );
             } else {
-                sink.note(NOTE_CONTINUATION);
+                sink.note(Note::Continuation);
             }
         }
     }
@@ -188,30 +177,21 @@ fn emit(sink: &dyn Sink, v: &Value, index: u64) {
     };
     match event_from_json(v) {
         Ok(ev) => sink.event(ev, origin),
-        Err(e) => sink.skip(Skip {
-            unit: SkipUnit::NotEvent,
-            offset: index,
-            line: None,
-            chunk: None,
-            record_id: None,
-            reason: format!("JSON value #{index}: {}", e.0),
-        }),
+        Err(e) => sink.skip(Skip::new(
+            SkipUnit::NotEvent,
+            index,
+            format!("JSON value #{index}: {}", e.0),
+        )),
     }
 }
 
 fn document_error(sink: &dyn Sink, index: u64, e: &serde_json::Error) {
-    sink.skip(Skip {
-        unit: SkipUnit::Value,
-        offset: 0,
-        line: Some(e.line() as u64),
-        chunk: None,
-        record_id: None,
-        reason: format!(
-            "invalid JSON at line {} column {} (after {index} values); the rest of the document is unreadable: {e}",
-            e.line(),
-            e.column()
-        ),
-    });
+    let reason = format!(
+        "invalid JSON at line {} column {} (after {index} values); the rest of the document is unreadable: {e}",
+        e.line(),
+        e.column()
+    );
+    sink.skip(Skip::new(SkipUnit::Value, 0, reason).line(e.line() as u64));
 }
 
 /// A top-level array streams its elements; a top-level object is one event.
