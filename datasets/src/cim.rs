@@ -4,6 +4,10 @@
 //! Values are the decoded text of the event (what EVTX and JSON carry, and what evidx indexes),
 //! as in the reference answers of `../shared/escu/expected`; a detection written with XML
 //! entities (`*2&gt;&amp;1*`) matches them because the query engine tries both forms.
+//!
+//! The mapping is re-implemented on purpose, independently of the indexer's `normalize.rs`: the
+//! generator is the ground truth. A misreading of CIM_MAPPING.md shared by both would pass both;
+//! the Splunk reference answers in `../shared/escu/expected` are what catch that.
 
 use crate::model::{Event, Value};
 use crate::time::{csv_time, parse_sysmon_utc};
@@ -161,17 +165,28 @@ impl Table {
 
     /// Renders the CSV (header, rows sorted by the by-fields in byte order).
     pub fn to_csv(&self) -> String {
-        let mut out = String::from(
-            "dest,user,parent_process,process_name,process,process_id,parent_process_id,count,firstTime,lastTime\n",
-        );
-        for (k, (n, lo, hi)) in &self.groups {
+        let rows = self.groups.iter().map(|(k, (n, lo, hi))| {
             let mut fields: Vec<String> = k.to_vec();
             fields.push(n.to_string());
             fields.push(csv_time(*lo));
             fields.push(csv_time(*hi));
-            crate::csv::push_record(&mut out, &fields);
-        }
-        out
+            fields
+        });
+        crate::csv::render(
+            &[
+                "dest",
+                "user",
+                "parent_process",
+                "process_name",
+                "process",
+                "process_id",
+                "parent_process_id",
+                "count",
+                "firstTime",
+                "lastTime",
+            ],
+            rows,
+        )
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::binxml::{ChunkBuilder, CHUNK_SIZE};
 use crate::error::{Error, Result};
 use crate::model::Event;
-use crate::output::Sink;
+use crate::sink::Sink;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //!
 //! Pipeline: [`plan`] decides files and counts from the seed and event budget, [`gen`] streams
 //! each file's events (background from [`world`]/[`events`], plus [`plant`]ed ones), a
-//! [`output::Sink`] writes them ([`evtx_writer`]/[`binxml`], [`jsonl`], [`ecs`], [`xml`]), and
+//! [`sink::Sink`] writes them ([`evtx_writer`]/[`binxml`], [`jsonl`], [`ecs`], [`xml`]), and
 //! [`cim`] computes the expected detection table from the same events.
 #![forbid(unsafe_code)]
 
@@ -24,6 +24,7 @@ pub mod plan;
 pub mod plant;
 pub mod rng;
 pub mod run;
+pub mod sink;
 pub mod size;
 pub mod text;
 pub mod time;

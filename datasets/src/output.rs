@@ -1,7 +1,8 @@
-//! Output formats and the `Sink` seam every writer implements, so generation is format-blind.
+//! Output formats: each opens its [`Sink`] (EVTX, or the line sink shared by the text formats).
 
 use crate::error::{Error, Result};
 use crate::model::Event;
+use crate::sink::Sink;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -62,14 +63,6 @@ impl std::str::FromStr for Format {
             _ => Err(Error::InvalidFormat(s.to_string())),
         }
     }
-}
-
-/// A destination for a stream of events (one output file).
-pub trait Sink: Send {
-    /// Writes one event.
-    fn write(&mut self, ev: &Event) -> Result<()>;
-    /// Flushes and closes; returns the file size in bytes.
-    fn finish(self: Box<Self>) -> Result<u64>;
 }
 
 /// Renders one event as one line (without the newline).

@@ -6,7 +6,7 @@ use crate::gen::{FileSpec, Placed};
 use crate::model::PROVIDERS;
 use crate::plant::{plant, Plant};
 use crate::rng::{derive, Rng};
-use crate::time::{filetime_from_unix, Civil, TICKS_PER_DAY};
+use crate::time::{day_start, Civil};
 use crate::world::World;
 use std::path::PathBuf;
 
@@ -143,12 +143,6 @@ impl Plan {
         self.files.iter().map(|f| f.background).sum::<u64>()
             + self.placed.iter().map(|v| v.len() as u64).sum::<u64>()
     }
-}
-
-/// FILETIME of midnight of day `d` after `start_day`.
-pub fn day_start(start_day: i64, d: usize) -> u64 {
-    let day = (start_day + d as i64).max(0) as u64;
-    filetime_from_unix(day * 86_400).min(u64::MAX - TICKS_PER_DAY)
 }
 
 /// Splits `total` into integers proportional to `weights` (largest remainder), each at least 1.

@@ -6,9 +6,8 @@ use crate::cmdline::powershell_script;
 use crate::events::{self, Proc, Target};
 use crate::gen::{cwd_of, logon_id, make_proc, Placed};
 use crate::model::{Event, Guid};
-use crate::plan::day_start;
 use crate::rng::{derive, Rng};
-use crate::time::TICKS_PER_DAY;
+use crate::time::{day_start, TICKS_PER_DAY};
 use crate::world::{Image, World, CMD, EXPLORER, IMAGES, POWERSHELL, SVCHOST, WMIPRVSE};
 
 /// What a planted event is expected to do.

@@ -161,34 +161,42 @@ fn write_outputs(cfg: &RunConfig, plan: &Plan, files: &[FileReport], table: &Tab
     )?;
 
     // Planted events with where they landed.
-    let mut planted =
-        String::from("plant,expect,reason,repeat_of,path,record_id,event_id,computer\n");
     let mut located: Vec<(usize, &FileReport, u64)> = files
         .iter()
         .flat_map(|f| f.planted.iter().map(move |&(p, id)| (p, f, id)))
         .collect();
     located.sort_by_key(|x| x.0);
-    for (p, f, id) in located {
+    let rows = located.into_iter().map(|(p, f, id)| {
         let plant = &plan.plants[p];
         let ev = plan.placed[plant.file].iter().find(|x| x.plant == p);
         let (expect, reason) = match &plant.expect {
             Expect::Positive => ("positive", ""),
             Expect::NearMiss(r) => ("near_miss", *r),
         };
-        crate::csv::push_record(
-            &mut planted,
-            &[
-                p.to_string(),
-                expect.to_string(),
-                reason.to_string(),
-                plant.repeat_of.map(|r| r.to_string()).unwrap_or_default(),
-                f.path.to_string_lossy().replace('\\', "/"),
-                id.to_string(),
-                ev.map(|e| e.event.event_id.to_string()).unwrap_or_default(),
-                ev.map(|e| e.event.computer.to_string()).unwrap_or_default(),
-            ],
-        );
-    }
+        vec![
+            p.to_string(),
+            expect.to_string(),
+            reason.to_string(),
+            plant.repeat_of.map(|r| r.to_string()).unwrap_or_default(),
+            f.path.to_string_lossy().replace('\\', "/"),
+            id.to_string(),
+            ev.map(|e| e.event.event_id.to_string()).unwrap_or_default(),
+            ev.map(|e| e.event.computer.to_string()).unwrap_or_default(),
+        ]
+    });
+    let planted = crate::csv::render(
+        &[
+            "plant",
+            "expect",
+            "reason",
+            "repeat_of",
+            "path",
+            "record_id",
+            "event_id",
+            "computer",
+        ],
+        rows,
+    );
     write(&expected.join("planted.csv"), &planted)?;
 
     let manifest = serde_json::json!({

@@ -12,6 +12,12 @@ pub fn filetime_from_unix(secs: u64) -> u64 {
     (secs + UNIX_EPOCH_SECS) * TICKS_PER_SEC
 }
 
+/// FILETIME of midnight of day `d` after `start_day`.
+pub fn day_start(start_day: i64, d: usize) -> u64 {
+    let day = (start_day + d as i64).max(0) as u64;
+    filetime_from_unix(day * 86_400).min(u64::MAX - TICKS_PER_DAY)
+}
+
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

@@ -3,7 +3,7 @@
 //! (`collect`) and the post-processing commands (`post`).
 //!
 //! Field names are kept exactly as written (`Processes.process_name`); the
-//! planner maps them onto index fields case-insensitively.
+//! planner matches them case-sensitively, as Splunk does.
 
 /// Byte range in the macro-expanded query text (see `spl::Query::text`).
 pub type Span = std::ops::Range<usize>;

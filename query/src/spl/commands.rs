@@ -7,8 +7,7 @@
 
 use super::ast::*;
 use super::eval_expr::eval_or;
-use super::lexer::{unescape, Cursor};
-use super::parser::{as_alias, paren_field, single_quoted, subsearch_error, Result};
+use super::lexer::{unescape, Cursor, Result};
 use super::search::search_expr;
 use super::SplError;
 
@@ -25,7 +24,7 @@ fn unsupported_command(name: &str, span: Span) -> SplError {
 
 pub(super) fn parse_command(c: &mut Cursor) -> Result<Command> {
     if c.peek() == Some('[') {
-        return Err(subsearch_error(c));
+        return Err(c.subsearch_error());
     }
     let (name, span) = c.ident();
     if name.is_empty() {
@@ -68,7 +67,7 @@ pub(super) fn parse_command(c: &mut Cursor) -> Result<Command> {
     c.skip_ws();
     if !c.at_command_end() {
         if c.peek() == Some('[') {
-            return Err(subsearch_error(c));
+            return Err(c.subsearch_error());
         }
         return Err(c.error_here(format!("unexpected {} in `{name}`", c.describe_next())));
     }
@@ -79,13 +78,10 @@ pub(super) fn parse_command(c: &mut Cursor) -> Result<Command> {
 fn plain_args(c: &mut Cursor) -> Result<Vec<(String, Span, bool)>> {
     let mut out = Vec::new();
     loop {
-        c.skip_ws();
-        while c.eat(",") {
-            c.skip_ws();
-        }
+        c.skip_commas();
         match c.peek() {
             None | Some('|') => break,
-            Some('[') => return Err(subsearch_error(c)),
+            Some('[') => return Err(c.subsearch_error()),
             Some('"') => {
                 let (v, s) = c.quoted()?;
                 out.push((v.text, s, true));
@@ -126,10 +122,7 @@ fn parse_convert(c: &mut Cursor) -> Result<Command> {
     let mut timeformat = "%m/%d/%Y %H:%M:%S".to_string();
     let mut conversions = Vec::new();
     loop {
-        c.skip_ws();
-        while c.eat(",") {
-            c.skip_ws();
-        }
+        c.skip_commas();
         if c.at_command_end() {
             break;
         }
@@ -141,13 +134,7 @@ fn parse_convert(c: &mut Cursor) -> Result<Command> {
         c.skip_ws();
         if c.eat("=") {
             c.skip_ws();
-            let value = if c.peek() == Some('"') {
-                c.quoted()?.0.text
-            } else {
-                c.take_while(|ch| !ch.is_whitespace() && ch != '|')
-                    .0
-                    .to_string()
-            };
+            let value = c.word(&[])?;
             if lword != "timeformat" {
                 return Err(SplError::new(
                     format!("unsupported convert option `{word}`"),
@@ -167,12 +154,12 @@ fn parse_convert(c: &mut Cursor) -> Result<Command> {
             return Err(c.error_here(format!("expected `(` after `{word}`")));
         }
         c.skip_ws();
-        let field = paren_field(c)?;
+        let field = c.paren_field()?;
         c.skip_ws();
         if !c.eat(")") || field.is_empty() {
             return Err(c.error_here("expected `FIELD)` in `ctime(...)`"));
         }
-        let alias = as_alias(c)?;
+        let alias = c.as_alias()?;
         conversions.push(Conversion {
             func: lword,
             field,
@@ -197,7 +184,7 @@ fn parse_eval_cmd(c: &mut Cursor, span: Span) -> Result<Command> {
         }
         let name = match c.peek() {
             Some('"') => c.quoted()?.0.text,
-            Some('\'') => single_quoted(c)?,
+            Some('\'') => c.single_quoted()?,
             _ => c
                 .take_while(|ch| !ch.is_whitespace() && !matches!(ch, '=' | '|' | ','))
                 .0

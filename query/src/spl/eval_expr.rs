@@ -8,8 +8,7 @@
 //! unlike the search language. Keywords are case-insensitive.
 
 use super::ast::*;
-use super::lexer::Cursor;
-use super::parser::{single_quoted, subsearch_error, Result};
+use super::lexer::{Cursor, Result};
 use super::SplError;
 
 /// Eval functions with their (min, max) argument counts.
@@ -215,8 +214,8 @@ fn eval_primary(c: &mut Cursor) -> Result<Expr> {
             Ok(e)
         }
         Some('"') => Ok(Expr::Str(c.quoted()?.0.text)),
-        Some('\'') => Ok(Expr::Field(single_quoted(c)?)),
-        Some('[') => Err(subsearch_error(c)),
+        Some('\'') => Ok(Expr::Field(c.single_quoted()?)),
+        Some('[') => Err(c.subsearch_error()),
         Some(ch)
             if ch.is_ascii_digit()
                 || (ch == '.' && c.peek2().is_some_and(|d| d.is_ascii_digit())) =>

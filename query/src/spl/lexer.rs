@@ -2,10 +2,15 @@
 //!
 //! SPL has no context-free token set (an unquoted value may contain `(`,
 //! `=` or `*`; keywords depend on the command), so the parser drives this
-//! cursor directly and asks for the kind of token it expects next.
+//! cursor directly and asks for the kind of token it expects next. The
+//! token readers that several languages share (quoted names, `as NAME`,
+//! the subsearch error) are methods here, below all the parser modules.
 
 use super::ast::{Span, Value};
 use super::SplError;
+
+/// The result of every parser function.
+pub(super) type Result<T> = std::result::Result<T, SplError>;
 
 #[derive(Debug, Clone)]
 pub struct Cursor<'a> {
@@ -61,6 +66,14 @@ impl<'a> Cursor<'a> {
                 break;
             }
             self.pos += c.len_utf8();
+        }
+    }
+
+    /// Skip whitespace and the `,` separators between list items.
+    pub(super) fn skip_commas(&mut self) {
+        self.skip_ws();
+        while self.eat(",") {
+            self.skip_ws();
         }
     }
 
@@ -128,7 +141,7 @@ impl<'a> Cursor<'a> {
 
     /// A double-quoted string at the cursor (which must be at `"`),
     /// unescaped with [`unescape`]. Errors on a missing closing quote.
-    pub fn quoted(&mut self) -> Result<(Value, Span), SplError> {
+    pub fn quoted(&mut self) -> Result<(Value, Span)> {
         let start = self.pos;
         if !self.eat("\"") {
             return Err(SplError::new("expected `\"`", start..start + 1));
@@ -179,6 +192,59 @@ impl<'a> Cursor<'a> {
                 format!("`{word}`")
             }
         }
+    }
+
+    /// The error for a `[...]` subsearch at the cursor (evidx has none).
+    pub(super) fn subsearch_error(&self) -> SplError {
+        self.error_here("unsupported subsearch `[...]`")
+    }
+
+    /// A `'quoted'` field name (eval language and `eval` assignments).
+    pub(super) fn single_quoted(&mut self) -> Result<String> {
+        let start = self.pos;
+        self.eat("'");
+        let (body, _) = self.take_while(|ch| ch != '\'');
+        if !self.eat("'") {
+            return Err(SplError::new(
+                "unterminated `'` field name",
+                start..start + 1,
+            ));
+        }
+        Ok(body.to_string())
+    }
+
+    /// A value: double-quoted (unescaped), or the text up to whitespace, `|`
+    /// or one of `stops` (possibly empty).
+    pub(super) fn word(&mut self, stops: &[char]) -> Result<String> {
+        Ok(if self.peek() == Some('"') {
+            self.quoted()?.0.text
+        } else {
+            self.take_while(|ch| !ch.is_whitespace() && ch != '|' && !stops.contains(&ch))
+                .0
+                .to_string()
+        })
+    }
+
+    /// A field name inside `f(...)`: quoted, or up to `)`, whitespace or `|`.
+    pub(super) fn paren_field(&mut self) -> Result<String> {
+        self.word(&[')'])
+    }
+
+    /// An optional `as NAME` (NAME quoted, or up to whitespace, `,` or `|`).
+    /// Leaves the cursor where it was when there is no `as`.
+    pub(super) fn as_alias(&mut self) -> Result<Option<String>> {
+        let save = self.pos;
+        self.skip_ws();
+        if self.eat_keyword("as", true).is_none() {
+            self.set_pos(save);
+            return Ok(None);
+        }
+        self.skip_ws();
+        let alias = self.word(&[','])?;
+        if alias.is_empty() {
+            return Err(self.error_here("expected a name after `as`"));
+        }
+        Ok(Some(alias))
     }
 }
 

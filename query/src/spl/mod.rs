@@ -1,9 +1,11 @@
 //! The SPL front end: macro expansion (`macros`), a character cursor
 //! (`lexer`) and a recursive-descent parser (`parser`) that produce the
 //! [`ast::Pipeline`] contract. The parser is split by language: `parser`
-//! (entry point and the `tstats` clause), `search` (search language),
-//! `eval_expr` (eval language) and `commands` (commands after `tstats`);
-//! `parser` re-exports their public items.
+//! (entry point), `tstats` (the `tstats` clause), `search` (search
+//! language), `eval_expr` (eval language) and `commands` (commands after
+//! `tstats`); `parser` re-exports their public items. Dependencies run one
+//! way: `parser` -> `tstats`, `commands` -> `search`, `eval_expr` ->
+//! `lexer`, `ast`.
 
 pub mod ast;
 mod commands;
@@ -12,6 +14,7 @@ pub mod lexer;
 pub mod macros;
 pub mod parser;
 mod search;
+mod tstats;
 
 pub use macros::{Macro, MacroSet};
 

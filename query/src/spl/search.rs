@@ -8,8 +8,7 @@
 //! `NOT`); `IN` is not.
 
 use super::ast::*;
-use super::lexer::{unescape, Cursor};
-use super::parser::{subsearch_error, Result};
+use super::lexer::{unescape, Cursor, Result};
 use super::SplError;
 
 /// A search-language expression on its own (for tests and tools).
@@ -138,7 +137,7 @@ fn search_primary(c: &mut Cursor, depth: usize, stop_at_by: bool) -> Result<Sear
             }
             Ok(build_and(items))
         }
-        Some('[') => Err(subsearch_error(c)),
+        Some('[') => Err(c.subsearch_error()),
         None | Some('|') | Some(')') => Err(c.error_here(format!(
             "expected a search term, found {}",
             c.describe_next()
@@ -236,7 +235,7 @@ fn search_term(c: &mut Cursor) -> Result<SearchExpr> {
 fn search_value(c: &mut Cursor) -> Result<Value> {
     match c.peek() {
         Some('"') => Ok(c.quoted()?.0),
-        Some('[') => Err(subsearch_error(c)),
+        Some('[') => Err(c.subsearch_error()),
         None | Some('|') => Err(c.error_here("expected a value after the operator")),
         Some(ch) if ch.is_whitespace() => Err(c.error_here("expected a value after the operator")),
         _ => {
@@ -290,10 +289,7 @@ fn in_list(c: &mut Cursor) -> Result<Vec<Value>> {
     c.eat("(");
     let mut values = Vec::new();
     loop {
-        c.skip_ws();
-        while c.eat(",") {
-            c.skip_ws();
-        }
+        c.skip_commas();
         match c.peek() {
             Some(')') => {
                 c.eat(")");
@@ -301,7 +297,7 @@ fn in_list(c: &mut Cursor) -> Result<Vec<Value>> {
             }
             None | Some('|') => return Err(SplError::new("unclosed `IN (` list", open..open + 1)),
             Some('"') => values.push(c.quoted()?.0),
-            Some('[') => return Err(subsearch_error(c)),
+            Some('[') => return Err(c.subsearch_error()),
             _ => {
                 let raw = unquoted_value(c, true);
                 values.push(Value {
