@@ -37,7 +37,7 @@ impl Table {
 
 /// Where result rows go as they are made: the header once, then rows in
 /// chunks. A large result streams to its output instead of being held
-/// whole (see [`crate::post::run_chunked`]).
+/// whole (`post::run_chunked` feeds one).
 pub trait RowSink {
     /// The columns; called once, before any rows.
     fn begin(&mut self, columns: &[String]) -> std::io::Result<()>;
