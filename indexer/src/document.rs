@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 use tantivy::TantivyDocument;
 
 use crate::event::{Origin, RawEvent};
+use evidx_schema::grams::grams;
 use evidx_schema::terms::{fast_value, fold_case, truncate_term, MAX_TERM_BYTES};
 use evidx_schema::{EvidxSchema, CIM_FIELDS};
 
@@ -60,6 +61,12 @@ pub fn build(
             doc.add_text(s.long, CIM_FIELDS[i]);
         }
         doc.add_text(search_field, term);
+        if let Some(gram_field) = s.gram[i] {
+            // Of the full value, so globs match past the cut term.
+            for g in grams(&folded) {
+                doc.add_text(gram_field, g);
+            }
+        }
     }
     if let Some(t) = row.time {
         doc.add_i64(s.time, t);

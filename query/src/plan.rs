@@ -215,13 +215,7 @@ impl Planner<'_> {
         if !globs.is_empty() {
             arms.push((
                 Occur::Should,
-                Box::new(GlobQuery {
-                    search,
-                    schema: Arc::new(self.schema.clone()),
-                    long: self.schema.long,
-                    field_name: i.name(),
-                    globs: globs.into(),
-                }),
+                Box::new(GlobQuery::new(Arc::new(self.schema.clone()), i, globs)),
             ));
         }
         match arms.len() {

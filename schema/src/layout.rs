@@ -10,6 +10,12 @@
 //!   lookup; prefix globs a dictionary range; `*x*` globs a scan of the
 //!   field's *distinct* values, never of the documents.
 //!
+//! For the fields of [`GRAM_FIELDS`] (long free text):
+//! - `_ng_F`: the distinct trigrams of the case-folded full value, each a raw
+//!   term (doc ids only, no fieldnorms, neither stored nor fast). A
+//!   `*text*` glob intersects the postings of the trigrams of its literal
+//!   pieces and verifies the candidates (see [`crate::grams`]).
+//!
 //! Terms longer than [`MAX_TERM_BYTES`] are cut at a character boundary (see
 //! [`crate::terms`]). Such documents also get the term `F` in `_long`, so the
 //! query engine verifies them against the full stored value.
@@ -33,9 +39,8 @@ use tantivy::schema::{
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::IndexSettings;
 
-#[cfg(test)]
-use crate::fields::Cim;
-use crate::fields::CIM_FIELDS;
+use crate::fields::{Cim, CIM_FIELDS, N_CIM};
+use crate::grams::{gram_field_name, GRAM_FIELDS};
 #[allow(unused_imports)] // named by the module documentation
 use crate::terms::{fast_value, fold_case, MAX_FAST_BYTES, MAX_TERM_BYTES};
 
@@ -82,6 +87,9 @@ pub struct EvidxSchema {
     pub schema: Schema,
     /// `(value field, search field)` for each of `CIM_FIELDS`, same order.
     pub cim: Vec<(Field, Field)>,
+    /// The trigram field `_ng_F` of each CIM field, by [`Cim::index`]; `Some`
+    /// for the fields of [`GRAM_FIELDS`].
+    pub gram: [Option<Field>; N_CIM],
     pub time: Field,
     pub long: Field,
     pub long_values: Field,
@@ -112,6 +120,11 @@ impl EvidxSchema {
             let search = b.add_text_field(&search_field_name(f), search_opts.clone());
             cim.push((value, search));
         }
+        let mut gram = [None; N_CIM];
+        for f in GRAM_FIELDS {
+            gram[f.index()] =
+                Some(b.add_text_field(&gram_field_name(f.name()), search_opts.clone()));
+        }
         let num = |b: &mut tantivy::schema::SchemaBuilder, name: &str, opts: NumericOptions| {
             b.add_i64_field(name, opts)
         };
@@ -129,6 +142,7 @@ impl EvidxSchema {
         EvidxSchema {
             schema: b.build(),
             cim,
+            gram,
             time,
             long,
             long_values,
@@ -159,6 +173,11 @@ impl EvidxSchema {
             .position(|f| *f == name)
             .map(|i| self.cim[i])
     }
+
+    /// The trigram field of `field`, if it has one.
+    pub fn gram_field(&self, field: Cim) -> Option<Field> {
+        self.gram[field.index()]
+    }
 }
 
 /// Index settings: zstd doc store in 64 KiB blocks.
@@ -187,5 +206,15 @@ mod tests {
             Some(s.cim[Cim::ProcessName.index()])
         );
         assert_eq!(s.cim_field("Processes.process_name"), None);
+        for f in Cim::ALL {
+            let gram = s.gram_field(f);
+            assert_eq!(gram.is_some(), GRAM_FIELDS.contains(&f), "{}", f.name());
+            if let Some(g) = gram {
+                assert_eq!(s.schema.get_field_name(g), gram_field_name(f.name()));
+                let entry = s.schema.get_field_entry(g);
+                assert!(entry.is_indexed() && !entry.is_stored() && !entry.is_fast());
+                assert!(!entry.has_fieldnorms());
+            }
+        }
     }
 }

@@ -5,17 +5,21 @@
 //!   list of the same length.
 //! - [`terms`]: case folding, term cutting and the fast-column form of long
 //!   values, applied alike to indexed values and to query literals.
+//! - [`grams`]: the trigram index of the long text fields, which answers
+//!   `*text*` globs from their candidates.
 //! - [`layout`]: the tantivy schema (value, search and provenance fields)
 //!   and the index settings.
 //! - [`version`]: the format version, recorded in every commit and checked
 //!   on open.
 
 pub mod fields;
+pub mod grams;
 pub mod layout;
 pub mod terms;
 pub mod version;
 
 pub use fields::{Cim, CIM_FIELDS, N_CIM};
+pub use grams::GRAM_FIELDS;
 pub use layout::{index_settings, EvidxSchema};
 pub use terms::{fold_case, MAX_FAST_BYTES, MAX_TERM_BYTES};
 pub use version::{FormatError, FORMAT_VERSION};

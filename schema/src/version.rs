@@ -8,8 +8,8 @@
 use tantivy::Index;
 
 /// The version this build writes and reads. 1 was the layout before the
-/// version was recorded (no payload).
-pub const FORMAT_VERSION: u32 = 2;
+/// version was recorded (no payload); 3 added the trigram fields `_ng_F`.
+pub const FORMAT_VERSION: u32 = 3;
 
 const KEY: &str = "evidx_format";
 

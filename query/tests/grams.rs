@@ -1,0 +1,267 @@
+//! The trigram path of `GlobQuery` gives exactly the documents of the
+//! term-dictionary scan, on one index of real data (`../shared/datasets`),
+//! the committed `datasets/sample`, and a few events with Unicode and very
+//! long (over 16 KiB, over 60 kB) values: globs written by hand (contains,
+//! prefix, suffix, several pieces, Unicode, no match, short pieces that fall
+//! back to the scan) and globs cut from the indexed values themselves.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use common::*;
+use evidx_query::glob::Glob;
+use evidx_query::glob_query::GlobQuery;
+use evidx_schema::{Cim, EvidxSchema, GRAM_FIELDS, MAX_TERM_BYTES};
+use tantivy::collector::DocSetCollector;
+use tantivy::{DocAddress, Index, Searcher};
+
+struct Fixture {
+    searcher: Searcher,
+    schema: Arc<EvidxSchema>,
+}
+
+/// The long and Unicode command lines (pid, command line).
+fn odd_values() -> Vec<(&'static str, String)> {
+    // The needle straddles the 16 KiB cut of the indexed term.
+    let at_term_cut = format!(
+        "rundll32.exe {} straddle-16k {}",
+        "x".repeat(MAX_TERM_BYTES - 20),
+        "y".repeat(10_000)
+    );
+    // Three-byte characters up to past the fast column's 60 kB cut (which
+    // lands mid-character), the needle beyond it; and another ending.
+    let past_fast_cut = |end: &str| format!("wscript {} beyond-60k {end}", "€".repeat(20_000));
+    vec![
+        ("1", at_term_cut),
+        ("2", past_fast_cut(&"z".repeat(20_000))),
+        ("3", past_fast_cut("other-end")),
+        ("5", "cmd /c echo ÄRGER im ΟΔΟΣ Straße".to_string()),
+        (
+            "6",
+            "notepad.exe C:\\Users\\İlkay\\日本語のファイル.txt".to_string(),
+        ),
+        ("7", "cmd /c echo KELVIN 5\u{212A} ﬁle".to_string()),
+    ]
+}
+
+/// One Sysmon process-creation event, as a line of evtx_dump JSON.
+fn event(rid: usize, pid: &str, cmd: &str) -> String {
+    let q = |v: &str| serde_json::Value::from(v).to_string();
+    let (cmd, image) = (q(cmd), q(&format!("C:\\Temp\\Ünïcode\\{pid}\\tool.exe")));
+    let cwd = q("C:\\Users\\İlkay\\");
+    format!(
+        r##"{{"Event":{{"System":{{"Provider":{{"#attributes":{{"Name":"Microsoft-Windows-Sysmon"}}}},"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"G1","EventRecordID":{rid},"TimeCreated":{{"#attributes":{{"SystemTime":"2024-01-01T05:00:00Z"}}}}}},"EventData":{{"UtcTime":"2024-01-01 05:00:00","Image":{image},"CommandLine":{cmd},"ParentCommandLine":{cmd},"CurrentDirectory":{cwd},"User":"DOM\\eve","ProcessId":"{pid}","ParentProcessId":"9","ParentImage":"C:\\Windows\\System32\\cmd.exe"}}}}}}"##
+    )
+}
+
+fn write_odd_events(dir: &Path) {
+    let text: String = odd_values()
+        .iter()
+        .enumerate()
+        .map(|(i, (pid, cmd))| event(i + 1, pid, cmd) + "\n")
+        .collect();
+    std::fs::write(dir.join("odd.json"), text).unwrap();
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = scratch("grams");
+        let odd = dir.join("odd");
+        std::fs::create_dir_all(&odd).unwrap();
+        write_odd_events(&odd);
+        let index_dir = dir.join("index");
+        let inputs = [shared("datasets"), workspace("datasets/sample"), odd];
+        let (process_events, _) = build_index(&inputs, &index_dir);
+        assert!(process_events > 3_000, "{process_events} process events");
+        let index = Index::open_in_dir(&index_dir).unwrap();
+        let schema = Arc::new(EvidxSchema::from_schema(&index.schema()).unwrap());
+        let searcher = index.reader().unwrap().searcher();
+        assert!(
+            searcher.segment_readers().len() > 1,
+            "the comparison should span several segments"
+        );
+        Fixture { searcher, schema }
+    })
+}
+
+fn search(q: &GlobQuery) -> HashSet<DocAddress> {
+    fixture().searcher.search(q, &DocSetCollector).unwrap()
+}
+
+/// Runs `patterns` over `field` both ways; returns the number of matches.
+fn compare(field: Cim, patterns: &[&str]) -> usize {
+    let globs: Vec<Glob> = patterns.iter().map(|p| Glob::new(p)).collect();
+    let q = GlobQuery::new(fixture().schema.clone(), field, globs);
+    let scan = q.clone().without_grams();
+    assert!(!scan.uses_grams());
+    let (by_grams, by_scan) = (search(&q), search(&scan));
+    assert!(
+        by_grams == by_scan,
+        "{} {patterns:?}: grams {} docs, scan {} docs",
+        field.name(),
+        by_grams.len(),
+        by_scan.len()
+    );
+    by_scan.len()
+}
+
+/// Like [`compare`], and the trigram path must be the one taken.
+fn compare_grams(field: Cim, patterns: &[&str]) -> usize {
+    let globs = patterns.iter().map(|p| Glob::new(p)).collect();
+    assert!(
+        GlobQuery::new(fixture().schema.clone(), field, globs).uses_grams(),
+        "{patterns:?} should use the grams"
+    );
+    compare(field, patterns)
+}
+
+#[test]
+fn hand_written_globs_agree() {
+    let p = Cim::Process;
+    let cases: [&[&str]; 10] = [
+        &["*Get-NetTcpConnection*"],
+        &["*powershell*"],
+        &["*-enc*"],
+        &["*.exe"],
+        &["*\\rundll32.exe*"],
+        &["\"C:\\Windows\\*"],
+        &["C:\\Windows\\system32\\*.exe*"],
+        &["*net*user*/add*"],
+        &["*reg* add *\\run*"],
+        &["*schtasks*", "*wmic*", "*vssadmin*delete*"],
+    ];
+    let counts: Vec<usize> = cases.iter().map(|c| compare_grams(p, c)).collect();
+    eprintln!("{counts:?}");
+    assert!(counts.iter().filter(|&&n| n > 0).count() >= 8, "{counts:?}");
+    assert!(counts[1] > 100, "{counts:?}");
+    assert_eq!(compare_grams(p, &["*no-such-value-xyzzy*"]), 0);
+    assert_eq!(compare_grams(p, &["*qqq*zzz*"]), 0);
+    assert_eq!(compare_grams(p, &["zzz*"]), 0);
+    compare_grams(p, &["*abcd*", "*bcdxabc*"]);
+    // Every glob needs a 3-character piece, else the dictionary scan.
+    for short in [
+        &["*ab*"][..],
+        &["*a*b*c*"],
+        &["*powershell*", "*ps*"],
+        &["*"],
+    ] {
+        let globs = short.iter().map(|p| Glob::new(p)).collect();
+        assert!(!GlobQuery::new(fixture().schema.clone(), p, globs).uses_grams());
+        compare(p, short);
+    }
+    // Fields without grams always scan.
+    let globs = vec![Glob::new("*powershell*")];
+    assert!(!GlobQuery::new(fixture().schema.clone(), Cim::ProcessName, globs).uses_grams());
+    assert!(compare(Cim::ProcessName, &["*powershell*"]) > 0);
+    for f in GRAM_FIELDS {
+        compare_grams(f, &["*system32*"]);
+        compare_grams(f, &["*\\windows\\*"]);
+        compare_grams(f, &["*md5=*", "*sha256=*", "*exe*"]);
+        compare_grams(f, &["*users*appdata*"]);
+    }
+}
+
+#[test]
+fn long_and_unicode_values_agree() {
+    let p = Cim::Process;
+    let one = |patterns: &[&str]| assert_eq!(compare_grams(p, patterns), 1, "{patterns:?}");
+    let none = |patterns: &[&str]| assert_eq!(compare_grams(p, patterns), 0, "{patterns:?}");
+    one(&["*straddle-16k*"]);
+    one(&["*STRADDLE-16K*yyyy"]);
+    one(&["rundll32.exe xxxx*"]);
+    one(&["*yyyy"]);
+    one(&["*beyond-60k zzz*"]);
+    one(&["*€€€ beyond-60k*other-end"]);
+    one(&["*€ beyond-60k other-end"]);
+    assert_eq!(compare_grams(p, &["*beyond-60k*"]), 2);
+    assert_eq!(compare_grams(p, &["wscript €€€*"]), 2);
+    // Only the indexed first 16 KiB or the fast column's cut form would match.
+    none(&["*xxxx"]);
+    none(&["rundll32.exe x*x"]);
+    none(&["*€€€…[evidx: cut*"]);
+    none(&["*sha256:*"]);
+    one(&["*ärger*"]);
+    one(&["*ΟΔΟΣ*"]);
+    one(&["*οδος straße*"]);
+    none(&["*οδος strasse*"]);
+    one(&["*日本語*"]);
+    one(&["*ファイル.TXT"]);
+    one(&["*N 5\u{212A}*"]);
+    one(&["*5k ﬁ*"]);
+    none(&["*ilkay*"]);
+    for (_, v) in odd_values() {
+        one(&[v.as_str()]);
+        let chars: Vec<char> = v.chars().collect();
+        let head: String = chars[..20].iter().collect();
+        let tail: String = chars[chars.len() - 20..].iter().collect();
+        assert!(compare_grams(p, &[&format!("{head}*")]) >= 1);
+        assert!(compare_grams(p, &[&format!("*{tail}")]) >= 1);
+        if chars.len() >= 40 {
+            assert!(compare_grams(p, &[&format!("*{head}*{tail}*")]) >= 1);
+        }
+    }
+    let f = Cim::ProcessCurrentDirectory;
+    assert!(compare_grams(f, &["*\\İlkay\\*"]) >= 6);
+    assert!(compare_grams(f, &["*\\i̇lkay\\*"]) >= 6);
+    assert!(compare_grams(Cim::ProcessPath, &["*\\ünïcode\\*"]) >= 6);
+    assert_eq!(
+        compare_grams(Cim::ParentProcess, &["*beyond-60k*other*"]),
+        1
+    );
+}
+
+/// Globs cut from indexed values: for every 7th distinct value of each gram
+/// field, a middle substring as `*x*`, upper-cased, with the value's start
+/// as a prefix, and the value's end as a suffix.
+#[test]
+fn globs_cut_from_indexed_values_agree() {
+    let fx = fixture();
+    let mut compared = 0;
+    let mut matched = 0;
+    for f in GRAM_FIELDS {
+        let mut values = Vec::new();
+        for segment in fx.searcher.segment_readers() {
+            let Some(column) = segment.fast_fields().str(f.name()).unwrap() else {
+                continue;
+            };
+            let mut stream = column.dictionary().stream().unwrap();
+            let mut n = 0;
+            while stream.advance() {
+                n += 1;
+                if n % 7 == 0 && values.len() < 120 {
+                    values.push(String::from_utf8_lossy(stream.key()).into_owned());
+                }
+            }
+        }
+        for v in &values {
+            let chars: Vec<char> = v.chars().collect();
+            if chars.len() < 12 {
+                continue;
+            }
+            let cut = |a: usize, b: usize| chars[a..b].iter().collect::<String>();
+            let n = chars.len();
+            let middle = cut(n / 3, (n / 3 + 9).min(n));
+            let start = cut(0, 4);
+            let end = cut(n - 5, n);
+            let patterns = [
+                format!("*{middle}*"),
+                format!("*{}*", middle.to_uppercase()),
+                format!("{start}*{middle}*"),
+                format!("*{middle}*{end}"),
+                format!("{start}*{end}"),
+            ];
+            for p in &patterns {
+                if Glob::new(p).pieces().iter().any(|x| x.chars().count() >= 3) {
+                    matched += compare_grams(f, &[p.as_str()]);
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 500, "only {compared} globs compared");
+    assert!(matched > compared, "{matched} matches for {compared} globs");
+}
