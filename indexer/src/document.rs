@@ -5,7 +5,6 @@ use sha2::{Digest, Sha256};
 use tantivy::TantivyDocument;
 
 use crate::event::{Origin, RawEvent};
-use evidx_schema::grams::grams;
 use evidx_schema::terms::{fast_value, fold_case, truncate_term, MAX_TERM_BYTES};
 use evidx_schema::{EvidxSchema, CIM_FIELDS};
 
@@ -62,10 +61,9 @@ pub fn build(
         }
         doc.add_text(search_field, term);
         if let Some(gram_field) = s.gram[i] {
-            // Of the full value, so globs match past the cut term.
-            for g in grams(&folded) {
-                doc.add_text(gram_field, g);
-            }
+            // The full value (globs match past the cut term); the field's
+            // tokenizer makes the grams.
+            doc.add_text(gram_field, &folded);
         }
     }
     if let Some(t) = row.time {

@@ -86,10 +86,12 @@ fn create_index(cfg: &Config, schema: &EvidxSchema) -> Result<Index, IndexError>
         }
     }
     std::fs::create_dir_all(out).map_err(|e| out_err(e.to_string()))?;
-    Ok(Index::builder()
+    let index = Index::builder()
         .schema(schema.schema.clone())
         .settings(index_settings())
-        .create_in_dir(out)?)
+        .create_in_dir(out)?;
+    evidx_schema::grams::register_tokenizers(&index);
+    Ok(index)
 }
 
 /// Run the whole job.

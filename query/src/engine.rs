@@ -78,6 +78,7 @@ impl Engine {
         }
         let mut index = Index::open_in_dir(dir).map_err(|e| err(e.to_string()))?;
         version::check(&index).map_err(|e| err(e.to_string()))?;
+        evidx_schema::grams::register_tokenizers(&index);
         // Segments are collected in parallel, one task per segment.
         index
             .set_default_multithread_executor()

@@ -40,7 +40,7 @@ use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::IndexSettings;
 
 use crate::fields::{Cim, CIM_FIELDS, N_CIM};
-use crate::grams::{gram_field_name, GRAM_FIELDS};
+use crate::grams::{gram_field_name, GRAM_FIELDS, GRAM_TOKENIZER};
 #[allow(unused_imports)] // named by the module documentation
 use crate::terms::{fast_value, fold_case, MAX_FAST_BYTES, MAX_TERM_BYTES};
 
@@ -120,10 +120,15 @@ impl EvidxSchema {
             let search = b.add_text_field(&search_field_name(f), search_opts.clone());
             cim.push((value, search));
         }
+        let gram_opts = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(GRAM_TOKENIZER)
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        );
         let mut gram = [None; N_CIM];
         for f in GRAM_FIELDS {
-            gram[f.index()] =
-                Some(b.add_text_field(&gram_field_name(f.name()), search_opts.clone()));
+            gram[f.index()] = Some(b.add_text_field(&gram_field_name(f.name()), gram_opts.clone()));
         }
         let num = |b: &mut tantivy::schema::SchemaBuilder, name: &str, opts: NumericOptions| {
             b.add_i64_field(name, opts)
