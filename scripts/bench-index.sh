@@ -75,7 +75,7 @@ for FORMAT in $FORMATS; do
     log "[$FORMAT] archive"
     GEN="$BENCH_DIR/gen-$FORMAT-$SIZE-s$SEED"
     gen_archive "$FORMAT" "$SIZE" "$GEN"
-    INPUT_BYTES=$(du -sb --apparent-size "${GEN_INPUTS[@]}" | awk '{s+=$1} END {print s}')
+    INPUT_BYTES=$(du -sb --apparent-size "${GEN_INPUTS[@]}" | awk '{s+=$1} END {printf "%.0f", s}')
     log "  $(hbytes "$INPUT_BYTES") in $GEN_FILES files, $GEN_EVENTS events"
     warm "${GEN_INPUTS[@]}"
     IDX="$BENCH_DIR/idx-$FORMAT-$SIZE-s$SEED"

@@ -56,7 +56,7 @@ log "times are wall clock of the whole process (start, open index, search, print
 GEN="$BENCH_DIR/gen-$FORMAT-$SIZE-s$SEED"
 gen_archive "$FORMAT" "$SIZE" "$GEN"
 EXPECTED="$GEN/expected/$DET_NAME.csv"
-INPUT_BYTES=$(du -sb --apparent-size "${GEN_INPUTS[@]}" | awk '{s+=$1} END {print s}')
+INPUT_BYTES=$(du -sb --apparent-size "${GEN_INPUTS[@]}" | awk '{s+=$1} END {printf "%.0f", s}')
 log "archive: $(hbytes "$INPUT_BYTES") in $GEN_FILES files, $GEN_EVENTS events"
 
 IDX="$BENCH_DIR/qidx-$FORMAT-$SIZE-s$SEED"

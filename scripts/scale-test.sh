@@ -78,7 +78,7 @@ EVENTS=$(json_num "$GEN/manifest.json" events)
 EXPECTED="$GEN/expected/$DET_NAME.csv"
 [[ -f "$EXPECTED" ]] || die "the generator wrote no $EXPECTED"
 mapfile -t INPUTS < <(find "$GEN" -mindepth 1 -maxdepth 1 -type d ! -name expected | sort)
-INPUT_BYTES=$(du -sb --apparent-size "${INPUTS[@]}" | awk '{s+=$1} END {print s}')
+INPUT_BYTES=$(du -sb --apparent-size "${INPUTS[@]}" | awk '{s+=$1} END {printf "%.0f", s}')
 NFILES=$(find "${INPUTS[@]}" -type f | wc -l)
 log "  input: $(hbytes "$INPUT_BYTES") in $NFILES files, $EVENTS events; expected table: $(($(wc -l <"$EXPECTED") - 1)) rows"
 

@@ -4,6 +4,7 @@
 use sha2::{Digest, Sha256};
 use tantivy::TantivyDocument;
 
+use crate::carriers::Carriers;
 use crate::event::{Origin, RawEvent};
 use evidx_schema::terms::{fast_value, fold_case, truncate_term, MAX_TERM_BYTES};
 use evidx_schema::{EvidxSchema, CIM_FIELDS};
@@ -40,6 +41,7 @@ pub fn event_key(ev: &RawEvent, row: &ProcessRow) -> u64 {
 
 pub fn build(
     s: &EvidxSchema,
+    carriers: &Carriers,
     ev: &RawEvent,
     row: &ProcessRow,
     origin: &Origin,
@@ -61,9 +63,11 @@ pub fn build(
         }
         doc.add_text(search_field, term);
         if let Some(gram_field) = s.gram[i] {
-            // The full value (globs match past the cut term); the field's
-            // tokenizer makes the grams.
-            doc.add_text(gram_field, &folded);
+            // The full value (globs match past the cut term), in the first
+            // document that holds it; the field's tokenizer makes the grams.
+            if carriers.first_sight(i, &folded) {
+                doc.add_text(gram_field, &folded);
+            }
         }
     }
     if let Some(t) = row.time {

@@ -8,6 +8,7 @@
 //! [`document`] (tantivy documents in the format of the `evidx-schema`
 //! crate) — driven by [`pipeline`], accounted for in [`manifest`].
 
+pub mod carriers;
 pub mod discover;
 pub mod document;
 pub mod error;

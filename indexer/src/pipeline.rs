@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use tantivy::{Index, IndexWriter, TantivyDocument};
 
+use crate::carriers::Carriers;
 use crate::discover::{discover, InputFile};
 use crate::document::{self, Provenance};
 use crate::error::IndexError;
@@ -118,6 +119,7 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
     let extractor = EvtxCrateExtractor::default();
     let ctx = Context {
         schema: &schema,
+        carriers: Carriers::default(),
         writer: &writer,
         reader: Reader {
             extractor: &extractor as &dyn ChunkExtractor,
@@ -161,6 +163,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 struct Context<'a> {
     schema: &'a EvidxSchema,
+    carriers: Carriers,
     writer: &'a IndexWriter<TantivyDocument>,
     reader: Reader<'a>,
     progress: &'a Progress,
@@ -277,7 +280,8 @@ impl Sink for UnitSink<'_> {
         let ctx = self.target.ctx;
         match normalize(&event) {
             Some(row) => {
-                let doc = document::build(ctx.schema, &event, &row, &origin, &self.prov);
+                let doc =
+                    document::build(ctx.schema, &ctx.carriers, &event, &row, &origin, &self.prov);
                 match ctx.writer.add_document(doc) {
                     Ok(_) => {
                         self.acct.process_events.fetch_add(1, Relaxed);

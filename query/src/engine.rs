@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use evidx_schema::{version, EvidxSchema};
-use tantivy::{Index, IndexReader, ReloadPolicy};
+use tantivy::query::EnableScoring;
+use tantivy::{Executor, Index, IndexReader, ReloadPolicy};
 
 use crate::collect::GroupBy;
 use crate::plan::{plan, PlanError};
@@ -62,6 +63,9 @@ pub struct Engine {
     reader: IndexReader,
     schema: EvidxSchema,
     pushdown: bool,
+    /// Runs the segments of one search: in parallel for a single search;
+    /// one at a time in a pack, whose detections already run in parallel.
+    executor: Executor,
 }
 
 impl Engine {
@@ -76,13 +80,9 @@ impl Engine {
                     .into(),
             ));
         }
-        let mut index = Index::open_in_dir(dir).map_err(|e| err(e.to_string()))?;
+        let index = Index::open_in_dir(dir).map_err(|e| err(e.to_string()))?;
         version::check(&index).map_err(|e| err(e.to_string()))?;
         evidx_schema::grams::register_tokenizers(&index);
-        // Segments are collected in parallel, one task per segment.
-        index
-            .set_default_multithread_executor()
-            .map_err(|e| err(e.to_string()))?;
         let schema = EvidxSchema::from_schema(&index.schema()).map_err(|e| {
             err(format!(
                 "schema is not evidx's ({e}); re-index with this version"
@@ -93,10 +93,16 @@ impl Engine {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e: tantivy::TantivyError| err(e.to_string()))?;
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let executor = match threads {
+            1 => Executor::single_thread(),
+            n => Executor::multi_thread(n, "evidx-segment-").map_err(|e| err(e.to_string()))?,
+        };
         Ok(Engine {
             reader,
             schema,
             pushdown: true,
+            executor,
         })
     }
 
@@ -105,6 +111,12 @@ impl Engine {
     /// for tests that prove so, and for diagnosis.
     pub fn set_pushdown(&mut self, on: bool) {
         self.pushdown = on;
+    }
+
+    /// Search the segments of one search one at a time (for callers that
+    /// run several searches in parallel).
+    pub fn set_sequential_segments(&mut self) {
+        self.executor = Executor::single_thread();
     }
 
     /// Number of indexed process events.
@@ -144,7 +156,12 @@ impl Engine {
         };
         let collector = collector.with_filters(filters);
         let searcher = self.reader.searcher();
-        let groups = searcher.search(&*q, &collector)?;
+        let groups = searcher.search_with_executor(
+            &*q,
+            &collector,
+            &self.executor,
+            EnableScoring::disabled_from_searcher(&searcher),
+        )?;
         let rows = collector.rows(groups, ROWS_PER_CHUNK);
         Ok(crate::post::run_chunked(
             collector.columns(),

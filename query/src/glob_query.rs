@@ -2,6 +2,7 @@
 //! field, answered from the field's trigrams when it has them, else from
 //! its term dictionary.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use evidx_schema::grams::grams;
@@ -30,12 +31,17 @@ const MAX_LOOKED_UP: usize = 64;
 /// glob does).
 ///
 /// When the field has a trigram field (`evidx_schema::grams`) and every
-/// glob has a literal piece of at least 3 characters, each glob's
+/// glob has a literal piece of at least 3 characters, the query runs in two
+/// phases. First, over all segments, the *values* that match: each glob's
 /// candidates are the documents holding its rarest trigrams (postings
-/// intersected), unioned over the globs; each candidate is then verified
-/// against its value, read by ordinal from the fast column (distinct
-/// ordinals decoded in one sorted pass), or against the full stored value
-/// when the fast column holds a cut form. The cost follows the candidates.
+/// intersected), unioned over the globs; the indexer gives a value's grams
+/// to one carrier document only (`evidx_index::carriers`), so a candidate
+/// stands for its value, which is verified: read by ordinal from the fast
+/// column (distinct ordinals decoded in one sorted pass), or in full from
+/// the doc store when the fast column holds a cut form. Then, per segment,
+/// the documents holding those values: exact lookups of the case-folded
+/// term, with the values too long to index whole verified in full. The
+/// cost follows the candidates and the hits, not the distinct values.
 ///
 /// Otherwise: one scan of the segment's term dictionary of the case-folded
 /// field (a range when there is one glob with a literal prefix), unioning
@@ -100,19 +106,38 @@ fn glob_grams(glob: &Glob) -> Vec<String> {
 }
 
 impl Query for GlobQuery {
-    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(self.clone()))
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let (Some((field, per_glob)), Some(searcher)) = (&self.grams, scoring.searcher()) else {
+            return Ok(Box::new(GlobWeight {
+                query: self.clone(),
+                values: None,
+            }));
+        };
+        let mut values = BTreeSet::new();
+        for reader in searcher.segment_readers() {
+            let candidates = self.gram_candidates(reader, *field, per_glob)?;
+            self.matching_values(reader, &candidates, &mut values)?;
+        }
+        Ok(Box::new(GlobWeight {
+            query: self.clone(),
+            values: Some(values.into_iter().collect()),
+        }))
     }
 }
 
-impl Weight for GlobQuery {
+/// A [`GlobQuery`] ready to run: with the matching values when the
+/// trigrams found them, else by dictionary scan.
+struct GlobWeight {
+    query: GlobQuery,
+    /// Case-folded full values that match, sorted.
+    values: Option<Vec<String>>,
+}
+
+impl Weight for GlobWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let docs = match &self.grams {
-            Some((field, per_glob)) => {
-                let candidates = self.gram_candidates(reader, *field, per_glob)?;
-                self.verify_candidates(reader, &candidates)?
-            }
-            None => self.dictionary_scan(reader)?,
+        let docs = match &self.values {
+            Some(values) => self.query.holding(reader, values)?,
+            None => self.query.dictionary_scan(reader)?,
         };
         Ok(Box::new(ConstScorer::new(BitSetDocSet::from(docs), boost)))
     }
@@ -194,71 +219,93 @@ impl GlobQuery {
         Ok(all)
     }
 
-    /// The candidates whose value matches: each one's ordinal in the
-    /// field's fast column, the distinct ordinals decoded in one sorted
-    /// pass and matched once; a cut (over 60 kB) value is matched in full
-    /// from the doc store.
-    fn verify_candidates(
+    /// Adds to `values` the case-folded full values of the candidates that
+    /// match: each one's ordinal in the field's fast column, the distinct
+    /// ordinals decoded in one sorted pass and matched once; a cut (over
+    /// 60 kB) value is matched in full from the doc store.
+    fn matching_values(
         &self,
         reader: &SegmentReader,
         candidates: &[DocId],
-    ) -> tantivy::Result<tantivy::BitSet> {
-        let mut docs = tantivy::BitSet::with_max_value(reader.max_doc());
+        values: &mut BTreeSet<String>,
+    ) -> tantivy::Result<()> {
         if candidates.is_empty() {
-            return Ok(docs);
+            return Ok(());
         }
         let Some(column) = reader.fast_fields().str(self.field_name)? else {
-            return Ok(docs);
+            return Ok(());
         };
-        let with_ord: Vec<(DocId, u64)> = candidates
+        let mut with_ord: Vec<(u64, DocId)> = candidates
             .iter()
-            .filter_map(|&d| column.ords().first(d).map(|o| (d, o)))
+            .filter_map(|&d| column.ords().first(d).map(|o| (o, d)))
             .collect();
-        let mut ords: Vec<u64> = with_ord.iter().map(|&(_, o)| o).collect();
-        ords.sort_unstable();
-        ords.dedup();
-        #[derive(Clone, Copy, PartialEq)]
-        enum Verdict {
-            Matches,
-            Fails,
-            Cut,
-        }
-        let mut verdicts = Vec::with_capacity(ords.len());
+        with_ord.sort_unstable();
+        with_ord.dedup_by_key(|(o, _)| *o);
+        let ords: Vec<u64> = with_ord.iter().map(|&(o, _)| o).collect();
+        let mut texts = Vec::with_capacity(ords.len());
         column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
-            verdicts.push(match std::str::from_utf8(bytes) {
-                Ok(v) if is_cut(v) => Verdict::Cut,
-                Ok(v) if self.matches(&fold_case(v)) => Verdict::Matches,
-                _ => Verdict::Fails,
-            })
+            texts.push(String::from_utf8_lossy(bytes).into_owned())
         })?;
-        if verdicts.len() != ords.len() {
+        if texts.len() != ords.len() {
             return Err(tantivy::TantivyError::InternalError(format!(
                 "fast column `{}`: {} of {} ordinals decoded",
                 self.field_name,
-                verdicts.len(),
+                texts.len(),
                 ords.len()
             )));
         }
         let mut store = None;
-        for (d, ord) in with_ord {
-            let verdict = ords
-                .binary_search(&ord)
-                .map_or(Verdict::Fails, |i| verdicts[i]);
-            let matched = match verdict {
-                Verdict::Matches => true,
-                Verdict::Fails => false,
-                Verdict::Cut => {
-                    let store = match &mut store {
-                        Some(s) => s,
-                        None => store.insert(reader.get_store_reader(1)?),
-                    };
-                    self.full_value_matches(store, d)?
+        for ((_, d), text) in with_ord.into_iter().zip(texts) {
+            let folded = if is_cut(&text) {
+                let store = match &mut store {
+                    Some(s) => s,
+                    None => store.insert(reader.get_store_reader(1)?),
+                };
+                let doc: TantivyDocument = store.get(d)?;
+                match stored_full_value(&doc, &self.schema, self.field_name) {
+                    Some(full) => fold_case(full),
+                    None => continue,
                 }
+            } else {
+                fold_case(&text)
             };
-            if matched {
-                docs.insert(d);
+            if self.matches(&folded) {
+                values.insert(folded);
             }
         }
+        Ok(())
+    }
+
+    /// The documents of the segment holding one of `values` (case-folded
+    /// full values): their terms looked up, then the values too long to be
+    /// indexed whole verified in full.
+    fn holding(
+        &self,
+        reader: &SegmentReader,
+        values: &[String],
+    ) -> tantivy::Result<tantivy::BitSet> {
+        let mut docs = tantivy::BitSet::with_max_value(reader.max_doc());
+        let inverted = reader.inverted_index(self.search)?;
+        let mut last: Option<&str> = None;
+        for v in values {
+            let term = truncate_term(v, MAX_TERM_BYTES);
+            if last == Some(term) {
+                continue;
+            }
+            last = Some(term);
+            let Some(info) = inverted.terms().get(term.as_bytes())? else {
+                continue;
+            };
+            let mut postings =
+                inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+            while !postings.docs().is_empty() {
+                for &d in postings.docs() {
+                    docs.insert(d);
+                }
+                postings.advance();
+            }
+        }
+        self.verify_long_values(reader, &mut docs)?;
         Ok(docs)
     }
 

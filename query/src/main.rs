@@ -101,8 +101,10 @@ fn run() -> anyhow::Result<u8> {
         None if std::io::stdout().is_terminal() => Format::Table,
         None => Format::Csv,
     };
-    let engine = Engine::open(&args.index)?;
+    let mut engine = Engine::open(&args.index)?;
     if let Some(dir) = &args.pack {
+        // Detections run in parallel; each one's segments in turn.
+        engine.set_sequential_segments();
         return pack(&engine, &macros, dir, args.out.as_deref());
     }
     let text = match (&args.spl, &args.file) {

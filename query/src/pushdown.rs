@@ -129,10 +129,12 @@ fn conjuncts(e: &Expr) -> Vec<&Expr> {
     }
 }
 
-fn union(a: Deps, b: Deps) -> Deps {
-    let (mut a, b) = (a?, b?);
-    a.extend(b);
-    Some(a)
+/// The union of what several parts are computed from (unknown if any is).
+fn union_all(mut parts: impl Iterator<Item = Deps>) -> Deps {
+    parts.try_fold(BTreeSet::new(), |mut acc, d| {
+        acc.extend(d?);
+        Some(acc)
+    })
 }
 
 /// A column's deps; a missing column is a constant null.
@@ -144,11 +146,7 @@ fn column_deps(name: &str, cols: &[String], deps: &[Deps]) -> Deps {
 }
 
 fn expr_deps(e: &Expr, cols: &[String], deps: &[Deps]) -> Deps {
-    let all = |es: &mut dyn Iterator<Item = &Expr>| {
-        es.fold(Some(BTreeSet::new()), |acc, x| {
-            union(acc, expr_deps(x, cols, deps))
-        })
-    };
+    let all = |es: &mut dyn Iterator<Item = &Expr>| union_all(es.map(|x| expr_deps(x, cols, deps)));
     match e {
         Expr::Field(name) => column_deps(name, cols, deps),
         Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Null => Some(BTreeSet::new()),
@@ -168,9 +166,9 @@ fn expr_deps(e: &Expr, cols: &[String], deps: &[Deps]) -> Deps {
 
 fn search_deps(e: &SearchExpr, cols: &[String], deps: &[Deps]) -> Deps {
     match e {
-        SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().fold(Some(BTreeSet::new()), |acc, x| {
-            union(acc, search_deps(x, cols, deps))
-        }),
+        SearchExpr::And(v) | SearchExpr::Or(v) => {
+            union_all(v.iter().map(|x| search_deps(x, cols, deps)))
+        }
         SearchExpr::Not(x) => search_deps(x, cols, deps),
         SearchExpr::Cmp { field, .. } | SearchExpr::In { field, .. } => {
             column_deps(field, cols, deps)
@@ -200,7 +198,7 @@ fn reshuffle(cols: &[String], deps: &[Deps], cmd: &Command) -> Option<(Vec<Strin
             None => Some(BTreeSet::new()),
             Some(v) => (0..cols.len())
                 .find(|&k| marker(k) == v)
-                .map_or(None, |k| deps[k].clone()),
+                .and_then(|k| deps[k].clone()),
         })
         .collect();
     Some((t.columns, new_deps))

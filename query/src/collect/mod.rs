@@ -42,12 +42,16 @@ const MICROS: i64 = 1_000_000;
 /// A predicate on the value of one by-field, pushed down from a command
 /// after tstats. A group whose value fails it is dropped; the command still
 /// runs on the result, so a filter only saves work and never changes it.
+/// A test of one value, with whatever state (compiled patterns, caches) it
+/// keeps within one segment.
+pub type Predicate = Box<dyn FnMut(&str) -> bool>;
+
 #[derive(Clone)]
 pub struct KeyFilter {
     /// Position in the tstats `by` list.
     pub by_index: usize,
     /// Makes the predicate of one segment (it may cache, compile, ...).
-    pub make: Arc<dyn Fn() -> Box<dyn FnMut(&str) -> bool> + Send + Sync>,
+    pub make: Arc<dyn Fn() -> Predicate + Send + Sync>,
 }
 
 impl std::fmt::Debug for KeyFilter {
@@ -265,7 +269,7 @@ fn init(f: AggFunc) -> SegAgg {
 /// on first use (0 unknown, 1 keep, 2 drop).
 struct SegFilter {
     by_index: usize,
-    keep: Box<dyn FnMut(&str) -> bool>,
+    keep: Predicate,
     verdicts: Vec<u8>,
     null_verdict: u8,
 }
