@@ -82,7 +82,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("evidx-query: {e:#}");
+            eprintln!("evidx-query: error: {e:#}");
             ExitCode::from(EXIT_ERROR)
         }
     }

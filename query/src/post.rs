@@ -117,6 +117,7 @@ pub fn run_chunked(
         written += g.rows.len() as u64;
         sink.rows(g.rows).map_err(write)?;
     }
+    sink.finish().map_err(write)?;
     Ok(written)
 }
 

@@ -23,100 +23,97 @@ pub fn render(t: &Table, format: Format, out: &mut dyn Write) -> io::Result<()> 
     }
 }
 
-/// One CSV field: quoted when it holds `,`, `"` or a line break, quotes
-/// doubled. A multi-value cell is its values joined by `\n`.
-fn csv_field<'v>(
-    values: impl Iterator<Item = &'v str> + Clone,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let quote = values
-        .clone()
-        .enumerate()
-        .any(|(i, v)| i > 0 || v.contains([',', '"', '\n', '\r']));
-    if quote {
-        out.write_all(b"\"")?;
-    }
-    for (i, v) in values.enumerate() {
-        if i > 0 {
-            out.write_all(b"\n")?;
-        }
-        if quote && v.contains('"') {
-            out.write_all(v.replace('"', "\"\"").as_bytes())?;
-        } else {
-            out.write_all(v.as_bytes())?;
-        }
-    }
-    if quote {
-        out.write_all(b"\"")?;
-    }
-    Ok(())
-}
-
-fn csv_record<'r, C, V>(cells: C, out: &mut dyn Write) -> io::Result<()>
-where
-    C: Iterator<Item = V>,
-    V: Iterator<Item = &'r str> + Clone,
-{
-    for (i, cell) in cells.enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        csv_field(cell, out)?;
-    }
-    out.write_all(b"\n")
-}
-
 pub fn csv(t: &Table, out: &mut dyn Write) -> io::Result<()> {
     let mut sink = Streaming::new(Format::Csv, out);
     sink.begin(&t.columns)?;
-    write_csv_rows(&t.rows, sink.out)
-}
-
-fn write_csv_rows(rows: &[Vec<Cell>], out: &mut dyn Write) -> io::Result<()> {
-    for row in rows {
-        csv_record(
-            row.iter().map(|c: &Cell| c.0.iter().map(String::as_str)),
-            out,
-        )?;
+    for row in &t.rows {
+        sink.csv_row(row)?;
     }
-    Ok(())
+    sink.finish()
 }
 
 /// A [`RowSink`] that writes CSV or JSON lines as rows arrive. (The
 /// aligned text table needs every row for its widths: collect a
 /// [`Table`] and call [`render`] for it.)
 pub struct Streaming<'w> {
-    format: Format,
     columns: Vec<String>,
-    out: &'w mut dyn Write,
+    out: Out<'w>,
+    /// A multi-value cell, joined.
+    joined: String,
+}
+
+enum Out<'w> {
+    /// RFC 4180: a field is quoted when it holds `,`, `"` or a line break,
+    /// quotes doubled; records end with `\n`.
+    Csv(Box<csv::Writer<&'w mut dyn Write>>),
+    Json(&'w mut dyn Write),
 }
 
 impl<'w> Streaming<'w> {
+    /// A sink writing `format` (CSV or JSON lines; a table is written as
+    /// CSV) to `out`.
     pub fn new(format: Format, out: &'w mut dyn Write) -> Self {
+        let out = match format {
+            Format::Json => Out::Json(out),
+            Format::Csv | Format::Table => Out::Csv(Box::new(
+                csv::WriterBuilder::new()
+                    .quote_style(csv::QuoteStyle::Necessary)
+                    .terminator(csv::Terminator::Any(b'\n'))
+                    .from_writer(out),
+            )),
+        };
         Streaming {
-            format,
             columns: Vec::new(),
             out,
+            joined: String::new(),
         }
+    }
+
+    /// One CSV record; a multi-value cell is its values joined by `\n`.
+    fn csv_row(&mut self, row: &[Cell]) -> io::Result<()> {
+        let Out::Csv(w) = &mut self.out else {
+            return Ok(());
+        };
+        for cell in row {
+            match cell.0.as_slice() {
+                [one] => w.write_field(one)?,
+                many => {
+                    self.joined.clear();
+                    for (i, v) in many.iter().enumerate() {
+                        if i > 0 {
+                            self.joined.push('\n');
+                        }
+                        self.joined.push_str(v);
+                    }
+                    w.write_field(&self.joined)?;
+                }
+            }
+        }
+        w.write_record(None::<&[u8]>)?;
+        Ok(())
     }
 }
 
 impl RowSink for Streaming<'_> {
     fn begin(&mut self, columns: &[String]) -> io::Result<()> {
         self.columns = columns.to_vec();
-        match self.format {
-            Format::Csv => csv_record(
-                columns.iter().map(|c| std::iter::once(c.as_str())),
-                self.out,
-            ),
-            _ => Ok(()),
+        match &mut self.out {
+            Out::Csv(w) => Ok(w.write_record(columns)?),
+            Out::Json(_) => Ok(()),
         }
     }
 
     fn rows(&mut self, rows: Vec<Vec<Cell>>) -> io::Result<()> {
-        match self.format {
-            Format::Csv => write_csv_rows(&rows, self.out),
-            _ => write_json_rows(&self.columns, &rows, self.out),
+        match &mut self.out {
+            Out::Csv(_) => rows.iter().try_for_each(|r| self.csv_row(r)),
+            Out::Json(out) => write_json_rows(&self.columns, &rows, *out),
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        match &mut self.out {
+            Out::Csv(w) => w.flush(),
+            Out::Json(out) => out.flush(),
         }
     }
 }

@@ -43,6 +43,10 @@ pub trait RowSink {
     fn begin(&mut self, columns: &[String]) -> std::io::Result<()>;
     /// The next rows, in order.
     fn rows(&mut self, rows: Vec<Vec<Cell>>) -> std::io::Result<()>;
+    /// After the last rows.
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A table collects a whole result.

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use evidx_schema::layout::{stored_full_value, TIME};
 use evidx_schema::terms::is_cut;
-use evidx_schema::{Cim, EvidxSchema};
+use evidx_schema::EvidxSchema;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
@@ -60,32 +60,13 @@ impl std::fmt::Debug for KeyFilter {
     }
 }
 
-/// What a by-field or aggregate reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Source {
-    Cim(Cim),
-    /// `_time` bucketed to `span` seconds.
-    Time {
-        span: i64,
-    },
-    /// A field the model does not have: always null.
-    None,
-}
-
-fn source_of(name: &str) -> Source {
-    match resolve_field(name) {
-        FieldRef::Cim(f) => Source::Cim(f),
-        FieldRef::Time => Source::Time { span: 1 },
-        FieldRef::Unknown => Source::None,
-    }
-}
-
 /// The tstats `by` + aggregates, as a collector.
 pub struct GroupBy {
-    by: Vec<Source>,
+    /// Each by-field and its time bucket in seconds (1 unless `span=`).
+    by: Vec<(FieldRef, i64)>,
     by_names: Vec<String>,
     /// (function, field source; None for a bare `count`).
-    aggs: Vec<(AggFunc, Option<Source>)>,
+    aggs: Vec<(AggFunc, Option<FieldRef>)>,
     agg_names: Vec<String>,
     fillnull: Option<String>,
     filters: Vec<KeyFilter>,
@@ -98,13 +79,11 @@ impl GroupBy {
         for b in by {
             match b {
                 ByField::Field(f) => {
-                    by_src.push(source_of(f));
+                    by_src.push((resolve_field(f), 1));
                     by_names.push(f.clone());
                 }
                 ByField::Time { span_secs } => {
-                    by_src.push(Source::Time {
-                        span: span_secs.unwrap_or(1).max(1),
-                    });
+                    by_src.push((FieldRef::Time, span_secs.unwrap_or(1).max(1)));
                     by_names.push("_time".into());
                 }
             }
@@ -114,7 +93,7 @@ impl GroupBy {
             by_names,
             aggs: aggs
                 .iter()
-                .map(|a| (a.func, a.field.as_deref().map(source_of)))
+                .map(|a| (a.func, a.field.as_deref().map(resolve_field)))
                 .collect(),
             agg_names: aggs.iter().map(|a| a.column.clone()).collect(),
             fillnull: fillnull.map(str::to_string),
@@ -135,7 +114,7 @@ impl GroupBy {
 
     /// True when by-field `i` is a CIM string field (filters apply to those).
     pub fn by_is_text(&self, i: usize) -> bool {
-        matches!(self.by.get(i), Some(Source::Cim(_)))
+        matches!(self.by.get(i), Some((FieldRef::Cim(_), _)))
     }
 }
 
@@ -189,14 +168,15 @@ enum SegSource {
 }
 
 impl SegSource {
-    fn open(reader: &SegmentReader, src: Source) -> tantivy::Result<SegSource> {
-        Ok(match src {
-            Source::Cim(f) => match reader.fast_fields().str(f.name())? {
+    /// The column of `field`; `_time` in buckets of `span` seconds.
+    fn open(reader: &SegmentReader, field: FieldRef, span: i64) -> tantivy::Result<SegSource> {
+        Ok(match field {
+            FieldRef::Cim(f) => match reader.fast_fields().str(f.name())? {
                 Some(c) => SegSource::Str(c),
                 None => SegSource::None,
             },
-            Source::Time { span } => SegSource::Time(reader.fast_fields().i64(TIME)?, span),
-            Source::None => SegSource::None,
+            FieldRef::Time => SegSource::Time(reader.fast_fields().i64(TIME)?, span),
+            FieldRef::Unknown => SegSource::None,
         })
     }
 
@@ -275,9 +255,9 @@ struct SegFilter {
 }
 
 pub struct GroupSegment {
-    by_src: Vec<Source>,
+    by_src: Vec<(FieldRef, i64)>,
     by_cols: Vec<SegSource>,
-    aggs: Vec<(AggFunc, Option<Source>)>,
+    aggs: Vec<(AggFunc, Option<FieldRef>)>,
     agg_cols: Vec<SegSource>,
     /// `_time`, for latest/earliest.
     time: Column<i64>,
@@ -310,7 +290,7 @@ impl Collector for GroupBy {
         let by_cols: Vec<SegSource> = self
             .by
             .iter()
-            .map(|s| SegSource::open(reader, *s))
+            .map(|&(f, span)| SegSource::open(reader, f, span))
             .collect::<tantivy::Result<_>>()?;
         let cards: Vec<Option<u64>> = by_cols.iter().map(SegSource::cardinality).collect();
         Ok(GroupSegment {
@@ -319,7 +299,7 @@ impl Collector for GroupBy {
             agg_cols: self
                 .aggs
                 .iter()
-                .map(|(_, s)| SegSource::open(reader, s.unwrap_or(Source::None)))
+                .map(|(_, f)| SegSource::open(reader, f.unwrap_or(FieldRef::Unknown), 1))
                 .collect::<tantivy::Result<_>>()?,
             time: reader.fast_fields().i64(TIME)?,
             fillnull: self.fillnull.clone(),
@@ -642,7 +622,7 @@ impl GroupSegment {
         doc: DocId,
         by: usize,
     ) -> Option<String> {
-        let Some(Source::Cim(field)) = self.by_src.get(by) else {
+        let Some((FieldRef::Cim(field), _)) = self.by_src.get(by) else {
             return None;
         };
         let name = field.name();
@@ -744,7 +724,7 @@ impl Interner {
 }
 
 /// Merge segment groups on interned value ids.
-fn merge(fruits: Vec<Groups>, width: usize, aggs: &[(AggFunc, Option<Source>)]) -> Groups {
+fn merge(fruits: Vec<Groups>, width: usize, aggs: &[(AggFunc, Option<FieldRef>)]) -> Groups {
     let n_aggs = aggs.len();
     let mut out = Groups::default();
     let mut interners: Vec<Interner> = (0..width).map(|_| Interner::default()).collect();
@@ -791,7 +771,7 @@ fn merge(fruits: Vec<Groups>, width: usize, aggs: &[(AggFunc, Option<Source>)]) 
 fn merge_aggs(
     acc: &mut [AggValue],
     other: impl Iterator<Item = AggValue>,
-    aggs: &[(AggFunc, Option<Source>)],
+    aggs: &[(AggFunc, Option<FieldRef>)],
 ) {
     for ((a, b), (func, _)) in acc.iter_mut().zip(other).zip(aggs) {
         let smaller_wins = matches!(func, AggFunc::Min | AggFunc::Earliest);

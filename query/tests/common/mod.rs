@@ -80,45 +80,20 @@ pub fn to_csv(t: &Table) -> String {
 }
 
 /// Parse RFC 4180 CSV (quoted fields may hold `,`, `""` and newlines).
-/// Accepts `\n` or `\r\n` record ends; a trailing newline ends the last record.
+/// Accepts `\n` or `\r\n` record ends.
 pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut in_quotes = false;
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        any = true;
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => in_quotes = false,
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' => in_quotes = true,
-            ',' => record.push(std::mem::take(&mut field)),
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-                any = false;
-            }
-            _ => field.push(c),
-        }
-    }
-    assert!(!in_quotes, "CSV ends inside a quoted field");
-    if any {
-        record.push(field);
-        records.push(record);
-    }
-    records
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| {
+            r.expect("well-formed CSV")
+                .iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
 }
 
 /// A table as (header, rows sorted): the multiset view of a CSV.
