@@ -24,6 +24,8 @@
 #   seed p50 LARGE / SMALL          <= 1.5
 #   pack LARGE / index LARGE        <= 0.05
 #   pack peak RSS LARGE             <  1 GiB, and LARGE / SMALL about 1
+#                                   (peak RSS counts the index pages mapped;
+#                                   the heap, RssAnon, is printed too)
 #   groupby9 / duckdb               <= 2
 #
 # Knobs (environment): RUNS [5], KEEP [0: delete archives, indexes and
@@ -64,7 +66,7 @@ host_info
 log "bench dir: $BENCH_DIR; ESCU: $ESCU_DIR; duckdb $(python3 -c 'import duckdb; print(duckdb.__version__)')"
 log "query times: wall clock of the whole process (start, open, search, write), warm page cache"
 
-declare -A MS RSS IDX_MS IDX_CPU IDX_BYTES IN_BYTES EVENTS GENDIR IDXDIR
+declare -A MS RSS ANON IDX_MS IDX_CPU IDX_BYTES IN_BYTES EVENTS GENDIR IDXDIR
 CLEAN=()
 cleanup() {
     if [[ "$KEEP" != 1 ]]; then
@@ -103,7 +105,8 @@ run_case() {
         seed) timed "$out" "$BIN/evidx-query" -i "$IDX" --macros "$MACROS" -f "$DETECTION" --format csv ;;
         pack)
             rm -rf "$pack_out"
-            timed "$out" "$BIN/evidx-query" -i "$IDX" --macros "$MACROS" --pack "$ESCU_DIR/detections" --out "$pack_out" ;;
+            SAMPLE_ANON=1 timed "$out" "$BIN/evidx-query" -i "$IDX" --macros "$MACROS" --pack "$ESCU_DIR/detections" --out "$pack_out"
+            ANON[$name-$S]+="$T_ANON_KB " ;;
         groupby9)
             local by="" f
             for f in "${GROUP_FIELDS[@]}"; do by+=" Processes.$f"; done
@@ -164,6 +167,7 @@ printf '  %-34s %12.1f %12.1f\n' "evidx-index cpu s" "$(calc "${IDX_CPU[$SMALL]}
 printf '  %-34s %12.0f %12.0f   runs: %s| %s\n' "seed detection ms (median)" "$SEED_S" "$SEED_L" "${MS[seed-$SMALL]}" "${MS[seed-$LARGE]}"
 printf '  %-34s %12.0f %12.0f   runs: %s| %s\n' "pack of $(ls "$BENCH_DIR/hpack-out-$LARGE" | wc -l) detections ms (median)" "$PACK_S" "$PACK_L" "${MS[pack-$SMALL]}" "${MS[pack-$LARGE]}"
 printf '  %-34s %12.0f %12.0f\n' "pack peak RSS MiB (median)" "$(calc "$(medrss "pack-$SMALL") / 1024")" "$(calc "$(medrss "pack-$LARGE") / 1024")"
+printf '  %-34s %12.0f %12.0f\n' "pack peak heap (RssAnon) MiB" "$(calc "$(median ${ANON[pack-$SMALL]}) / 1024")" "$(calc "$(median ${ANON[pack-$LARGE]}) / 1024")"
 printf '  %-34s %12s %12.0f   runs: %s\n' "groupby9 ms (median)" "" "$GB" "${MS[groupby9-$LARGE]}"
 printf '  %-34s %12s %12.0f\n' "groupby9 peak RSS MiB (median)" "" "$(calc "$(medrss "groupby9-$LARGE") / 1024")"
 printf '  %-34s %12s %12.0f\n' "duckdb group ms (median)" "" "$(calc "$D_GROUP * 1000")"

@@ -296,14 +296,7 @@ impl GlobQuery {
             let Some(info) = inverted.terms().get(term.as_bytes())? else {
                 continue;
             };
-            let mut postings =
-                inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
-            while !postings.docs().is_empty() {
-                for &d in postings.docs() {
-                    docs.insert(d);
-                }
-                postings.advance();
-            }
+            add_postings(&inverted, &info, &mut docs)?;
         }
         self.verify_long_values(reader, &mut docs)?;
         Ok(docs)
@@ -333,14 +326,7 @@ impl GlobQuery {
                 continue;
             };
             if self.matches(term) {
-                let mut postings = inverted
-                    .read_block_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
-                while !postings.docs().is_empty() {
-                    for &d in postings.docs() {
-                        docs.insert(d);
-                    }
-                    postings.advance();
-                }
+                add_postings(&inverted, stream.value(), &mut docs)?;
             }
         }
         self.verify_long_values(reader, &mut docs)?;
@@ -372,6 +358,23 @@ impl GlobQuery {
         }
         Ok(())
     }
+}
+
+/// Adds the documents of a term's postings to `docs`.
+fn add_postings(
+    inverted: &tantivy::InvertedIndexReader,
+    info: &TermInfo,
+    docs: &mut tantivy::BitSet,
+) -> tantivy::Result<()> {
+    let mut postings =
+        inverted.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+    while !postings.docs().is_empty() {
+        for &d in postings.docs() {
+            docs.insert(d);
+        }
+        postings.advance();
+    }
+    Ok(())
 }
 
 /// The smallest byte string greater than every string starting with `p`.

@@ -59,13 +59,7 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
             Command::Eval(assigns) => {
                 for (name, expr) in assigns {
                     let d = expr_deps(expr, &cols, &deps);
-                    match cols.iter().position(|c| c == name) {
-                        Some(i) => deps[i] = d,
-                        None => {
-                            cols.push(name.clone());
-                            deps.push(d);
-                        }
-                    }
+                    set_column(&mut cols, &mut deps, name, d);
                 }
                 transforms.push(cmd.clone());
             }
@@ -76,13 +70,7 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
                     };
                     let d = deps[src].clone();
                     let target = conv.alias.as_deref().unwrap_or(&conv.field);
-                    match cols.iter().position(|c| c == target) {
-                        Some(i) => deps[i] = d,
-                        None => {
-                            cols.push(target.to_string());
-                            deps.push(d);
-                        }
-                    }
+                    set_column(&mut cols, &mut deps, target, d);
                 }
                 transforms.push(cmd.clone());
             }
@@ -111,6 +99,17 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
         }
     }
     filters
+}
+
+/// A command sets column `name` (replaced, or added at the end).
+fn set_column(cols: &mut Vec<String>, deps: &mut Vec<Deps>, name: &str, d: Deps) {
+    match cols.iter().position(|c| c == name) {
+        Some(i) => deps[i] = d,
+        None => {
+            cols.push(name.to_string());
+            deps.push(d);
+        }
+    }
 }
 
 /// `a AND b AND c` as its parts.

@@ -79,21 +79,10 @@ pub fn to_csv(t: &Table) -> String {
     String::from_utf8(out).expect("CSV is UTF-8")
 }
 
-/// Parse RFC 4180 CSV (quoted fields may hold `,`, `""` and newlines).
-/// Accepts `\n` or `\r\n` record ends.
+/// Parse RFC 4180 CSV (quoted fields may hold `,`, `""` and newlines),
+/// with the generator's reader of its expected tables.
 pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes())
-        .records()
-        .map(|r| {
-            r.expect("well-formed CSV")
-                .iter()
-                .map(str::to_string)
-                .collect()
-        })
-        .collect()
+    evidx_gen::csv::parse(text)
 }
 
 /// A table as (header, rows sorted): the multiset view of a CSV.
