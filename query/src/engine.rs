@@ -162,10 +162,10 @@ impl Engine {
             &self.executor,
             EnableScoring::disabled_from_searcher(&searcher),
         )?;
-        let rows = collector.rows(groups, ROWS_PER_CHUNK);
+        let mut rows = collector.rows(groups, ROWS_PER_CHUNK);
         Ok(crate::post::run_chunked(
             collector.columns(),
-            rows,
+            |buf| rows.fill(buf),
             &query.pipeline.commands,
             sink,
         )?)

@@ -119,7 +119,7 @@ impl RowSink for Counter {
     fn begin(&mut self, _: &[String]) -> std::io::Result<()> {
         Ok(())
     }
-    fn rows(&mut self, _: Vec<Vec<crate::table::Cell>>) -> std::io::Result<()> {
+    fn rows(&mut self, _: &[Vec<crate::table::Cell>]) -> std::io::Result<()> {
         Ok(())
     }
 }

@@ -39,9 +39,12 @@ pub enum PostError {
 /// best rows as they arrive (a stable sort of the kept rows followed by
 /// new ones is the stable sort of all of them). The answer is the same
 /// as [`apply_all`] on the whole table.
+///
+/// `fill` puts the next chunk of rows into its buffer, reusing the rows,
+/// cells and strings it finds there, and returns false when none are left.
 pub fn run_chunked(
     columns: Vec<String>,
-    chunks: impl Iterator<Item = Vec<Vec<Cell>>>,
+    mut fill: impl FnMut(&mut Vec<Vec<Cell>>) -> bool,
     cmds: &[Command],
     sink: &mut dyn RowSink,
 ) -> Result<u64, PostError> {
@@ -69,13 +72,18 @@ pub fn run_chunked(
     let mut gathered: Option<Table> = (!rest.is_empty()).then(Table::default);
     let mut begun = false;
     let mut written = 0u64;
+    let mut buf: Vec<Vec<Cell>> = Vec::new();
     // At least one (possibly empty) chunk, so the columns are known.
-    let mut chunks = chunks.peekable();
-    let empty = chunks.peek().is_none().then(Vec::new);
-    for chunk in chunks.chain(empty) {
+    let mut first = true;
+    loop {
+        let more = fill(&mut buf);
+        if !more && !std::mem::take(&mut first) {
+            break;
+        }
+        first = false;
         let mut t = Table {
             columns: columns.clone(),
-            rows: chunk,
+            rows: std::mem::take(&mut buf),
         };
         let mut done = false;
         for (cmd, left) in streaming.iter().zip(head_left.iter_mut()) {
@@ -94,7 +102,8 @@ pub fn run_chunked(
                     begun = true;
                 }
                 written += t.rows.len() as u64;
-                sink.rows(t.rows).map_err(write)?;
+                sink.rows(&t.rows).map_err(write)?;
+                buf = t.rows;
             }
             Some(g) => {
                 g.columns = t.columns;
@@ -107,7 +116,7 @@ pub fn run_chunked(
                 }
             }
         }
-        if done {
+        if done || !more {
             break;
         }
     }
@@ -115,7 +124,7 @@ pub fn run_chunked(
         apply_all(&mut g, rest)?;
         sink.begin(&g.columns).map_err(write)?;
         written += g.rows.len() as u64;
-        sink.rows(g.rows).map_err(write)?;
+        sink.rows(&g.rows).map_err(write)?;
     }
     sink.finish().map_err(write)?;
     Ok(written)

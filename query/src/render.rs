@@ -103,10 +103,10 @@ impl RowSink for Streaming<'_> {
         }
     }
 
-    fn rows(&mut self, rows: Vec<Vec<Cell>>) -> io::Result<()> {
+    fn rows(&mut self, rows: &[Vec<Cell>]) -> io::Result<()> {
         match &mut self.out {
             Out::Csv(_) => rows.iter().try_for_each(|r| self.csv_row(r)),
-            Out::Json(out) => write_json_rows(&self.columns, &rows, *out),
+            Out::Json(out) => write_json_rows(&self.columns, rows, *out),
         }
     }
 

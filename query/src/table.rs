@@ -41,8 +41,8 @@ impl Table {
 pub trait RowSink {
     /// The columns; called once, before any rows.
     fn begin(&mut self, columns: &[String]) -> std::io::Result<()>;
-    /// The next rows, in order.
-    fn rows(&mut self, rows: Vec<Vec<Cell>>) -> std::io::Result<()>;
+    /// The next rows, in order (the caller reuses their buffers).
+    fn rows(&mut self, rows: &[Vec<Cell>]) -> std::io::Result<()>;
     /// After the last rows.
     fn finish(&mut self) -> std::io::Result<()> {
         Ok(())
@@ -56,8 +56,8 @@ impl RowSink for Table {
         Ok(())
     }
 
-    fn rows(&mut self, mut rows: Vec<Vec<Cell>>) -> std::io::Result<()> {
-        self.rows.append(&mut rows);
+    fn rows(&mut self, rows: &[Vec<Cell>]) -> std::io::Result<()> {
+        self.rows.extend_from_slice(rows);
         Ok(())
     }
 }

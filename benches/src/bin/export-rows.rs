@@ -58,7 +58,7 @@ fn main() -> Result<()> {
             })
             .collect();
         total += rows.len() as u64;
-        sink.rows(rows)?;
+        sink.rows(&rows)?;
     }
     drop(sink);
     w.flush()?;

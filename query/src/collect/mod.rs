@@ -817,7 +817,15 @@ impl GroupBy {
     pub fn table(&self, groups: Groups) -> Table {
         Table {
             columns: self.columns(),
-            rows: self.rows(groups, usize::MAX).flatten().collect(),
+            rows: {
+                let mut rows = self.rows(groups, usize::MAX);
+                let mut chunk = Vec::new();
+                let mut all = Vec::new();
+                while rows.fill(&mut chunk) {
+                    all.append(&mut chunk);
+                }
+                all
+            },
         }
     }
 
@@ -871,25 +879,40 @@ impl GroupBy {
         }
     }
 
-    fn agg_cell(&self, func: AggFunc, a: Option<AggValue>) -> Cell {
+    /// Write aggregate `a` into `cell`, reusing its text.
+    fn agg_cell(&self, func: AggFunc, a: Option<AggValue>, cell: &mut Cell) {
         match a {
-            Some(AggValue::Count(n)) => Cell::one(n.to_string()),
-            Some(AggValue::Time(t)) => {
-                t.map_or_else(Cell::null, |t| Cell::one(t.div_euclid(MICROS).to_string()))
+            Some(AggValue::Count(n)) => set_text(cell, format_args!("{n}")),
+            Some(AggValue::Time(Some(t))) => {
+                set_text(cell, format_args!("{}", t.div_euclid(MICROS)))
             }
-            Some(AggValue::Extreme(v)) => v.map_or_else(Cell::null, |(_, s)| Cell::one(s)),
+            Some(AggValue::Extreme(Some((_, s)))) => set_text(cell, format_args!("{s}")),
             Some(AggValue::Set(s)) => match func {
-                AggFunc::Dc => Cell::one(s.len().to_string()),
-                _ => Cell(s.into_iter().collect()),
+                AggFunc::Dc => set_text(cell, format_args!("{}", s.len())),
+                _ => *cell = Cell(s.into_iter().collect()),
             },
             Some(AggValue::Sum { sum, n }) => match func {
-                AggFunc::Avg if n > 0 => Cell::one(format_num(sum / n as f64)),
-                AggFunc::Avg => Cell::null(),
-                _ => Cell::one(format_num(sum)),
+                AggFunc::Avg if n > 0 => {
+                    set_text(cell, format_args!("{}", format_num(sum / n as f64)))
+                }
+                AggFunc::Avg => cell.0.clear(),
+                _ => set_text(cell, format_args!("{}", format_num(sum))),
             },
-            None => Cell::null(),
+            Some(AggValue::Time(None) | AggValue::Extreme(None)) | None => cell.0.clear(),
         }
     }
+}
+
+/// Make `cell` the single value `text`, reusing its string when it has one.
+fn set_text(cell: &mut Cell, text: std::fmt::Arguments<'_>) {
+    use std::fmt::Write as _;
+    if cell.0.len() != 1 {
+        cell.0.clear();
+        cell.0.push(String::new());
+    }
+    let s = &mut cell.0[0];
+    s.clear();
+    let _ = s.write_fmt(text);
 }
 
 /// Result rows, a chunk at a time (see [`GroupBy::rows`]).
@@ -903,36 +926,41 @@ pub struct Rows<'g> {
     zero_row: bool,
 }
 
-impl Iterator for Rows<'_> {
-    type Item = Vec<Vec<Cell>>;
-
-    fn next(&mut self) -> Option<Vec<Vec<Cell>>> {
+impl Rows<'_> {
+    /// Fill `buf` with the next rows (at most the chunk size), reusing its
+    /// rows, cells and strings; false when there were none left.
+    pub fn fill(&mut self, buf: &mut Vec<Vec<Cell>>) -> bool {
         let (width, n_aggs) = (self.by.by.len(), self.by.aggs.len());
         if std::mem::take(&mut self.zero_row) {
             // Splunk returns one row of zero counts for an empty result.
-            return Some(vec![self
-                .by
-                .aggs
-                .iter()
-                .map(|(f, _)| match f {
-                    AggFunc::Count | AggFunc::Dc => Cell::one("0"),
-                    _ => Cell::null(),
-                })
-                .collect()]);
+            buf.clear();
+            buf.push(
+                self.by
+                    .aggs
+                    .iter()
+                    .map(|(f, _)| match f {
+                        AggFunc::Count | AggFunc::Dc => Cell::one("0"),
+                        _ => Cell::null(),
+                    })
+                    .collect(),
+            );
+            return true;
         }
-        let mut rows = Vec::with_capacity(self.chunk.min(self.order.len()));
-        for g in self.order.by_ref().take(self.chunk) {
+        let n = self.chunk.min(self.order.len());
+        buf.truncate(n);
+        buf.resize_with(n, Vec::new);
+        for (row, g) in buf.iter_mut().zip(self.order.by_ref()) {
             let g = g as usize;
-            let mut cells: Vec<Cell> = Vec::with_capacity(width + n_aggs);
+            row.truncate(width + n_aggs);
+            row.resize_with(width + n_aggs, Cell::null);
             for (i, &id) in self.keys[g * width..(g + 1) * width].iter().enumerate() {
-                cells.push(Cell::one(self.values[i][id as usize].clone()));
+                set_text(&mut row[i], format_args!("{}", self.values[i][id as usize]));
             }
             for (j, (func, _)) in self.by.aggs.iter().enumerate() {
                 let a = self.aggs[g * n_aggs + j].take();
-                cells.push(self.by.agg_cell(*func, a));
+                self.by.agg_cell(*func, a, &mut row[width + j]);
             }
-            rows.push(cells);
         }
-        (!rows.is_empty()).then_some(rows)
+        n > 0
     }
 }
