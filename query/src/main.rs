@@ -40,7 +40,8 @@ rename, convert ctime, where, eval, search, regex, table, fields, sort, head. ES
 macros come from --macros; drop_dm_object_name, security_content_summariesonly, \
 security_content_ctime and *_filter are built in.",
     after_help = "EXIT STATUS:\n  0  the search (or every detection of --pack) ran\n  \
-1  error: the index cannot be opened, a file cannot be read\n  \
+1  error: the index cannot be opened, a file cannot be read, --pack names no \
+detections\n  \
 3  the query is invalid or uses SPL that evidx does not support (the message points at it)\n  \
 4  --pack: some detections were unsupported or failed; the others ran\n\n\
 EXAMPLES:\n  evidx-query -i hunt.idx '| tstats count from datamodel=Endpoint.Processes \
@@ -141,7 +142,19 @@ fn run() -> anyhow::Result<u8> {
 /// Run every detection under `dir` (in parallel); one summary line each,
 /// in file order.
 fn pack(engine: &Engine, macros: &MacroSet, dir: &Path, out: Option<&Path>) -> anyhow::Result<u8> {
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "--pack {}: no such folder (give the folder of the detection files, e.g. escu/detections)",
+            dir.display()
+        );
+    }
     let files = evidx_query::pack::detection_files(dir);
+    if files.is_empty() {
+        anyhow::bail!(
+            "--pack {}: no detection files (.yml, .yaml, .spl) under this folder",
+            dir.display()
+        );
+    }
     if let Some(o) = out {
         std::fs::create_dir_all(o).with_context(|| format!("creating {}", o.display()))?;
     }
