@@ -41,10 +41,7 @@ RUNS="${RUNS:-5}"
 KEEP="${KEEP:-0}"
 size_bytes "$SMALL" >/dev/null
 size_bytes "$LARGE" >/dev/null
-DET_NAME=getnettcpconnection_with_powershell
-DETECTION="$ESCU_DIR/detections/endpoint/$DET_NAME.yml"
-MACROS="$ESCU_DIR/macros"
-[[ -f "$DETECTION" && -d "$MACROS" ]] || die "ESCU corpus not found at $ESCU_DIR (set ESCU_DIR)"
+seed_detection
 GROUP_FIELDS=(original_file_name process_id parent_process_id process_hash dest user parent_process_name process_name process)
 
 ensure_tools

@@ -18,6 +18,16 @@ ESCU_DIR="${ESCU_DIR:-$REPO_ROOT/../shared/escu}"
 die() { echo "ERROR: $*" >&2; exit 1; }
 log() { echo "$*"; }
 
+# seed_detection : sets DET_NAME, DETECTION and MACROS, the ESCU detection
+# whose ground truth evidx-gen plants ("GetNetTcpconnection with PowerShell",
+# v3) and the macros it needs; dies when the ESCU corpus is not there.
+seed_detection() {
+    DET_NAME=getnettcpconnection_with_powershell
+    DETECTION="$ESCU_DIR/detections/endpoint/$DET_NAME.yml"
+    MACROS="$ESCU_DIR/macros"
+    [[ -f "$DETECTION" && -d "$MACROS" ]] || die "ESCU corpus not found at $ESCU_DIR (set ESCU_DIR)"
+}
+
 # ---------------------------------------------------------------- tools
 
 ensure_tools() {

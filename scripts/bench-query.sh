@@ -34,10 +34,7 @@ case "$FORMAT" in
     jsonl) BASELINE=json-baseline ;;
     *) die "FORMAT must be evtx or jsonl" ;;
 esac
-DET_NAME=getnettcpconnection_with_powershell
-DETECTION="$ESCU_DIR/detections/endpoint/$DET_NAME.yml"
-MACROS="$ESCU_DIR/macros"
-[[ -f "$DETECTION" && -d "$MACROS" ]] || die "ESCU corpus not found at $ESCU_DIR (set ESCU_DIR)"
+seed_detection
 
 ensure_tools
 build_release evidx-index evidx-query evidx-gen evidx-bench

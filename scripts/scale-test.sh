@@ -27,10 +27,7 @@ FORMAT="${2:-${FORMAT:-evtx}}"
 KEEP="${KEEP:-0}"
 case "$FORMAT" in evtx | jsonl | ecs | xml) ;; *) die "FORMAT must be evtx, jsonl, ecs or xml" ;; esac
 SIZE_B=$(size_bytes "$SIZE")
-DET_NAME=getnettcpconnection_with_powershell
-DETECTION="$ESCU_DIR/detections/endpoint/$DET_NAME.yml"
-MACROS="$ESCU_DIR/macros"
-[[ -f "$DETECTION" && -d "$MACROS" ]] || die "ESCU corpus not found at $ESCU_DIR (set ESCU_DIR)"
+seed_detection
 
 ensure_tools
 build_release evidx-index evidx-query evidx-gen

@@ -160,11 +160,18 @@ impl GlobQuery {
         self.globs.iter().any(|g| g.matches(folded))
     }
 
+    /// The full stored value of document `d`, case-folded (None when the
+    /// document has none).
+    fn full_folded(&self, store: &StoreReader, d: DocId) -> tantivy::Result<Option<String>> {
+        let doc: TantivyDocument = store.get(d)?;
+        Ok(stored_full_value(&doc, &self.schema, self.field_name).map(fold_case))
+    }
+
     /// Whether any glob matches the full stored value of document `d`.
     fn full_value_matches(&self, store: &StoreReader, d: DocId) -> tantivy::Result<bool> {
-        let doc: TantivyDocument = store.get(d)?;
-        Ok(stored_full_value(&doc, &self.schema, self.field_name)
-            .is_some_and(|v| self.matches(&fold_case(v))))
+        Ok(self
+            .full_folded(store, d)?
+            .is_some_and(|v| self.matches(&v)))
     }
 
     /// The documents of the segment holding, for some glob, its rarest
@@ -261,9 +268,8 @@ impl GlobQuery {
                     Some(s) => s,
                     None => store.insert(reader.get_store_reader(1)?),
                 };
-                let doc: TantivyDocument = store.get(d)?;
-                match stored_full_value(&doc, &self.schema, self.field_name) {
-                    Some(full) => fold_case(full),
+                match self.full_folded(store, d)? {
+                    Some(full) => full,
                     None => continue,
                 }
             } else {

@@ -77,7 +77,7 @@ pub fn run_chunked(
     let mut first = true;
     loop {
         let more = fill(&mut buf);
-        if !more && !std::mem::take(&mut first) {
+        if !more && !first {
             break;
         }
         first = false;

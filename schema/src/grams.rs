@@ -70,16 +70,7 @@ impl tantivy::tokenizer::Tokenizer for GramTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> GramStream<'a> {
         self.spans.clear();
-        // The start of each character and the end: a gram spans 4 of them.
-        let mut window = [0usize; 4];
-        let starts = text.char_indices().map(|(i, _)| i).chain([text.len()]);
-        for (n, s) in starts.enumerate() {
-            window.rotate_left(1);
-            window[3] = s;
-            if n >= 3 {
-                self.spans.push((window[0], window[3]));
-            }
-        }
+        self.spans.extend(gram_spans(text));
         // Repeats are left in: postings record a document once, and sorting
         // the grams to drop them cost more than indexing them twice.
         self.token.reset();
@@ -118,16 +109,26 @@ pub fn gram_field_name(field: &str) -> String {
     format!("_ng_{field}")
 }
 
-/// The distinct character trigrams (three Unicode scalar values, sliding by
-/// one) of `folded`, an already case-folded value, sorted. A value under
-/// three characters has none.
-pub fn grams(folded: &str) -> Vec<&str> {
-    let starts: Vec<usize> = folded
-        .char_indices()
+/// The byte ranges of the character trigrams (three Unicode scalar values,
+/// sliding by one) of `text`, in text order, repeats included.
+fn gram_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    // The start of each character and the end: a gram spans 4 of them.
+    let mut window = [0usize; 4];
+    text.char_indices()
         .map(|(i, _)| i)
-        .chain(std::iter::once(folded.len()))
-        .collect();
-    let mut out: Vec<&str> = starts.windows(4).map(|w| &folded[w[0]..w[3]]).collect();
+        .chain([text.len()])
+        .enumerate()
+        .filter_map(move |(n, s)| {
+            window.rotate_left(1);
+            window[3] = s;
+            (n >= 3).then_some((window[0], window[3]))
+        })
+}
+
+/// The distinct character trigrams of `folded`, an already case-folded
+/// value, sorted. A value under three characters has none.
+pub fn grams(folded: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = gram_spans(folded).map(|(a, b)| &folded[a..b]).collect();
     out.sort_unstable();
     out.dedup();
     out

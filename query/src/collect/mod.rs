@@ -39,13 +39,13 @@ const NULL: u64 = u64::MAX;
 const NULL_ID: u32 = u32::MAX;
 const MICROS: i64 = 1_000_000;
 
-/// A predicate on the value of one by-field, pushed down from a command
-/// after tstats. A group whose value fails it is dropped; the command still
-/// runs on the result, so a filter only saves work and never changes it.
 /// A test of one value, with whatever state (compiled patterns, caches) it
 /// keeps within one segment.
 pub type Predicate = Box<dyn FnMut(&str) -> bool>;
 
+/// A predicate on the value of one by-field, pushed down from a command
+/// after tstats. A group whose value fails it is dropped; the command still
+/// runs on the result, so a filter only saves work and never changes it.
 #[derive(Clone)]
 pub struct KeyFilter {
     /// Position in the tstats `by` list.
@@ -105,11 +105,6 @@ impl GroupBy {
     pub fn with_filters(mut self, filters: Vec<KeyFilter>) -> Self {
         self.filters = filters;
         self
-    }
-
-    /// Number of by-fields (the first result columns).
-    pub fn by_len(&self) -> usize {
-        self.by.len()
     }
 
     /// True when by-field `i` is a CIM string field (filters apply to those).
@@ -259,8 +254,8 @@ pub struct GroupSegment {
     by_cols: Vec<SegSource>,
     aggs: Vec<(AggFunc, Option<FieldRef>)>,
     agg_cols: Vec<SegSource>,
-    /// `_time`, for latest/earliest.
-    time: Column<i64>,
+    /// `_time` (raw), when a latest/earliest needs it.
+    time: Option<SegSource>,
     fillnull: Option<String>,
     filters: Vec<SegFilter>,
     table: KeyTable,
@@ -301,7 +296,14 @@ impl Collector for GroupBy {
                 .iter()
                 .map(|(_, f)| SegSource::open(reader, f.unwrap_or(FieldRef::Unknown), 1))
                 .collect::<tantivy::Result<_>>()?,
-            time: reader.fast_fields().i64(TIME)?,
+            time: match self
+                .aggs
+                .iter()
+                .any(|(f, _)| matches!(f, AggFunc::Latest | AggFunc::Earliest))
+            {
+                true => Some(SegSource::open(reader, FieldRef::Time, 1)?),
+                false => None,
+            },
             fillnull: self.fillnull.clone(),
             filters: self
                 .filters
@@ -350,12 +352,7 @@ impl SegmentCollector for GroupSegment {
         for (j, col) in self.agg_cols.iter().enumerate() {
             col.fill(docs, &mut self.agg_vals[j], true, &mut self.tmp);
         }
-        let needs_time = self
-            .aggs
-            .iter()
-            .any(|(f, _)| matches!(f, AggFunc::Latest | AggFunc::Earliest));
-        if needs_time {
-            let t = SegSource::Time(self.time.clone(), 1);
+        if let Some(t) = &self.time {
             t.fill(docs, &mut self.times, true, &mut self.tmp);
         }
         let n_aggs = self.aggs.len();
