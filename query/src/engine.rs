@@ -13,7 +13,7 @@ use crate::plan::{plan, PlanError};
 use crate::post::PostError;
 use crate::spl::ast::{Span, Tstats};
 use crate::spl::{self, MacroSet, SplError};
-use crate::table::{RowSink, Table};
+use crate::table::{Cell, RowSink, Table};
 
 /// The data model evidx indexes.
 pub const DATAMODEL: &str = "Endpoint.Processes";
@@ -162,13 +162,45 @@ impl Engine {
             &self.executor,
             EnableScoring::disabled_from_searcher(&searcher),
         )?;
-        let mut rows = collector.rows(groups, ROWS_PER_CHUNK);
-        Ok(crate::post::run_chunked(
-            collector.columns(),
-            |buf| rows.fill(buf),
-            &query.pipeline.commands,
-            sink,
-        )?)
+        let rows = collector.rows(groups, ROWS_PER_CHUNK);
+        let columns = collector.columns();
+        let commands = &query.pipeline.commands;
+        // Rows are made on a second thread while the commands and the sink
+        // take the previous chunk: for a wide result, making rows and
+        // writing them cost about the same.
+        std::thread::scope(|scope| {
+            let fill = read_ahead(scope, rows);
+            Ok(crate::post::run_chunked(columns, fill, commands, sink)?)
+        })
+    }
+}
+
+/// Make `rows` chunk by chunk on a thread of `scope`, one chunk ahead of
+/// the consumer; the returned `fill` swaps in the next chunk (false at the
+/// end). Buffers go back to the maker, so rows and strings are reused.
+/// Dropping `fill` stops the maker (a `head` that needs no more rows).
+fn read_ahead<'scope, 'env: 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    mut rows: crate::collect::Rows<'env>,
+) -> impl FnMut(&mut Vec<Vec<Cell>>) -> bool + 'scope {
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<Vec<Cell>>>(1);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Vec<Cell>>>();
+    scope.spawn(move || loop {
+        let mut buf = empty_rx.try_recv().unwrap_or_default();
+        if !rows.fill(&mut buf) || full_tx.send(buf).is_err() {
+            break;
+        }
+    });
+    move |buf| {
+        let used = std::mem::take(buf);
+        let _ = empty_tx.send(used);
+        match full_rx.recv() {
+            Ok(next) => {
+                *buf = next;
+                true
+            }
+            Err(_) => false,
+        }
     }
 }
 

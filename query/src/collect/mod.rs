@@ -638,17 +638,13 @@ impl GroupSegment {
 /// order) and, per part, the index of its value ([`NULL_ID`] for null).
 fn decode_column(col: &SegSource, parts: impl Iterator<Item = u64>) -> (Vec<String>, Vec<u32>) {
     let parts: Vec<u64> = parts.collect();
-    let mut distinct: Vec<u64> = parts.iter().copied().filter(|&p| p != NULL).collect();
-    distinct.sort_unstable();
-    distinct.dedup();
+    let (distinct, ids) = distinct_ids(&parts, col.cardinality());
     let dict: Vec<String> = match col {
         SegSource::Str(c) => {
             let mut out = Vec::with_capacity(distinct.len());
             let ok = c
                 .dictionary()
-                .sorted_ords_to_term_cb(&distinct, |bytes| {
-                    out.push(String::from_utf8_lossy(bytes).into_owned())
-                })
+                .sorted_ords_to_term_cb(&distinct, |bytes| out.push(utf8(bytes)))
                 .unwrap_or(false);
             if !ok || out.len() != distinct.len() {
                 // A damaged dictionary: fall back to one lookup per value.
@@ -666,17 +662,59 @@ fn decode_column(col: &SegSource, parts: impl Iterator<Item = u64>) -> (Vec<Stri
         SegSource::Time(..) => distinct.iter().map(|&v| (v as i64).to_string()).collect(),
         SegSource::None => Vec::new(),
     };
-    let ids = parts
-        .iter()
-        .map(|&p| {
-            if p == NULL {
-                NULL_ID
-            } else {
-                distinct.binary_search(&p).map_or(NULL_ID, |i| i as u32)
-            }
-        })
-        .collect();
     (dict, ids)
+}
+
+/// The sorted distinct non-null values of `parts`, and per part the index
+/// of its value among them ([`NULL_ID`] for null). When the values are
+/// ordinals below a `cardinality` not much larger than `parts`, one pass
+/// over a dense table replaces the sort and the binary searches.
+fn distinct_ids(parts: &[u64], cardinality: Option<u64>) -> (Vec<u64>, Vec<u32>) {
+    match cardinality {
+        Some(card) if card <= (parts.len() as u64).saturating_mul(4) => {
+            const UNSEEN: u32 = u32::MAX;
+            let mut index = vec![UNSEEN; card as usize];
+            for &p in parts {
+                if let Some(slot) = index.get_mut(p as usize) {
+                    *slot = 0;
+                }
+            }
+            let mut distinct = Vec::new();
+            for (ord, slot) in index.iter_mut().enumerate() {
+                if *slot != UNSEEN {
+                    *slot = distinct.len() as u32;
+                    distinct.push(ord as u64);
+                }
+            }
+            let ids = parts
+                .iter()
+                .map(|&p| index.get(p as usize).copied().unwrap_or(NULL_ID))
+                .collect();
+            (distinct, ids)
+        }
+        _ => {
+            let mut distinct: Vec<u64> = parts.iter().copied().filter(|&p| p != NULL).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let ids = parts
+                .iter()
+                .map(|&p| match p {
+                    NULL => NULL_ID,
+                    p => distinct.binary_search(&p).map_or(NULL_ID, |i| i as u32),
+                })
+                .collect();
+            (distinct, ids)
+        }
+    }
+}
+
+/// A dictionary term as text: terms are UTF-8 unless the index is damaged,
+/// and checking that is much cheaper than a lossy conversion.
+fn utf8(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// The texts of the ordinals (or time values) an aggregate column holds.
@@ -883,7 +921,7 @@ impl GroupBy {
             Some(AggValue::Time(Some(t))) => {
                 set_text(cell, format_args!("{}", t.div_euclid(MICROS)))
             }
-            Some(AggValue::Extreme(Some((_, s)))) => set_text(cell, format_args!("{s}")),
+            Some(AggValue::Extreme(Some((_, s)))) => set_str(cell, &s),
             Some(AggValue::Set(s)) => match func {
                 AggFunc::Dc => set_text(cell, format_args!("{}", s.len())),
                 _ => *cell = Cell(s.into_iter().collect()),
@@ -910,6 +948,18 @@ fn set_text(cell: &mut Cell, text: std::fmt::Arguments<'_>) {
     let s = &mut cell.0[0];
     s.clear();
     let _ = s.write_fmt(text);
+}
+
+/// Make `cell` the single value `text`: a plain copy into its string (the
+/// formatting machinery cost a tenth of a wide group-by's output).
+fn set_str(cell: &mut Cell, text: &str) {
+    if cell.0.len() != 1 {
+        cell.0.clear();
+        cell.0.push(String::new());
+    }
+    let s = &mut cell.0[0];
+    s.clear();
+    s.push_str(text);
 }
 
 /// Result rows, a chunk at a time (see [`GroupBy::rows`]).
@@ -951,7 +1001,7 @@ impl Rows<'_> {
             row.truncate(width + n_aggs);
             row.resize_with(width + n_aggs, Cell::null);
             for (i, &id) in self.keys[g * width..(g + 1) * width].iter().enumerate() {
-                set_text(&mut row[i], format_args!("{}", self.values[i][id as usize]));
+                set_str(&mut row[i], &self.values[i][id as usize]);
             }
             for (j, (func, _)) in self.by.aggs.iter().enumerate() {
                 let a = self.aggs[g * n_aggs + j].take();
@@ -959,5 +1009,22 @@ impl Rows<'_> {
             }
         }
         n > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{distinct_ids, NULL, NULL_ID};
+
+    #[test]
+    fn dense_and_sorted_distinct_ids_agree() {
+        let parts = [7, 3, NULL, 7, 0, 9, 3, NULL];
+        let dense = distinct_ids(&parts, Some(10));
+        let sorted = distinct_ids(&parts, None);
+        assert_eq!(dense, sorted);
+        assert_eq!(dense.0, vec![0, 3, 7, 9]);
+        assert_eq!(dense.1, vec![2, 1, NULL_ID, 2, 0, 3, 1, NULL_ID]);
+        // A cardinality far above the parts takes the sorting path.
+        assert_eq!(distinct_ids(&parts, Some(1 << 40)), sorted);
     }
 }
