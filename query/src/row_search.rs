@@ -69,6 +69,8 @@ fn compile(e: &SearchExpr) -> Node {
             };
             Node::Term(Glob::new(&g))
         }
+        // Run before the search (`crate::subsearch`); unresolved, nothing.
+        SearchExpr::Subsearch(_) => Node::Or(Vec::new()),
     }
 }
 
