@@ -168,3 +168,54 @@ pub fn ensure_column(table: &mut Table, name: &str) -> usize {
 pub fn cell_at(row: &[Cell], col: Option<usize>) -> &[String] {
     col.and_then(|i| row.get(i)).map_or(&[], |c| c.0.as_slice())
 }
+
+/// Small tables for the commands' tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use crate::table::{Cell, Table};
+
+    /// A table; a cell `a|b` is multivalue, `<null>` is null.
+    pub fn t(cols: &[&str], rows: &[&[&str]]) -> Table {
+        Table {
+            columns: cols.iter().map(|s| s.to_string()).collect(),
+            rows: rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|v| match *v {
+                            "<null>" => Cell::null(),
+                            v => Cell(v.split('|').map(str::to_string).collect()),
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// A column's cells, multivalues joined with `|`, null as `<null>`.
+    pub fn col(table: &Table, name: &str) -> Vec<String> {
+        let i = table
+            .column_index(name)
+            .unwrap_or_else(|| panic!("no {name} in {:?}", table.columns));
+        table
+            .rows
+            .iter()
+            .map(|r| match r[i].is_null() {
+                true => "<null>".to_string(),
+                false => r[i].0.join("|"),
+            })
+            .collect()
+    }
+
+    /// The commands of `| tstats count from datamodel=X CMDS`.
+    pub fn cmds(text: &str) -> Vec<crate::spl::ast::Command> {
+        crate::spl::parser::parse_pipeline(&format!("| tstats count from datamodel=X {text}"))
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
+            .commands
+    }
+
+    /// Apply commands (with no lookups or subsearches).
+    pub fn run(table: &mut Table, text: &str) {
+        crate::post::apply_all(table, &cmds(text)).unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
+}

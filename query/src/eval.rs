@@ -998,3 +998,81 @@ mod tests {
         assert!(Evaluator::new().eval(&e, &table(), 0).is_err());
     }
 }
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+    use crate::columns::testutil::t;
+    use crate::spl::parser::parse_eval_expr;
+
+    fn ev(src: &str) -> EvalValue {
+        let table = t(
+            &["p", "mv", "n"],
+            &[&["cmd.exe /c", "true|false|TRUE|false", "<null>"]],
+        );
+        let e = parse_eval_expr(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        Evaluator::new().eval(&e, &table, 0).unwrap()
+    }
+
+    #[test]
+    fn not_in_and_not_like() {
+        assert_eq!(
+            ev("p NOT IN (\"a\", \"cmd.exe /c\")"),
+            EvalValue::Bool(false)
+        );
+        assert_eq!(ev("p not in (\"a\")"), EvalValue::Bool(true));
+        assert_eq!(ev("p NOT LIKE \"cmd%\""), EvalValue::Bool(false));
+        assert_eq!(ev("p NOT LIKE \"x%\""), EvalValue::Bool(true));
+        // Null stays null, so `where` drops the row either way.
+        assert_eq!(ev("n NOT IN (\"a\")"), EvalValue::Null);
+        assert_eq!(ev("NOT p IN (\"a\")"), EvalValue::Bool(true));
+    }
+
+    #[test]
+    fn multivalue_and_time_functions() {
+        assert_eq!(
+            ev("mvfilter(NOT match(mv, \"false\"))"),
+            EvalValue::Multi(vec!["true".into(), "TRUE".into()])
+        );
+        assert_eq!(ev("mvfilter(match(mv, \"x\"))"), EvalValue::Null);
+        assert_eq!(
+            ev("mvdedup(mv)"),
+            EvalValue::Multi(vec!["true".into(), "false".into(), "TRUE".into()])
+        );
+        assert_eq!(
+            ev("mvjoin(mvsort(mvdedup(mv)), \",\")"),
+            EvalValue::Str("TRUE,false,true".into())
+        );
+        assert_eq!(ev("mvcount(mvappend(p, mv, n))"), EvalValue::Num(5.0));
+        assert_eq!(ev("mvfind(mv, \"^TR\")"), EvalValue::Num(2.0));
+        assert_eq!(
+            ev("strptime(\"2024-01-02\", \"%Y-%m-%d\")"),
+            EvalValue::Num(1_704_153_600.0)
+        );
+        assert_eq!(
+            ev("relative_time(1704153600, \"+2d\")"),
+            EvalValue::Num(1_704_326_400.0)
+        );
+        assert_eq!(
+            ev("relative_time(1704160000, \"-1h@d\")"),
+            EvalValue::Num(1_704_153_600.0)
+        );
+        assert_eq!(
+            ev("strftime(1704153600, \"%Y-%m-%dT%H:%M:%S\")"),
+            EvalValue::Str("2024-01-02T00:00:00".into())
+        );
+        assert!(matches!(ev("now() > 1700000000"), EvalValue::Bool(true)));
+        assert_eq!(ev("max(3, \"10\", 2)"), EvalValue::Num(10.0));
+        assert_eq!(ev("min(3, \"a\")"), EvalValue::Num(3.0));
+        assert_eq!(
+            ev("cidrmatch(\"10.0.0.0/8\", \"10.2.3.4\")"),
+            EvalValue::Bool(true)
+        );
+        assert_eq!(
+            ev("floor(2.7) + ceil(2.1) + pow(2, 3)"),
+            EvalValue::Num(13.0)
+        );
+        assert_eq!(ev("typeof(n)"), EvalValue::Str("Invalid".into()));
+        assert_eq!(ev("isnum(\"12\")"), EvalValue::Bool(true));
+    }
+}

@@ -82,3 +82,71 @@ pub fn apply(table: &mut Table, cmd: &Join, sub: &Table) {
     }
     *table = Table { columns, rows };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::testutil::{cmds, col, t};
+    use crate::spl::ast::Command;
+
+    fn join(table: &mut Table, text: &str, sub: &Table) {
+        let Command::Join(j) = cmds(text).remove(0) else {
+            panic!()
+        };
+        apply(table, &j, sub);
+    }
+
+    fn sides() -> (Table, Table) {
+        let main = t(
+            &["dest", "guid", "user"],
+            &[
+                &["h1", "g1", "bob"],
+                &["h1", "g2", "eve"],
+                &["h2", "g1", "<null>"],
+                &["h1", "<null>", "x"],
+            ],
+        );
+        let sub = t(
+            &["dest", "guid", "child", "user"],
+            &[
+                &["h1", "g1", "a.exe", "SYSTEM"],
+                &["h1", "g1", "b.exe", "<null>"],
+                &["H1", "g2", "c.exe", "y"],
+            ],
+        );
+        (main, sub)
+    }
+
+    #[test]
+    fn inner_left_max_and_overwrite() {
+        let (main, sub) = sides();
+        let mut tb = main.clone();
+        join(&mut tb, "| join dest guid [| inputlookup x]", &sub);
+        assert_eq!(tb.columns, ["dest", "guid", "user", "child"]);
+        assert_eq!(col(&tb, "child"), ["a.exe"]);
+        assert_eq!(col(&tb, "user"), ["SYSTEM"]);
+        let mut tb = main.clone();
+        join(
+            &mut tb,
+            "| join max=0 overwrite=false dest, guid [| inputlookup x]",
+            &sub,
+        );
+        assert_eq!(col(&tb, "child"), ["a.exe", "b.exe"]);
+        assert_eq!(col(&tb, "user"), ["bob", "bob"]);
+        let mut tb = main.clone();
+        join(
+            &mut tb,
+            "| join type=left dest guid [| inputlookup x]",
+            &sub,
+        );
+        assert_eq!(col(&tb, "child"), ["a.exe", "<null>", "<null>", "<null>"]);
+        assert_eq!(col(&tb, "user"), ["SYSTEM", "eve", "<null>", "x"]);
+        // No field list: the common columns (dest, guid, user).
+        let mut tb = main;
+        join(&mut tb, "| join type=outer [| inputlookup x]", &sub);
+        assert_eq!(col(&tb, "child"), ["<null>"; 4]);
+        let mut empty = t(&["dest"], &[]);
+        join(&mut empty, "| join dest [| inputlookup x]", &sub);
+        assert!(empty.rows.is_empty());
+    }
+}

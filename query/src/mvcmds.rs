@@ -131,3 +131,72 @@ pub fn fillnull(table: &mut Table, value: &str, fields: &[String]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::columns::testutil::{col, run, t};
+
+    #[test]
+    fn makemv_delim_tokenizer_and_empty() {
+        let mut tb = t(&["p", "q"], &[&["a  b c", "x,,y"], &["<null>", ""]]);
+        run(&mut tb, "| makemv p | makemv delim=\",\" q");
+        assert_eq!(col(&tb, "p"), ["a|b|c", "<null>"]);
+        assert_eq!(col(&tb, "q"), ["x|y", "<null>"]);
+        let mut tb = t(&["q"], &[&["x,,y"]]);
+        run(&mut tb, "| makemv delim=\",\" allowempty=true q");
+        assert_eq!(col(&tb, "q"), ["x||y"]);
+        let mut tb = t(&["p"], &[&["iex (new-object net.webclient)"]]);
+        run(&mut tb, "| makemv tokenizer=\"([\\w\\d\\-]+)\" p");
+        assert_eq!(col(&tb, "p"), ["iex|new-object|net|webclient"]);
+    }
+
+    #[test]
+    fn mvexpand_rows() {
+        let mut tb = t(
+            &["a", "b"],
+            &[&["x|y|z", "1"], &["<null>", "2"], &["w", "3"]],
+        );
+        run(&mut tb, "| mvexpand a");
+        assert_eq!(col(&tb, "a"), ["x", "y", "z", "<null>", "w"]);
+        assert_eq!(col(&tb, "b"), ["1", "1", "1", "2", "3"]);
+        let mut tb = t(&["a"], &[&["x|y|z"]]);
+        run(&mut tb, "| mvexpand a limit=2");
+        assert_eq!(col(&tb, "a"), ["x", "y"]);
+    }
+
+    #[test]
+    fn dedup_variants() {
+        let rows: &[&[&str]] = &[
+            &["h1", "1"],
+            &["h1", "2"],
+            &["h2", "3"],
+            &["<null>", "4"],
+            &["h1", "5"],
+        ];
+        let mut tb = t(&["d", "n"], rows);
+        run(&mut tb, "| dedup d");
+        assert_eq!(col(&tb, "n"), ["1", "3"]);
+        let mut tb = t(&["d", "n"], rows);
+        run(&mut tb, "| dedup 2 d keepempty=true");
+        assert_eq!(col(&tb, "n"), ["1", "2", "3", "4"]);
+        let mut tb = t(&["d", "n"], rows);
+        run(&mut tb, "| dedup d consecutive=true");
+        assert_eq!(col(&tb, "n"), ["1", "3", "5"]);
+        let mut tb = t(&["d", "n"], rows);
+        run(&mut tb, "| dedup d sortby -n");
+        assert_eq!(col(&tb, "n"), ["3", "1"]);
+    }
+
+    #[test]
+    fn fillnull_all_and_named() {
+        let mut tb = t(&["a", "b"], &[&["<null>", "x"], &["y", "<null>"]]);
+        run(&mut tb, "| fillnull");
+        assert_eq!(col(&tb, "a"), ["0", "y"]);
+        assert_eq!(col(&tb, "b"), ["x", "0"]);
+        let mut tb = t(&["a", "b"], &[&["<null>", "<null>"]]);
+        run(&mut tb, "| fillnull value=unknown b c");
+        assert_eq!(col(&tb, "a"), ["<null>"]);
+        assert_eq!(col(&tb, "b"), ["unknown"]);
+        assert_eq!(col(&tb, "c"), ["unknown"]);
+    }
+}

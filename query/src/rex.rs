@@ -183,3 +183,60 @@ pub fn apply(table: &mut Table, cmd: &Rex) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::columns::testutil::{col, run, t};
+
+    #[test]
+    fn named_groups_max_match_and_no_match() {
+        let mut tb = t(
+            &["process", "user"],
+            &[
+                &["a.exe -u bob -u eve", "x"],
+                &["b.exe", "kept"],
+                &["<null>", "n"],
+            ],
+        );
+        run(&mut tb, "| rex field=process \"-u (?<user>\\w+)\"");
+        assert_eq!(col(&tb, "user"), ["bob", "kept", "n"]);
+        run(&mut tb, "| rex field=process max_match=0 \"-u (?<u>\\w+)\"");
+        assert_eq!(col(&tb, "u"), ["bob|eve", "<null>", "<null>"]);
+        run(
+            &mut tb,
+            "| rex field=process \"^(?<exe>[^.]+)\\.(?<ext>\\w+)\"",
+        );
+        assert_eq!(col(&tb, "exe"), ["a", "b", "<null>"]);
+        assert_eq!(col(&tb, "ext"), ["exe", "exe", "<null>"]);
+        // A missing field: nothing happens.
+        run(&mut tb, "| rex \"(?<z>.)\"");
+        assert!(tb.column_index("z").is_none());
+    }
+
+    #[test]
+    fn rtlo_groups_from_escu() {
+        let mut tb = t(&["process"], &[&["evil\u{202E}fdp.exe"], &["plain.exe"]]);
+        run(
+            &mut tb,
+            "| rex field=process \"(?<c1>.+)(?<rtlo>\\\\x{202E})(?<c2>.+)\"",
+        );
+        assert_eq!(col(&tb, "c1"), ["evil", "<null>"]);
+        assert_eq!(col(&tb, "c2"), ["fdp.exe", "<null>"]);
+    }
+
+    #[test]
+    fn sed_mode() {
+        let mut tb = t(&["p"], &[&["a-b-c|x-y"], &["<null>"]]);
+        run(&mut tb, "| rex field=p mode=sed \"s/(\\w)-/\\1+/g\"");
+        assert_eq!(col(&tb, "p"), ["a+b+c|x+y", "<null>"]);
+        let mut tb = t(&["p"], &[&["a-b-c"]]);
+        run(&mut tb, "| rex field=p mode=sed \"s/-/_/2\"");
+        assert_eq!(col(&tb, "p"), ["a-b_c"]);
+        run(&mut tb, "| rex field=p mode=sed \"s/-/=/\"");
+        assert_eq!(col(&tb, "p"), ["a=b_c"]);
+        run(&mut tb, "| rex field=p mode=sed \"y/abc/xyz/\"");
+        assert_eq!(col(&tb, "p"), ["x=y_z"]);
+        run(&mut tb, "| rex field=p mode=sed \"s/\\//|/g\"");
+        assert_eq!(col(&tb, "p"), ["x=y_z"]);
+    }
+}

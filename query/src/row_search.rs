@@ -133,3 +133,25 @@ fn eval_node(n: &Node, table: &Table, row: usize) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::columns::testutil::{col, run, t};
+
+    #[test]
+    fn escaped_asterisk_is_literal() {
+        let rows: &[&[&str]] = &[&["a*b"], &["axb"], &["a\\b"]];
+        let mut tb = t(&["p"], rows);
+        run(&mut tb, "| search p=\"a\\*b\"");
+        assert_eq!(col(&tb, "p"), ["a*b"]);
+        let mut tb = t(&["p"], rows);
+        run(&mut tb, "| search p=a*b");
+        assert_eq!(tb.rows.len(), 3);
+        let mut tb = t(&["p"], rows);
+        run(&mut tb, "| search p=\"a\\\\*\"");
+        assert_eq!(col(&tb, "p"), ["a\\b"]);
+        let mut tb = t(&["p"], rows);
+        run(&mut tb, "| search p IN (\"*\\**\")");
+        assert_eq!(col(&tb, "p"), ["a*b"]);
+    }
+}

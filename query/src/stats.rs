@@ -342,3 +342,137 @@ fn streamstats(table: &mut Table, cmd: &Stats) {
         set_column(table, &agg.column, cells);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::columns::testutil::{col, run, t};
+
+    fn procs() -> crate::table::Table {
+        t(
+            &["dest", "user", "process", "n", "_time"],
+            &[
+                &["h1", "bob", "cmd.exe", "3", "30"],
+                &["h1", "eve", "net.exe|cmd.exe", "10", "10"],
+                &["h2", "bob", "ipconfig", "x", "20"],
+                &["<null>", "bob", "whoami", "1", "40"],
+                &["h1", "bob", "cmd.exe", "2", "50"],
+            ],
+        )
+    }
+
+    #[test]
+    fn stats_by_drops_nulls_and_orders_groups() {
+        let mut tb = procs();
+        run(
+            &mut tb,
+            "| stats count dc(process) AS dcp values(process) list(user) min(n) max(n) sum(n) avg(n) by dest",
+        );
+        assert_eq!(
+            tb.columns,
+            [
+                "dest",
+                "count",
+                "dcp",
+                "values(process)",
+                "list(user)",
+                "min(n)",
+                "max(n)",
+                "sum(n)",
+                "avg(n)"
+            ]
+        );
+        assert_eq!(col(&tb, "dest"), ["h1", "h2"]);
+        assert_eq!(col(&tb, "count"), ["3", "1"]);
+        assert_eq!(col(&tb, "dcp"), ["2", "1"]);
+        assert_eq!(col(&tb, "values(process)"), ["cmd.exe|net.exe", "ipconfig"]);
+        assert_eq!(col(&tb, "list(user)"), ["bob|eve|bob", "bob"]);
+        // Numbers before text; sum and avg skip text.
+        assert_eq!(col(&tb, "min(n)"), ["2", "x"]);
+        assert_eq!(col(&tb, "max(n)"), ["10", "x"]);
+        assert_eq!(col(&tb, "sum(n)"), ["15", "<null>"]);
+        assert_eq!(col(&tb, "avg(n)"), ["5", "<null>"]);
+    }
+
+    #[test]
+    fn stats_multivalue_by_empty_input_and_time_order() {
+        let mut tb = procs();
+        run(
+            &mut tb,
+            "| stats count earliest(user) latest(user) first(n) last(n) by process",
+        );
+        assert_eq!(
+            col(&tb, "process"),
+            ["cmd.exe", "ipconfig", "net.exe", "whoami"]
+        );
+        assert_eq!(col(&tb, "count"), ["3", "1", "1", "1"]);
+        assert_eq!(col(&tb, "earliest(user)"), ["eve", "bob", "eve", "bob"]);
+        assert_eq!(col(&tb, "latest(user)"), ["bob", "bob", "eve", "bob"]);
+        assert_eq!(col(&tb, "first(n)"), ["3", "x", "10", "1"]);
+        let mut tb = t(&["a"], &[]);
+        run(&mut tb, "| stats count, max(a) as m");
+        assert_eq!(tb.columns, ["count", "m"]);
+        assert_eq!(col(&tb, "count"), ["0"]);
+        assert_eq!(col(&tb, "m"), ["<null>"]);
+        let mut tb = t(&["a"], &[]);
+        run(&mut tb, "| stats count by a");
+        assert!(tb.rows.is_empty());
+        assert_eq!(tb.columns, ["a", "count"]);
+    }
+
+    #[test]
+    fn spread_aggregates() {
+        let mut tb = t(
+            &["v"],
+            &[
+                &["2"],
+                &["4"],
+                &["4"],
+                &["4"],
+                &["5"],
+                &["5"],
+                &["7"],
+                &["9"],
+            ],
+        );
+        run(
+            &mut tb,
+            "| stats stdev(v) stdevp(v) var(v) range(v) median(v) mode(v) c(v)",
+        );
+        assert_eq!(col(&tb, "stdevp(v)"), ["2"]);
+        assert_eq!(col(&tb, "var(v)"), ["4.571428571428571"]);
+        assert_eq!(col(&tb, "range(v)"), ["7"]);
+        assert_eq!(col(&tb, "median(v)"), ["5"]);
+        assert_eq!(col(&tb, "mode(v)"), ["4"]);
+        assert_eq!(col(&tb, "c(v)"), ["8"]);
+        assert!(col(&tb, "stdev(v)")[0].starts_with("2.138"));
+    }
+
+    #[test]
+    fn eventstats_adds_group_values_to_each_row() {
+        let mut tb = procs();
+        run(&mut tb, "| eventstats dc(process) as dc_p count by dest");
+        assert_eq!(tb.rows.len(), 5);
+        assert_eq!(col(&tb, "dc_p"), ["2", "2", "1", "<null>", "2"]);
+        assert_eq!(col(&tb, "count"), ["3", "3", "1", "<null>", "3"]);
+        let mut tb = procs();
+        run(&mut tb, "| eventstats max(n) as n");
+        assert_eq!(col(&tb, "n"), ["x"; 5]);
+    }
+
+    #[test]
+    fn streamstats_running_values() {
+        let mut tb = procs();
+        run(&mut tb, "| streamstats count as k sum(n) as s by user");
+        assert_eq!(col(&tb, "k"), ["1", "1", "2", "3", "4"]);
+        assert_eq!(col(&tb, "s"), ["3", "10", "3", "4", "6"]);
+        let mut tb = procs();
+        run(
+            &mut tb,
+            "| streamstats current=f window=2 values(user) as prev",
+        );
+        assert_eq!(
+            col(&tb, "prev"),
+            ["<null>", "bob", "bob|eve", "bob|eve", "bob"]
+        );
+    }
+}

@@ -183,3 +183,42 @@ pub fn expand(table: &Table, span: &Span) -> Result<SearchExpr, String> {
         SearchExpr::Or(rows)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::testutil::t;
+    use crate::row_search::SearchMatcher;
+
+    #[test]
+    fn expansion_is_an_or_of_ands() {
+        let sub = t(
+            &["process_id", "dest", "_time", "x"],
+            &[&["12", "h1", "5", "<null>"], &["7", "h2", "6", "a|b"]],
+        );
+        let e = expand(&sub, &(0..1)).unwrap();
+        let m = SearchMatcher::new(&e);
+        let rows = t(
+            &["process_id", "dest", "x"],
+            &[
+                &["12", "H1", "z"],
+                &["12", "h2", "a"],
+                &["7", "h2", "b"],
+                &["7", "h2", "<null>"],
+                &["7", "h2", "q"],
+            ],
+        );
+        let hits: Vec<bool> = (0..rows.rows.len()).map(|r| m.matches(&rows, r)).collect();
+        assert_eq!(hits, [true, false, true, false, false]);
+        // No rows: Splunk's NOT (), which matches nothing.
+        let none = expand(&t(&["a"], &[]), &(0..1)).unwrap();
+        assert!(!SearchMatcher::new(&none).matches(&rows, 0));
+        // Values are search values: `*` is a wildcard.
+        let globs = expand(&t(&["dest"], &[&["h*"]]), &(0..1)).unwrap();
+        assert!(SearchMatcher::new(&globs).matches(&rows, 0));
+        // A `search` column is search text.
+        let text = expand(&t(&["search"], &[&["dest=h2 x=b"]]), &(0..1)).unwrap();
+        let m = SearchMatcher::new(&text);
+        assert!(m.matches(&rows, 2) && !m.matches(&rows, 1));
+    }
+}

@@ -153,3 +153,72 @@ pub fn apply(table: &mut Table, cmd: &Transaction) -> Result<(), String> {
     *table = Table { columns, rows: out };
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::columns::testutil::{col, run, t};
+
+    fn events() -> crate::table::Table {
+        t(
+            &["_time", "dest", "process"],
+            &[
+                &["100", "h1", "net.exe"],
+                &["200", "h1", "ipconfig.exe"],
+                &["1000", "h1", "net.exe"],
+                &["150", "h2", "arp.exe"],
+                &["50", "<null>", "x.exe"],
+                &["260", "h1", "arp.exe"],
+            ],
+        )
+    }
+
+    #[test]
+    fn maxpause_splits_and_merges_fields() {
+        let mut tb = events();
+        run(&mut tb, "| transaction dest maxpause=5m");
+        // Newest first: h1@1000, h1@100 (100, 200, 260), h2@150.
+        assert_eq!(col(&tb, "_time"), ["1000", "150", "100"]);
+        assert_eq!(col(&tb, "eventcount"), ["1", "1", "3"]);
+        assert_eq!(col(&tb, "duration"), ["0", "0", "160"]);
+        assert_eq!(
+            col(&tb, "process"),
+            ["net.exe", "arp.exe", "arp.exe|ipconfig.exe|net.exe"]
+        );
+        let mut tb = events();
+        run(
+            &mut tb,
+            "| transaction dest maxpause=1m mvlist=true | where eventcount>=2",
+        );
+        assert_eq!(col(&tb, "process"), ["ipconfig.exe|arp.exe"]);
+    }
+
+    #[test]
+    fn maxspan_maxevents_and_start_end() {
+        let mut tb = events();
+        run(&mut tb, "| transaction dest maxspan=2m");
+        assert_eq!(col(&tb, "eventcount"), ["1", "1", "1", "2"]);
+        let mut tb = events();
+        run(&mut tb, "| transaction dest maxevents=2");
+        assert_eq!(col(&tb, "eventcount"), ["2", "1", "2"]);
+        let mut tb = events();
+        run(
+            &mut tb,
+            "| transaction dest startswith=eval(process=\"net.exe\")",
+        );
+        assert_eq!(col(&tb, "eventcount"), ["1", "3"]);
+        let mut tb = events();
+        run(
+            &mut tb,
+            "| transaction dest endswith=eval(process=\"ipconfig.exe\") keepevicted=true",
+        );
+        // h1: [100, 200] ends at ipconfig; [260, 1000] and h2's never end.
+        assert_eq!(col(&tb, "closed_txn"), ["0", "0", "1"]);
+        assert_eq!(col(&tb, "eventcount"), ["2", "1", "2"]);
+        let mut tb = events();
+        run(
+            &mut tb,
+            "| transaction dest endswith=eval(process=\"ipconfig.exe\")",
+        );
+        assert_eq!(col(&tb, "_time"), ["100"]);
+    }
+}
