@@ -155,7 +155,7 @@ impl Engine {
             span,
             text: query.text.clone(),
         };
-        // Subsearches run and lookups load first (`crate::subsearch`).
+        // Subsearches run and lookups load first (`subsearch.rs`).
         let resolved = crate::subsearch::Resolver {
             lookups: &self.lookups,
             run_tstats: &|q: &spl::Query| self.run(q),

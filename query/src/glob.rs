@@ -193,7 +193,7 @@ mod tests {
         assert!(g.matches("xa*by"));
         assert!(!g.matches("xaqby"));
         assert_eq!(g.pieces(), &["", "a*b", ""]);
-        let exact = Glob::new(&format!("{star}"));
+        let exact = Glob::new(&star);
         assert_eq!(exact.is_exact(), Some("*"));
         assert!(exact.matches("*") && !exact.matches("x") && !exact.matches_all());
     }

@@ -33,25 +33,29 @@ fn split_sed(expr: &str) -> Result<(char, Vec<String>), String> {
     let kind = chars.next().ok_or("empty sed expression")?;
     let delim = chars.next().ok_or("sed expression too short")?;
     let mut parts = vec![String::new()];
+    let mut cur = String::new();
     let mut escaped = false;
     for c in chars {
         if escaped {
             if c != delim {
-                parts.last_mut().map(|p| p.push('\\'));
+                cur.push('\\');
             }
-            parts.last_mut().map(|p| p.push(c));
+            cur.push(c);
             escaped = false;
         } else if c == '\\' {
             escaped = true;
         } else if c == delim {
-            parts.push(String::new());
+            parts.push(std::mem::take(&mut cur));
         } else {
-            parts.last_mut().map(|p| p.push(c));
+            cur.push(c);
         }
     }
     if escaped {
-        parts.last_mut().map(|p| p.push('\\'));
+        cur.push('\\');
     }
+    parts.push(cur);
+    // The first element is the empty text before the first delimiter.
+    parts.remove(0);
     Ok((kind, parts))
 }
 

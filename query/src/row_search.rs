@@ -69,7 +69,7 @@ fn compile(e: &SearchExpr) -> Node {
             };
             Node::Term(Glob::new(&g))
         }
-        // Run before the search (`crate::subsearch`); unresolved, nothing.
+        // Run before the search (`subsearch.rs`); unresolved, nothing.
         SearchExpr::Subsearch(_) => Node::Or(Vec::new()),
     }
 }

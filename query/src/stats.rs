@@ -122,7 +122,7 @@ impl Acc {
                     .map_or(Cell::null(), |(v, _)| Cell::one(v))
             }
             StatsFunc::First => vals().next().map_or(Cell::null(), Cell::one),
-            StatsFunc::Last => vals().last().map_or(Cell::null(), Cell::one),
+            StatsFunc::Last => vals().next_back().map_or(Cell::null(), Cell::one),
             StatsFunc::Earliest | StatsFunc::Latest => {
                 let later = |a: &Option<f64>, b: &Option<f64>| {
                     a.unwrap_or(f64::NEG_INFINITY)
@@ -242,11 +242,8 @@ fn stats(table: &mut Table, cmd: &Stats) {
         .map(|(key, accs)| {
             let mut row: Vec<Cell> = key.into_iter().map(|k| Cell::one(k.0)).collect();
             for (a, cell) in cmd.aggs.iter().zip(results(&accs, &cmd.aggs)) {
-                match cmd.by.iter().position(|b| *b == a.column) {
-                    Some(i) => {
-                        row.remove(i);
-                    }
-                    None => {}
+                if let Some(i) = cmd.by.iter().position(|b| *b == a.column) {
+                    row.remove(i);
                 }
                 row.push(cell);
             }

@@ -24,6 +24,10 @@ use crate::num::{format_num, parse_num};
 use crate::spl::ast::{Expr, Transaction};
 use crate::table::{Cell, Table};
 
+/// Evaluates a `startswith`/`endswith` condition on a row (None: no
+/// condition).
+type Test<'a> = dyn FnMut(&Option<Expr>, usize) -> Result<Option<bool>, String> + 'a;
+
 pub fn apply(table: &mut Table, cmd: &Transaction) -> Result<(), String> {
     let time_col = table.column_index("_time");
     let key_cols: Vec<Option<usize>> = cmd.fields.iter().map(|f| table.column_index(f)).collect();
@@ -74,7 +78,7 @@ pub fn apply(table: &mut Table, cmd: &Transaction) -> Result<(), String> {
         let mut cur: Vec<usize> = Vec::new();
         let flush = |cur: &mut Vec<usize>,
                      txns: &mut Vec<(Vec<usize>, bool)>,
-                     test: &mut dyn FnMut(&Option<Expr>, usize) -> Result<Option<bool>, String>|
+                     test: &mut Test|
          -> Result<(), String> {
             if let (Some(&first), Some(&last)) = (cur.first(), cur.last()) {
                 let starts = test(&cmd.startswith, first)?.unwrap_or(true);
@@ -127,20 +131,20 @@ pub fn apply(table: &mut Table, cmd: &Transaction) -> Result<(), String> {
     let mut out = Vec::with_capacity(txns.len());
     for (rows, closed) in &txns {
         let mut row = vec![Cell::null(); columns.len()];
-        for c in 0..table.columns.len() {
+        for (c, slot) in row.iter_mut().enumerate().take(table.columns.len()) {
             let mut vals: Vec<String> = Vec::new();
             for &r in rows {
                 vals.extend(table.rows[r][c].0.iter().cloned());
             }
             if Some(c) == time_col {
-                row[c] = Cell::one(format_num(time(rows[0])));
+                *slot = Cell::one(format_num(time(rows[0])));
                 continue;
             }
             if !cmd.mvlist {
                 vals.sort();
                 vals.dedup();
             }
-            row[c] = Cell(vals);
+            *slot = Cell(vals);
         }
         let (first, last) = (time(rows[0]), time(rows[rows.len() - 1]));
         row[dur_col] = Cell::one(format_num(last - first));

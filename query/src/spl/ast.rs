@@ -116,7 +116,7 @@ pub enum SearchExpr {
         span: Span,
     },
     /// `[ | tstats ... ]` or `[ | inputlookup ... ]`: replaced, before the
-    /// search runs, by the OR of its result rows (`crate::subsearch`).
+    /// search runs, by the OR of its result rows (`subsearch.rs`).
     Subsearch(Box<Subsearch>),
 }
 
@@ -279,7 +279,7 @@ pub struct Lookup {
     pub output_new: bool,
     pub span: Span,
     /// The lookup's definition and rows, once loaded
-    /// (`crate::subsearch::resolve`).
+    /// (`subsearch.rs`).
     pub table: Option<std::sync::Arc<crate::lookup::LookupTable>>,
 }
 
@@ -365,7 +365,7 @@ pub struct Join {
     /// Empty: the fields both sides have.
     pub fields: Vec<String>,
     pub sub: Box<Subsearch>,
-    /// The subsearch's result, once run (`crate::subsearch::resolve`).
+    /// The subsearch's result, once run (`subsearch.rs`).
     pub resolved: Option<std::sync::Arc<crate::table::Table>>,
 }
 

@@ -360,7 +360,7 @@ pub(super) fn parse_dedup(c: &mut Cursor, span: Span) -> Result<Command> {
     let mut sort = Vec::new();
     let mut in_sort = false;
     for (i, a) in all_args(c)?.into_iter().enumerate() {
-        if let Some(_) = a.value {
+        if a.value.is_some() {
             match a.text.to_ascii_lowercase().as_str() {
                 "keepempty" => keep_empty = parse_bool(&a)?,
                 "consecutive" => consecutive = parse_bool(&a)?,
