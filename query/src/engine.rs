@@ -9,6 +9,7 @@ use tantivy::query::EnableScoring;
 use tantivy::{Executor, Index, IndexReader, ReloadPolicy};
 
 use crate::collect::GroupBy;
+use crate::lookup::LookupStore;
 use crate::plan::{plan, PlanError};
 use crate::post::PostError;
 use crate::spl::ast::{Span, Tstats};
@@ -66,6 +67,8 @@ pub struct Engine {
     /// Runs the segments of one search: in parallel for a single search;
     /// one at a time in a pack, whose detections already run in parallel.
     executor: Executor,
+    /// The lookups that `lookup` and `inputlookup` read.
+    lookups: LookupStore,
 }
 
 impl Engine {
@@ -103,7 +106,14 @@ impl Engine {
             schema,
             pushdown: true,
             executor,
+            lookups: LookupStore::new(),
         })
+    }
+
+    /// The lookups that `lookup` and `inputlookup` read
+    /// ([`LookupStore::load_dir`]).
+    pub fn set_lookups(&mut self, lookups: LookupStore) {
+        self.lookups = lookups;
     }
 
     /// Turn the pushdown of filters into the collector (see
@@ -145,6 +155,14 @@ impl Engine {
             span,
             text: query.text.clone(),
         };
+        // Subsearches run and lookups load first (`subsearch.rs`).
+        let resolved = crate::subsearch::Resolver {
+            lookups: &self.lookups,
+            run_tstats: &|q: &spl::Query| self.run(q),
+            error: &|message, span| unsupported(message, span),
+        }
+        .resolve(query)?;
+        let query = &resolved;
         let ts = &query.pipeline.tstats;
         check_tstats(ts).map_err(|(m, s)| unsupported(m, s))?;
         let q = plan(ts.filter.as_ref(), &self.schema)
@@ -170,7 +188,14 @@ impl Engine {
         // writing them cost about the same.
         std::thread::scope(|scope| {
             let fill = read_ahead(scope, rows);
-            Ok(crate::post::run_chunked(columns, fill, commands, sink)?)
+            crate::post::run_chunked(columns, fill, commands, sink).map_err(|e| match e {
+                PostError::Command {
+                    command,
+                    message,
+                    span: Some(span),
+                } => unsupported(format!("{command}: {message}"), span),
+                e => e.into(),
+            })
         })
     }
 }

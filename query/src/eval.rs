@@ -101,6 +101,8 @@ impl EvalValue {
 #[derive(Default)]
 pub struct Evaluator {
     regexes: HashMap<String, Rc<Pattern>>,
+    /// A field bound to one of its values (inside `mvfilter`).
+    bound: Option<(String, EvalValue)>,
 }
 
 impl Evaluator {
@@ -141,7 +143,10 @@ impl Evaluator {
 
     pub fn eval(&mut self, expr: &Expr, table: &Table, row: usize) -> Result<EvalValue, EvalError> {
         Ok(match expr {
-            Expr::Field(name) => field(table, row, name),
+            Expr::Field(name) => match &self.bound {
+                Some((b, v)) if b == name => v.clone(),
+                _ => field(table, row, name),
+            },
             Expr::Str(s) => EvalValue::Str(s.clone()),
             Expr::Num(n) => EvalValue::Num(*n),
             Expr::Bool(b) => EvalValue::Bool(*b),
@@ -293,6 +298,32 @@ impl Evaluator {
                 }
                 return Ok(EvalValue::Null);
             }
+            "mvfilter" => {
+                // The expression is evaluated for each value of the
+                // (first) field it names; the values where it is true stay.
+                let Some(expr) = args.first() else {
+                    return Ok(EvalValue::Null);
+                };
+                let Some(name) = first_field(expr) else {
+                    return Ok(EvalValue::Null);
+                };
+                let values = field(table, row, &name).scalars();
+                let saved = self.bound.take();
+                let mut kept = Vec::new();
+                for v in values {
+                    self.bound = Some((name.clone(), v.clone()));
+                    let r = self.eval(expr, table, row);
+                    if matches!(r, Ok(EvalValue::Bool(true))) {
+                        kept.extend(v.as_string());
+                    }
+                    if let Err(e) = r {
+                        self.bound = saved;
+                        return Err(e);
+                    }
+                }
+                self.bound = saved;
+                return Ok(multi(kept));
+            }
             "coalesce" => {
                 for a in args {
                     let v = self.eval(a, table, row)?;
@@ -404,6 +435,128 @@ impl Evaluator {
                 None => EvalValue::Null,
             },
             "abs" => n(0).map_or(EvalValue::Null, |x| EvalValue::Num(x.abs())),
+            "floor" => n(0).map_or(EvalValue::Null, |x| EvalValue::Num(x.floor())),
+            "ceil" | "ceiling" => n(0).map_or(EvalValue::Null, |x| EvalValue::Num(x.ceil())),
+            "sqrt" => n(0)
+                .filter(|x| *x >= 0.0)
+                .map_or(EvalValue::Null, |x| EvalValue::Num(x.sqrt())),
+            "exp" => n(0).map_or(EvalValue::Null, |x| EvalValue::Num(x.exp())),
+            "ln" => n(0)
+                .filter(|x| *x > 0.0)
+                .map_or(EvalValue::Null, |x| EvalValue::Num(x.ln())),
+            "log" => match (n(0), vals.get(1).map_or(Some(10.0), EvalValue::as_num)) {
+                (Some(x), Some(b)) if x > 0.0 && b > 0.0 => EvalValue::Num(x.log(b)),
+                _ => EvalValue::Null,
+            },
+            "pow" => match (n(0), n(1)) {
+                (Some(x), Some(y)) => EvalValue::Num(x.powf(y)),
+                _ => EvalValue::Null,
+            },
+            "isnum" => {
+                EvalValue::Bool(arg(0).as_num().is_some() && !matches!(arg(0), EvalValue::Multi(_)))
+            }
+            "isstr" => {
+                EvalValue::Bool(matches!(arg(0), EvalValue::Str(ref t) if parse_num(t).is_none()))
+            }
+            "typeof" => EvalValue::Str(
+                match arg(0) {
+                    EvalValue::Null => "Invalid",
+                    EvalValue::Bool(_) => "Boolean",
+                    EvalValue::Num(_) => "Number",
+                    EvalValue::Multi(_) => "Multivalue",
+                    EvalValue::Str(t) if parse_num(&t).is_some() => "Number",
+                    EvalValue::Str(_) => "String",
+                }
+                .into(),
+            ),
+            "max" | "min" => {
+                let mut all: Vec<String> = Vec::new();
+                for v in &vals {
+                    all.extend(v.scalars().iter().filter_map(EvalValue::as_string));
+                }
+                let pick = if name == "max" {
+                    all.into_iter().max_by(|a, b| crate::stats::value_cmp(a, b))
+                } else {
+                    all.into_iter().min_by(|a, b| crate::stats::value_cmp(a, b))
+                };
+                pick.map_or(EvalValue::Null, |v| match parse_num(&v) {
+                    Some(x) => EvalValue::Num(x),
+                    None => EvalValue::Str(v),
+                })
+            }
+            "mvappend" => {
+                let mut all = Vec::new();
+                for v in &vals {
+                    all.extend(v.scalars().iter().filter_map(EvalValue::as_string));
+                }
+                multi(all)
+            }
+            "mvdedup" => {
+                let mut out: Vec<String> = Vec::new();
+                for v in arg(0).scalars().iter().filter_map(EvalValue::as_string) {
+                    if !out.contains(&v) {
+                        out.push(v);
+                    }
+                }
+                multi(out)
+            }
+            "mvsort" => {
+                let mut out: Vec<String> = arg(0)
+                    .scalars()
+                    .iter()
+                    .filter_map(EvalValue::as_string)
+                    .collect();
+                out.sort();
+                multi(out)
+            }
+            "mvjoin" => match s(1) {
+                Some(d) if !arg(0).is_null() => EvalValue::Str(
+                    arg(0)
+                        .scalars()
+                        .iter()
+                        .filter_map(EvalValue::as_string)
+                        .collect::<Vec<_>>()
+                        .join(&d),
+                ),
+                _ => EvalValue::Null,
+            },
+            "mvfind" => match s(1) {
+                Some(re) => {
+                    let mut at = EvalValue::Null;
+                    for (i, v) in arg(0)
+                        .scalars()
+                        .iter()
+                        .filter_map(EvalValue::as_string)
+                        .enumerate()
+                    {
+                        if self.is_match(&re, &v)? {
+                            at = EvalValue::Num(i as f64);
+                            break;
+                        }
+                    }
+                    at
+                }
+                None => EvalValue::Null,
+            },
+            "cidrmatch" => match (s(0), s(1)) {
+                (Some(net), Some(ip)) => EvalValue::Bool(crate::lookup::cidr_contains(&net, &ip)),
+                _ => EvalValue::Null,
+            },
+            "now" | "time" => EvalValue::Num(now_secs()),
+            "relative_time" => match (n(0), s(1)) {
+                (Some(t), Some(spec)) => {
+                    relative_time(t, &spec).map_or(EvalValue::Null, EvalValue::Num)
+                }
+                _ => EvalValue::Null,
+            },
+            "strptime" => match (s(0), s(1)) {
+                (Some(t), Some(f)) => strptime(&t, &f).map_or(EvalValue::Null, EvalValue::Num),
+                _ => EvalValue::Null,
+            },
+            "strftime" => match (n(0), s(1)) {
+                (Some(t), Some(f)) => strftime(t, &f).map_or(EvalValue::Null, EvalValue::Str),
+                _ => EvalValue::Null,
+            },
             "trim" | "ltrim" | "rtrim" => match s(0) {
                 Some(t) => {
                     let set: Vec<char> = s(1).map_or(vec![' ', '\t'], |c| c.chars().collect());
@@ -423,6 +576,94 @@ impl Evaluator {
             }
         })
     }
+}
+
+/// The first field an expression names (what `mvfilter` iterates over).
+fn first_field(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Field(f) => Some(f.clone()),
+        Expr::Not(x) | Expr::Neg(x) => first_field(x),
+        Expr::Binary { lhs, rhs, .. } => first_field(lhs).or_else(|| first_field(rhs)),
+        Expr::Call { args, .. } => args.iter().find_map(first_field),
+        Expr::Like { expr, pattern } => first_field(expr).or_else(|| first_field(pattern)),
+        Expr::In { expr, list } => first_field(expr).or_else(|| list.iter().find_map(first_field)),
+        _ => None,
+    }
+}
+
+/// The current time in epoch seconds.
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs() as f64)
+}
+
+/// `relative_time(t, "-1d@d")`: offsets `[+-]N unit` (s, m, h, d, w,
+/// mon, y) then an optional snap `@unit` (s, m, h, d, w).
+fn relative_time(t: f64, spec: &str) -> Option<f64> {
+    let (offsets, snap) = match spec.split_once('@') {
+        Some((o, s)) => (o, Some(s)),
+        None => (spec, None),
+    };
+    let unit_secs = |u: &str| -> Option<f64> {
+        Some(match u {
+            "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+            "d" | "day" | "days" => 86_400.0,
+            "w" | "week" | "weeks" => 604_800.0,
+            "mon" | "month" | "months" => 2_592_000.0,
+            "y" | "year" | "years" => 31_536_000.0,
+            _ => return None,
+        })
+    };
+    let mut out = t;
+    let mut rest = offsets.trim();
+    while !rest.is_empty() {
+        let sign = match rest.chars().next()? {
+            '+' => 1.0,
+            '-' => -1.0,
+            _ => return None,
+        };
+        rest = &rest[1..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        rest = &rest[digits.len()..];
+        let unit: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+        rest = &rest[unit.len()..];
+        let n: f64 = if digits.is_empty() {
+            1.0
+        } else {
+            digits.parse().ok()?
+        };
+        out += sign * n * unit_secs(&unit)?;
+    }
+    if let Some(u) = snap {
+        let step = unit_secs(u.trim())?;
+        out = (out / step).floor() * step;
+    }
+    Some(out)
+}
+
+/// `strptime(text, format)` in UTC; a format without a time reads
+/// midnight.
+fn strptime(text: &str, fmt: &str) -> Option<f64> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    if let Ok(dt) = NaiveDateTime::parse_from_str(text, fmt) {
+        return Some(dt.and_utc().timestamp() as f64);
+    }
+    let d = NaiveDate::parse_from_str(text, fmt).ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp() as f64)
+}
+
+/// `strftime(t, format)` in UTC (None for a bad format).
+fn strftime(t: f64, fmt: &str) -> Option<String> {
+    use chrono::format::{Item, StrftimeItems};
+    let items: Vec<Item> = StrftimeItems::new(fmt).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return None;
+    }
+    let dt = chrono::DateTime::from_timestamp(t.floor() as i64, 0)?;
+    Some(dt.format_with_items(items.iter()).to_string())
 }
 
 /// The value of a column in a row; a missing column is null.
@@ -518,7 +759,7 @@ pub fn like_to_regex(pattern: &str) -> String {
 }
 
 /// Splunk's `\1` back-references become `${1}`; a literal `$` is escaped.
-fn splunk_replacement(rep: &str) -> String {
+pub fn splunk_replacement(rep: &str) -> String {
     let mut out = String::with_capacity(rep.len());
     let mut chars = rep.chars().peekable();
     while let Some(c) = chars.next() {
@@ -755,5 +996,83 @@ mod tests {
     fn bad_regex_is_an_error() {
         let e = parse_eval_expr("match(a, \"(\")").unwrap();
         assert!(Evaluator::new().eval(&e, &table(), 0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+    use crate::columns::testutil::t;
+    use crate::spl::parser::parse_eval_expr;
+
+    fn ev(src: &str) -> EvalValue {
+        let table = t(
+            &["p", "mv", "n"],
+            &[&["cmd.exe /c", "true|false|TRUE|false", "<null>"]],
+        );
+        let e = parse_eval_expr(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        Evaluator::new().eval(&e, &table, 0).unwrap()
+    }
+
+    #[test]
+    fn not_in_and_not_like() {
+        assert_eq!(
+            ev("p NOT IN (\"a\", \"cmd.exe /c\")"),
+            EvalValue::Bool(false)
+        );
+        assert_eq!(ev("p not in (\"a\")"), EvalValue::Bool(true));
+        assert_eq!(ev("p NOT LIKE \"cmd%\""), EvalValue::Bool(false));
+        assert_eq!(ev("p NOT LIKE \"x%\""), EvalValue::Bool(true));
+        // Null stays null, so `where` drops the row either way.
+        assert_eq!(ev("n NOT IN (\"a\")"), EvalValue::Null);
+        assert_eq!(ev("NOT p IN (\"a\")"), EvalValue::Bool(true));
+    }
+
+    #[test]
+    fn multivalue_and_time_functions() {
+        assert_eq!(
+            ev("mvfilter(NOT match(mv, \"false\"))"),
+            EvalValue::Multi(vec!["true".into(), "TRUE".into()])
+        );
+        assert_eq!(ev("mvfilter(match(mv, \"x\"))"), EvalValue::Null);
+        assert_eq!(
+            ev("mvdedup(mv)"),
+            EvalValue::Multi(vec!["true".into(), "false".into(), "TRUE".into()])
+        );
+        assert_eq!(
+            ev("mvjoin(mvsort(mvdedup(mv)), \",\")"),
+            EvalValue::Str("TRUE,false,true".into())
+        );
+        assert_eq!(ev("mvcount(mvappend(p, mv, n))"), EvalValue::Num(5.0));
+        assert_eq!(ev("mvfind(mv, \"^TR\")"), EvalValue::Num(2.0));
+        assert_eq!(
+            ev("strptime(\"2024-01-02\", \"%Y-%m-%d\")"),
+            EvalValue::Num(1_704_153_600.0)
+        );
+        assert_eq!(
+            ev("relative_time(1704153600, \"+2d\")"),
+            EvalValue::Num(1_704_326_400.0)
+        );
+        assert_eq!(
+            ev("relative_time(1704160000, \"-1h@d\")"),
+            EvalValue::Num(1_704_153_600.0)
+        );
+        assert_eq!(
+            ev("strftime(1704153600, \"%Y-%m-%dT%H:%M:%S\")"),
+            EvalValue::Str("2024-01-02T00:00:00".into())
+        );
+        assert!(matches!(ev("now() > 1700000000"), EvalValue::Bool(true)));
+        assert_eq!(ev("max(3, \"10\", 2)"), EvalValue::Num(10.0));
+        assert_eq!(ev("min(3, \"a\")"), EvalValue::Num(3.0));
+        assert_eq!(
+            ev("cidrmatch(\"10.0.0.0/8\", \"10.2.3.4\")"),
+            EvalValue::Bool(true)
+        );
+        assert_eq!(
+            ev("floor(2.7) + ceil(2.1) + pow(2, 3)"),
+            EvalValue::Num(13.0)
+        );
+        assert_eq!(ev("typeof(n)"), EvalValue::Str("Invalid".into()));
+        assert_eq!(ev("isnum(\"12\")"), EvalValue::Bool(true));
     }
 }

@@ -5,6 +5,10 @@
 
 use memchr::memmem::Finder;
 
+/// A literal `*` in a pattern: the search language's `\*`, which the
+/// parser writes as this noncharacter so that `*` stays the wildcard.
+pub const LITERAL_STAR: char = '\u{FDD0}';
+
 #[derive(Debug, Clone)]
 pub struct Glob {
     /// The lower-cased pattern.
@@ -25,10 +29,13 @@ impl PartialEq for Glob {
 impl Eq for Glob {}
 
 impl Glob {
-    /// Compile `pattern`; it is lower-cased here.
+    /// Compile `pattern`; it is lower-cased here. [`LITERAL_STAR`] stands
+    /// for a `*` that is not a wildcard.
     pub fn new(pattern: &str) -> Self {
-        let pattern = pattern.to_lowercase();
-        let pieces: Vec<String> = pattern.split('*').map(str::to_string).collect();
+        let lowered = pattern.to_lowercase();
+        let literal = |p: &str| p.replace(LITERAL_STAR, "*");
+        let pieces: Vec<String> = lowered.split('*').map(literal).collect();
+        let pattern = literal(&lowered);
         let has_star = pieces.len() > 1;
         let inner = if pieces.len() > 2 {
             pieces[1..pieces.len() - 1]
@@ -177,5 +184,17 @@ mod tests {
         assert!(m("a**b", "ab"));
         assert!(m("a**b", "axxb"));
         assert!(!Glob::new("a*").matches_all());
+    }
+
+    #[test]
+    fn literal_star() {
+        let star = LITERAL_STAR.to_string();
+        let g = Glob::new(&format!("*a{star}b*"));
+        assert!(g.matches("xa*by"));
+        assert!(!g.matches("xaqby"));
+        assert_eq!(g.pieces(), &["", "a*b", ""]);
+        let exact = Glob::new(&star);
+        assert_eq!(exact.is_exact(), Some("*"));
+        assert!(exact.matches("*") && !exact.matches("x") && !exact.matches_all());
     }
 }

@@ -36,9 +36,11 @@ and print the table Splunk would give.\n\n\
 The search language follows Splunk: values match case-insensitively, `*` is a \
 wildcard anywhere, OR binds tighter than AND in the tstats where clause (AND before OR \
 in `| where`), `f!=v` needs the field to exist while `NOT f=v` does not. After tstats: \
-rename, convert ctime, where, eval, search, regex, table, fields, sort, head. ESCU \
-macros come from --macros; drop_dm_object_name, security_content_summariesonly, \
-security_content_ctime and *_filter are built in.",
+rename, convert ctime, where, eval, search (with subsearches), regex, table, fields, sort, \
+head, lookup, rex, stats, eventstats, streamstats, makemv, mvexpand, dedup, fillnull, \
+join and transaction. ESCU macros come from --macros and lookups from --lookups; \
+drop_dm_object_name, security_content_summariesonly, security_content_ctime and *_filter \
+are built in. MLTK `apply`/`fit` are refused: their models exist only in Splunk.",
     after_help = "EXIT STATUS:\n  0  the search (or every detection of --pack) ran\n  \
 1  error: the index cannot be opened, a file cannot be read, --pack names no \
 detections\n  \
@@ -74,6 +76,11 @@ struct Args {
     #[arg(short, long, value_name = "DIR")]
     macros: Option<PathBuf>,
 
+    /// ESCU lookup YAMLs with their CSVs, for `lookup` and `inputlookup`
+    /// [default: the `lookups` folder next to --macros, when there is one].
+    #[arg(long, value_name = "DIR")]
+    lookups: Option<PathBuf>,
+
     /// Output format [default: table on a terminal, csv otherwise].
     #[arg(long, value_enum)]
     format: Option<OutFormat>,
@@ -103,6 +110,16 @@ fn run() -> anyhow::Result<u8> {
         None => Format::Csv,
     };
     let mut engine = Engine::open(&args.index)?;
+    let lookups_dir = args.lookups.clone().or_else(|| {
+        let dir = args.macros.as_ref()?.parent()?.join("lookups");
+        dir.is_dir().then_some(dir)
+    });
+    if let Some(dir) = lookups_dir {
+        if !dir.is_dir() {
+            anyhow::bail!("--lookups {}: no such folder", dir.display());
+        }
+        engine.set_lookups(evidx_query::lookup::LookupStore::load_dir(&dir)?);
+    }
     if let Some(dir) = &args.pack {
         // Detections run in parallel; each one's segments in turn.
         engine.set_sequential_segments();

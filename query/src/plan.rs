@@ -69,6 +69,12 @@ impl Planner<'_> {
                 span,
             } => self.cmp(field, *op, value, span)?,
             SearchExpr::In { .. } => self.or(std::slice::from_ref(e))?,
+            SearchExpr::Subsearch(sub) => {
+                return Err(PlanError {
+                    message: "the subsearch was not run before planning (internal error)".into(),
+                    span: sub.span.clone(),
+                })
+            }
             SearchExpr::Term { value, span } => {
                 if value.text.chars().all(|c| c == '*') {
                     Box::new(AllQuery)

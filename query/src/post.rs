@@ -8,10 +8,11 @@ use chrono::DateTime;
 
 use rayon::prelude::*;
 
+use crate::columns::{name_matches, project, rename, retain_rows, select_columns, set_column};
 use crate::eval::{EvalError, Evaluator};
 use crate::num::parse_num;
 use crate::row_search::SearchMatcher;
-use crate::spl::ast::{Command, Conversion, SortKey};
+use crate::spl::ast::{Command, Conversion, SearchExpr, SortKey, Span};
 use crate::table::{Cell, RowSink, Table};
 
 /// Splunk's `sort` keeps at most this many rows unless a count is given.
@@ -29,6 +30,42 @@ pub enum PostError {
     TimeFormat(String),
     #[error("writing results: {0}")]
     Write(String),
+    /// A command that failed on the data (a lookup field that does not
+    /// exist, a regex that fails at run time), with its position.
+    #[error("{command}: {message}")]
+    Command {
+        command: &'static str,
+        message: String,
+        span: Option<Span>,
+    },
+}
+
+/// Whether a command needs every row before it can give any: these end
+/// the chunk-by-chunk part of [`run_chunked`].
+fn needs_all_rows(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::Sort { .. } | Command::Stats(_) | Command::Dedup { .. } | Command::Transaction(_)
+    )
+}
+
+fn failed(command: &'static str, span: Option<&Span>) -> impl FnOnce(String) -> PostError {
+    let span = span.cloned();
+    move |message| PostError::Command {
+        command,
+        message,
+        span,
+    }
+}
+
+/// Whether a search expression still holds a subsearch.
+fn has_subsearch(e: &SearchExpr) -> bool {
+    match e {
+        SearchExpr::Subsearch(_) => true,
+        SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().any(has_subsearch),
+        SearchExpr::Not(x) => has_subsearch(x),
+        _ => false,
+    }
 }
 
 /// Apply `cmds` to rows that arrive in chunks, and pass the result to
@@ -49,10 +86,7 @@ pub fn run_chunked(
     sink: &mut dyn RowSink,
 ) -> Result<u64, PostError> {
     let write = |e: std::io::Error| PostError::Write(e.to_string());
-    let split = cmds
-        .iter()
-        .position(|c| matches!(c, Command::Sort { .. }))
-        .unwrap_or(cmds.len());
+    let split = cmds.iter().position(needs_all_rows).unwrap_or(cmds.len());
     let (streaming, rest) = cmds.split_at(split);
     let mut head_left: Vec<usize> = streaming
         .iter()
@@ -174,6 +208,11 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
             }
             Ok(())
         }
+        Command::Search(expr) if has_subsearch(expr) => Err(PostError::Command {
+            command: "search",
+            message: "the subsearch was not run (internal error)".into(),
+            span: None,
+        }),
         Command::Search(expr) => {
             let matcher = SearchMatcher::new(expr);
             let keep: Vec<bool> = (0..table.rows.len())
@@ -257,154 +296,62 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
             table.rows.truncate(*n);
             Ok(())
         }
-    }
-}
-
-fn retain_rows(table: &mut Table, keep: &[bool]) {
-    let mut i = 0;
-    table.rows.retain(|_| {
-        let k = keep.get(i).copied().unwrap_or(false);
-        i += 1;
-        k
-    });
-}
-
-/// Replace or append a column.
-fn set_column(table: &mut Table, name: &str, cells: Vec<Cell>) {
-    match table.column_index(name) {
-        Some(i) => {
-            for (row, cell) in table.rows.iter_mut().zip(cells) {
-                if let Some(slot) = row.get_mut(i) {
-                    *slot = cell;
-                }
+        Command::Lookup(l) => match &l.table {
+            Some(t) => {
+                crate::lookup_cmd::apply(table, l, t).map_err(failed("lookup", Some(&l.span)))
             }
+            None => Err(failed("lookup", Some(&l.span))(format!(
+                "lookup `{}` was not loaded (give --lookups DIR)",
+                l.name
+            ))),
+        },
+        Command::Rex(r) => crate::rex::apply(table, r).map_err(failed("rex", Some(&r.span))),
+        Command::Stats(st) => {
+            crate::stats::apply(table, st);
+            Ok(())
         }
-        None => {
-            table.columns.push(name.to_string());
-            for (row, cell) in table.rows.iter_mut().zip(cells) {
-                row.push(cell);
-            }
+        Command::Makemv {
+            field,
+            split,
+            allow_empty,
+            ..
+        } => {
+            crate::mvcmds::makemv(table, field, split, *allow_empty).map_err(failed("makemv", None))
         }
-    }
-}
-
-/// Keep the columns at `idx` (in that order; `usize::MAX` = a new null column).
-fn project(table: &mut Table, idx: &[usize]) {
-    table.rows = std::mem::take(&mut table.rows)
-        .into_iter()
-        .map(|row| {
-            idx.iter()
-                .map(|&i| row.get(i).cloned().unwrap_or_default())
-                .collect()
-        })
-        .collect();
-    table.columns = idx
-        .iter()
-        .map(|&i| table.columns.get(i).cloned().unwrap_or_default())
-        .collect();
-}
-
-/// `table` / `fields +`: named columns in the order given; globs expand to
-/// the matching columns in table order. `table` also shows a named column
-/// that does not exist (empty), as Splunk does.
-fn select_columns(table: &mut Table, names: &[String], create_missing: bool) {
-    let mut idx: Vec<usize> = Vec::new();
-    let mut new_names: Vec<String> = Vec::new();
-    for n in names {
-        if n.contains('*') {
-            for (i, c) in table.columns.iter().enumerate() {
-                if name_matches(n, c) && !idx.contains(&i) {
-                    idx.push(i);
-                    new_names.push(c.clone());
-                }
+        Command::Mvexpand { field, limit } => {
+            crate::mvcmds::mvexpand(table, field, *limit);
+            Ok(())
+        }
+        Command::Dedup {
+            count,
+            fields,
+            keep_empty,
+            consecutive,
+            sort: keys,
+        } => {
+            crate::mvcmds::dedup(table, fields, *count, *keep_empty, *consecutive);
+            if !keys.is_empty() {
+                sort(table, keys);
             }
-        } else if let Some(i) = table.column_index(n) {
-            if !idx.contains(&i) {
-                idx.push(i);
-                new_names.push(n.clone());
+            Ok(())
+        }
+        Command::Fillnull { value, fields } => {
+            crate::mvcmds::fillnull(table, value, fields);
+            Ok(())
+        }
+        Command::Join(j) => match &j.resolved {
+            Some(sub) => {
+                crate::join::apply(table, j, sub);
+                Ok(())
             }
-        } else if create_missing && !new_names.contains(n) {
-            idx.push(usize::MAX);
-            new_names.push(n.clone());
+            None => Err(failed("join", Some(&j.sub.span))(
+                "the subsearch was not run (internal error)".into(),
+            )),
+        },
+        Command::Transaction(t) => {
+            crate::transaction::apply(table, t).map_err(failed("transaction", Some(&t.span)))
         }
     }
-    project(table, &idx);
-    table.columns = new_names;
-}
-
-/// Case-sensitive wildcard match of field names (Splunk field names are
-/// case-sensitive), returning what each `*` matched.
-fn name_captures(pattern: &str, name: &str) -> Option<Vec<String>> {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return (pattern == name).then(Vec::new);
-    }
-    let first = parts[0];
-    let last = parts[parts.len() - 1];
-    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
-        return None;
-    }
-    let body = &name[first.len()..name.len() - last.len()];
-    let mut caps = Vec::new();
-    let mut pos = 0;
-    // Inner pieces matched leftmost; the last `*` takes the remainder.
-    for piece in &parts[1..parts.len() - 1] {
-        let at = body[pos..].find(piece)?;
-        caps.push(body[pos..pos + at].to_string());
-        pos += at + piece.len();
-    }
-    caps.push(body[pos..].to_string());
-    Some(caps)
-}
-
-fn name_matches(pattern: &str, name: &str) -> bool {
-    name_captures(pattern, name).is_some()
-}
-
-/// `rename src as dst`; with wildcards each `*` in `dst` receives what the
-/// corresponding `*` in `src` matched. A renamed column replaces any other
-/// column that already had the new name.
-fn rename(table: &mut Table, src: &str, dst: &str) {
-    let mut new_names: Vec<Option<String>> = vec![None; table.columns.len()];
-    for (i, col) in table.columns.iter().enumerate() {
-        if let Some(caps) = name_captures(src, col) {
-            let mut out = String::new();
-            let mut caps = caps.into_iter();
-            for (k, piece) in dst.split('*').enumerate() {
-                if k > 0 {
-                    out.push_str(&caps.next().unwrap_or_default());
-                }
-                out.push_str(piece);
-            }
-            if out != *col {
-                new_names[i] = Some(out);
-            }
-        }
-    }
-    if new_names.iter().all(Option::is_none) {
-        return;
-    }
-    let final_names: Vec<String> = table
-        .columns
-        .iter()
-        .zip(&new_names)
-        .map(|(c, n)| n.clone().unwrap_or_else(|| c.clone()))
-        .collect();
-    // Keep, for each final name, the renamed column (last one wins) over an
-    // untouched column of the same name.
-    let mut keep = Vec::new();
-    for (i, name) in final_names.iter().enumerate() {
-        let winner = (0..final_names.len())
-            .rev()
-            .filter(|&j| final_names[j] == *name)
-            .find(|&j| new_names[j].is_some())
-            .unwrap_or(i);
-        if winner == i {
-            keep.push(i);
-        }
-    }
-    table.columns = final_names;
-    project(table, &keep);
 }
 
 /// Check a strftime format once; chrono panics when formatting a bad one.

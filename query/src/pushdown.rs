@@ -95,7 +95,8 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
                 push(cmd.clone(), d, &transforms);
             }
             Command::Regex { field: None, .. } => {}
-            Command::Sort { .. } | Command::Head(_) => break,
+            // Commands that choose, merge or make rows end the analysis.
+            _ => break,
         }
     }
     filters
@@ -173,7 +174,7 @@ fn search_deps(e: &SearchExpr, cols: &[String], deps: &[Deps]) -> Deps {
             column_deps(field, cols, deps)
         }
         // A bare term looks at every column.
-        SearchExpr::Term { .. } => None,
+        SearchExpr::Term { .. } | SearchExpr::Subsearch(_) => None,
     }
 }
 

@@ -69,6 +69,8 @@ fn compile(e: &SearchExpr) -> Node {
             };
             Node::Term(Glob::new(&g))
         }
+        // Run before the search (`subsearch.rs`); unresolved, nothing.
+        SearchExpr::Subsearch(_) => Node::Or(Vec::new()),
     }
 }
 
@@ -129,5 +131,27 @@ fn eval_node(n: &Node, table: &Table, row: usize) -> bool {
                         .any(|v| g.matches(&v.to_lowercase()))
                 })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::columns::testutil::{col, run, t};
+
+    #[test]
+    fn escaped_asterisk_is_literal() {
+        let rows: &[&[&str]] = &[&["a*b"], &["axb"], &["a\\b"]];
+        let mut tb = t(&["p"], rows);
+        run(&mut tb, "| search p=\"a\\*b\"");
+        assert_eq!(col(&tb, "p"), ["a*b"]);
+        let mut tb = t(&["p"], rows);
+        run(&mut tb, "| search p=a*b");
+        assert_eq!(tb.rows.len(), 3);
+        let mut tb = t(&["p"], rows);
+        run(&mut tb, "| search p=\"a\\\\*\"");
+        assert_eq!(col(&tb, "p"), ["a\\b"]);
+        let mut tb = t(&["p"], rows);
+        run(&mut tb, "| search p IN (\"*\\**\")");
+        assert_eq!(col(&tb, "p"), ["a*b"]);
     }
 }

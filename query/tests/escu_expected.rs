@@ -23,7 +23,11 @@ fn engine() -> &'static Engine {
             process_events > 3_000,
             "../shared/datasets gave only {process_events} process events"
         );
-        Engine::open(&dir).expect("open index")
+        let mut engine = Engine::open(&dir).expect("open index");
+        engine.set_lookups(
+            evidx_query::lookup::LookupStore::load_dir(&shared("escu/lookups")).expect("lookups"),
+        );
+        engine
     })
 }
 
@@ -44,6 +48,15 @@ fn expected_row_counts() -> BTreeMap<String, usize> {
 
 fn stem(p: &Path) -> String {
     p.file_stem().unwrap().to_string_lossy().into_owned()
+}
+
+/// Every row is as wide as the header.
+fn assert_rectangular(t: &evidx_query::table::Table, path: &Path) {
+    assert!(
+        t.rows.iter().all(|r| r.len() == t.columns.len()),
+        "{}: ragged rows",
+        path.display()
+    );
 }
 
 /// Run one detection file and render it as the CLI's CSV.
@@ -164,12 +177,7 @@ fn every_s0_to_s2_detection_and_variant_runs() {
         match run_detection(path) {
             Ok(t) => {
                 ran += 1;
-                // Every row is as wide as the header.
-                assert!(
-                    t.rows.iter().all(|r| r.len() == t.columns.len()),
-                    "{}: ragged rows",
-                    path.display()
-                );
+                assert_rectangular(&t, path);
             }
             Err(e) => failures.push(format!("{}: {e}", path.display())),
         }
@@ -241,5 +249,228 @@ fn pack_runs_every_detection_in_order_and_writes_the_reference_tables() {
         let want = std::fs::read_to_string(&p).unwrap();
         let got = std::fs::read_to_string(out.join(p.file_name().unwrap())).unwrap();
         assert_eq!(csv_multiset(&got), csv_multiset(&want), "{}", p.display());
+    }
+}
+
+/// The detections of `post-commands/` (lookup, subsearches, join, stats,
+/// eventstats, transaction, rex, ...) run on the shared datasets; the one
+/// that needs an MLTK model is refused, saying so.
+#[test]
+fn every_post_commands_detection_runs_or_is_refused_as_mltk() {
+    let mut ran = 0;
+    for path in yamls(&shared("escu/post-commands/detections")) {
+        let d = detection::load(&path).unwrap();
+        match engine().run_text(&d.search, &escu_macros()) {
+            Ok(t) => {
+                ran += 1;
+                assert_rectangular(&t, &path);
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                assert!(
+                    d.search.contains("| apply ") && msg.contains("Machine Learning Toolkit"),
+                    "{}: {msg}",
+                    path.display()
+                );
+                assert!(msg.contains("^^^") && msg.contains("apply"), "{msg}");
+            }
+        }
+    }
+    assert_eq!(ran, 8);
+}
+
+fn post(name: &str) -> evidx_query::table::Table {
+    run_detection(&shared(&format!(
+        "escu/post-commands/detections/endpoint/{name}.yml"
+    )))
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Rows as sorted `col=value` lines of the given columns.
+fn keyed(t: &evidx_query::table::Table, cols: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = t
+        .rows
+        .iter()
+        .map(|r| {
+            cols.iter()
+                .map(|c| r[t.column_index(c).unwrap()].0.join("|"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `search [| tstats ...]` gives the rows of the main search whose
+/// (process_id, dest) is a row of the subsearch: checked against the two
+/// searches run apart and joined here.
+#[test]
+fn suspicious_reg_exe_subsearch_is_a_semi_join() {
+    let got = post("suspicious_reg_exe_process");
+    assert!(!got.rows.is_empty());
+    let m = escu_macros();
+    let main = run(
+        engine(),
+        "| tstats count from datamodel=Endpoint.Processes where Processes.parent_process_name != explorer.exe Processes.process_name =cmd.exe by Processes.user Processes.process_name Processes.parent_process_name Processes.dest Processes.process_id Processes.parent_process_id | rename Processes.* as *",
+        &m,
+    );
+    let sub = run(
+        engine(),
+        "| tstats count from datamodel=Endpoint.Processes where Processes.parent_process_name=cmd.exe Processes.process_name=reg.exe by Processes.parent_process_id Processes.dest | rename Processes.* as *",
+        &m,
+    );
+    let pairs: std::collections::HashSet<(String, String)> = sub
+        .rows
+        .iter()
+        .map(|r| {
+            let g = |c: &str| r[sub.column_index(c).unwrap()].0.join("").to_lowercase();
+            (g("parent_process_id"), g("dest"))
+        })
+        .collect();
+    let (pid, dest) = (
+        main.column_index("process_id").unwrap(),
+        main.column_index("dest").unwrap(),
+    );
+    let want = main
+        .rows
+        .iter()
+        .filter(|r| {
+            pairs.contains(&(
+                r[pid].0.join("").to_lowercase(),
+                r[dest].0.join("").to_lowercase(),
+            ))
+        })
+        .count();
+    assert_eq!(got.rows.len(), want);
+    assert!(want < main.rows.len(), "the subsearch filters something");
+}
+
+/// `lookup attacker_tools ... OUTPUT description | search description!=false`:
+/// exactly the rows whose process_name is a tool of the CSV.
+#[test]
+fn attacker_tools_lookup_keeps_the_listed_tools() {
+    let got = post("attacker_tools_on_endpoint");
+    let csv = std::fs::read_to_string(shared("escu/lookups/attacker_tools.csv")).unwrap();
+    let tools: Vec<Vec<String>> = parse_csv(&csv).into_iter().skip(1).collect();
+    let all = run(
+        engine(),
+        "| tstats count from datamodel=Endpoint.Processes where Processes.dest!=unknown Processes.user!=unknown by Processes.dest Processes.user Processes.process_name Processes.process | rename Processes.* as *",
+        &escu_macros(),
+    );
+    let name = all.column_index("process_name").unwrap();
+    let want: Vec<&Vec<_>> = all
+        .rows
+        .iter()
+        .filter(|r| {
+            let n = r[name].0.join("").to_lowercase();
+            tools.iter().any(|t| t[0].to_lowercase() == n)
+        })
+        .collect();
+    assert_eq!(got.rows.len(), want.len());
+    assert!(!want.is_empty());
+    for desc in column(&got, "description") {
+        assert!(tools.iter().any(|t| t[1] == desc), "{desc}");
+    }
+}
+
+/// The two lookups of the LOLBAS detection: every row is a LOLBAS name
+/// (`desc`) outside its listed paths (`is_lolbas_path=false`).
+#[test]
+fn lolbas_outside_expected_path_rows() {
+    let got = post("windows_lolbas_executed_outside_expected_path");
+    assert!(!got.rows.is_empty());
+    assert!(column(&got, "desc").iter().all(|d| d != "false"));
+    assert!(column(&got, "is_lolbas_path").iter().all(|d| d == "false"));
+}
+
+/// `eventstats dc(process) by dest | where ... | stats ... by user, dest,
+/// parent_process_name` against the same computed here from the rows.
+#[test]
+fn system_information_discovery_eventstats_then_stats() {
+    let got = post("system_information_discovery_detection");
+    let base = run(
+        engine(),
+        "| tstats count from datamodel=Endpoint.Processes where (Processes.process=\"*wmic* qfe*\" OR Processes.process=*systeminfo* OR Processes.process=*hostname*) by Processes.user Processes.process_name Processes.process Processes.dest Processes.parent_process_name | rename Processes.* as *",
+        &escu_macros(),
+    );
+    let g =
+        |r: &Vec<evidx_query::table::Cell>, c: &str| r[base.column_index(c).unwrap()].0.join("|");
+    let mut per_dest: std::collections::HashMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for r in &base.rows {
+        per_dest
+            .entry(g(r, "dest"))
+            .or_default()
+            .insert(g(r, "process"));
+    }
+    let mut groups: std::collections::BTreeMap<
+        (String, String, String),
+        std::collections::BTreeSet<String>,
+    > = Default::default();
+    for r in &base.rows {
+        if per_dest[&g(r, "dest")].len() > 2 {
+            groups
+                .entry((g(r, "user"), g(r, "dest"), g(r, "parent_process_name")))
+                .or_default()
+                .insert(g(r, "process"));
+        }
+    }
+    let mut want: Vec<String> = groups
+        .iter()
+        .map(|((u, d, p), procs)| {
+            format!(
+                "{u} {d} {p} {}",
+                procs.iter().cloned().collect::<Vec<_>>().join("|")
+            )
+        })
+        .collect();
+    want.sort();
+    assert_eq!(
+        keyed(&got, &["user", "dest", "parent_process_name", "process"]),
+        want
+    );
+    assert!(!want.is_empty());
+}
+
+/// The join of the privilege-escalation detection keeps only user
+/// processes whose GUID parents a SYSTEM process on the same host.
+#[test]
+fn privilege_escalation_join_matches_parent_guids() {
+    let got = post("windows_privilege_escalation_user_process_spawn_system_process");
+    assert!(!got.rows.is_empty());
+    for r in 0..got.rows.len() {
+        let v = |c: &str| got.rows[r][got.column_index(c).unwrap()].0.clone();
+        assert_eq!(v("system_process_integrity_level"), ["system"]);
+        assert!(!v("system_process_name").is_empty());
+        assert!(!v("lastTime").is_empty() && !v("firstTime").is_empty());
+    }
+}
+
+/// `transaction dest maxpause=5m | where eventcount>=5`: every transaction
+/// row has at least 5 rows of the discovery tools.
+#[test]
+fn network_discovery_transactions() {
+    let got = post("detect_processes_used_for_system_network_configuration_discovery");
+    assert!(!got.rows.is_empty());
+    assert_eq!(
+        got.columns,
+        [
+            "firstTime",
+            "lastTime",
+            "dest",
+            "user",
+            "process_name",
+            "process",
+            "parent_process",
+            "parent_process_name",
+            "eventcount"
+        ]
+    );
+    for n in column(&got, "eventcount") {
+        assert!(n.parse::<usize>().unwrap() >= 5, "{n}");
+    }
+    for d in keyed(&got, &["dest"]) {
+        assert!(!d.contains('|'), "one dest per transaction: {d}");
     }
 }

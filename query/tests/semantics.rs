@@ -885,8 +885,12 @@ fn span_of(e: &QueryError) -> (std::ops::Range<usize>, String) {
 fn bad_queries_are_errors_that_point_into_the_text() {
     let cases: &[(&str, &str)] = &[
         (
+            "| tstats count from datamodel=Endpoint.Processes by Processes.dest | outputlookup foo",
+            "outputlookup",
+        ),
+        (
             "| tstats count from datamodel=Endpoint.Processes by Processes.dest | lookup foo bar OUTPUT baz",
-            "lookup",
+            "lookup foo bar OUTPUT baz",
         ),
         (
             "| tstats count from datamodel=Endpoint.Processes where (Processes.process_name=net.exe by Processes.dest",
@@ -918,10 +922,14 @@ fn bad_queries_are_errors_that_point_into_the_text() {
     }
     assert!(matches!(
         query_error(cases[0].0),
-        QueryError::Spl(ref s) if s.message.contains("lookup")
+        QueryError::Spl(ref s) if s.message.contains("outputlookup")
     ));
     assert!(matches!(
-        query_error(cases[2].0),
+        query_error(cases[1].0),
+        QueryError::Unsupported { ref message, .. } if message.contains("lookup `foo` is not defined")
+    ));
+    assert!(matches!(
+        query_error(cases[3].0),
         QueryError::Unsupported { ref message, .. } if message.contains("Network_Traffic")
     ));
 }

@@ -115,6 +115,30 @@ pub enum SearchExpr {
         value: Value,
         span: Span,
     },
+    /// `[ | tstats ... ]` or `[ | inputlookup ... ]`: replaced, before the
+    /// search runs, by the OR of its result rows (`subsearch.rs`).
+    Subsearch(Box<Subsearch>),
+}
+
+/// A subsearch `[ | source | commands ]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subsearch {
+    pub source: SubSource,
+    pub commands: Vec<Command>,
+    /// From `[` to `]`.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubSource {
+    Tstats(Tstats),
+    /// `inputlookup [append=..] [max=N] NAME [where SEARCH]`.
+    Inputlookup {
+        name: String,
+        max: Option<usize>,
+        filter: Option<SearchExpr>,
+        span: Span,
+    },
 }
 
 /// The eval language (`where`, `eval`): AND binds tighter than OR.
@@ -207,6 +231,159 @@ pub enum Command {
         keys: Vec<SortKey>,
     },
     Head(usize),
+    Lookup(Lookup),
+    /// `rex [field=F] [max_match=N] [mode=sed] "REGEX"`.
+    Rex(Rex),
+    /// `stats`, `eventstats`, `streamstats`.
+    Stats(Stats),
+    /// `makemv [delim=S | tokenizer=RE] [allowempty=B] [setsv=B] FIELD`.
+    Makemv {
+        field: String,
+        split: MvSplit,
+        allow_empty: bool,
+        setsv: bool,
+    },
+    /// `mvexpand FIELD [limit=N]`.
+    Mvexpand {
+        field: String,
+        limit: Option<usize>,
+    },
+    /// `dedup [N] FIELDS [keepempty=B] [consecutive=B] [sortby ...]`.
+    Dedup {
+        count: usize,
+        fields: Vec<String>,
+        keep_empty: bool,
+        consecutive: bool,
+        sort: Vec<SortKey>,
+    },
+    /// `fillnull [value=V] [FIELDS]` (no fields: every column).
+    Fillnull {
+        value: String,
+        fields: Vec<String>,
+    },
+    Join(Join),
+    Transaction(Transaction),
+}
+
+/// `lookup [local=B] [update=B] NAME (FIELD [AS EVENTFIELD])...
+/// [OUTPUT|OUTPUTNEW (FIELD [AS EVENTFIELD])...]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookup {
+    pub name: String,
+    /// (lookup field, event field).
+    pub inputs: Vec<(String, String)>,
+    /// (lookup field, event field); empty: every lookup field that is not
+    /// an input.
+    pub outputs: Vec<(String, String)>,
+    /// OUTPUTNEW: only fields the row does not have yet are written.
+    pub output_new: bool,
+    pub span: Span,
+    /// The lookup's definition and rows, once loaded
+    /// (`subsearch.rs`).
+    pub table: Option<std::sync::Arc<crate::lookup::LookupTable>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rex {
+    /// `_raw` when not given.
+    pub field: String,
+    pub pattern: String,
+    /// 0 = unlimited.
+    pub max_match: usize,
+    /// `mode=sed`: the pattern is a sed expression.
+    pub sed: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsKind {
+    Stats,
+    Eventstats,
+    Streamstats,
+}
+
+/// Aggregate functions of `stats`, `eventstats` and `streamstats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsFunc {
+    Count,
+    Dc,
+    Values,
+    List,
+    Min,
+    Max,
+    Sum,
+    Avg,
+    Stdev,
+    Stdevp,
+    Var,
+    Varp,
+    Range,
+    Median,
+    Mode,
+    First,
+    Last,
+    Earliest,
+    Latest,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsAgg {
+    pub func: StatsFunc,
+    /// None for a bare `count`.
+    pub field: Option<String>,
+    /// The `as` alias or Splunk's name (`count`, `dc(user)`).
+    pub column: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    pub kind: StatsKind,
+    pub aggs: Vec<StatsAgg>,
+    pub by: Vec<String>,
+    /// streamstats: include the current row (`current=t`, the default).
+    pub current: bool,
+    /// streamstats: the last N rows (0 = all).
+    pub window: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MvSplit {
+    /// Split on this string (`delim=`, a space by default).
+    Delim(String),
+    /// Every match of this regex (its first group when it has one).
+    Tokenizer(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    /// `type=left|outer` keeps main rows with no match.
+    pub left: bool,
+    /// Matching subsearch rows joined to each row (0 = all; 1 by default).
+    pub max: usize,
+    /// `overwrite=true` (default): subsearch values replace the row's.
+    pub overwrite: bool,
+    /// Empty: the fields both sides have.
+    pub fields: Vec<String>,
+    pub sub: Box<Subsearch>,
+    /// The subsearch's result, once run (`subsearch.rs`).
+    pub resolved: Option<std::sync::Arc<crate::table::Table>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transaction {
+    pub fields: Vec<String>,
+    pub maxspan: Option<i64>,
+    pub maxpause: Option<i64>,
+    pub maxevents: Option<usize>,
+    pub startswith: Option<Expr>,
+    pub endswith: Option<Expr>,
+    /// Keep every value of a field in event order (`mvlist=true`) instead
+    /// of the sorted distinct values.
+    pub mvlist: bool,
+    /// `keepevicted=true`: also the transactions whose `startswith` or
+    /// `endswith` did not match (with `closed_txn=0`).
+    pub keep_evicted: bool,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]

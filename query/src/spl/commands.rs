@@ -1,11 +1,14 @@
 //! The commands after `tstats`: `rename`, `convert`, `where`, `eval`,
-//! `search`, `regex`, `table`, `fields`, `sort` and `head`.
+//! `search`, `regex`, `table`, `fields`, `sort`, `head`, and the ones in
+//! [`super::commands2`] (`lookup`, `rex`, `stats`, `join`, ...).
 //!
 //! Each command runs to the next `|` (or the end). No precedence of its own:
 //! `where` and `eval` hand their expressions to the eval language
 //! (`eval_expr`), `search` to the search language (`search`).
 
+use super::args::{parse_count, plain_args};
 use super::ast::*;
+use super::commands2 as more;
 use super::eval_expr::eval_or;
 use super::lexer::{unescape, Cursor, Result};
 use super::search::search_expr;
@@ -13,7 +16,7 @@ use super::SplError;
 
 /// Commands after `tstats` that evidx runs, for error messages.
 pub const SUPPORTED_COMMANDS: &str =
-    "tstats, rename, convert, where, eval, search, regex, table, fields, sort, head";
+    "tstats, rename, convert, where, eval, search, regex, table, fields, sort, head, lookup, rex, stats, eventstats, streamstats, makemv, mvexpand, dedup, fillnull, join, transaction";
 
 fn unsupported_command(name: &str, span: Span) -> SplError {
     SplError::new(
@@ -56,6 +59,18 @@ pub(super) fn parse_command(c: &mut Cursor) -> Result<Command> {
         "fields" => parse_fields(c, span)?,
         "sort" => parse_sort(c)?,
         "head" => parse_head(c)?,
+        "lookup" => more::parse_lookup(c, span)?,
+        "rex" => more::parse_rex(c, span)?,
+        "stats" => more::parse_stats(c, StatsKind::Stats, span)?,
+        "eventstats" => more::parse_stats(c, StatsKind::Eventstats, span)?,
+        "streamstats" => more::parse_stats(c, StatsKind::Streamstats, span)?,
+        "makemv" => more::parse_makemv(c, span)?,
+        "mvexpand" => more::parse_mvexpand(c, span)?,
+        "dedup" => more::parse_dedup(c, span)?,
+        "fillnull" => more::parse_fillnull(c)?,
+        "join" => more::parse_join(c, span)?,
+        "transaction" => more::parse_transaction(c, span)?,
+        "apply" | "fit" => return Err(more::mltk_refusal(c, name, span)),
         "tstats" => {
             return Err(SplError::new(
                 "`tstats` must be the first command (and only once)",
@@ -72,27 +87,6 @@ pub(super) fn parse_command(c: &mut Cursor) -> Result<Command> {
         return Err(c.error_here(format!("unexpected {} in `{name}`", c.describe_next())));
     }
     Ok(cmd)
-}
-
-/// Arguments of list commands: quoted or unquoted words, commas optional.
-fn plain_args(c: &mut Cursor) -> Result<Vec<(String, Span, bool)>> {
-    let mut out = Vec::new();
-    loop {
-        c.skip_commas();
-        match c.peek() {
-            None | Some('|') => break,
-            Some('[') => return Err(c.subsearch_error()),
-            Some('"') => {
-                let (v, s) = c.quoted()?;
-                out.push((v.text, s, true));
-            }
-            _ => {
-                let (w, s) = c.take_while(|ch| !ch.is_whitespace() && ch != ',' && ch != '|');
-                out.push((w.to_string(), s, false));
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn parse_rename(c: &mut Cursor) -> Result<Command> {
@@ -346,11 +340,6 @@ fn parse_sort(c: &mut Cursor) -> Result<Command> {
         return Err(c.error_here("`sort` needs at least one field"));
     }
     Ok(Command::Sort { limit, keys })
-}
-
-fn parse_count(text: &str, span: &Span) -> Result<usize> {
-    text.parse()
-        .map_err(|_| SplError::new(format!("expected a number, found `{text}`"), span.clone()))
 }
 
 fn parse_head(c: &mut Cursor) -> Result<Command> {

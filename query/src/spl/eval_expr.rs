@@ -15,29 +15,54 @@ use super::SplError;
 pub const EVAL_FUNCTIONS: &[(&str, usize, usize)] = &[
     ("abs", 1, 1),
     ("case", 2, usize::MAX),
+    ("ceil", 1, 1),
+    ("ceiling", 1, 1),
+    ("cidrmatch", 2, 2),
     ("coalesce", 1, usize::MAX),
+    ("exp", 1, 1),
     ("false", 0, 0),
+    ("floor", 1, 1),
     ("if", 3, 3),
     ("in", 2, usize::MAX),
     ("isnotnull", 1, 1),
     ("isnull", 1, 1),
+    ("isnum", 1, 1),
+    ("isstr", 1, 1),
     ("len", 1, 1),
     ("like", 2, 2),
+    ("ln", 1, 1),
+    ("log", 1, 2),
     ("lower", 1, 1),
     ("ltrim", 1, 2),
     ("match", 2, 2),
+    ("max", 1, usize::MAX),
+    ("min", 1, usize::MAX),
+    ("mvappend", 1, usize::MAX),
     ("mvcount", 1, 1),
+    ("mvdedup", 1, 1),
+    ("mvfilter", 1, 1),
+    ("mvfind", 2, 2),
     ("mvindex", 2, 3),
+    ("mvjoin", 2, 2),
+    ("mvsort", 1, 1),
+    ("now", 0, 0),
     ("null", 0, 0),
+    ("pow", 2, 2),
+    ("relative_time", 2, 2),
     ("replace", 3, 3),
     ("round", 1, 2),
     ("rtrim", 1, 2),
     ("split", 2, 2),
+    ("sqrt", 1, 1),
+    ("strftime", 2, 2),
+    ("strptime", 2, 2),
     ("substr", 2, 3),
+    ("time", 0, 0),
     ("tonumber", 1, 2),
     ("tostring", 1, 2),
     ("trim", 1, 2),
     ("true", 0, 0),
+    ("typeof", 1, 1),
     ("upper", 1, 1),
 ];
 
@@ -129,12 +154,16 @@ fn eval_cmp(c: &mut Cursor) -> Result<Expr> {
         let rhs = eval_add(c)?;
         return Ok(binary(op, lhs, rhs));
     }
+    // `x NOT LIKE p` and `x NOT IN (...)` negate the test.
+    let before_not = c.pos();
+    let negate = eval_keyword(c, "NOT");
+    let wrap = |e: Expr| if negate { Expr::Not(Box::new(e)) } else { e };
     if eval_keyword(c, "LIKE") {
         let pattern = eval_add(c)?;
-        return Ok(Expr::Like {
+        return Ok(wrap(Expr::Like {
             expr: Box::new(lhs),
             pattern: Box::new(pattern),
-        });
+        }));
     }
     let save = c.pos();
     if eval_keyword(c, "IN") {
@@ -145,13 +174,14 @@ fn eval_cmp(c: &mut Cursor) -> Result<Expr> {
             if list.is_empty() {
                 return Err(c.error_here("empty `IN ()` list"));
             }
-            return Ok(Expr::In {
+            return Ok(wrap(Expr::In {
                 expr: Box::new(lhs),
                 list,
-            });
+            }));
         }
         c.set_pos(save);
     }
+    c.set_pos(before_not);
     Ok(lhs)
 }
 

@@ -6,8 +6,9 @@
 //! token readers that several languages share (quoted names, `as NAME`,
 //! the subsearch error) are methods here, below all the parser modules.
 
-use super::ast::{Span, Value};
+use super::ast::{Span, Subsearch, Value};
 use super::SplError;
+use crate::glob::LITERAL_STAR;
 
 /// The result of every parser function.
 pub(super) type Result<T> = std::result::Result<T, SplError>;
@@ -16,11 +17,54 @@ pub(super) type Result<T> = std::result::Result<T, SplError>;
 pub struct Cursor<'a> {
     src: &'a str,
     pos: usize,
+    /// Where the text this cursor reads ends: `src.len()`, or the `]` of
+    /// the subsearch being parsed (spans stay offsets into `src`).
+    end: usize,
+    /// The parser of a `[...]` subsearch, set by the pipeline parser (the
+    /// languages that contain subsearches are below it).
+    subsearch: Option<SubsearchParser>,
 }
+
+/// Parses the subsearch at the cursor (at `[`), leaving it after the `]`.
+pub type SubsearchParser = for<'b> fn(&mut Cursor<'b>) -> Result<Subsearch>;
 
 impl<'a> Cursor<'a> {
     pub fn new(src: &'a str) -> Self {
-        Cursor { src, pos: 0 }
+        Cursor {
+            src,
+            pos: 0,
+            end: src.len(),
+            subsearch: None,
+        }
+    }
+
+    /// Allow subsearches, parsed by `parser`.
+    pub fn with_subsearches(mut self, parser: SubsearchParser) -> Self {
+        self.subsearch = Some(parser);
+        self
+    }
+
+    /// The subsearch at the cursor (at `[`).
+    pub(super) fn subsearch(&mut self) -> Result<Subsearch> {
+        match self.subsearch {
+            Some(parse) => parse(self),
+            None => Err(self.subsearch_error()),
+        }
+    }
+
+    /// A cursor over `src[pos..end]` (a subsearch's body).
+    pub fn bounded(&self, end: usize) -> Self {
+        Cursor {
+            src: self.src,
+            pos: self.pos,
+            end: end.min(self.end),
+            subsearch: self.subsearch,
+        }
+    }
+
+    /// Where this cursor's text ends.
+    pub fn end(&self) -> usize {
+        self.end
     }
 
     pub fn src(&self) -> &'a str {
@@ -32,15 +76,15 @@ impl<'a> Cursor<'a> {
     }
 
     pub fn set_pos(&mut self, pos: usize) {
-        self.pos = pos.min(self.src.len());
+        self.pos = pos.min(self.end);
     }
 
     pub fn rest(&self) -> &'a str {
-        &self.src[self.pos..]
+        &self.src[self.pos.min(self.end)..self.end]
     }
 
     pub fn eof(&self) -> bool {
-        self.pos >= self.src.len()
+        self.pos >= self.end
     }
 
     pub fn peek(&self) -> Option<char> {
@@ -105,7 +149,7 @@ impl<'a> Cursor<'a> {
         } else {
             head == kw.as_bytes()
         };
-        same && self.src[self.pos + kw.len()..]
+        same && self.src[self.pos + kw.len()..self.end]
             .chars()
             .next()
             .is_none_or(is_keyword_boundary)
@@ -172,6 +216,16 @@ impl<'a> Cursor<'a> {
         ))
     }
 
+    /// [`Cursor::quoted`] in the search language, where `\*` is a literal
+    /// asterisk ([`unescape_search`]).
+    pub fn quoted_search(&mut self) -> Result<(Value, Span)> {
+        let start = self.pos;
+        let (mut v, span) = self.quoted()?;
+        let raw = &self.src[start + 1..span.end - 1];
+        v.text = unescape_search(raw);
+        Ok((v, span))
+    }
+
     /// An error pointing at the next character (or the end).
     pub fn error_here(&self, message: impl Into<String>) -> SplError {
         let end = self.peek().map_or(self.pos, |c| self.pos + c.len_utf8());
@@ -194,9 +248,35 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The error for a `[...]` subsearch at the cursor (evidx has none).
+    /// The error for a `[...]` subsearch where none can be.
     pub(super) fn subsearch_error(&self) -> SplError {
-        self.error_here("unsupported subsearch `[...]`")
+        self.error_here("a subsearch `[...]` cannot be used here (evidx runs subsearches after `search`, in a tstats `where` and in `join`)")
+    }
+
+    /// The offset of the `]` that closes the `[` at the cursor, skipping
+    /// quoted strings and nested brackets.
+    pub(super) fn closing_bracket(&self) -> Result<usize> {
+        let start = self.pos;
+        let bytes = self.src.as_bytes();
+        let mut depth = 0usize;
+        let mut i = start;
+        let mut in_quote = false;
+        while i < self.end {
+            match bytes[i] {
+                b'\\' if in_quote => i += 1,
+                b'"' => in_quote = !in_quote,
+                b'[' if !in_quote => depth += 1,
+                b']' if !in_quote => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(i);
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Err(SplError::new("unclosed subsearch `[`", start..start + 1))
     }
 
     /// A `'quoted'` field name (eval language and `eval` assignments).
@@ -278,6 +358,35 @@ pub fn unescape(raw: &str) -> String {
     out
 }
 
+/// [`unescape`] for search-language values: also `\*` -> a literal `*`
+/// ([`LITERAL_STAR`], which globs do not treat as a wildcard).
+pub fn unescape_search(raw: &str) -> String {
+    if !raw.contains("\\*") {
+        return unescape(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.peek() {
+                Some('\\') | Some('"') => {
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                }
+                Some('*') => {
+                    chars.next();
+                    out.push(LITERAL_STAR);
+                }
+                _ => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +398,11 @@ mod tests {
         assert_eq!(unescape(r"\s+"), r"\s+");
         assert_eq!(unescape(r"\\\\root\\x"), r"\\root\x");
         assert_eq!(unescape("end\\"), "end\\");
+        let star = LITERAL_STAR.to_string();
+        assert_eq!(unescape_search(r"*\*x*"), format!("*{star}x*"));
+        assert_eq!(unescape_search(r"*\\*"), r"*\*");
+        assert_eq!(unescape_search(r"a\\\*"), format!(r"a\{star}"));
+        assert_eq!(unescape(r"\*"), r"\*");
     }
 
     #[test]

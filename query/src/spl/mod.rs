@@ -7,13 +7,16 @@
 //! way: `parser` -> `tstats`, `commands` -> `search`, `eval_expr` ->
 //! `lexer`, `ast`.
 
+mod args;
 pub mod ast;
 mod commands;
+mod commands2;
 mod eval_expr;
 pub mod lexer;
 pub mod macros;
 pub mod parser;
 mod search;
+mod subsearch;
 mod tstats;
 
 pub use macros::{Macro, MacroSet};

@@ -21,11 +21,12 @@ pub use super::search::parse_search_expr;
 pub use super::tstats::parse_span;
 
 use super::commands::parse_command;
+use super::subsearch::parse_subsearch;
 use super::tstats::parse_tstats;
 
 /// Parse a macro-expanded query.
 pub fn parse_pipeline(text: &str) -> Result<Pipeline> {
-    let mut c = Cursor::new(text);
+    let mut c = Cursor::new(text).with_subsearches(parse_subsearch);
     c.skip_ws();
     c.eat("|");
     c.skip_ws();
@@ -79,6 +80,7 @@ mod tests {
                     .join(",")
             ),
             SearchExpr::Term { value, .. } => format!("term({})", value.text),
+            SearchExpr::Subsearch(s) => format!("sub({} cmds)", s.commands.len()),
         }
     }
 
@@ -352,36 +354,174 @@ mod tests {
 
     #[test]
     fn unsupported_constructs_are_named() {
-        let src = "| tstats count from datamodel=X | lookup foo bar OUTPUT baz";
+        let src = "| tstats count from datamodel=X | outputlookup foo";
         let e = parse_pipeline(src).unwrap_err();
         assert!(
-            e.message.contains("unsupported command `lookup`"),
+            e.message.contains("unsupported command `outputlookup`"),
             "{}",
             e.message
         );
         assert!(e.message.contains("tstats, rename, convert"));
-        assert_eq!(&src[e.span.clone()], "lookup");
+        assert_eq!(&src[e.span.clone()], "outputlookup");
         assert!(e.render(src).contains("^^^^^^"));
-        for (q, what) in [
-            ("| stats count", "`stats`"),
-            ("| rex field=x \"(?<a>.)\"", "`rex`"),
-            ("| join x [search y]", "`join`"),
-            ("| eventstats count", "`eventstats`"),
-            ("| makemv x", "`makemv`"),
-            ("| transaction x", "`transaction`"),
-            ("| apply model", "`apply`"),
-            ("| search [| inputlookup x]", "subsearch"),
-            ("| eval x=md5(y)", "unsupported eval function `md5`"),
+        for (q, what, at) in [
+            (
+                "| apply model",
+                "Machine Learning Toolkit model",
+                "apply model",
+            ),
+            (
+                "| fit DensityFunction x",
+                "Machine Learning Toolkit model",
+                "fit DensityFunction",
+            ),
+            (
+                "| stats perc95(x)",
+                "unsupported `stats` function `perc95`",
+                "perc95",
+            ),
+            ("| stats count(eval(x>1))", "eval", "e"),
+            (
+                "| rex field=x \"(?<a>\"",
+                "invalid regular expression",
+                "\"(?<a>\"",
+            ),
+            ("| rex mode=sed \"s/a/b/q\"", "sed flags", "\"s/a/b/q\""),
+            ("| lookup x OUTPUT", "needs a field to match", "lookup x"),
+            ("| join x", "subsearch", "join"),
+            (
+                "| transaction x startswith=\"a\"",
+                "eval(EXPRESSION)",
+                "startswith",
+            ),
+            ("| eval x=[| inputlookup x]", "subsearch", "["),
+            ("| search [| search x]", "must start with", "search"),
+            ("| search [| inputlookup x", "unclosed subsearch", "["),
+            (
+                "| eval x=md5(y)",
+                "unsupported eval function `md5`",
+                "md5(y)",
+            ),
         ] {
             let src = format!("| tstats count from datamodel=X {q}");
             let e = parse_pipeline(&src).unwrap_err();
             assert!(e.message.contains(what), "{q}: {}", e.message);
+            assert!(
+                src[e.span.clone()].starts_with(at),
+                "{q}: {:?}",
+                &src[e.span.clone()]
+            );
         }
-        let e = parse_pipeline("| tstats count from datamodel=X where a=1 [| inputlookup x] by a")
-            .unwrap_err();
-        assert!(e.message.contains("subsearch"), "{}", e.message);
         let e = parse_pipeline("| search x").unwrap_err();
         assert!(e.message.contains("tstats"));
+    }
+
+    #[test]
+    fn post_tstats_commands_parse() {
+        let p = parse_pipeline(
+            "| tstats count from datamodel=X where a=1 [| inputlookup l where k=v | table a] by a \
+             | lookup update=true l1 f1 AS a, f2 OUTPUTNEW o1 AS x o2 \
+             | lookup l2 k | rex field=a max_match=0 \"(?<n>\\d)\" | rex mode=sed field=a \"s/x/y/g\" \
+             | stats count dc(a) AS d values(b) by c, d | eventstats avg(x) | streamstats current=f window=2 count by a \
+             | makemv delim=\",\" allowempty=true a | makemv tokenizer=\"(\\w+)\" b | mvexpand a limit=3 \
+             | dedup 2 a b keepempty=true sortby -c | fillnull value=NULL a b | fillnull \
+             | join type=left max=0 a [| tstats count from datamodel=X by a | rename a as b] \
+             | transaction dest connected=false maxpause=5m maxspan=1h maxevents=-1 mvlist=true \
+             | search a=1 [| inputlookup l | fields a] NOT b=\\*",
+        )
+        .unwrap();
+        let f = p.tstats.filter.as_ref().unwrap();
+        assert_eq!(show(f), "and(a=1 sub(1 cmds))");
+        let c = &p.commands;
+        match &c[0] {
+            Command::Lookup(l) => {
+                assert_eq!(l.name, "l1");
+                assert_eq!(
+                    l.inputs,
+                    [("f1".into(), "a".into()), ("f2".into(), "f2".into())]
+                );
+                assert_eq!(
+                    l.outputs,
+                    [("o1".into(), "x".into()), ("o2".into(), "o2".into())]
+                );
+                assert!(l.output_new);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&c[1], Command::Lookup(l) if l.outputs.is_empty() && !l.output_new));
+        assert!(
+            matches!(&c[2], Command::Rex(r) if r.field == "a" && r.max_match == 0 && r.pattern == "(?<n>\\d)" && !r.sed)
+        );
+        assert!(matches!(&c[3], Command::Rex(r) if r.sed && r.pattern == "s/x/y/g"));
+        match &c[4] {
+            Command::Stats(s) => {
+                let cols: Vec<&str> = s.aggs.iter().map(|a| a.column.as_str()).collect();
+                assert_eq!(cols, ["count", "d", "values(b)"]);
+                assert_eq!(s.by, ["c", "d"]);
+                assert_eq!(s.kind, StatsKind::Stats);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(&c[5], Command::Stats(s) if s.kind == StatsKind::Eventstats && s.aggs[0].column == "avg(x)")
+        );
+        assert!(matches!(&c[6], Command::Stats(s) if !s.current && s.window == 2 && s.by == ["a"]));
+        assert!(
+            matches!(&c[7], Command::Makemv { split: MvSplit::Delim(d), allow_empty: true, .. } if d == ",")
+        );
+        assert!(
+            matches!(&c[8], Command::Makemv { split: MvSplit::Tokenizer(t), .. } if t == "(\\w+)")
+        );
+        assert_eq!(
+            c[9],
+            Command::Mvexpand {
+                field: "a".into(),
+                limit: Some(3)
+            }
+        );
+        assert!(
+            matches!(&c[10], Command::Dedup { count: 2, keep_empty: true, sort, fields, .. } if fields.len() == 2 && sort[0].descending)
+        );
+        assert_eq!(
+            c[11],
+            Command::Fillnull {
+                value: "NULL".into(),
+                fields: vec!["a".into(), "b".into()]
+            }
+        );
+        assert_eq!(
+            c[12],
+            Command::Fillnull {
+                value: "0".into(),
+                fields: vec![]
+            }
+        );
+        match &c[13] {
+            Command::Join(j) => {
+                assert!(j.left && j.max == 0 && j.overwrite);
+                assert_eq!(j.fields, ["a"]);
+                assert_eq!(j.sub.commands.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        match &c[14] {
+            Command::Transaction(t) => {
+                assert_eq!(t.fields, ["dest"]);
+                assert_eq!(
+                    (t.maxpause, t.maxspan, t.maxevents),
+                    (Some(300), Some(3600), None)
+                );
+                assert!(t.mvlist);
+            }
+            other => panic!("{other:?}"),
+        }
+        match &c[15] {
+            Command::Search(e) => {
+                let s = show(e);
+                assert!(s.starts_with("and(a=1 sub(1 cmds) not(b="), "{s}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! `NOT`); `IN` is not.
 
 use super::ast::*;
-use super::lexer::{unescape, Cursor, Result};
+use super::lexer::{unescape_search, Cursor, Result};
 use super::SplError;
 
 /// A search-language expression on its own (for tests and tools).
@@ -137,7 +137,7 @@ fn search_primary(c: &mut Cursor, depth: usize, stop_at_by: bool) -> Result<Sear
             }
             Ok(build_and(items))
         }
-        Some('[') => Err(c.subsearch_error()),
+        Some('[') => Ok(SearchExpr::Subsearch(Box::new(c.subsearch()?))),
         None | Some('|') | Some(')') => Err(c.error_here(format!(
             "expected a search term, found {}",
             c.describe_next()
@@ -158,14 +158,14 @@ fn search_primary(c: &mut Cursor, depth: usize, stop_at_by: bool) -> Result<Sear
 fn search_term(c: &mut Cursor) -> Result<SearchExpr> {
     let start = c.pos();
     let left = if c.peek() == Some('"') {
-        c.quoted()?.0
+        c.quoted_search()?.0
     } else {
         let (raw, _) = c.take_while(|ch| {
             !ch.is_whitespace()
                 && !matches!(ch, '=' | '!' | '<' | '>' | '(' | ')' | '"' | '|' | '[')
         });
         Value {
-            text: unescape(raw),
+            text: unescape_search(raw),
             quoted: false,
         }
     };
@@ -234,7 +234,7 @@ fn search_term(c: &mut Cursor) -> Result<SearchExpr> {
 /// `*GetCurrent()*`, stay in it).
 fn search_value(c: &mut Cursor) -> Result<Value> {
     match c.peek() {
-        Some('"') => Ok(c.quoted()?.0),
+        Some('"') => Ok(c.quoted_search()?.0),
         Some('[') => Err(c.subsearch_error()),
         None | Some('|') => Err(c.error_here("expected a value after the operator")),
         Some(ch) if ch.is_whitespace() => Err(c.error_here("expected a value after the operator")),
@@ -244,7 +244,7 @@ fn search_value(c: &mut Cursor) -> Result<Value> {
                 return Err(c.error_here("expected a value after the operator"));
             }
             Ok(Value {
-                text: unescape(raw),
+                text: unescape_search(raw),
                 quoted: false,
             })
         }
@@ -296,12 +296,12 @@ fn in_list(c: &mut Cursor) -> Result<Vec<Value>> {
                 break;
             }
             None | Some('|') => return Err(SplError::new("unclosed `IN (` list", open..open + 1)),
-            Some('"') => values.push(c.quoted()?.0),
+            Some('"') => values.push(c.quoted_search()?.0),
             Some('[') => return Err(c.subsearch_error()),
             _ => {
                 let raw = unquoted_value(c, true);
                 values.push(Value {
-                    text: unescape(raw),
+                    text: unescape_search(raw),
                     quoted: false,
                 });
             }

@@ -1,0 +1,459 @@
+//! Lookup tables (ESCU's lookup YAML plus CSV, as Splunk's transforms.conf
+//! would define them) and the `lookup` command over a result table.
+//!
+//! A definition declares how its rows match: `match_type` WILDCARD(f)
+//! (the lookup's value is a `*` glob) or CIDR(f) (a subnet), exact
+//! otherwise; `case_sensitive_match` (insensitive unless declared true);
+//! `min_matches` with `default_match` (the value given when fewer rows
+//! match) and `max_matches` (the first N rows in file order, 100 by
+//! default). Several matching rows make a multivalue field.
+//!
+//! A KV-store collection (`collection:`) has no rows outside Splunk, so
+//! it is an empty table with its `fields_list`; so are the Enterprise
+//! Security asset and identity lookups that ESCU macros use, which ES
+//! fills from its own configuration.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::table::{Cell, Table};
+
+/// Splunk's `max_matches` when the definition does not set one.
+pub const DEFAULT_MAX_MATCHES: usize = 100;
+
+/// Enterprise Security lookups that are empty without ES's asset and
+/// identity configuration.
+const ES_LOOKUPS: &[&str] = &[
+    "asset_lookup_by_str",
+    "asset_lookup_by_cidr",
+    "identity_lookup_expanded",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+}
+
+/// How a lookup field's values match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchType {
+    Exact,
+    Wildcard,
+    Cidr,
+}
+
+/// One lookup: its definition and its rows.
+#[derive(Debug)]
+pub struct LookupTable {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// Rows as in the file; an empty CSV cell is an absent value.
+    pub rows: Vec<Vec<String>>,
+    match_types: Vec<MatchType>,
+    pub case_sensitive: bool,
+    pub min_matches: usize,
+    pub max_matches: usize,
+    pub default_match: String,
+    /// Compiled WILDCARD patterns, per column (None: not a wildcard column)
+    /// then per row.
+    wildcards: Vec<Option<Vec<regex::Regex>>>,
+}
+
+impl PartialEq for LookupTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl LookupTable {
+    /// A lookup from its parts; `wildcard` and `cidr` name the columns
+    /// whose values are patterns or subnets.
+    pub fn new(
+        name: &str,
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+        wildcard: &[String],
+        cidr: &[String],
+    ) -> Self {
+        let match_types = columns
+            .iter()
+            .map(|c| {
+                if wildcard.contains(c) {
+                    MatchType::Wildcard
+                } else if cidr.contains(c) {
+                    MatchType::Cidr
+                } else {
+                    MatchType::Exact
+                }
+            })
+            .collect();
+        let mut t = LookupTable {
+            name: name.to_string(),
+            columns,
+            rows,
+            match_types,
+            case_sensitive: false,
+            min_matches: 0,
+            max_matches: DEFAULT_MAX_MATCHES,
+            default_match: String::new(),
+            wildcards: Vec::new(),
+        };
+        t.compile();
+        t
+    }
+
+    /// Set case sensitivity (recompiling the wildcard patterns).
+    pub fn with_case_sensitive(mut self, yes: bool) -> Self {
+        self.case_sensitive = yes;
+        self.compile();
+        self
+    }
+
+    pub fn with_matches(mut self, min: usize, max: usize, default: &str) -> Self {
+        self.min_matches = min;
+        self.max_matches = max.max(1);
+        self.default_match = default.to_string();
+        self
+    }
+
+    fn compile(&mut self) {
+        let ci = !self.case_sensitive;
+        self.wildcards = (0..self.columns.len())
+            .map(|c| {
+                (self.match_types[c] == MatchType::Wildcard).then(|| {
+                    self.rows
+                        .iter()
+                        .map(|r| wildcard_regex(r.get(c).map_or("", String::as_str), ci))
+                        .collect()
+                })
+            })
+            .collect();
+    }
+
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// The rows as a result table (`inputlookup`).
+    pub fn to_table(&self) -> Table {
+        Table {
+            columns: self.columns.clone(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| {
+                    (0..self.columns.len())
+                        .map(|i| match r.get(i) {
+                            Some(v) if !v.is_empty() => Cell::one(v.clone()),
+                            _ => Cell::null(),
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether lookup row `row`'s column `col` matches the event value.
+    fn cell_matches(&self, row: usize, col: usize, value: &str) -> bool {
+        let Some(cell) = self.rows[row].get(col) else {
+            return false;
+        };
+        match self.match_types[col] {
+            MatchType::Exact if self.case_sensitive => cell == value,
+            MatchType::Exact => cell.to_lowercase() == value.to_lowercase(),
+            MatchType::Wildcard => self.wildcards[col]
+                .as_ref()
+                .is_some_and(|w| w[row].is_match(value)),
+            MatchType::Cidr => cidr_contains(cell, value),
+        }
+    }
+
+    /// The rows (in file order, at most `max_matches`) whose inputs match:
+    /// `inputs` gives, per lookup column, the event's values (any may
+    /// match).
+    pub fn matching_rows(&self, inputs: &[(usize, &[String])]) -> Vec<usize> {
+        let mut out = Vec::new();
+        for r in 0..self.rows.len() {
+            let all = inputs
+                .iter()
+                .all(|(col, values)| values.iter().any(|v| self.cell_matches(r, *col, v)));
+            if all {
+                out.push(r);
+                if out.len() >= self.max_matches {
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A WILDCARD lookup value as an anchored regex (`*` is the only special
+/// character).
+fn wildcard_regex(pattern: &str, case_insensitive: bool) -> regex::Regex {
+    let body: Vec<String> = pattern.split('*').map(regex::escape).collect();
+    let re = format!(
+        "{}(?s)^{}$",
+        if case_insensitive { "(?i)" } else { "" },
+        body.join(".*")
+    );
+    // An escaped literal always compiles; never-matching if it somehow does not.
+    regex::Regex::new(&re).unwrap_or_else(|_| regex::Regex::new("[^\\s\\S]").expect("valid"))
+}
+
+/// `value` is an IP address inside the subnet `cidr` (`10.0.0.0/8`, or a
+/// single address).
+pub fn cidr_contains(cidr: &str, value: &str) -> bool {
+    let (net, bits) = match cidr.trim().split_once('/') {
+        Some((n, b)) => match b.parse::<u32>() {
+            Ok(b) => (n, Some(b)),
+            Err(_) => return false,
+        },
+        None => (cidr.trim(), None),
+    };
+    let (Ok(net), Ok(ip)) = (net.parse::<IpAddr>(), value.trim().parse::<IpAddr>()) else {
+        return false;
+    };
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
+    }
+}
+
+/// The lookups a search may use, by definition name and by file name.
+#[derive(Debug, Default, Clone)]
+pub struct LookupStore {
+    tables: HashMap<String, Arc<LookupTable>>,
+}
+
+impl LookupStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, table: LookupTable) {
+        self.tables.insert(table.name.clone(), Arc::new(table));
+    }
+
+    /// A lookup by definition name or CSV file name; the ES lookups are
+    /// empty.
+    pub fn get(&self, name: &str) -> Option<Arc<LookupTable>> {
+        if let Some(t) = self.tables.get(name) {
+            return Some(t.clone());
+        }
+        ES_LOOKUPS
+            .contains(&name)
+            .then(|| Arc::new(LookupTable::new(name, Vec::new(), Vec::new(), &[], &[])))
+    }
+
+    /// Every lookup YAML under `dir` (recursively) with its CSV, named by
+    /// `filename:` next to it.
+    pub fn load_dir(dir: &Path) -> Result<Self, LookupError> {
+        let mut store = LookupStore::new();
+        let mut paths = Vec::new();
+        for entry in walkdir::WalkDir::new(dir).follow_links(true) {
+            let entry = entry.map_err(|e| LookupError::File {
+                path: e.path().unwrap_or(dir).to_path_buf(),
+                message: e.to_string(),
+            })?;
+            let p = entry.path();
+            if entry.file_type().is_file()
+                && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml")
+                })
+            {
+                paths.push(entry.into_path());
+            }
+        }
+        paths.sort();
+        for p in paths {
+            if let Some((table, file)) = load_definition(&p)? {
+                let table = Arc::new(table);
+                if let Some(f) = file {
+                    store.tables.entry(f).or_insert_with(|| table.clone());
+                }
+                store.tables.insert(table.name.clone(), table);
+            }
+        }
+        Ok(store)
+    }
+}
+
+fn scalar(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// `WILDCARD(a),WILDCARD(b),CIDR(c)` as (wildcard fields, cidr fields).
+fn match_types(spec: &str) -> (Vec<String>, Vec<String>) {
+    let (mut wild, mut cidr) = (Vec::new(), Vec::new());
+    for part in spec.split(')') {
+        let part = part.trim_matches(|c: char| c == ',' || c.is_whitespace());
+        if let Some((kind, field)) = part.split_once('(') {
+            let field = field.trim().to_string();
+            match kind.trim().to_ascii_uppercase().as_str() {
+                "WILDCARD" => wild.push(field),
+                "CIDR" => cidr.push(field),
+                _ => {}
+            }
+        }
+    }
+    (wild, cidr)
+}
+
+/// One lookup YAML (None when it is not a lookup definition) and the CSV
+/// file name it reads.
+fn load_definition(path: &Path) -> Result<Option<(LookupTable, Option<String>)>, LookupError> {
+    let err = |message: String| LookupError::File {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let docs = YamlLoader::load_from_str(&text).map_err(|e| err(format!("invalid YAML: {e}")))?;
+    let Some(doc) = docs.into_iter().next() else {
+        return Ok(None);
+    };
+    let Some(name) = scalar(&doc["name"]) else {
+        return Ok(None);
+    };
+    let filename = scalar(&doc["filename"]);
+    let (columns, rows) = match (&filename, scalar(&doc["collection"])) {
+        (Some(f), _) => read_csv(&path.with_file_name(f))?,
+        (None, Some(_)) => {
+            let fields = scalar(&doc["fields_list"]).unwrap_or_default();
+            let cols = fields
+                .split(',')
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .collect();
+            (cols, Vec::new())
+        }
+        (None, None) => return Ok(None),
+    };
+    let (wild, cidr) = match_types(&scalar(&doc["match_type"]).unwrap_or_default());
+    let num = |key: &str, default: usize| -> Result<usize, LookupError> {
+        match scalar(&doc[key]) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| err(format!("`{key}: {v}` is not a number"))),
+        }
+    };
+    let case_sensitive = scalar(&doc["case_sensitive_match"])
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "t"));
+    let table = LookupTable::new(&name, columns, rows, &wild, &cidr)
+        .with_case_sensitive(case_sensitive)
+        .with_matches(
+            num("min_matches", 0)?,
+            num("max_matches", DEFAULT_MAX_MATCHES)?,
+            &scalar(&doc["default_match"]).unwrap_or_default(),
+        );
+    Ok(Some((table, filename)))
+}
+
+/// A lookup CSV: header, then rows (short rows padded with absent values).
+fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), LookupError> {
+    let err = |message: String| LookupError::File {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| err(e.to_string()))?;
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(|e| err(e.to_string()))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            err(format!("line {line}: {e}"))
+        })?;
+        let mut row: Vec<String> = rec.iter().map(str::to_string).collect();
+        row.resize(columns.len(), String::new());
+        rows.push(row);
+    }
+    Ok((columns, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr() {
+        assert!(cidr_contains("10.0.0.0/8", "10.200.3.4"));
+        assert!(!cidr_contains("10.0.0.0/8", "11.0.0.1"));
+        assert!(cidr_contains("192.168.1.7", "192.168.1.7"));
+        assert!(cidr_contains("0.0.0.0/0", "8.8.8.8"));
+        assert!(cidr_contains("fe80::/10", "fe80::1"));
+        assert!(!cidr_contains("fe80::/10", "10.0.0.1"));
+        assert!(!cidr_contains("10.0.0.0/x", "10.0.0.1"));
+        assert!(!cidr_contains("10.0.0.0/8", "host1"));
+    }
+
+    #[test]
+    fn match_type_spec() {
+        let (w, c) = match_types("WILDCARD(a),WILDCARD(b), CIDR(ip)");
+        assert_eq!(w, ["a", "b"]);
+        assert_eq!(c, ["ip"]);
+    }
+
+    #[test]
+    fn loads_escu_lookups() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/escu/lookups");
+        let store = LookupStore::load_dir(&dir).unwrap();
+        let t = store.get("lolbas_file_path").unwrap();
+        assert_eq!(
+            t.columns,
+            ["lolbas_file_name", "lolbas_file_path", "description"]
+        );
+        assert_eq!((t.min_matches, t.max_matches), (1, 1));
+        assert_eq!(t.default_match, "false");
+        assert!(!t.case_sensitive);
+        assert!(store.get("lolbas_file_path20240725.csv").is_some());
+        let kv = store.get("zoom_first_time_child_process").unwrap();
+        assert!(kv.rows.is_empty() && kv.columns.contains(&"process_name".to_string()));
+        assert!(store.get("asset_lookup_by_str").is_some());
+        assert!(store.get("no_such_lookup").is_none());
+        let name = t.column_index("lolbas_file_name").unwrap();
+        let path = t.column_index("lolbas_file_path").unwrap();
+        let v = |s: &str| vec![s.to_string()];
+        let (n, p) = (v("EVENTVWR.exe"), v("C:\\Windows\\System32\\eventvwr.exe"));
+        assert_eq!(t.matching_rows(&[(name, &n), (path, &p)]).len(), 1);
+        let p = v("C:\\Users\\x\\eventvwr.exe");
+        assert!(t.matching_rows(&[(name, &n), (path, &p)]).is_empty());
+    }
+}
