@@ -202,18 +202,24 @@ impl Engine {
 
 /// Make `rows` chunk by chunk on a thread of `scope`, one chunk ahead of
 /// the consumer; the returned `fill` swaps in the next chunk (false at the
-/// end). Buffers go back to the maker, so rows and strings are reused.
-/// Dropping `fill` stops the maker (a `head` that needs no more rows).
+/// end). Three buffers go round (one being made, one waiting, one being
+/// consumed), so rows and their strings are reused, and memory stays at
+/// three chunks. Dropping `fill` stops the maker (a `head` that needs no
+/// more rows).
 fn read_ahead<'scope, 'env: 'scope>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     mut rows: crate::collect::Rows<'env>,
 ) -> impl FnMut(&mut Vec<Vec<Cell>>) -> bool + 'scope {
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<Vec<Cell>>>(1);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Vec<Cell>>>();
-    scope.spawn(move || loop {
-        let mut buf = empty_rx.try_recv().unwrap_or_default();
-        if !rows.fill(&mut buf) || full_tx.send(buf).is_err() {
-            break;
+    for _ in 0..2 {
+        let _ = empty_tx.send(Vec::new());
+    }
+    scope.spawn(move || {
+        while let Ok(mut buf) = empty_rx.recv() {
+            if !rows.fill(&mut buf) || full_tx.send(buf).is_err() {
+                break;
+            }
         }
     });
     move |buf| {
