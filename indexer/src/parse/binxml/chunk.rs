@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::le::{slice, u16_at, u32_at, u64_at};
-use super::utf16::{decode_strict, until_nul};
+use super::utf16::{decode_strict, is_valid, until_nul};
 
 /// Records start after this.
 pub const HEADER_SIZE: usize = 512;
@@ -36,11 +36,16 @@ pub fn header(data: &[u8]) -> Option<Header> {
 /// The name of the string-table entry at `offset` (a 6-byte link, then a
 /// length-prefixed, NUL-terminated UTF-16 name), None when it cannot be read.
 pub fn name_at(data: &[u8], offset: u32) -> Option<String> {
+    decode_strict(name_units(data, offset)?)
+}
+
+/// The UTF-16 bytes of that name.
+fn name_units(data: &[u8], offset: u32) -> Option<&[u8]> {
     let at = (offset as usize).checked_add(6)?;
     let len = usize::from(u16_at(data, at)?);
     let chars = slice(data, at + 2, 2 * len)?;
     u16_at(data, at + 2 + 2 * len)?;
-    decode_strict(until_nul(chars))
+    Some(until_nul(chars))
 }
 
 /// Whether every chain of the string table reads, as the crate reads the
@@ -59,7 +64,8 @@ pub fn strings_readable(data: &[u8]) -> bool {
             let Some(next) = u32_at(data, at).map(|o| o as usize) else {
                 return false;
             };
-            if u16_at(data, at + 4).is_none() || name_at(data, at as u32).is_none() {
+            if u16_at(data, at + 4).is_none() || !name_units(data, at as u32).is_some_and(is_valid)
+            {
                 return false;
             }
             seen[at / 64] |= 1 << (at % 64);

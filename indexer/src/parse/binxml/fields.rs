@@ -21,7 +21,7 @@ use crate::time::parse_micros;
 
 use super::instance::{Record, Value, NOT_NESTED};
 use super::template::{Elem, EventIdPlan, Node, Template, Templates};
-use super::value::{is_empty, push_text};
+use super::value::{is_empty, push_text, UINT16, UINT32, UINT8};
 
 /// An element of one instance.
 #[derive(Debug, Clone, Copy)]
@@ -129,6 +129,7 @@ impl<'a> View<'a> {
                 }
                 Item::Value(v) => {
                     let b = v.bytes(self.data);
+                    text.reserve(b.len());
                     content |= !is_empty(v.ty, b);
                     ok = push_text(v.ty, b, &mut text).is_some();
                 }
@@ -169,7 +170,19 @@ impl<'a> View<'a> {
         if !self.present(r) {
             return None;
         }
-        let text = self.text(0, &self.elem(r).children, true).ok()??;
+        let nodes = &self.elem(r).children;
+        // Mostly one unsigned value: read without making its text.
+        if let [Node::Sub { id, .. }] = &nodes[..] {
+            let v = self.value(0, *id)?;
+            let b = v.bytes(self.data);
+            match (v.ty, b.len()) {
+                (UINT8, 1) => return Some(u32::from(b[0])),
+                (UINT16, 2) => return Some(u32::from(u16::from_le_bytes([b[0], b[1]]))),
+                (UINT32, 4) => return Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                _ => {}
+            }
+        }
+        let text = self.text(0, nodes, true).ok()??;
         u32::try_from(text.trim().parse::<u64>().ok()?).ok()
     }
 
@@ -236,36 +249,19 @@ impl<'a> View<'a> {
         }
         let mut data: Vec<(String, String)> = Vec::with_capacity(datas.len());
         for r in datas {
-            let name = literal_name(self.elem(r)).ok_or(())?;
-            if matches!(name.as_str(), "Data" | "#attributes")
-                || data.iter().any(|(n, _)| *n == name)
-            {
+            let name = self.elem(r).data_name.as_deref().ok_or(())?;
+            if matches!(name, "Data" | "#attributes") || data.iter().any(|(n, _)| n == name) {
                 return Err(());
             }
-            let value = self
+            let mut value = self
                 .text(r.inst, &self.elem(r).children, true)?
                 .unwrap_or_default();
-            let value = windows_guid(&value).unwrap_or(value);
-            data.push((name, value));
+            // Only a 36- or 38-character value can be a GUID.
+            if matches!(value.len(), 36 | 38) {
+                value = windows_guid(&value).unwrap_or(value);
+            }
+            data.push((name.to_string(), value));
         }
         Ok(data)
     }
-}
-
-/// A `Data` element's `Name` when it is one attribute of literal, non-empty
-/// text.
-fn literal_name(e: &Elem) -> Option<String> {
-    let mut names = e.attrs.iter().filter(|a| &*a.name == "Name");
-    let a = names.next()?;
-    if names.next().is_some() {
-        return None;
-    }
-    let mut name = String::new();
-    for n in &a.value {
-        match n {
-            Node::Text(t) => name.push_str(t),
-            _ => return None,
-        }
-    }
-    (!name.is_empty()).then_some(name)
 }

@@ -9,6 +9,9 @@
 //! in the template, a nested template instance), makes the template
 //! unsupported, and its records go to the crate.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use super::chunk::name_at;
 use super::le::{slice, u16_at, u32_at, u8_at};
 use super::utf16::{push_lossy, until_nul};
@@ -34,17 +37,20 @@ pub enum Node {
 
 #[derive(Debug, Clone)]
 pub struct Attr {
-    pub name: Box<str>,
+    pub name: Rc<str>,
     pub value: Vec<Node>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Elem {
-    pub name: Box<str>,
+    pub name: Rc<str>,
     /// Left out of an instance whose value in this slot is NULL.
     pub dependency: Option<u16>,
     pub attrs: Vec<Attr>,
     pub children: Vec<Node>,
+    /// The `Name` of a `Data` element, when it is one attribute of literal,
+    /// non-empty text (EventData's member name).
+    pub data_name: Option<Rc<str>>,
 }
 
 /// Where a record's System/EventID is, when the template is shaped so that
@@ -82,10 +88,24 @@ impl Template {
 }
 
 /// The templates of one chunk, by definition offset (a failed parse is
-/// kept too: every record using it falls back).
+/// kept too: every record using it falls back), and the names they use.
 #[derive(Default)]
 pub struct Templates {
     by_offset: Vec<(u32, Option<Template>)>,
+    names: Names,
+}
+
+/// The chunk's names, decoded once each.
+#[derive(Default)]
+struct Names(HashMap<u32, Option<Rc<str>>>);
+
+impl Names {
+    fn get(&mut self, data: &[u8], offset: u32) -> Option<Rc<str>> {
+        self.0
+            .entry(offset)
+            .or_insert_with(|| name_at(data, offset).map(Rc::from))
+            .clone()
+    }
 }
 
 impl Templates {
@@ -94,7 +114,8 @@ impl Templates {
         let at = match self.by_offset.iter().position(|(o, _)| *o == offset) {
             Some(at) => at,
             None => {
-                self.by_offset.push((offset, parse(data, offset)));
+                let t = parse(data, offset, &mut self.names);
+                self.by_offset.push((offset, t));
                 self.by_offset.len() - 1
             }
         };
@@ -111,7 +132,7 @@ impl Templates {
 
 /// An element whose start was read, until its start tag closes.
 struct Open {
-    name: Box<str>,
+    name: Rc<str>,
     dependency: Option<u16>,
     attrs: Vec<Attr>,
     attr: Option<Attr>,
@@ -128,6 +149,9 @@ impl Open {
     fn close(mut self) -> Elem {
         self.end_attr();
         Elem {
+            data_name: (&*self.name == "Data")
+                .then(|| literal_name(&self.attrs))
+                .flatten(),
             name: self.name,
             dependency: self.dependency,
             attrs: self.attrs,
@@ -196,8 +220,24 @@ fn counted_text(data: &[u8], at: usize) -> Option<(Box<str>, usize)> {
     Some((s.into(), at + 2 + 2 * n))
 }
 
+/// The `Name` attribute's text, when it is the only one and literal.
+fn literal_name(attrs: &[Attr]) -> Option<Rc<str>> {
+    let mut names = attrs.iter().filter(|a| &*a.name == "Name");
+    let (a, None) = (names.next()?, names.next()) else {
+        return None;
+    };
+    let mut name = String::new();
+    for n in &a.value {
+        match n {
+            Node::Text(t) => name.push_str(t),
+            _ => return None,
+        }
+    }
+    (!name.is_empty()).then(|| name.into())
+}
+
 /// Parse the template defined at `offset` of the chunk.
-pub fn parse(data: &[u8], offset: u32) -> Option<Template> {
+fn parse(data: &[u8], offset: u32, names: &mut Names) -> Option<Template> {
     let start = (offset as usize).checked_add(DEFINITION_HEADER_SIZE)?;
     let size = u32_at(data, offset as usize + 20)? as usize;
     let end = start.checked_add(size)?;
@@ -224,7 +264,7 @@ pub fn parse(data: &[u8], offset: u32) -> Option<Template> {
                     return None;
                 }
                 b.open = Some(Open {
-                    name: name_at(data, name)?.into(),
+                    name: names.get(data, name)?,
                     dependency: (dependency != 0xffff).then_some(dependency),
                     attrs: Vec::new(),
                     attr: None,
@@ -259,7 +299,7 @@ pub fn parse(data: &[u8], offset: u32) -> Option<Template> {
             0x06 | 0x46 => {
                 let (name, next) = name_ref(data, at)?;
                 at = next;
-                let name = name_at(data, name)?.into();
+                let name = names.get(data, name)?;
                 let open = b.open.as_mut()?;
                 open.end_attr();
                 open.attr = Some(Attr {
@@ -270,8 +310,8 @@ pub fn parse(data: &[u8], offset: u32) -> Option<Template> {
             0x09 | 0x49 => {
                 let (name, next) = name_ref(data, at)?;
                 at = next;
-                let name = name_at(data, name)?;
-                let text = match name.as_str() {
+                let name = names.get(data, name)?;
+                let text = match &*name {
                     "quot" => "\"".to_string(),
                     "apos" => "'".to_string(),
                     "amp" => "&".to_string(),
@@ -284,7 +324,7 @@ pub fn parse(data: &[u8], offset: u32) -> Option<Template> {
             0x0a => {
                 let (name, next) = name_ref(data, at)?;
                 at = next;
-                name_at(data, name)?;
+                names.get(data, name)?;
                 b.push(Node::Text("".into()))?;
             }
             0x0b => {

@@ -21,7 +21,10 @@ fn units(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
 /// Appends `bytes` (whole code units), unpaired surrogates as U+FFFD.
 pub fn push_lossy(bytes: &[u8], out: &mut String) {
     if bytes.chunks_exact(2).all(|u| u[1] == 0 && u[0] < 0x80) {
-        out.extend(bytes.iter().step_by(2).map(|&b| char::from(b)));
+        out.reserve(bytes.len() / 2);
+        for &b in bytes.iter().step_by(2) {
+            out.push(char::from(b));
+        }
         return;
     }
     out.extend(char::decode_utf16(units(bytes)).map(|c| c.unwrap_or('\u{FFFD}')));
@@ -32,6 +35,11 @@ pub fn decode_strict(bytes: &[u8]) -> Option<String> {
     char::decode_utf16(units(bytes))
         .collect::<Result<String, _>>()
         .ok()
+}
+
+/// Whether `bytes` decode: no surrogate is unpaired.
+pub fn is_valid(bytes: &[u8]) -> bool {
+    char::decode_utf16(units(bytes)).all(|c| c.is_ok())
 }
 
 #[cfg(test)]
@@ -51,6 +59,7 @@ mod tests {
         push_lossy(text, &mut s);
         assert_eq!(s, "a\u{1F600}\u{FFFD}b");
         assert_eq!(decode_strict(text), None);
+        assert!(!is_valid(text) && is_valid(&le(&[0xD83D, 0xDE00])));
         assert_eq!(decode_strict(&le(&[0x61, 0xe9])).as_deref(), Some("aé"));
         let mut ascii = String::new();
         push_lossy(&le(&[0x41, 0x42]), &mut ascii);

@@ -76,23 +76,24 @@ pub fn push_text(ty: u8, b: &[u8], out: &mut String) -> Option<()> {
     match ty {
         NULL | BIN_XML => {}
         STRING => push_lossy(until_nul(b), out),
-        INT8 => write!(out, "{}", b[0] as i8).ok()?,
-        UINT8 => write!(out, "{}", b[0]).ok()?,
-        INT16 => write!(out, "{}", i16::from_le_bytes(bytes(b, 0)?)).ok()?,
-        UINT16 => write!(out, "{}", u16::from_le_bytes(bytes(b, 0)?)).ok()?,
-        INT32 => write!(out, "{}", i32::from_le_bytes(bytes(b, 0)?)).ok()?,
-        UINT32 => write!(out, "{}", u32::from_le_bytes(bytes(b, 0)?)).ok()?,
-        INT64 => write!(out, "{}", i64::from_le_bytes(bytes(b, 0)?)).ok()?,
-        UINT64 => write!(out, "{}", u64::from_le_bytes(bytes(b, 0)?)).ok()?,
+        INT8 => push_i64(i64::from(b[0] as i8), out),
+        UINT8 => push_u64(u64::from(b[0]), out),
+        INT16 => push_i64(i64::from(i16::from_le_bytes(bytes(b, 0)?)), out),
+        UINT16 => push_u64(u64::from(u16::from_le_bytes(bytes(b, 0)?)), out),
+        INT32 => push_i64(i64::from(i32::from_le_bytes(bytes(b, 0)?)), out),
+        UINT32 => push_u64(u64::from(u32::from_le_bytes(bytes(b, 0)?)), out),
+        INT64 => push_i64(i64::from_le_bytes(bytes(b, 0)?), out),
+        UINT64 => push_u64(u64::from_le_bytes(bytes(b, 0)?), out),
         // Windows writes bit masks into some bool slots: kept as integers.
         BOOL => match i32::from_le_bytes(bytes(b, 0)?) {
             0 => out.push_str("false"),
             1 => out.push_str("true"),
-            n => write!(out, "{n}").ok()?,
+            n => push_i64(i64::from(n), out),
         },
         BINARY => {
-            for c in b {
-                write!(out, "{c:02X}").ok()?;
+            out.reserve(2 * b.len());
+            for &c in b {
+                push_hex(c, b"0123456789ABCDEF", out);
             }
         }
         GUID => push_guid(&bytes(b, 0)?, out),
@@ -111,6 +112,28 @@ pub fn push_text(ty: u8, b: &[u8], out: &mut String) -> Option<()> {
     Some(())
 }
 
+/// Decimal digits, without going through `fmt` (most values are numbers).
+fn push_u64(mut n: u64, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
+fn push_i64(n: i64, out: &mut String) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_u64(n.unsigned_abs(), out);
+}
+
 /// `{d1-d2-d3-d4[..2]-d4[2..]}` in lower case, the first three fields
 /// little-endian.
 fn push_guid(g: &[u8; 16], out: &mut String) {
@@ -120,9 +143,15 @@ fn push_guid(g: &[u8; 16], out: &mut String) {
         if matches!(i, 4 | 6 | 8 | 10) {
             out.push('-');
         }
-        let _ = write!(out, "{:02x}", g[at]);
+        push_hex(g[at], b"0123456789abcdef", out);
     }
     out.push('}');
+}
+
+/// A byte as two hex digits of `digits`.
+fn push_hex(c: u8, digits: &[u8; 16], out: &mut String) {
+    out.push(char::from(digits[usize::from(c >> 4)]));
+    out.push(char::from(digits[usize::from(c & 0xf)]));
 }
 
 /// `S-{revision}-{authority}-{sub}…`: the authority is 48-bit big-endian,
@@ -244,6 +273,9 @@ mod tests {
     #[test]
     fn renders_as_the_evtx_crate() {
         assert_eq!(text(INT8, &[0xff]), "-1");
+        assert_eq!(text(INT64, &i64::MIN.to_le_bytes()), i64::MIN.to_string());
+        assert_eq!(text(UINT64, &u64::MAX.to_le_bytes()), u64::MAX.to_string());
+        assert_eq!(text(UINT32, &0u32.to_le_bytes()), "0");
         assert_eq!(text(UINT16, &4688u16.to_le_bytes()), "4688");
         assert_eq!(text(BOOL, &1i32.to_le_bytes()), "true");
         assert_eq!(text(BOOL, &6i32.to_le_bytes()), "6");
