@@ -7,7 +7,6 @@ use std::sync::Mutex;
 
 use crate::event::{Origin, RawEvent};
 use crate::normalize::{normalize, ProcessRow};
-use crate::parse::evtx::EvtxCrateExtractor;
 use crate::parse::{Format, Sink, Skip, SkipUnit};
 use crate::read::{Reader, Target, Unit};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -73,9 +72,9 @@ pub fn file_rows(path: &Path) -> std::io::Result<FileRows> {
         records: AtomicU64::new(0),
         skips: Mutex::new(Vec::new()),
     };
-    let extractor = EvtxCrateExtractor::default();
+    let extractor = crate::parse::binxml::extractor_from_env();
     let format = Reader {
-        extractor: &extractor,
+        extractor: &*extractor,
     }
     .read_mapped(&data, &collect);
     let mut rows = collect.rows.into_inner().unwrap_or_else(|p| p.into_inner());

@@ -28,6 +28,7 @@ pub struct Accounting {
     pub security_4688: AtomicU64,
     pub empty_chunks: AtomicU64,
     pub text_lines_ignored: AtomicU64,
+    pub evtx_fallback_records: AtomicU64,
     /// Skips that only say "this is not an event" (a file of another
     /// format, JSON of another shape): when nothing else was read, the
     /// input is reported as ignored rather than as damaged.
@@ -73,6 +74,7 @@ impl Accounting {
                 skipped: s,
                 empty_chunks: self.empty_chunks.load(Relaxed),
                 text_lines_ignored: self.text_lines_ignored.load(Relaxed),
+                evtx_fallback_records: self.evtx_fallback_records.load(Relaxed),
             },
             skips_not_listed: s.saturating_sub(skips.len() as u64),
             skips,
@@ -93,6 +95,9 @@ pub struct Counts {
     pub skipped: u64,
     pub empty_chunks: u64,
     pub text_lines_ignored: u64,
+    /// EVTX records the template-aware extractor left to the `evtx` crate
+    /// (counted in the other counters too).
+    pub evtx_fallback_records: u64,
 }
 
 impl Counts {
@@ -105,6 +110,7 @@ impl Counts {
         self.skipped += o.skipped;
         self.empty_chunks += o.empty_chunks;
         self.text_lines_ignored += o.text_lines_ignored;
+        self.evtx_fallback_records += o.evtx_fallback_records;
     }
 }
 

@@ -20,7 +20,6 @@ use crate::error::IndexError;
 use crate::event::{EventKind, Origin, RawEvent};
 use crate::manifest::{Accounting, InputReport, Manifest, Totals};
 use crate::normalize::normalize;
-use crate::parse::evtx::{ChunkExtractor, EvtxCrateExtractor};
 use crate::parse::{Format, Note, Sink, Skip, SkipUnit};
 use crate::progress::Progress;
 use crate::read::{Reader, Target, Unit};
@@ -116,13 +115,13 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
             reason: format!("thread pool: {e}"),
         })?;
     progress.start(files.iter().map(|f| f.size).sum(), files.len());
-    let extractor = EvtxCrateExtractor::default();
+    let extractor = crate::parse::binxml::extractor_from_env();
     let ctx = Context {
         schema: &schema,
         carriers: Carriers::default(),
         writer: &writer,
         reader: Reader {
-            extractor: &extractor as &dyn ChunkExtractor,
+            extractor: &*extractor,
         },
         progress,
     };
@@ -321,6 +320,7 @@ impl Sink for UnitSink<'_> {
         let counter = match note {
             Note::EmptyChunk => &self.acct.empty_chunks,
             Note::Continuation => &self.acct.text_lines_ignored,
+            Note::EvtxFallback => &self.acct.evtx_fallback_records,
         };
         counter.fetch_add(1, Relaxed);
     }

@@ -1,15 +1,15 @@
 //! EVTX: a 4 KiB file header, then independent 64 KiB chunks, each with its
 //! own string and template tables. The chunk is the unit of parallel work.
 //!
-//! [`ChunkExtractor`] is the seam for faster field extraction: today
-//! [`EvtxCrateExtractor`] renders each record with the `evtx` crate and reads
-//! it as evtx_dump JSON (so EVTX and evtx_dump exports normalize through one
-//! path); a template-aware extractor that reads substitution values directly
-//! can replace it without touching the rest of the pipeline.
+//! [`ChunkExtractor`] is the seam for field extraction: [`EvtxCrateExtractor`]
+//! renders each record with the `evtx` crate and reads it as evtx_dump JSON
+//! (so EVTX and evtx_dump exports normalize through one path). It is the
+//! reference for the template-aware extractor (`parse::binxml`), which
+//! reads substitution values directly and falls back to it.
 
 use std::sync::Arc;
 
-use evtx::{EvtxChunkData, ParserSettings};
+use evtx::{EvtxChunkData, EvtxRecord, ParserSettings};
 
 use super::json::event_from_json;
 use super::{Sink, Skip, SkipUnit};
@@ -44,6 +44,22 @@ impl Default for EvtxCrateExtractor {
 
 impl ChunkExtractor for EvtxCrateExtractor {
     fn extract(&self, number: u64, offset: u64, data: &[u8], sink: &dyn Sink) {
+        self.extract_with(number, offset, data, sink, &mut |_| false)
+    }
+}
+
+impl EvtxCrateExtractor {
+    /// [`ChunkExtractor::extract`], except for the records that `own` (asked
+    /// with each record's index in the chunk, in order) says it has read
+    /// itself: those are walked past, not rendered.
+    pub fn extract_with(
+        &self,
+        number: u64,
+        offset: u64,
+        data: &[u8],
+        sink: &dyn Sink,
+        own: &mut dyn FnMut(usize) -> bool,
+    ) {
         let skip_chunk =
             |reason: String| sink.skip(Skip::new(SkipUnit::Chunk, offset, reason).chunk(number));
         let mut chunk_data = match EvtxChunkData::new(data.to_vec(), false) {
@@ -55,63 +71,66 @@ impl ChunkExtractor for EvtxCrateExtractor {
             Ok(c) => c,
             Err(e) => return skip_chunk(format!("unreadable chunk: {e}")),
         };
-        for item in chunk.iter().take(MAX_ITEMS_PER_CHUNK) {
-            let record = match item {
-                Ok(r) => r,
-                Err(e) => {
-                    sink.skip(
-                        Skip::record(offset, format!("unreadable record: {e}")).chunk(number),
-                    );
-                    continue;
-                }
-            };
-            let record_id = record.event_record_id;
-            // binxml_offset is where the record's BinXML starts in the chunk;
-            // its 24-byte header precedes it.
-            let at = offset + record.binxml_offset.saturating_sub(24);
-            let skip_record = |reason: String| {
-                sink.skip(Skip::record(at, reason).chunk(number).record_id(record_id))
-            };
-            let json = match record.into_json() {
-                Ok(j) => j.data,
-                Err(e) => {
-                    skip_record(format!("record does not render: {e}"));
-                    continue;
-                }
-            };
-            let origin = Origin {
-                offset: at,
-                line: None,
-                chunk: Some(number),
-            };
-            // Most records are not process creations: count those from
-            // their EventID alone instead of building a JSON tree.
-            if let Some(id) =
-                quick_event_id(&json).filter(|id| !EventKind::may_be_process_creation(*id))
-            {
-                let ev = RawEvent {
-                    event_id: id,
-                    record_id: Some(record_id),
-                    ..RawEvent::default()
-                };
-                sink.event(ev, origin);
+        for (i, item) in chunk.iter().take(MAX_ITEMS_PER_CHUNK).enumerate() {
+            if own(i) {
                 continue;
             }
-            let value: serde_json::Value = match serde_json::from_str(&json) {
-                Ok(v) => v,
+            match item {
+                Ok(record) => read_record(record, number, offset, sink),
                 Err(e) => {
-                    skip_record(format!("record renders as invalid JSON: {e}"));
-                    continue;
+                    sink.skip(Skip::record(offset, format!("unreadable record: {e}")).chunk(number))
                 }
-            };
-            match event_from_json(&value) {
-                Ok(mut ev) => {
-                    ev.record_id.get_or_insert(record_id);
-                    sink.event(ev, origin)
-                }
-                Err(e) => skip_record(e.0.to_string()),
             }
         }
+    }
+}
+
+/// One record of chunk `number` (at byte `offset` of its file) to the sink.
+fn read_record(record: EvtxRecord<'_>, number: u64, offset: u64, sink: &dyn Sink) {
+    let record_id = record.event_record_id;
+    // binxml_offset is where the record's BinXML starts in the chunk;
+    // its 24-byte header precedes it.
+    let at = offset + record.binxml_offset.saturating_sub(24);
+    let skip_record =
+        |reason: String| sink.skip(Skip::record(at, reason).chunk(number).record_id(record_id));
+    let json = match record.into_json() {
+        Ok(j) => j.data,
+        Err(e) => return skip_record(format!("record does not render: {e}")),
+    };
+    let origin = Origin {
+        offset: at,
+        line: None,
+        chunk: Some(number),
+    };
+    // Most records are not process creations: count those from their
+    // EventID alone instead of building a JSON tree.
+    if let Some(id) = quick_event_id(&json).filter(|id| !EventKind::may_be_process_creation(*id)) {
+        return sink.event(counted_only(id, record_id), origin);
+    }
+    let value: serde_json::Value = match serde_json::from_str(&json) {
+        Ok(v) => v,
+        Err(e) => return skip_record(format!("record renders as invalid JSON: {e}")),
+    };
+    match event_from_json(&value) {
+        // Whatever the form of its EventID, an event that cannot be a
+        // process creation is counted the same way.
+        Ok(ev) if !EventKind::may_be_process_creation(ev.event_id) => {
+            sink.event(counted_only(ev.event_id, record_id), origin)
+        }
+        Ok(mut ev) => {
+            ev.record_id.get_or_insert(record_id);
+            sink.event(ev, origin)
+        }
+        Err(e) => skip_record(e.0.to_string()),
+    }
+}
+
+/// An event that is only counted: its EventID and record id.
+fn counted_only(event_id: u32, record_id: u64) -> RawEvent {
+    RawEvent {
+        event_id,
+        record_id: Some(record_id),
+        ..RawEvent::default()
     }
 }
 

@@ -2,11 +2,13 @@
 //! say what was unreadable and where.
 //!
 //! - [`evtx`]: binary EVTX, one 64 KiB chunk at a time (the unit of parallel
-//!   work), behind the [`evtx::ChunkExtractor`] seam.
+//!   work), behind the [`evtx::ChunkExtractor`] seam; [`binxml`] reads the
+//!   records' templates and values directly, [`evtx`] with the `evtx` crate.
 //! - [`text`]: line- and document-oriented text: NDJSON, JSON arrays and
 //!   pretty-printed objects ([`json`] shapes), XML one event per line
 //!   ([`xml`]), Splunk's classic multi-line text events (counted, skipped).
 
+pub mod binxml;
 pub mod evtx;
 pub mod json;
 pub mod text;
@@ -112,6 +114,9 @@ pub enum Note {
     /// A text line of a classic (non-XML) event in a Splunk export, after
     /// the first line (which is skipped).
     Continuation,
+    /// An EVTX record (or unreadable chunk) that the template-aware
+    /// extractor left to the `evtx` crate.
+    EvtxFallback,
 }
 
 /// Where parsers send what they read. Implementations are shared across
@@ -123,7 +128,7 @@ pub trait Sink: Sync {
     fn skip(&self, skip: Skip);
     /// Input that is not an event record and not a skip either. The
     /// indexer counts each kind on its own in the manifest (`empty_chunks`,
-    /// `text_lines_ignored`), outside `records_read` and `skipped`.
+    /// `text_lines_ignored`, `evtx_fallback_records`), outside `records_read` and `skipped`.
     fn note(&self, _note: Note) {}
     /// Bytes of input consumed, for progress.
     fn progress(&self, _bytes: u64) {}
