@@ -4,11 +4,13 @@
 //! - [`evtx`]: binary EVTX, one 64 KiB chunk at a time (the unit of parallel
 //!   work), behind the [`evtx::ChunkExtractor`] seam.
 //! - [`text`]: line- and document-oriented text: NDJSON, JSON arrays and
-//!   pretty-printed objects ([`json`] shapes), XML one event per line
+//!   pretty-printed objects ([`json`] shapes; NDJSON lines through the
+//!   [`json_scan`] skip-scan), XML one event per line
 //!   ([`xml`]), Splunk's classic multi-line text events (counted, skipped).
 
 pub mod evtx;
 pub mod json;
+pub mod json_scan;
 pub mod text;
 pub mod xml;
 
