@@ -150,8 +150,11 @@ pub fn windows_guid(v: &str) -> Option<String> {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_hexdigit(),
         });
+    if !is_guid {
+        return None;
+    }
     let rendered = format!("{{{}}}", bare.to_ascii_uppercase());
-    (is_guid && rendered != v).then_some(rendered)
+    (rendered != v).then_some(rendered)
 }
 
 /// Where a Winlogbeat version keeps the System fields.

@@ -106,7 +106,10 @@ enum Scanned {
 }
 
 fn scan(line: &[u8], scratch: &mut Scratch) -> Scan<Scanned> {
-    let mut de = serde_json::Deserializer::from_slice(line);
+    // One UTF-8 check of the whole line (fast on ASCII) instead of one per
+    // string and raw value; invalid UTF-8 is the reference path's to report.
+    let line = std::str::from_utf8(line).map_err(|_| Fallback)?;
+    let mut de = serde_json::Deserializer::from_str(line);
     let top = TopSeed {
         entries: recycle(std::mem::take(&mut scratch.top)),
         winlog: recycle(std::mem::take(&mut scratch.winlog)),
@@ -269,7 +272,7 @@ impl<'a> Top<'a> {
         if self.data_state == Data::Skipped {
             return Err(Fallback);
         }
-        let mut data = pairs(&self.data)?;
+        let mut data = pairs(&mut self.data)?;
         for (_, v) in &mut data {
             if let Some(g) = windows_guid(v) {
                 *v = g;
@@ -310,17 +313,17 @@ impl<'a> Top<'a> {
             if self.data_state == Data::Skipped {
                 return Err(Fallback);
             }
-            pairs(&self.data)?
+            pairs(&mut self.data)?
         } else {
             let mut data = Vec::new();
             if let Some(raw) = get(root, "event_data").filter(|r| is_object(r)) {
                 let mut de = serde_json::Deserializer::from_str(raw.get());
-                let parsed = DataSeed {
+                let mut parsed = DataSeed {
                     data: recycle(std::mem::take(&mut self.data)),
                     skip_attributes: false,
                 }
                 .deserialize(&mut de)?;
-                data = pairs(&parsed)?;
+                data = pairs(&mut parsed)?;
                 self.data = recycle(parsed);
             }
             data
@@ -417,15 +420,16 @@ fn is_object(raw: &RawValue) -> bool {
     raw.get().starts_with('{')
 }
 
-/// EventData members as text; duplicates are left to the reference path
-/// (a `Value` map keeps the first's place and the last's value).
-fn pairs(data: &[Pair<'_>]) -> Scan<Vec<(String, String)>> {
+/// EventData members as text (taken out of `data`); duplicates are left to
+/// the reference path (a `Value` map keeps the first's place and the last's
+/// value).
+fn pairs(data: &mut Vec<Pair<'_>>) -> Scan<Vec<(String, String)>> {
     if has_duplicates(data.iter().map(|(k, _)| k.as_ref())) {
         return Err(Fallback);
     }
     Ok(data
-        .iter()
-        .filter_map(|(k, v)| v.text().map(|t| (k.clone().into_owned(), t.into_owned())))
+        .drain(..)
+        .filter_map(|(k, v)| v.into_text().map(|t| (k.into_owned(), t.into_owned())))
         .collect())
 }
 
@@ -467,7 +471,7 @@ fn text_of<'a>(raw: Option<&'a RawValue>) -> Scan<Option<Cow<'a, str>>> {
             }
             Ok(Some(Cow::Owned(parts.join(", "))))
         }
-        _ => Ok(Field::parse(raw)?.text()),
+        _ => Ok(Field::parse(raw)?.into_text()),
     }
 }
 
@@ -501,11 +505,11 @@ impl<'a> Field<'a> {
     }
 
     /// As `json::text` renders a scalar.
-    fn text(&self) -> Option<Cow<'a, str>> {
+    fn into_text(self) -> Option<Cow<'a, str>> {
         match self {
-            Field::Str(s) => Some(s.clone()),
+            Field::Str(s) => Some(s),
             Field::Num(n) => Some(Cow::Owned(n.to_string())),
-            Field::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Field::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
             Field::Null => None,
         }
     }
