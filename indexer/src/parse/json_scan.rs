@@ -723,7 +723,7 @@ impl<'de> Visitor<'de> for NestedSeed<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         *self.slot() = Slot::Object;
         let (top, kind) = (self.top, self.kind);
-        top.nested += 1;
+        top.nested = top.nested.saturating_add(1);
         let data_key = match kind {
             Nested::Event => "EventData",
             Nested::Winlog => "event_data",
