@@ -1,42 +1,68 @@
 #!/usr/bin/env bash
-# Indexing benchmark: evidx-index throughput against a full re-parse baseline,
+# Indexing benchmark (issue 9): evidx-index end to end, in one run, against
+#   - evtx_dump converting the same EVTX files to JSONL, and
+#   - DuckDB merely scanning the same JSONL with read_json,
+# on generated archives of each SIZE and on the real EVTX files of ../shared;
 # and evidx-index peak memory at SIZE vs 2 x SIZE.
 #
-# usage: scripts/bench-index.sh [SIZE]        SIZE as evidx-gen --size [default: 200MB]
+# usage: scripts/bench-index.sh [SIZE...]     SIZEs as evidx-gen --size [default: 200MB]
+#        e.g. scripts/bench-index.sh 1GiB 8GiB 32GiB
 #
-#   For FORMAT in evtx, jsonl: generate SIZE with evidx-gen, then RUNS times
-#   each (page cache warm, runs interleaved):
-#     evidx-index  (release)          -> median wall time, MB/s, events/s, peak RSS
-#     baseline                        -> median wall time
-#       evtx:  evtx-baseline  = every record parsed and rendered to JSON with
-#              the `evtx` crate, multi-threaded (what evtx_dump/Chainsaw/
-#              Hayabusa pay on every hunt)
-#       jsonl: json-baseline  = every line serde_json-parsed
-#     ratio = evidx-index / baseline  (a one-off cost; bench-query.sh shows
-#             what each later hunt costs)
-#   Memory: evidx-index on EVTX at SIZE and 2 x SIZE, RUNS times each, with
-#   the default index memory budget and with --memory 15; prints the ratios of
-#   median peak RSS and peak heap (RssAnon) 2 x SIZE / SIZE (~1.0 = bounded
-#   memory) and of median time (~2.0 = linear).
+#   For each SIZE, RUNS times each, runs interleaved, page cache warm:
+#     [evtx]  evidx-gen --format evtx, then
+#       evidx-index                   -> median wall time, MB/s, records/s, cpu, peak RSS,
+#                                        index size / input size
+#       evtx_dump -o jsonl            -> every file converted to JSONL (written to /dev/null),
+#                                        THREADS files at a time, one thread each
+#                                        (installed with `cargo install evtx` when missing)
+#       evtx-baseline (BASELINES=1)   -> the `evtx` crate's parse and render in one process
+#     [jsonl] evidx-gen --format jsonl (evtx_dump-shaped), then
+#       evidx-index
+#       duckdb read_json              -> scripts/duckdb-scan.py on THREADS threads (Python
+#                                        duckdb, installed with pip when missing)
+#       json-baseline (BASELINES=1)   -> every line serde_json-parsed
+#   Then [real]: the EVTX files of ../shared/datasets and ../shared/sigma-regression
+#   (many small files, some of them corrupt): evidx-index against evtx_dump.
+#   Each prints the speed ratios evidx-index / baseline (records/s; the issue 9
+#   targets are >= 2 against evtx_dump and >= 0.5 against DuckDB). records/s
+#   of every tool counts the records evidx-index read from the same files.
+#   Memory (MEMORY_TEST=1): evidx-index on EVTX at the first SIZE and 2 x SIZE,
+#   RUNS times each, with the default index memory budget and with --memory 15;
+#   prints the ratios of median peak RSS and peak heap (RssAnon) 2 x SIZE / SIZE
+#   (~1.0 = bounded memory) and of median time (~2.0 = linear).
 #
-# Knobs (environment): RUNS [3], FORMATS ["evtx jsonl"], MEMORY_TEST [1],
-#   MEMORY_BUDGETS ["default 15": evidx-index --memory values to test],
-#   KEEP [0: delete the 2 x SIZE archive and the indexes at the end],
-#   plus SEED, THREADS, EVIDX_BENCH_DIR (see scripts/bench-lib.sh).
-# Exit status: non-zero if a tool fails or evidx-index misses/skips records.
+# Knobs (environment): RUNS [3], FORMATS ["evtx jsonl"], REAL [1: the ../shared
+#   EVTX files], BASELINES [0: also the in-process evtx-baseline/json-baseline],
+#   MEMORY_TEST [1], MEMORY_BUDGETS ["default 15"], KEEP [0: delete the generated
+#   archives and the indexes at the end], plus SEED, THREADS, EVIDX_BENCH_DIR
+#   (see scripts/bench-lib.sh).
+# Exit status: non-zero if a tool fails or evidx-index misses/skips generated records.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 
-SIZE="${1:-200MB}"
+SIZES=("$@")
+[[ ${#SIZES[@]} -gt 0 ]] || SIZES=(200MB)
+SIZE="${SIZES[0]}"
 RUNS="${RUNS:-3}"
 FORMATS="${FORMATS:-evtx jsonl}"
+REAL="${REAL:-1}"
+BASELINES="${BASELINES:-0}"
 MEMORY_TEST="${MEMORY_TEST:-1}"
 MEMORY_BUDGETS="${MEMORY_BUDGETS:-default 15}"
 KEEP="${KEEP:-0}"
-size_bytes "$SIZE" >/dev/null
+for s in "${SIZES[@]}"; do size_bytes "$s" >/dev/null; done
+NT="${THREADS:-$(nproc)}"
 
 ensure_tools
 build_release evidx-index evidx-gen evidx-bench
+if ! command -v evtx_dump >/dev/null; then
+    log "installing evtx_dump (cargo install evtx)..."
+    cargo install --quiet evtx || die "cargo install evtx failed"
+fi
+if [[ "$FORMATS" == *jsonl* ]] && ! python3 -c 'import duckdb' 2>/dev/null; then
+    log "installing the duckdb Python package (pip)..."
+    python3 -m pip install --quiet duckdb || die "pip install duckdb failed"
+fi
 BENCH_DIR="${EVIDX_BENCH_DIR:-$(target_dir)/evidx-bench}"
 mkdir -p "$BENCH_DIR"
 LOGS="$BENCH_DIR/logs"
@@ -44,78 +70,143 @@ mkdir -p "$LOGS"
 
 echo
 echo "==================================================================="
-echo " evidx bench-index   SIZE=$SIZE  RUNS=$RUNS  seed=$SEED  threads=${THREADS:-all}"
+echo " evidx bench-index   SIZES=${SIZES[*]}  RUNS=$RUNS  seed=$SEED  threads=$NT"
 echo "==================================================================="
 host_info
+log "evtx_dump: $(evtx_dump --version 2>/dev/null | head -1)"
+if [[ "$FORMATS" == *jsonl* ]]; then log "duckdb: $(python3 -c 'import duckdb; print(duckdb.__version__)')"; fi
 log "bench dir: $BENCH_DIR"
 log "all runs read a warm page cache; times are wall clock of the whole process"
 
 declare -A MEM_MS MEM_RSS MEM_ANON
 
-# bench_index_once DIR IDX TAG [EXTRA_ARGS...] : one evidx-index run over
-# GEN_INPUTS (heap sampled); sets T_MS, T_CPU_MS, T_RSS_KB, T_ANON_KB
+# bench_index_once IDX TAG [EXTRA_ARGS...] : one evidx-index run over
+# INPUTS (heap sampled); sets T_MS, T_CPU_MS, T_RSS_KB, T_ANON_KB. Exit
+# status 2 (records skipped) is accepted only when SKIPS_OK=1 (real files).
 bench_index_once() {
-    local idx="$2" tag="$3"
-    shift 3
+    local idx="$1" tag="$2"
+    shift 2
     # shellcheck disable=SC2046
-    SAMPLE_ANON=1 timed "$LOGS/index-$tag.log" "$BIN/evidx-index" $(index_jargs) "$@" --force -o "$idx" "${GEN_INPUTS[@]}"
-    if [[ "$T_RC" != 0 ]]; then
+    SAMPLE_ANON=1 timed "$LOGS/index-$tag.log" "$BIN/evidx-index" $(index_jargs) "$@" --force -o "$idx" "${INPUTS[@]}"
+    if [[ "$T_RC" != 0 && ! ("$T_RC" == 2 && "${SKIPS_OK:-0}" == 1) ]]; then
         cat "$LOGS/index-$tag.log" >&2
         die "evidx-index exited with $T_RC"
     fi
 }
 
-for FORMAT in $FORMATS; do
-    case "$FORMAT" in
-        evtx) BASELINE=evtx-baseline ;;
-        jsonl) BASELINE=json-baseline ;;
-        *) die "FORMATS: only evtx and jsonl have a baseline (got $FORMAT)" ;;
+# run_baseline NAME LOG : one run of a baseline over INPUTS; sets T_*.
+run_baseline() {
+    local name="$1" out="$2"
+    case "$name" in
+        evtx_dump)
+            # One evtx_dump per file, NT at a time (as a user converts a folder).
+            timed "$out" bash -c 'find "$@" -type f -name "*.evtx" -print0 |
+                xargs -0 -P "$NT" -n 1 sh -c '"'"'evtx_dump -o jsonl -t 1 "$0" >/dev/null 2>&1 || true'"'"'' _ "${INPUTS[@]}"
+            ;;
+        duckdb)
+            timed "$out" python3 "$REPO_ROOT/scripts/duckdb-scan.py" "$NT" "${INPUTS[@]}" ;;
+        evtx-baseline | json-baseline)
+            timed "$out" "$BIN/$name" -j "$NT" "${INPUTS[@]}" ;;
+        *) die "unknown baseline $name" ;;
     esac
-    echo
-    log "[$FORMAT] archive"
-    GEN="$BENCH_DIR/gen-$FORMAT-$SIZE-s$SEED"
-    gen_archive "$FORMAT" "$SIZE" "$GEN"
-    INPUT_BYTES=$(du -sb --apparent-size "${GEN_INPUTS[@]}" | awk '{s+=$1} END {printf "%.0f", s}')
-    log "  $(hbytes "$INPUT_BYTES") in $GEN_FILES files, $GEN_EVENTS events"
-    warm "${GEN_INPUTS[@]}"
-    IDX="$BENCH_DIR/idx-$FORMAT-$SIZE-s$SEED"
-    idx_ms=() idx_rss=() idx_cpu=() idx_anon=() base_ms=() base_cpu=()
+    [[ "$T_RC" == 0 ]] || { cat "$out" >&2; die "$name failed"; }
+}
+
+# compare LABEL BASELINE... : RUNS interleaved runs of evidx-index and each
+# baseline over INPUTS (INPUT_BYTES bytes); prints the medians and ratios.
+# With EXPECT_RECORDS set, evidx-index must read exactly that many records.
+compare() {
+    local label="$1" tag r b records
+    shift
+    local baselines=("$@")
+    declare -A MS CPU RSS
+    local idx="$BENCH_DIR/idx-$label" idx_anon=()
+    tag="${label//[^A-Za-z0-9._-]/_}"
+    export NT
     for ((r = 1; r <= RUNS; r++)); do
-        bench_index_once "$GEN" "$IDX" "$FORMAT-$r"
-        idx_ms+=("$T_MS") idx_rss+=("$T_RSS_KB") idx_cpu+=("$T_CPU_MS") idx_anon+=("$T_ANON_KB")
-        check_index_manifest "$IDX" "$GEN_EVENTS"
-        # shellcheck disable=SC2046
-        timed "$LOGS/$BASELINE-$FORMAT-$r.log" "$BIN/$BASELINE" $(index_jargs) "${GEN_INPUTS[@]}"
-        [[ "$T_RC" == 0 ]] || { cat "$LOGS/$BASELINE-$FORMAT-$r.log" >&2; die "$BASELINE failed"; }
-        base_ms+=("$T_MS") base_cpu+=("$T_CPU_MS")
-        brec=$(grep -oE 'records=[0-9]+' "$LOGS/$BASELINE-$FORMAT-$r.log" | cut -d= -f2)
-        [[ "$brec" == "$GEN_EVENTS" ]] || die "$BASELINE read $brec records, the archive has $GEN_EVENTS"
-        log "  run $r: evidx-index $(fmt %.2f "$(calc "${idx_ms[-1]} / 1000")") s (cpu $(fmt %.2f "$(calc "${idx_cpu[-1]} / 1000")") s, RSS $(fmt %.0f "$(calc "${idx_rss[-1]} / 1024")") MiB)   $BASELINE $(fmt %.2f "$(calc "$T_MS / 1000")") s (cpu $(fmt %.2f "$(calc "$T_CPU_MS / 1000")") s)   load $(cut -d' ' -f1 /proc/loadavg)"
+        bench_index_once "$idx" "$tag-$r"
+        MS[evidx-index]+=" $T_MS" CPU[evidx-index]+=" $T_CPU_MS" RSS[evidx-index]+=" $T_RSS_KB"
+        idx_anon+=("$T_ANON_KB")
+        if [[ -n "${EXPECT_RECORDS:-}" ]]; then check_index_manifest "$idx" "$EXPECT_RECORDS"; fi
+        local line="  run $r: evidx-index $(fmt %.2f "$(calc "$T_MS / 1000")") s"
+        for b in "${baselines[@]}"; do
+            run_baseline "$b" "$LOGS/$b-$tag-$r.log"
+            MS[$b]+=" $T_MS" CPU[$b]+=" $T_CPU_MS" RSS[$b]+=" $T_RSS_KB"
+            line+="   $b $(fmt %.2f "$(calc "$T_MS / 1000")") s"
+        done
+        log "$line   load $(cut -d' ' -f1 /proc/loadavg)"
     done
-    m_idx=$(median "${idx_ms[@]}")
-    m_base=$(median "${base_ms[@]}")
-    m_rss=$(median "${idx_rss[@]}")
-    m_idx_cpu=$(median "${idx_cpu[@]}")
-    m_base_cpu=$(median "${base_cpu[@]}")
-    m_anon=$(median "${idx_anon[@]}")
-    if [[ "$FORMAT" == evtx ]]; then
-        MEM_MS["default,1"]=$m_idx MEM_RSS["default,1"]=$m_rss MEM_ANON["default,1"]=$m_anon
-    fi
-    proc_events=$(json_num "$IDX/manifest.json" process_events 4)
-    idx_bytes=$(du -sb "$IDX" | cut -f1)
+    records=$(json_num "$idx/manifest.json" records_read 4)
+    local idx_bytes proc_events skipped m_idx
+    idx_bytes=$(du -sb "$idx" | cut -f1)
+    proc_events=$(json_num "$idx/manifest.json" process_events 4)
+    skipped=$(json_num "$idx/manifest.json" skipped 4)
     log "  -------------------------------------------------------------"
-    printf '  %-14s median %7.2f s  %7.1f MB/s  %9.0f events/s  cpu %7.2f s  peak RSS %5.0f MiB (heap %.0f MiB)\n' \
-        evidx-index "$(calc "$m_idx / 1000")" "$(calc "$INPUT_BYTES / 1e6 / ($m_idx / 1000)")" \
-        "$(calc "$GEN_EVENTS / ($m_idx / 1000)")" "$(calc "$m_idx_cpu / 1000")" "$(calc "$m_rss / 1024")" "$(calc "$m_anon / 1024")"
-    printf '  %-14s median %7.2f s  %7.1f MB/s  %9.0f events/s  cpu %7.2f s\n' \
-        "$BASELINE" "$(calc "$m_base / 1000")" "$(calc "$INPUT_BYTES / 1e6 / ($m_base / 1000)")" \
-        "$(calc "$GEN_EVENTS / ($m_base / 1000)")" "$(calc "$m_base_cpu / 1000")"
-    printf '  RATIO [%s] evidx-index / %s = %.2fx wall, %.2fx cpu\n' \
-        "$FORMAT" "$BASELINE" "$(calc "$m_idx / $m_base")" "$(calc "$m_idx_cpu / $m_base_cpu")"
-    printf '  index %s for %s input = %.1f%%; %s process events indexed\n' \
-        "$(hbytes "$idx_bytes")" "$(hbytes "$INPUT_BYTES")" "$(calc "100 * $idx_bytes / $INPUT_BYTES")" "$proc_events"
-    [[ "$KEEP" == 1 ]] || rm -rf "$IDX"
+    printf '  %-14s %9s %9s %11s %9s %10s\n' tool "median s" "MB/s" "records/s" "cpu s" "peak RSS"
+    for b in evidx-index "${baselines[@]}"; do
+        # shellcheck disable=SC2086
+        local m_ms m_cpu m_rss
+        m_ms=$(median ${MS[$b]}) m_cpu=$(median ${CPU[$b]}) m_rss=$(median ${RSS[$b]})
+        printf '  %-14s %9.2f %9.1f %11.0f %9.2f %6.0f MiB\n' "$b" "$(calc "$m_ms / 1000")" \
+            "$(calc "$INPUT_BYTES / 1e6 / ($m_ms / 1000)")" "$(calc "$records / ($m_ms / 1000)")" \
+            "$(calc "$m_cpu / 1000")" "$(calc "$m_rss / 1024")"
+    done
+    # shellcheck disable=SC2086
+    m_idx=$(median ${MS[evidx-index]})
+    for b in "${baselines[@]}"; do
+        # shellcheck disable=SC2086
+        printf '  RATIO [%s] evidx-index / %s = %.2fx records/s (cpu %.2fx)\n' "$label" "$b" \
+            "$(calc "$(median ${MS[$b]}) / $m_idx")" "$(calc "$(median ${CPU[$b]}) / $(median ${CPU[evidx-index]})")"
+    done
+    printf '  index %s for %s input = %.1f%%; %s records, %s process events indexed, %s skipped; evidx heap %.0f MiB\n' \
+        "$(hbytes "$idx_bytes")" "$(hbytes "$INPUT_BYTES")" "$(calc "100 * $idx_bytes / $INPUT_BYTES")" \
+        "$records" "$proc_events" "$skipped" "$(calc "$(median "${idx_anon[@]}") / 1024")"
+    # shellcheck disable=SC2086
+    LAST_MS=$(median ${MS[evidx-index]}) LAST_RSS=$(median ${RSS[evidx-index]}) LAST_ANON=$(median "${idx_anon[@]}")
+    rm -rf "$idx"
+}
+
+input_bytes() { find "$@" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f", s}'; }
+
+for SZ in "${SIZES[@]}"; do
+    for FORMAT in $FORMATS; do
+        case "$FORMAT" in
+            evtx) baselines=(evtx_dump) extra=evtx-baseline ;;
+            jsonl) baselines=(duckdb) extra=json-baseline ;;
+            *) die "FORMATS: evtx and jsonl (got $FORMAT)" ;;
+        esac
+        if [[ "$BASELINES" == 1 ]]; then baselines+=("$extra"); fi
+        echo
+        log "[$FORMAT $SZ] archive"
+        GEN="$BENCH_DIR/gen-$FORMAT-$SZ-s$SEED"
+        gen_archive "$FORMAT" "$SZ" "$GEN"
+        INPUTS=("${GEN_INPUTS[@]}")
+        INPUT_BYTES=$(input_bytes "${INPUTS[@]}")
+        log "  $(hbytes "$INPUT_BYTES") in $GEN_FILES files, $GEN_EVENTS events"
+        warm "${INPUTS[@]}"
+        EXPECT_RECORDS=$GEN_EVENTS compare "$FORMAT-$SZ" "${baselines[@]}"
+        if [[ "$FORMAT" == evtx && "$SZ" == "$SIZE" ]]; then
+            MEM_MS["default,1"]=$LAST_MS MEM_RSS["default,1"]=$LAST_RSS MEM_ANON["default,1"]=$LAST_ANON
+        fi
+        if [[ "$KEEP" != 1 && ! ("$MEMORY_TEST" == 1 && "$FORMAT" == evtx && "$SZ" == "$SIZE") ]]; then
+            rm -rf "$GEN" "$GEN.gen.log" "$GEN.gen.log.rss"
+        fi
+    done
 done
+
+if [[ "$REAL" == 1 ]]; then
+    echo
+    SHARED="$REPO_ROOT/../shared"
+    mapfile -t INPUTS < <(find "$SHARED/datasets" "$SHARED/sigma-regression" -type f -name '*.evtx' 2>/dev/null | sort)
+    if [[ ${#INPUTS[@]} -eq 0 ]]; then
+        log "[real] no EVTX files under $SHARED: skipped"
+    else
+        INPUT_BYTES=$(input_bytes "${INPUTS[@]}")
+        log "[real] the EVTX files of ../shared/datasets and ../shared/sigma-regression: ${#INPUTS[@]} files, $(hbytes "$INPUT_BYTES")"
+        warm "${INPUTS[@]}"
+        SKIPS_OK=1 compare real evtx_dump
+    fi
+fi
 
 if [[ "$MEMORY_TEST" == 1 ]]; then
     SIZE2=$(size_times "$SIZE" 2)
@@ -132,10 +223,11 @@ if [[ "$MEMORY_TEST" == 1 ]]; then
             [[ -z "${MEM_MS["$budget,$k"]:-}" ]] || continue
             if [[ "$k" == 1 ]]; then sz=$SIZE gen=$GEN1; else sz=$SIZE2 gen=$GEN2; fi
             gen_archive evtx "$sz" "$gen"
-            warm "${GEN_INPUTS[@]}"
+            INPUTS=("${GEN_INPUTS[@]}")
+            warm "${INPUTS[@]}"
             rss=() ms=() anon=()
             for ((r = 1; r <= RUNS; r++)); do
-                bench_index_once "$gen" "$BENCH_DIR/idx-mem" "mem-$budget-$k-$r" "${extra[@]}"
+                bench_index_once "$BENCH_DIR/idx-mem" "mem-$budget-$k-$r" "${extra[@]}"
                 check_index_manifest "$BENCH_DIR/idx-mem" "$GEN_EVENTS"
                 rss+=("$T_RSS_KB") ms+=("$T_MS") anon+=("$T_ANON_KB")
                 log "  --memory $budget at $sz run $r: $(fmt %.2f "$(calc "$T_MS / 1000")") s, RSS $(fmt %.0f "$(calc "$T_RSS_KB / 1024")") MiB, heap $(fmt %.0f "$(calc "$T_ANON_KB / 1024")") MiB   load $(cut -d' ' -f1 /proc/loadavg)"
@@ -160,7 +252,11 @@ if [[ "$MEMORY_TEST" == 1 ]]; then
     log "  writing a segment, so with the default budget the heap grows with input until that cap and"
     log "  then stays flat; a small budget (15) shows the memory that does not come from that buffer."
     rm -rf "$BENCH_DIR/idx-mem"
-    [[ "$KEEP" == 1 ]] || rm -rf "$GEN2" "$GEN2.gen.log" "$GEN2.gen.log.rss"
+    [[ "$KEEP" == 1 ]] || rm -rf "$GEN1" "$GEN1.gen.log" "$GEN1.gen.log.rss" "$GEN2" "$GEN2.gen.log" "$GEN2.gen.log.rss"
 fi
 echo
-log "done. logs: $LOGS; archives kept for bench-query.sh in $BENCH_DIR"
+if [[ "$KEEP" == 1 ]]; then
+    log "done. logs: $LOGS; archives kept (KEEP=1) in $BENCH_DIR"
+else
+    log "done. logs: $LOGS; generated archives deleted (KEEP=1 keeps them)"
+fi

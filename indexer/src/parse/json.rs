@@ -150,21 +150,24 @@ pub fn windows_guid(v: &str) -> Option<String> {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_hexdigit(),
         });
+    if !is_guid {
+        return None;
+    }
     let rendered = format!("{{{}}}", bare.to_ascii_uppercase());
-    (is_guid && rendered != v).then_some(rendered)
+    (rendered != v).then_some(rendered)
 }
 
 /// Where a Winlogbeat version keeps the System fields.
-struct BeatFields {
-    provider: &'static str,
-    event_id: &'static str,
-    channel: &'static str,
-    computer: &'static str,
-    record_id: &'static str,
+pub(crate) struct BeatFields {
+    pub provider: &'static str,
+    pub event_id: &'static str,
+    pub channel: &'static str,
+    pub computer: &'static str,
+    pub record_id: &'static str,
 }
 
 /// Winlogbeat 7+ (ECS) nests them under `winlog`.
-const ECS: BeatFields = BeatFields {
+pub(crate) const ECS: BeatFields = BeatFields {
     provider: "provider_name",
     event_id: "event_id",
     channel: "channel",
@@ -173,7 +176,7 @@ const ECS: BeatFields = BeatFields {
 };
 
 /// Winlogbeat 6 keeps them at the top level.
-const BEAT6: BeatFields = BeatFields {
+pub(crate) const BEAT6: BeatFields = BeatFields {
     provider: "source_name",
     event_id: "event_id",
     channel: "log_name",
@@ -261,7 +264,7 @@ fn flat(o: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
 /// logging process) replaces Sysmon's EventData `ProcessId`. The rendered
 /// `Message` still has every EventData field as `Name: value` lines; fill
 /// the fields missing from the object from there.
-fn with_message_fields(
+pub(crate) fn with_message_fields(
     mut data: Vec<(String, String)>,
     message: Option<&str>,
 ) -> Vec<(String, String)> {

@@ -5,12 +5,14 @@
 //!   work), behind the [`evtx::ChunkExtractor`] seam; [`binxml`] reads the
 //!   records' templates and values directly, [`evtx`] with the `evtx` crate.
 //! - [`text`]: line- and document-oriented text: NDJSON, JSON arrays and
-//!   pretty-printed objects ([`json`] shapes), XML one event per line
+//!   pretty-printed objects ([`json`] shapes; NDJSON lines through the
+//!   [`json_scan`] skip-scan), XML one event per line
 //!   ([`xml`]), Splunk's classic multi-line text events (counted, skipped).
 
 pub mod binxml;
 pub mod evtx;
 pub mod json;
+pub mod json_scan;
 pub mod text;
 pub mod xml;
 

@@ -7,10 +7,11 @@ use rayon::prelude::*;
 use serde::de::{Deserializer as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::json::{event_from_json, probe_event_id};
+use super::json::event_from_json;
+use super::json_scan::{read_line, LineRead, Scratch};
 use super::xml::event_from_xml;
 use super::{Note, Sink, Skip, SkipUnit};
-use crate::event::{EventKind, Origin, RawEvent};
+use crate::event::Origin;
 
 /// Which line-oriented format a block holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,17 +57,21 @@ pub fn process_lines(
     if starts.last() == Some(&block.len()) {
         starts.pop();
     }
-    starts.par_iter().enumerate().for_each(|(i, &start)| {
-        let end = starts.get(i + 1).copied().unwrap_or(block.len());
-        let next_end = starts.get(i + 2).copied().unwrap_or(block.len());
-        let origin = Origin {
-            offset: base_offset + start as u64,
-            line: Some(base_line + i as u64),
-            chunk: None,
-        };
-        let next = (end < block.len()).then(|| &block[end..next_end]);
-        process_line(format, &block[start..end], next, origin, sink);
-    });
+    // JSON buffers are kept per worker, from one line to the next.
+    starts
+        .par_iter()
+        .enumerate()
+        .for_each_init(Scratch::default, |scratch, (i, &start)| {
+            let end = starts.get(i + 1).copied().unwrap_or(block.len());
+            let next_end = starts.get(i + 2).copied().unwrap_or(block.len());
+            let origin = Origin {
+                offset: base_offset + start as u64,
+                line: Some(base_line + i as u64),
+                chunk: None,
+            };
+            let next = (end < block.len()).then(|| &block[end..next_end]);
+            process_line(format, &block[start..end], next, origin, sink, scratch);
+        });
     sink.progress(block.len() as u64);
 }
 
@@ -78,6 +83,7 @@ fn process_line(
     next: Option<&[u8]>,
     origin: Origin,
     sink: &dyn Sink,
+    scratch: &mut Scratch,
 ) {
     let line = if origin.offset == 0 {
         line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
@@ -90,28 +96,11 @@ fn process_line(
     }
     let skip_as = |unit: SkipUnit, reason: String| sink.skip(Skip::at(unit, &origin, reason));
     match format {
-        LineFormat::Json => {
-            // Most events are not process creations: count those from
-            // their EventID alone instead of building a JSON tree.
-            if let Some(event_id) =
-                probe_event_id(line).filter(|id| !EventKind::may_be_process_creation(*id))
-            {
-                return sink.event(
-                    RawEvent {
-                        event_id,
-                        ..RawEvent::default()
-                    },
-                    origin,
-                );
-            }
-            match serde_json::from_slice::<Value>(line) {
-                Ok(v) => match event_from_json(&v) {
-                    Ok(ev) => sink.event(ev, origin),
-                    Err(e) => skip_as(SkipUnit::NotEvent, e.0.to_string()),
-                },
-                Err(e) => skip_as(SkipUnit::Line, format!("invalid JSON: {e}")),
-            }
-        }
+        LineFormat::Json => match read_line(line, scratch) {
+            LineRead::Event(ev) => sink.event(ev, origin),
+            LineRead::NotEvent(reason) => skip_as(SkipUnit::NotEvent, reason.to_string()),
+            LineRead::Invalid(reason) => skip_as(SkipUnit::Line, reason),
+        },
         LineFormat::Xml => {
             if line.starts_with(b"<Event") {
                 let text = String::from_utf8_lossy(line);
