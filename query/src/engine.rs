@@ -1,6 +1,6 @@
 //! The engine: open an index, run a parsed tstats pipeline on it.
 //! parse ([`crate::spl`]) -> plan ([`crate::plan`]) -> collect
-//! ([`crate::collect`]) -> post ([`crate::post`]).
+//! ([`crate::collect`]) -> commands ([`crate::commands`]).
 
 use std::path::{Path, PathBuf};
 
@@ -9,9 +9,9 @@ use tantivy::query::EnableScoring;
 use tantivy::{Executor, Index, IndexReader, ReloadPolicy};
 
 use crate::collect::GroupBy;
-use crate::lookup::LookupStore;
+use crate::commands::PostError;
+use crate::lookups::LookupStore;
 use crate::plan::{plan, PlanError};
-use crate::post::PostError;
 use crate::spl::ast::{Span, Tstats};
 use crate::spl::{self, MacroSet, SplError};
 use crate::table::{Cell, RowSink, Table};
@@ -155,8 +155,8 @@ impl Engine {
             span,
             text: query.text.clone(),
         };
-        // Subsearches run and lookups load first (`subsearch.rs`).
-        let resolved = crate::subsearch::Resolver {
+        // Subsearches run and lookups load first (`resolve.rs`).
+        let resolved = crate::resolve::Resolver {
             lookups: &self.lookups,
             run_tstats: &|q: &spl::Query| self.run(q),
             error: &|message, span| unsupported(message, span),
@@ -188,7 +188,7 @@ impl Engine {
         // writing them cost about the same.
         std::thread::scope(|scope| {
             let fill = read_ahead(scope, rows);
-            crate::post::run_chunked(columns, fill, commands, sink).map_err(|e| match e {
+            crate::commands::run_chunked(columns, fill, commands, sink).map_err(|e| match e {
                 PostError::Command {
                     command,
                     message,

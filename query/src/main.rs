@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
+use evidx_query::commands::PostError;
 use evidx_query::detection;
-use evidx_query::post::PostError;
 use evidx_query::render::{self, Format};
 use evidx_query::spl::{self, MacroSet};
 use evidx_query::Engine;
@@ -118,7 +118,7 @@ fn run() -> anyhow::Result<u8> {
         if !dir.is_dir() {
             anyhow::bail!("--lookups {}: no such folder", dir.display());
         }
-        engine.set_lookups(evidx_query::lookup::LookupStore::load_dir(&dir)?);
+        engine.set_lookups(evidx_query::lookups::LookupStore::load_dir(&dir)?);
     }
     if let Some(dir) = &args.pack {
         // Detections run in parallel; each one's segments in turn.

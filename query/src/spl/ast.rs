@@ -1,6 +1,6 @@
 //! The parsed form of a tstats detection: the contract between the SPL
 //! front end (`spl::parser`), the planner (`plan`), the collector
-//! (`collect`) and the post-processing commands (`post`).
+//! (`collect`) and the post-processing commands (`commands`).
 //!
 //! Field names are kept exactly as written (`Processes.process_name`); the
 //! planner matches them case-sensitively, as Splunk does.
@@ -116,7 +116,7 @@ pub enum SearchExpr {
         span: Span,
     },
     /// `[ | tstats ... ]` or `[ | inputlookup ... ]`: replaced, before the
-    /// search runs, by the OR of its result rows (`subsearch.rs`).
+    /// search runs, by the OR of its result rows (`resolve.rs`).
     Subsearch(Box<Subsearch>),
 }
 
@@ -279,8 +279,8 @@ pub struct Lookup {
     pub output_new: bool,
     pub span: Span,
     /// The lookup's definition and rows, once loaded
-    /// (`subsearch.rs`).
-    pub table: Option<std::sync::Arc<crate::lookup::LookupTable>>,
+    /// (`resolve.rs`).
+    pub table: Option<std::sync::Arc<crate::lookups::LookupTable>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -365,7 +365,7 @@ pub struct Join {
     /// Empty: the fields both sides have.
     pub fields: Vec<String>,
     pub sub: Box<Subsearch>,
-    /// The subsearch's result, once run (`subsearch.rs`).
+    /// The subsearch's result, once run (`resolve.rs`).
     pub resolved: Option<std::sync::Arc<crate::table::Table>>,
 }
 

@@ -15,12 +15,12 @@
 use super::ast::*;
 use super::lexer::{Cursor, Result};
 
-pub use super::commands::SUPPORTED_COMMANDS;
 pub use super::eval_expr::{parse_eval_expr, EVAL_FUNCTIONS};
+pub use super::post_commands::SUPPORTED_COMMANDS;
 pub use super::search::parse_search_expr;
 pub use super::tstats::parse_span;
 
-use super::commands::parse_command;
+use super::post_commands::parse_command;
 use super::subsearch::parse_subsearch;
 use super::tstats::parse_tstats;
 
@@ -660,7 +660,7 @@ mod tests {
                                 vec![Cell::null(), Cell::one("-2.5"), Cell::one("x")],
                             ],
                         };
-                        let _ = crate::post::apply_all(&mut t, &p.commands);
+                        let _ = crate::commands::apply_all(&mut t, &p.commands);
                     }
                 }
                 let _ = parse_search_expr(&q);
