@@ -10,6 +10,7 @@ use tantivy::{Executor, Index, IndexReader, ReloadPolicy};
 
 use crate::collect::GroupBy;
 use crate::commands::PostError;
+use crate::events::EventRows;
 use crate::lookups::LookupStore;
 use crate::plan::{plan, PlanError};
 use crate::spl::ast::{Span, Tstats};
@@ -167,6 +168,26 @@ impl Engine {
         check_tstats(ts).map_err(|(m, s)| unsupported(m, s))?;
         let q = plan(ts.filter.as_ref(), &self.schema)
             .map_err(|PlanError { message, span }| unsupported(message, span))?;
+        let post_error = |e: PostError| match e {
+            PostError::Command {
+                command,
+                message,
+                span: Some(span),
+            } => unsupported(format!("{command}: {message}"), span),
+            e => e.into(),
+        };
+        if let Some(naming) = ts.events {
+            // An event search: its events, one row each (`events.rs`).
+            let mut rows = EventRows::new(self.reader.searcher(), &*q, &self.schema, naming)?;
+            let columns = rows.columns();
+            let fill = |buf: &mut Vec<Vec<Cell>>| rows.fill(buf, ROWS_PER_CHUNK);
+            let n = crate::commands::run_chunked(columns, fill, &query.pipeline.commands, sink)
+                .map_err(post_error)?;
+            return match rows.take_error() {
+                Some(e) => Err(e.into()),
+                None => Ok(n),
+            };
+        }
         let collector = GroupBy::new(&ts.by, &ts.aggs, ts.fillnull_value());
         let filters = match self.pushdown {
             true => crate::pushdown::key_filters(&collector, &query.pipeline.commands),
@@ -188,14 +209,7 @@ impl Engine {
         // writing them cost about the same.
         std::thread::scope(|scope| {
             let fill = read_ahead(scope, rows);
-            crate::commands::run_chunked(columns, fill, commands, sink).map_err(|e| match e {
-                PostError::Command {
-                    command,
-                    message,
-                    span: Some(span),
-                } => unsupported(format!("{command}: {message}"), span),
-                e => e.into(),
-            })
+            crate::commands::run_chunked(columns, fill, commands, sink).map_err(post_error)
         })
     }
 }

@@ -15,6 +15,10 @@ pub struct Pipeline {
     pub commands: Vec<Command>,
 }
 
+/// The data model search at the head of the pipeline: `tstats` (groups),
+/// or, when `events` is set, Splunk's `| from datamodel:X` or `| datamodel
+/// DM OBJECT search|flat` (events, one row each; no aggregates, no `by`;
+/// the `filter` is the `| search` that follows, planned on the index).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tstats {
     /// `summariesonly`, `allow_old_summaries`, `fillnull_value`, ... in order,
@@ -27,6 +31,18 @@ pub struct Tstats {
     pub filter: Option<SearchExpr>,
     pub by: Vec<ByField>,
     pub span: Span,
+    /// Events instead of groups, and how their fields are named.
+    pub events: Option<EventNaming>,
+}
+
+/// Field names of an event search: `from datamodel` and `datamodel ...
+/// search` qualify the data model's own fields (`Processes.dest`); `datamodel
+/// ... flat` does not (`dest`). Inherited fields (`_time`, `host`,
+/// `source`, `sourcetype`) are never qualified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventNaming {
+    Qualified,
+    Flat,
 }
 
 impl Tstats {

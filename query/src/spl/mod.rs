@@ -1,7 +1,8 @@
 //! The SPL front end: macro expansion (`macros`), a character cursor
 //! (`lexer`) and a recursive-descent parser (`parser`) that produce the
 //! [`ast::Pipeline`] contract. The parser is split by what it parses:
-//! `parser` (entry point), `tstats` (the `tstats` clause), `search` (search
+//! `parser` (entry point), `tstats` (the `tstats` clause), `events` (the
+//! event searches `from datamodel`, `datamodel`), `search` (search
 //! language), `eval_expr` (eval language), `post_commands` (the commands
 //! after `tstats`, and the simple ones: rename, where, eval, table, sort,
 //! ...), `reshape_commands` (lookup, rex, the stats family, join,
@@ -13,6 +14,7 @@
 mod args;
 pub mod ast;
 mod eval_expr;
+mod events;
 pub mod lexer;
 pub mod macros;
 pub mod parser;
