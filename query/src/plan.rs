@@ -163,29 +163,23 @@ impl Planner<'_> {
         value: &Value,
         span: &Span,
     ) -> Result<Box<dyn Query>, PlanError> {
-        match (resolve_field(field), op) {
-            (FieldRef::Unknown, _) => Ok(Box::new(EmptyQuery)),
-            (FieldRef::Cim(i), CmpOp::Eq) => Ok(self.matches(i, &value.text)),
-            (FieldRef::Cim(i), CmpOp::Ne) => Ok(Box::new(BooleanQuery::new(vec![
-                (Occur::Must, exists(i.name())),
-                (Occur::MustNot, self.matches(i, &value.text)),
+        // A text field: its column (for `!=`, which needs the field) and
+        // the query of `field=value`.
+        let (column, eq) = match resolve_field(field) {
+            FieldRef::Unknown => return Ok(Box::new(EmptyQuery)),
+            FieldRef::Time => return time_range(self.schema.time, op, value, span),
+            FieldRef::Cim(i) => (i.name(), self.matches(i, &value.text)),
+            FieldRef::Meta(m) => (m.column(), self.meta_matches(m, &value.text)),
+        };
+        match op {
+            CmpOp::Eq => Ok(eq),
+            CmpOp::Ne => Ok(Box::new(BooleanQuery::new(vec![
+                (Occur::Must, exists(column)),
+                (Occur::MustNot, eq),
             ]))),
-            (FieldRef::Cim(_), _) => Err(PlanError {
+            _ => Err(PlanError {
                 message: format!(
                     "`{field}` is a text field: <, <=, >, >= compare numbers, use them after tstats (`| where`)"
-                ),
-                span: span.clone(),
-            }),
-            (FieldRef::Time, op) => time_range(self.schema.time, op, value, span),
-            (FieldRef::Meta(m), CmpOp::Eq) => Ok(self.meta_matches(m, &value.text)),
-            (FieldRef::Meta(m), CmpOp::Ne) => Ok(Box::new(BooleanQuery::new(vec![
-                (Occur::Must, exists(m.column())),
-                (Occur::MustNot, self.meta_matches(m, &value.text)),
-            ]))),
-            (FieldRef::Meta(m), _) => Err(PlanError {
-                message: format!(
-                    "`{}` is a text field: <, <=, >, >= compare numbers, use them after tstats (`| where`)",
-                    m.name()
                 ),
                 span: span.clone(),
             }),
