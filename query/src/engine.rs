@@ -1,6 +1,6 @@
 //! The engine: open an index, run a parsed tstats pipeline on it.
 //! parse ([`crate::spl`]) -> plan ([`crate::plan`]) -> collect
-//! ([`crate::collect`]) -> post ([`crate::post`]).
+//! ([`crate::collect`]) -> commands ([`crate::commands`]).
 
 use std::path::{Path, PathBuf};
 
@@ -9,9 +9,10 @@ use tantivy::query::EnableScoring;
 use tantivy::{Executor, Index, IndexReader, ReloadPolicy};
 
 use crate::collect::GroupBy;
-use crate::lookup::LookupStore;
+use crate::commands::PostError;
+use crate::events::EventRows;
+use crate::lookups::LookupStore;
 use crate::plan::{plan, PlanError};
-use crate::post::PostError;
 use crate::spl::ast::{Span, Tstats};
 use crate::spl::{self, MacroSet, SplError};
 use crate::table::{Cell, RowSink, Table};
@@ -155,8 +156,8 @@ impl Engine {
             span,
             text: query.text.clone(),
         };
-        // Subsearches run and lookups load first (`subsearch.rs`).
-        let resolved = crate::subsearch::Resolver {
+        // Subsearches run and lookups load first (`resolve.rs`).
+        let resolved = crate::resolve::Resolver {
             lookups: &self.lookups,
             run_tstats: &|q: &spl::Query| self.run(q),
             error: &|message, span| unsupported(message, span),
@@ -167,6 +168,26 @@ impl Engine {
         check_tstats(ts).map_err(|(m, s)| unsupported(m, s))?;
         let q = plan(ts.filter.as_ref(), &self.schema)
             .map_err(|PlanError { message, span }| unsupported(message, span))?;
+        let post_error = |e: PostError| match e {
+            PostError::Command {
+                command,
+                message,
+                span: Some(span),
+            } => unsupported(format!("{command}: {message}"), span),
+            e => e.into(),
+        };
+        if let Some(naming) = ts.events {
+            // An event search: its events, one row each (`events.rs`).
+            let mut rows = EventRows::new(self.reader.searcher(), &*q, &self.schema, naming)?;
+            let columns = rows.columns();
+            let fill = |buf: &mut Vec<Vec<Cell>>| rows.fill(buf, ROWS_PER_CHUNK);
+            let n = crate::commands::run_chunked(columns, fill, &query.pipeline.commands, sink)
+                .map_err(post_error)?;
+            return match rows.take_error() {
+                Some(e) => Err(e.into()),
+                None => Ok(n),
+            };
+        }
         let collector = GroupBy::new(&ts.by, &ts.aggs, ts.fillnull_value());
         let filters = match self.pushdown {
             true => crate::pushdown::key_filters(&collector, &query.pipeline.commands),
@@ -188,14 +209,7 @@ impl Engine {
         // writing them cost about the same.
         std::thread::scope(|scope| {
             let fill = read_ahead(scope, rows);
-            crate::post::run_chunked(columns, fill, commands, sink).map_err(|e| match e {
-                PostError::Command {
-                    command,
-                    message,
-                    span: Some(span),
-                } => unsupported(format!("{command}: {message}"), span),
-                e => e.into(),
-            })
+            crate::commands::run_chunked(columns, fill, commands, sink).map_err(post_error)
         })
     }
 }

@@ -475,9 +475,11 @@ impl Evaluator {
                     all.extend(v.scalars().iter().filter_map(EvalValue::as_string));
                 }
                 let pick = if name == "max" {
-                    all.into_iter().max_by(|a, b| crate::stats::value_cmp(a, b))
+                    all.into_iter()
+                        .max_by(|a, b| crate::commands::stats::value_cmp(a, b))
                 } else {
-                    all.into_iter().min_by(|a, b| crate::stats::value_cmp(a, b))
+                    all.into_iter()
+                        .min_by(|a, b| crate::commands::stats::value_cmp(a, b))
                 };
                 pick.map_or(EvalValue::Null, |v| match parse_num(&v) {
                     Some(x) => EvalValue::Num(x),
@@ -539,7 +541,7 @@ impl Evaluator {
                 None => EvalValue::Null,
             },
             "cidrmatch" => match (s(0), s(1)) {
-                (Some(net), Some(ip)) => EvalValue::Bool(crate::lookup::cidr_contains(&net, &ip)),
+                (Some(net), Some(ip)) => EvalValue::Bool(crate::lookups::cidr_contains(&net, &ip)),
                 _ => EvalValue::Null,
             },
             "now" | "time" => EvalValue::Num(now_secs()),
@@ -1002,7 +1004,7 @@ mod tests {
 #[cfg(test)]
 mod more_tests {
     use super::*;
-    use crate::columns::testutil::t;
+    use crate::commands::columns::testutil::t;
     use crate::spl::parser::parse_eval_expr;
 
     fn ev(src: &str) -> EvalValue {

@@ -367,7 +367,7 @@ impl GlobQuery {
 }
 
 /// Adds the documents of a term's postings to `docs`.
-fn add_postings(
+pub(crate) fn add_postings(
     inverted: &tantivy::InvertedIndexReader,
     info: &TermInfo,
     docs: &mut tantivy::BitSet,

@@ -1,35 +1,32 @@
 //! evidx-query: run Splunk `tstats` detections over an evidx index.
 //!
-//! The pipeline: `spl` (macros -> lexer -> parser -> [`spl::ast`]) ->
+//! The pipeline, one module per stage: `spl` (macros -> lexer -> parser
+//! -> [`spl::ast`]) -> `resolve` (run subsearches, load `lookups`) ->
 //! `plan` (the `where` clause becomes a tantivy query) -> `collect`
-//! (group-by over fast-field columns) -> `post` (commands after tstats)
-//! -> `render` (table, CSV, JSON).
+//! (group-by over fast-field columns) -> `commands` (the commands after
+//! tstats, one file per command or family) -> `render` (table, CSV,
+//! JSON). `engine` drives them; `pack` runs many detections.
 
 pub mod collect;
-pub mod columns;
+pub mod commands;
 pub mod detection;
 pub mod engine;
 pub mod eval;
+pub mod events;
 pub mod field;
 pub mod glob;
 pub mod glob_query;
-pub mod join;
-pub mod lookup;
-pub mod lookup_cmd;
-pub mod mvcmds;
+pub mod lint;
+pub mod lookups;
 pub mod num;
 pub mod pack;
 pub mod pattern;
 pub mod plan;
-pub mod post;
 pub mod pushdown;
+pub mod raw_glob_query;
 pub mod render;
-pub mod rex;
-pub mod row_search;
+pub mod resolve;
 pub mod spl;
-pub mod stats;
-pub mod subsearch;
 pub mod table;
-pub mod transaction;
 
 pub use engine::{Engine, QueryError};

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
+use evidx_query::commands::PostError;
 use evidx_query::detection;
-use evidx_query::post::PostError;
 use evidx_query::render::{self, Format};
 use evidx_query::spl::{self, MacroSet};
 use evidx_query::Engine;
@@ -40,7 +40,14 @@ rename, convert ctime, where, eval, search (with subsearches), regex, table, fie
 head, lookup, rex, stats, eventstats, streamstats, makemv, mvexpand, dedup, fillnull, \
 join and transaction. ESCU macros come from --macros and lookups from --lookups; \
 drop_dm_object_name, security_content_summariesonly, security_content_ctime and *_filter \
-are built in. MLTK `apply`/`fit` are refused: their models exist only in Splunk.",
+are built in. MLTK `apply`/`fit` are refused: their models exist only in Splunk.\n\n\
+`source` (the file, path!member in an archive), `sourcetype` and `host` work in where and by. \
+A field the data model does not have matches nothing, as in Splunk, and is named in a warning \
+on stderr.\n\n\
+From a hit to its events: `| from datamodel:Endpoint.Processes | search FIELD=VALUE ...` (or \
+`| datamodel Endpoint Processes search | search ...`) gives one row per event, with every CIM \
+field, _time, source, sourcetype and what opens the original record: evidx_record_id, \
+evidx_chunk (EVTX chunk number) and evidx_offset (byte offset of the record or line).",
     after_help = "EXIT STATUS:\n  0  the search (or every detection of --pack) ran\n  \
 1  error: the index cannot be opened, a file cannot be read, --pack names no \
 detections\n  \
@@ -49,7 +56,9 @@ detections\n  \
 EXAMPLES:\n  evidx-query -i hunt.idx '| tstats count from datamodel=Endpoint.Processes \
 where Processes.process_name=powershell.exe by Processes.dest'\n  \
 evidx-query -i hunt.idx --macros escu/macros --file escu/detections/endpoint/x.yml\n  \
-evidx-query -i hunt.idx --macros escu/macros --pack escu/detections --out results/"
+evidx-query -i hunt.idx --macros escu/macros --pack escu/detections --out results/\n  \
+evidx-query -i hunt.idx --format json '| from datamodel:Endpoint.Processes \
+| search Processes.process_name=powershell.exe Processes.dest=WS01 | head 10'"
 )]
 struct Args {
     /// The index directory written by evidx-index.
@@ -118,7 +127,7 @@ fn run() -> anyhow::Result<u8> {
         if !dir.is_dir() {
             anyhow::bail!("--lookups {}: no such folder", dir.display());
         }
-        engine.set_lookups(evidx_query::lookup::LookupStore::load_dir(&dir)?);
+        engine.set_lookups(evidx_query::lookups::LookupStore::load_dir(&dir)?);
     }
     if let Some(dir) = &args.pack {
         // Detections run in parallel; each one's segments in turn.
@@ -134,6 +143,11 @@ fn run() -> anyhow::Result<u8> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let ran = spl::parse_query(&text, &macros)
         .map_err(evidx_query::QueryError::Spl)
+        .inspect(|query| {
+            for w in evidx_query::lint::warnings(&query.pipeline) {
+                eprintln!("evidx-query: warning: {w}");
+            }
+        })
         .and_then(|query| match format {
             // The aligned table needs every row for its column widths.
             Format::Table => engine.run(&query).and_then(|table| {

@@ -1,9 +1,11 @@
 //! Plan: the tstats `where` clause ([`SearchExpr`]) becomes a tantivy query.
 //!
-//! - Field names are resolved as Splunk does, case-sensitively:
-//!   `Processes.process_name` is the CIM field `process_name`; a name that is
-//!   not in the model (`processes.process_name`, `dest_category`) has no
-//!   values, so `f=v` and `f!=v` match nothing and `NOT f=v` matches all.
+//! - Field names are resolved as Splunk does, case-sensitively
+//!   ([`crate::field`]): `Processes.process_name` is the CIM field
+//!   `process_name`; `source` and `sourcetype` are the inherited fields; a
+//!   name that is not in the model (`processes.process_name`,
+//!   `dest_category`) has no values, so `f=v` and `f!=v` match nothing and
+//!   `NOT f=v` matches all.
 //! - Values are globs matched case-insensitively against the case-folded
 //!   search field (`_lc_F`, see `evidx_index::schema`): an exact value is a
 //!   term lookup, `x*` a dictionary range, anything else one pass over the
@@ -25,9 +27,10 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use crate::field::{resolve_field, FieldRef};
+use crate::field::{resolve_field, FieldRef, Meta};
 use crate::glob::Glob;
 use crate::glob_query::GlobQuery;
+use crate::raw_glob_query::RawGlobQuery;
 use crate::spl::ast::{CmpOp, SearchExpr, Span, Value};
 
 /// A `where` clause that cannot run, with the position to point at.
@@ -121,7 +124,7 @@ impl Planner<'_> {
                     span,
                 } => match resolve_field(field) {
                     FieldRef::Cim(i) => values.iter().for_each(|v| add(&mut per_field, i, &v.text)),
-                    FieldRef::Time => {
+                    FieldRef::Time | FieldRef::Meta(_) => {
                         for v in values {
                             clauses.push((Occur::Should, self.cmp(field, CmpOp::Eq, v, span)?));
                         }
@@ -160,21 +163,41 @@ impl Planner<'_> {
         value: &Value,
         span: &Span,
     ) -> Result<Box<dyn Query>, PlanError> {
-        match (resolve_field(field), op) {
-            (FieldRef::Unknown, _) => Ok(Box::new(EmptyQuery)),
-            (FieldRef::Cim(i), CmpOp::Eq) => Ok(self.matches(i, &value.text)),
-            (FieldRef::Cim(i), CmpOp::Ne) => Ok(Box::new(BooleanQuery::new(vec![
-                (Occur::Must, exists(i.name())),
-                (Occur::MustNot, self.matches(i, &value.text)),
+        // A text field: its column (for `!=`, which needs the field) and
+        // the query of `field=value`.
+        let (column, eq) = match resolve_field(field) {
+            FieldRef::Unknown => return Ok(Box::new(EmptyQuery)),
+            FieldRef::Time => return time_range(self.schema.time, op, value, span),
+            FieldRef::Cim(i) => (i.name(), self.matches(i, &value.text)),
+            FieldRef::Meta(m) => (m.column(), self.meta_matches(m, &value.text)),
+        };
+        match op {
+            CmpOp::Eq => Ok(eq),
+            CmpOp::Ne => Ok(Box::new(BooleanQuery::new(vec![
+                (Occur::Must, exists(column)),
+                (Occur::MustNot, eq),
             ]))),
-            (FieldRef::Cim(_), _) => Err(PlanError {
+            _ => Err(PlanError {
                 message: format!(
                     "`{field}` is a text field: <, <=, >, >= compare numbers, use them after tstats (`| where`)"
                 ),
                 span: span.clone(),
             }),
-            (FieldRef::Time, op) => time_range(self.schema.time, op, value, span),
         }
+    }
+
+    /// `source=v` or `sourcetype=v`: a case-insensitive glob over the
+    /// field's few distinct values.
+    fn meta_matches(&self, m: Meta, text: &str) -> Box<dyn Query> {
+        let glob = Glob::new(text);
+        if glob.matches_all() {
+            return exists(m.column());
+        }
+        let field = match m {
+            Meta::Source => self.schema.source_file,
+            Meta::Sourcetype => self.schema.sourcetype,
+        };
+        Box::new(RawGlobQuery::new(field, vec![glob]))
     }
 
     /// `field=value`.

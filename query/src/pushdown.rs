@@ -17,10 +17,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::collect::{GroupBy, KeyFilter};
+use crate::commands;
+use crate::commands::search::SearchMatcher;
 use crate::eval::Evaluator;
 use crate::pattern::Pattern;
-use crate::post;
-use crate::row_search::SearchMatcher;
 use crate::spl::ast::{BinOp, Command, Expr, SearchExpr};
 use crate::table::{Cell, Table};
 
@@ -190,7 +190,7 @@ fn reshuffle(cols: &[String], deps: &[Deps], cmd: &Command) -> Option<(Vec<Strin
         columns: cols.to_vec(),
         rows: vec![(0..cols.len()).map(|k| Cell::one(marker(k))).collect()],
     };
-    post::apply(&mut t, cmd).ok()?;
+    commands::apply(&mut t, cmd).ok()?;
     let row = t.rows.first()?;
     let new_deps = row
         .iter()
@@ -271,7 +271,9 @@ impl Check {
         }) {
             let mut t = template.clone();
             t.rows[0][by] = Cell::one(marker(by));
-            let ok = transforms.iter().all(|c| post::apply(&mut t, c).is_ok());
+            let ok = transforms
+                .iter()
+                .all(|c| commands::apply(&mut t, c).is_ok());
             ok.then(|| {
                 let at: Vec<usize> = t.rows[0]
                     .iter()
@@ -308,7 +310,7 @@ impl Check {
                 if self
                     .transforms
                     .iter()
-                    .any(|c| post::apply(&mut t, c).is_err())
+                    .any(|c| commands::apply(&mut t, c).is_err())
                 {
                     return true;
                 }

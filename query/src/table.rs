@@ -1,5 +1,5 @@
 //! An in-memory result table: what the collector produces and what the
-//! post-processing commands (`post`) and the renderers (`render`) consume.
+//! post-processing commands (`commands`) and the renderers (`render`) consume.
 //! Results are groups, not events, so they are small.
 
 /// One cell. Splunk fields are multi-valued: `values()` yields several
@@ -37,7 +37,7 @@ impl Table {
 
 /// Where result rows go as they are made: the header once, then rows in
 /// chunks. A large result streams to its output instead of being held
-/// whole (`post::run_chunked` feeds one).
+/// whole (`commands::run_chunked` feeds one).
 pub trait RowSink {
     /// The columns; called once, before any rows.
     fn begin(&mut self, columns: &[String]) -> std::io::Result<()>;

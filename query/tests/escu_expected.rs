@@ -25,7 +25,7 @@ fn engine() -> &'static Engine {
         );
         let mut engine = Engine::open(&dir).expect("open index");
         engine.set_lookups(
-            evidx_query::lookup::LookupStore::load_dir(&shared("escu/lookups")).expect("lookups"),
+            evidx_query::lookups::LookupStore::load_dir(&shared("escu/lookups")).expect("lookups"),
         );
         engine
     })

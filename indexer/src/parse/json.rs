@@ -260,10 +260,16 @@ fn flat(o: &Map<String, Value>) -> Result<RawEvent, ShapeError> {
     })
 }
 
+/// Security 4688's rendered `Message` labels (`\tLabel:\tvalue` lines) of
+/// EventData fields that NXLog's own fields can hide, with their names.
+const MESSAGE_LABELS: &[(&str, &str)] = &[("Creator Process ID", "ProcessId")];
+
 /// NXLog names fields case-insensitively, so its own `ProcessID` (the
-/// logging process) replaces Sysmon's EventData `ProcessId`. The rendered
-/// `Message` still has every EventData field as `Name: value` lines; fill
-/// the fields missing from the object from there.
+/// logging process) replaces the EventData `ProcessId` of Sysmon 1 (the
+/// new process) and of Security 4688 (the creator). The rendered `Message`
+/// still has every EventData field, as `Name: value` lines for Sysmon and
+/// as labelled lines ([`MESSAGE_LABELS`]) for 4688; fill the fields
+/// missing from the object from there.
 pub(crate) fn with_message_fields(
     mut data: Vec<(String, String)>,
     message: Option<&str>,
@@ -272,7 +278,11 @@ pub(crate) fn with_message_fields(
         return data;
     };
     for line in message.lines().skip(1) {
-        let Some((name, value)) = line.split_once(": ") else {
+        let labelled = line.trim().split_once(':').and_then(|(label, value)| {
+            let (_, name) = MESSAGE_LABELS.iter().find(|(l, _)| *l == label)?;
+            Some((*name, value.trim()))
+        });
+        let Some((name, value)) = labelled.or_else(|| line.split_once(": ")) else {
             continue;
         };
         let plain_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric());
@@ -423,6 +433,39 @@ mod tests {
         assert_eq!(e.get("ProcessId"), Some("2744"));
         assert_eq!(e.get("Image"), Some("C:\\a.exe"));
         assert_eq!(e.get("New Thing"), None);
+    }
+
+    /// NXLog's Security 4688, its `ProcessID` (the logging process) having
+    /// replaced the creator's `ProcessId`: the creator comes back from the
+    /// Message, and normalizes to `parent_process_id`.
+    #[test]
+    fn nxlog_4688_recovers_the_creator_process_id() {
+        let message = "A new process has been created.\r\n\r\nProcess Information:\r\n\tNew Process ID:\t\t0x1a24\r\n\tNew Process Name:\tC:\\Windows\\System32\\whoami.exe\r\n\tCreator Process ID:\t0x560\r\n\tCreator Process Name:\tC:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\r\n\tProcess Command Line:\t\"C:\\windows\\system32\\whoami.exe\" /groups";
+        let line = serde_json::json!({
+            "EventID": 4688,
+            "SourceName": "Microsoft-Windows-Security-Auditing",
+            "Channel": "Security",
+            "Hostname": "ws5",
+            "ProcessID": 4,
+            "NewProcessId": "0x1a24",
+            "NewProcessName": "C:\\Windows\\System32\\whoami.exe",
+            "SubjectUserName": "pgustavo",
+            "Message": message,
+        })
+        .to_string();
+        let e = event_from_json(&serde_json::from_str(&line).unwrap()).unwrap();
+        assert_eq!(e.get("ProcessId"), Some("0x560"));
+        assert_eq!(e.get("ProcessID"), Some("4"));
+        // Not added: a label evidx does not map, or a field already there.
+        assert_eq!(e.get("NewProcessId"), Some("0x1a24"));
+        assert_eq!(e.get("Creator Process Name"), None);
+        let row = crate::normalize::normalize(&e).unwrap();
+        assert_eq!(row.get(evidx_schema::Cim::ParentProcessId), Some("0x560"));
+        assert_eq!(row.get(evidx_schema::Cim::ProcessId), Some("0x1a24"));
+        // Where the object has the creator (Mordor's Logstash JSON), it stays.
+        let kept = line.replace(r#""ProcessID":4"#, r#""ProcessId":"0x999""#);
+        let e = event_from_json(&serde_json::from_str(&kept).unwrap()).unwrap();
+        assert_eq!(e.get("ProcessId"), Some("0x999"));
     }
 
     #[test]

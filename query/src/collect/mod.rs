@@ -166,12 +166,14 @@ impl SegSource {
     /// The column of `field`; `_time` in buckets of `span` seconds.
     fn open(reader: &SegmentReader, field: FieldRef, span: i64) -> tantivy::Result<SegSource> {
         Ok(match field {
-            FieldRef::Cim(f) => match reader.fast_fields().str(f.name())? {
-                Some(c) => SegSource::Str(c),
+            FieldRef::Time => SegSource::Time(reader.fast_fields().i64(TIME)?, span),
+            FieldRef::Cim(_) | FieldRef::Meta(_) | FieldRef::Unknown => match field.text_column() {
+                Some(name) => reader
+                    .fast_fields()
+                    .str(name)?
+                    .map_or(SegSource::None, SegSource::Str),
                 None => SegSource::None,
             },
-            FieldRef::Time => SegSource::Time(reader.fast_fields().i64(TIME)?, span),
-            FieldRef::Unknown => SegSource::None,
         })
     }
 

@@ -1,6 +1,6 @@
 //! The parsed form of a tstats detection: the contract between the SPL
 //! front end (`spl::parser`), the planner (`plan`), the collector
-//! (`collect`) and the post-processing commands (`post`).
+//! (`collect`) and the post-processing commands (`commands`).
 //!
 //! Field names are kept exactly as written (`Processes.process_name`); the
 //! planner matches them case-sensitively, as Splunk does.
@@ -15,6 +15,10 @@ pub struct Pipeline {
     pub commands: Vec<Command>,
 }
 
+/// The data model search at the head of the pipeline: `tstats` (groups),
+/// or, when `events` is set, Splunk's `| from datamodel:X` or `| datamodel
+/// DM OBJECT search|flat` (events, one row each; no aggregates, no `by`;
+/// the `filter` is the `| search` that follows, planned on the index).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tstats {
     /// `summariesonly`, `allow_old_summaries`, `fillnull_value`, ... in order,
@@ -27,6 +31,18 @@ pub struct Tstats {
     pub filter: Option<SearchExpr>,
     pub by: Vec<ByField>,
     pub span: Span,
+    /// Events instead of groups, and how their fields are named.
+    pub events: Option<EventNaming>,
+}
+
+/// Field names of an event search: `from datamodel` and `datamodel ...
+/// search` qualify the data model's own fields (`Processes.dest`); `datamodel
+/// ... flat` does not (`dest`). Inherited fields (`_time`, `host`,
+/// `source`, `sourcetype`) are never qualified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventNaming {
+    Qualified,
+    Flat,
 }
 
 impl Tstats {
@@ -116,7 +132,7 @@ pub enum SearchExpr {
         span: Span,
     },
     /// `[ | tstats ... ]` or `[ | inputlookup ... ]`: replaced, before the
-    /// search runs, by the OR of its result rows (`subsearch.rs`).
+    /// search runs, by the OR of its result rows (`resolve.rs`).
     Subsearch(Box<Subsearch>),
 }
 
@@ -279,8 +295,8 @@ pub struct Lookup {
     pub output_new: bool,
     pub span: Span,
     /// The lookup's definition and rows, once loaded
-    /// (`subsearch.rs`).
-    pub table: Option<std::sync::Arc<crate::lookup::LookupTable>>,
+    /// (`resolve.rs`).
+    pub table: Option<std::sync::Arc<crate::lookups::LookupTable>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -365,7 +381,7 @@ pub struct Join {
     /// Empty: the fields both sides have.
     pub fields: Vec<String>,
     pub sub: Box<Subsearch>,
-    /// The subsearch's result, once run (`subsearch.rs`).
+    /// The subsearch's result, once run (`resolve.rs`).
     pub resolved: Option<std::sync::Arc<crate::table::Table>>,
 }
 

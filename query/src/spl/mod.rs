@@ -1,20 +1,25 @@
 //! The SPL front end: macro expansion (`macros`), a character cursor
 //! (`lexer`) and a recursive-descent parser (`parser`) that produce the
-//! [`ast::Pipeline`] contract. The parser is split by language: `parser`
-//! (entry point), `tstats` (the `tstats` clause), `search` (search
-//! language), `eval_expr` (eval language) and `commands` (commands after
-//! `tstats`); `parser` re-exports their public items. Dependencies run one
-//! way: `parser` -> `tstats`, `commands` -> `search`, `eval_expr` ->
-//! `lexer`, `ast`.
+//! [`ast::Pipeline`] contract. The parser is split by what it parses:
+//! `parser` (entry point), `tstats` (the `tstats` clause), `events` (the
+//! event searches `from datamodel`, `datamodel`), `search` (search
+//! language), `eval_expr` (eval language), `post_commands` (the commands
+//! after `tstats`, and the simple ones: rename, where, eval, table, sort,
+//! ...), `reshape_commands` (lookup, rex, the stats family, join,
+//! transaction, ...), `subsearch` (`[ ... ]`) and `args` (`key=value`
+//! arguments); `parser` re-exports their public items. Dependencies run
+//! one way: `parser` -> `tstats`, `post_commands` -> `search`,
+//! `eval_expr` -> `lexer`, `ast`.
 
 mod args;
 pub mod ast;
-mod commands;
-mod commands2;
 mod eval_expr;
+mod events;
 pub mod lexer;
 pub mod macros;
 pub mod parser;
+mod post_commands;
+mod reshape_commands;
 mod search;
 mod subsearch;
 mod tstats;

@@ -5,9 +5,10 @@
 //! sibling modules and their public items are re-exported here:
 //!
 //! - `tstats`: the `tstats` clause;
+//! - `events`: the event searches `from datamodel:X`, `datamodel X Y search`;
 //! - `search`: the search language (tstats `where`, `search`);
 //! - `eval_expr`: the eval language (`where`, `eval`);
-//! - `commands`: the commands after `tstats`.
+//! - `post_commands` and `reshape_commands`: the commands after `tstats`.
 //!
 //! All of them drive the token cursor of `lexer`, which also holds the
 //! helpers they share.
@@ -15,12 +16,13 @@
 use super::ast::*;
 use super::lexer::{Cursor, Result};
 
-pub use super::commands::SUPPORTED_COMMANDS;
 pub use super::eval_expr::{parse_eval_expr, EVAL_FUNCTIONS};
+pub use super::post_commands::SUPPORTED_COMMANDS;
 pub use super::search::parse_search_expr;
 pub use super::tstats::parse_span;
 
-use super::commands::parse_command;
+use super::events::{parse_event_source, take_leading_search};
+use super::post_commands::parse_command;
 use super::subsearch::parse_subsearch;
 use super::tstats::parse_tstats;
 
@@ -30,7 +32,10 @@ pub fn parse_pipeline(text: &str) -> Result<Pipeline> {
     c.skip_ws();
     c.eat("|");
     c.skip_ws();
-    let tstats = parse_tstats(&mut c)?;
+    let mut tstats = match parse_event_source(&mut c)? {
+        Some(events) => events,
+        None => parse_tstats(&mut c)?,
+    };
     let mut commands = Vec::new();
     loop {
         c.skip_ws();
@@ -43,6 +48,7 @@ pub fn parse_pipeline(text: &str) -> Result<Pipeline> {
         c.skip_ws();
         commands.push(parse_command(&mut c)?);
     }
+    take_leading_search(&mut tstats, &mut commands);
     Ok(Pipeline { tstats, commands })
 }
 
@@ -660,7 +666,7 @@ mod tests {
                                 vec![Cell::null(), Cell::one("-2.5"), Cell::one("x")],
                             ],
                         };
-                        let _ = crate::post::apply_all(&mut t, &p.commands);
+                        let _ = crate::commands::apply_all(&mut t, &p.commands);
                     }
                 }
                 let _ = parse_search_expr(&q);

@@ -3,8 +3,8 @@
 //! the whole query).
 
 use super::ast::*;
-use super::commands::parse_command;
 use super::lexer::{Cursor, Result};
+use super::post_commands::parse_command;
 use super::search::search_expr;
 use super::tstats::parse_tstats;
 use super::SplError;

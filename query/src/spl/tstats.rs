@@ -6,6 +6,9 @@ use super::lexer::{Cursor, Result};
 use super::search::search_expr;
 use super::SplError;
 
+const START_MESSAGE: &str =
+    "the query must start with `| tstats`, `| from datamodel:Endpoint.Processes` or `| datamodel Endpoint Processes search`";
+
 pub(super) fn parse_tstats(c: &mut Cursor) -> Result<Tstats> {
     let start = c.pos();
     if c.eat_keyword("tstats", true).is_none() {
@@ -14,10 +17,10 @@ pub(super) fn parse_tstats(c: &mut Cursor) -> Result<Tstats> {
         }
         let (word, span) = c.ident();
         if word.is_empty() {
-            return Err(c.error_here("the query must start with `| tstats`"));
+            return Err(c.error_here(START_MESSAGE));
         }
         return Err(SplError::new(
-            format!("the query must start with `| tstats`, not `{word}`"),
+            format!("{START_MESSAGE}, not `{word}`"),
             span,
         ));
     }
@@ -99,6 +102,7 @@ pub(super) fn parse_tstats(c: &mut Cursor) -> Result<Tstats> {
         filter,
         by,
         span: start..c.pos(),
+        events: None,
     })
 }
 

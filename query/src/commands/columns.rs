@@ -216,6 +216,6 @@ pub(crate) mod testutil {
 
     /// Apply commands (with no lookups or subsearches).
     pub fn run(table: &mut Table, text: &str) {
-        crate::post::apply_all(table, &cmds(text)).unwrap_or_else(|e| panic!("{text}: {e}"));
+        crate::commands::apply_all(table, &cmds(text)).unwrap_or_else(|e| panic!("{text}: {e}"));
     }
 }

@@ -9,8 +9,8 @@
 //!   than `min_matches` are padded with `default_match`.
 //! - A multivalue input matches when any of its values does.
 
-use crate::columns::ensure_column;
-use crate::lookup::LookupTable;
+use crate::commands::columns::ensure_column;
+use crate::lookups::LookupTable;
 use crate::spl::ast::Lookup;
 use crate::table::{Cell, Table};
 
@@ -89,8 +89,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::columns::testutil::{cmds, col, t};
-    use crate::lookup::LookupTable;
+    use crate::commands::columns::testutil::{cmds, col, t};
+    use crate::lookups::LookupTable;
     use crate::spl::ast::Command;
 
     fn tools() -> LookupTable {

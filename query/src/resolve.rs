@@ -13,8 +13,8 @@
 
 use std::sync::Arc;
 
-use crate::lookup::LookupStore;
-use crate::row_search::SearchMatcher;
+use crate::commands::search::SearchMatcher;
+use crate::lookups::LookupStore;
 use crate::spl::ast::{Command, Pipeline, SearchExpr, Span, SubSource, Subsearch, Value};
 use crate::spl::parser::parse_search_expr;
 use crate::spl::Query;
@@ -121,14 +121,14 @@ impl<E> Resolver<'_, E> {
                     let keep: Vec<bool> = (0..table.rows.len())
                         .map(|r| m.matches(&table, r))
                         .collect();
-                    crate::columns::retain_rows(&mut table, &keep);
+                    crate::commands::columns::retain_rows(&mut table, &keep);
                 }
                 if let Some(n) = max {
                     table.rows.truncate(*n);
                 }
                 let mut cmds = sub.commands.clone();
                 self.commands(&mut cmds, text)?;
-                crate::post::apply_all(&mut table, &cmds)
+                crate::commands::apply_all(&mut table, &cmds)
                     .map_err(|e| (self.error)(e.to_string(), sub.span.clone()))?;
                 Ok(table)
             }
@@ -187,8 +187,8 @@ pub fn expand(table: &Table, span: &Span) -> Result<SearchExpr, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::columns::testutil::t;
-    use crate::row_search::SearchMatcher;
+    use crate::commands::columns::testutil::t;
+    use crate::commands::search::SearchMatcher;
 
     #[test]
     fn expansion_is_an_or_of_ands() {

@@ -148,7 +148,7 @@ pub(super) fn parse_rex(c: &mut Cursor, span: Span) -> Result<Command> {
         ));
     };
     let check = if sed {
-        crate::rex::Sed::parse(&pattern).map(|_| ())
+        crate::commands::rex::Sed::parse(&pattern).map(|_| ())
     } else {
         fancy_regex::Regex::new(&pattern)
             .map(|_| ())

@@ -9,7 +9,7 @@
 
 use fancy_regex::Regex;
 
-use crate::columns::ensure_column;
+use crate::commands::columns::ensure_column;
 use crate::eval::splunk_replacement;
 use crate::spl::ast::Rex;
 use crate::table::{Cell, Table};
@@ -190,7 +190,7 @@ pub fn apply(table: &mut Table, cmd: &Rex) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::columns::testutil::{col, run, t};
+    use crate::commands::columns::testutil::{col, run, t};
 
     #[test]
     fn named_groups_max_match_and_no_match() {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use fancy_regex::Regex;
 
-use crate::columns::ensure_column;
+use crate::commands::columns::ensure_column;
 use crate::spl::ast::MvSplit;
 use crate::table::{Cell, Table};
 
@@ -134,7 +134,7 @@ pub fn fillnull(table: &mut Table, value: &str, fields: &[String]) {
 
 #[cfg(test)]
 mod tests {
-    use crate::columns::testutil::{col, run, t};
+    use crate::commands::columns::testutil::{col, run, t};
 
     #[test]
     fn makemv_delim_tokenizer_and_empty() {

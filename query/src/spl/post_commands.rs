@@ -1,6 +1,6 @@
 //! The commands after `tstats`: `rename`, `convert`, `where`, `eval`,
 //! `search`, `regex`, `table`, `fields`, `sort`, `head`, and the ones in
-//! [`super::commands2`] (`lookup`, `rex`, `stats`, `join`, ...).
+//! [`super::reshape_commands`] (`lookup`, `rex`, `stats`, `join`, ...).
 //!
 //! Each command runs to the next `|` (or the end). No precedence of its own:
 //! `where` and `eval` hand their expressions to the eval language
@@ -8,9 +8,9 @@
 
 use super::args::{parse_count, plain_args};
 use super::ast::*;
-use super::commands2 as more;
 use super::eval_expr::eval_or;
 use super::lexer::{unescape, Cursor, Result};
+use super::reshape_commands as more;
 use super::search::search_expr;
 use super::SplError;
 

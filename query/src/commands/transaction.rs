@@ -160,7 +160,7 @@ pub fn apply(table: &mut Table, cmd: &Transaction) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::columns::testutil::{col, run, t};
+    use crate::commands::columns::testutil::{col, run, t};
 
     fn events() -> crate::table::Table {
         t(

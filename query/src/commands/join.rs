@@ -86,7 +86,7 @@ pub fn apply(table: &mut Table, cmd: &Join, sub: &Table) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::columns::testutil::{cmds, col, t};
+    use crate::commands::columns::testutil::{cmds, col, t};
     use crate::spl::ast::Command;
 
     fn join(table: &mut Table, text: &str, sub: &Table) {

@@ -12,7 +12,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::columns::{cell_at, set_column};
+use crate::commands::columns::{cell_at, set_column};
 use crate::num::{format_num, parse_num};
 use crate::spl::ast::{Stats, StatsAgg, StatsFunc, StatsKind};
 use crate::table::{Cell, Table};
@@ -342,7 +342,7 @@ fn streamstats(table: &mut Table, cmd: &Stats) {
 
 #[cfg(test)]
 mod tests {
-    use crate::columns::testutil::{col, run, t};
+    use crate::commands::columns::testutil::{col, run, t};
 
     fn procs() -> crate::table::Table {
         t(

@@ -69,7 +69,7 @@ fn compile(e: &SearchExpr) -> Node {
             };
             Node::Term(Glob::new(&g))
         }
-        // Run before the search (`subsearch.rs`); unresolved, nothing.
+        // Run before the search (`resolve.rs`); unresolved, nothing.
         SearchExpr::Subsearch(_) => Node::Or(Vec::new()),
     }
 }
@@ -136,7 +136,7 @@ fn eval_node(n: &Node, table: &Table, row: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::columns::testutil::{col, run, t};
+    use crate::commands::columns::testutil::{col, run, t};
 
     #[test]
     fn escaped_asterisk_is_literal() {

@@ -1,22 +1,27 @@
-//! The commands after `tstats`, applied to the result table in order.
+//! The commands after `tstats`, applied to the result table in order:
+//! this file dispatches them ([`apply`]) and streams rows through them
+//! chunk by chunk ([`run_chunked`]); each command or family has its own
+//! file. `columns` holds the column operations they share.
 
-use std::cmp::Ordering;
-use std::fmt::Write as _;
-
-use chrono::format::{Item, StrftimeItems};
-use chrono::DateTime;
+pub mod columns;
+pub mod convert;
+pub mod join;
+pub mod lookup;
+pub mod reshape;
+pub mod rex;
+pub mod search;
+pub mod sort;
+pub mod stats;
+pub mod transaction;
 
 use rayon::prelude::*;
 
-use crate::columns::{name_matches, project, rename, retain_rows, select_columns, set_column};
 use crate::eval::{EvalError, Evaluator};
-use crate::num::parse_num;
-use crate::row_search::SearchMatcher;
-use crate::spl::ast::{Command, Conversion, SearchExpr, SortKey, Span};
+use crate::spl::ast::{Command, SearchExpr, Span};
 use crate::table::{Cell, RowSink, Table};
-
-/// Splunk's `sort` keeps at most this many rows unless a count is given.
-pub const SORT_DEFAULT_LIMIT: usize = 10_000;
+use columns::{name_matches, project, rename, retain_rows, select_columns, set_column};
+use search::SearchMatcher;
+use sort::{sort, SORT_DEFAULT_LIMIT};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PostError {
@@ -181,7 +186,7 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
         Command::Convert {
             timeformat,
             conversions,
-        } => convert(table, timeformat, conversions),
+        } => convert::apply(table, timeformat, conversions).map_err(PostError::TimeFormat),
         Command::Where(expr) => {
             let mut ev = Evaluator::new();
             let keep = (0..table.rows.len())
@@ -297,17 +302,15 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
             Ok(())
         }
         Command::Lookup(l) => match &l.table {
-            Some(t) => {
-                crate::lookup_cmd::apply(table, l, t).map_err(failed("lookup", Some(&l.span)))
-            }
+            Some(t) => lookup::apply(table, l, t).map_err(failed("lookup", Some(&l.span))),
             None => Err(failed("lookup", Some(&l.span))(format!(
                 "lookup `{}` was not loaded (give --lookups DIR)",
                 l.name
             ))),
         },
-        Command::Rex(r) => crate::rex::apply(table, r).map_err(failed("rex", Some(&r.span))),
+        Command::Rex(r) => rex::apply(table, r).map_err(failed("rex", Some(&r.span))),
         Command::Stats(st) => {
-            crate::stats::apply(table, st);
+            stats::apply(table, st);
             Ok(())
         }
         Command::Makemv {
@@ -315,11 +318,9 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
             split,
             allow_empty,
             ..
-        } => {
-            crate::mvcmds::makemv(table, field, split, *allow_empty).map_err(failed("makemv", None))
-        }
+        } => reshape::makemv(table, field, split, *allow_empty).map_err(failed("makemv", None)),
         Command::Mvexpand { field, limit } => {
-            crate::mvcmds::mvexpand(table, field, *limit);
+            reshape::mvexpand(table, field, *limit);
             Ok(())
         }
         Command::Dedup {
@@ -329,19 +330,19 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
             consecutive,
             sort: keys,
         } => {
-            crate::mvcmds::dedup(table, fields, *count, *keep_empty, *consecutive);
+            reshape::dedup(table, fields, *count, *keep_empty, *consecutive);
             if !keys.is_empty() {
                 sort(table, keys);
             }
             Ok(())
         }
         Command::Fillnull { value, fields } => {
-            crate::mvcmds::fillnull(table, value, fields);
+            reshape::fillnull(table, value, fields);
             Ok(())
         }
         Command::Join(j) => match &j.resolved {
             Some(sub) => {
-                crate::join::apply(table, j, sub);
+                join::apply(table, j, sub);
                 Ok(())
             }
             None => Err(failed("join", Some(&j.sub.span))(
@@ -349,141 +350,16 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
             )),
         },
         Command::Transaction(t) => {
-            crate::transaction::apply(table, t).map_err(failed("transaction", Some(&t.span)))
+            transaction::apply(table, t).map_err(failed("transaction", Some(&t.span)))
         }
     }
-}
-
-/// Check a strftime format once; chrono panics when formatting a bad one.
-fn checked_format(fmt: &str) -> Result<Vec<Item<'_>>, PostError> {
-    let items: Vec<Item> = StrftimeItems::new(fmt).collect();
-    if items.iter().any(|i| matches!(i, Item::Error)) {
-        return Err(PostError::TimeFormat(fmt.to_string()));
-    }
-    Ok(items)
-}
-
-/// Epoch seconds (possibly fractional) as UTC text; None if not a number.
-pub fn ctime(value: &str, items: &[Item<'_>]) -> Option<String> {
-    let secs = parse_num(value)?.floor();
-    if !(-1e13..=1e13).contains(&secs) {
-        return None;
-    }
-    let dt = DateTime::from_timestamp(secs as i64, 0)?;
-    let mut out = String::new();
-    write!(out, "{}", dt.format_with_items(items.iter())).ok()?;
-    Some(out)
-}
-
-fn convert(table: &mut Table, fmt: &str, conversions: &[Conversion]) -> Result<(), PostError> {
-    let items = checked_format(fmt)?;
-    for conv in conversions {
-        // Only `ctime` is accepted by the parser.
-        let Some(src) = table.column_index(&conv.field) else {
-            continue;
-        };
-        let cells: Vec<Cell> = table
-            .rows
-            .iter()
-            .map(|row| {
-                let cell = row.get(src).cloned().unwrap_or_default();
-                Cell(
-                    cell.0
-                        .into_iter()
-                        .map(|v| ctime(&v, &items).unwrap_or(v))
-                        .collect(),
-                )
-            })
-            .collect();
-        let target = conv.alias.as_deref().unwrap_or(&conv.field);
-        set_column(table, target, cells);
-    }
-    Ok(())
-}
-
-/// Order for `sort`: nulls first, then numbers, then strings.
-fn sort_cmp(a: Option<&str>, b: Option<&str>, kind: Option<&str>) -> Ordering {
-    match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Less,
-        (Some(_), None) => Ordering::Greater,
-        (Some(x), Some(y)) => {
-            if kind == Some("str") {
-                return x.cmp(y);
-            }
-            match (parse_num(x), parse_num(y)) {
-                (Some(p), Some(q)) => p.partial_cmp(&q).unwrap_or(Ordering::Equal),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => x.cmp(y),
-            }
-        }
-    }
-}
-
-fn sort(table: &mut Table, keys: &[SortKey]) {
-    let idx: Vec<(Option<usize>, &SortKey)> = keys
-        .iter()
-        .map(|k| (table.column_index(&k.field), k))
-        .collect();
-    table.rows.sort_by(|ra, rb| {
-        for (col, key) in &idx {
-            let get = |r: &Vec<Cell>| {
-                col.and_then(|i| r.get(i))
-                    .and_then(|c| c.first().map(str::to_string))
-            };
-            let (a, b) = (get(ra), get(rb));
-            let mut o = sort_cmp(a.as_deref(), b.as_deref(), key.kind.as_deref());
-            if key.descending {
-                o = o.reverse();
-            }
-            if o != Ordering::Equal {
-                return o;
-            }
-        }
-        Ordering::Equal
-    });
 }
 
 #[cfg(test)]
 mod tests {
+    use super::columns::testutil::{col, run, t};
     use super::*;
     use crate::spl::parser::{parse_eval_expr, parse_pipeline, parse_search_expr};
-
-    fn t(cols: &[&str], rows: &[&[&str]]) -> Table {
-        Table {
-            columns: cols.iter().map(|s| s.to_string()).collect(),
-            rows: rows
-                .iter()
-                .map(|r| {
-                    r.iter()
-                        .map(|v| {
-                            if *v == "<null>" {
-                                Cell::null()
-                            } else {
-                                Cell::one(*v)
-                            }
-                        })
-                        .collect()
-                })
-                .collect(),
-        }
-    }
-
-    fn col(table: &Table, name: &str) -> Vec<String> {
-        let i = table.column_index(name).unwrap();
-        table
-            .rows
-            .iter()
-            .map(|r| r[i].first().unwrap_or("<null>").to_string())
-            .collect()
-    }
-
-    /// Run the commands of `| tstats count from datamodel=X <cmds>`.
-    fn run(table: &mut Table, cmds: &str) {
-        let p = parse_pipeline(&format!("| tstats count from datamodel=X {cmds}")).unwrap();
-        apply_all(table, &p.commands).unwrap();
-    }
 
     #[test]
     fn rename_wildcard_and_plain() {
