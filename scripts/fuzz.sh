@@ -46,6 +46,8 @@ FUZZ=(cargo +nightly fuzz)
 BUILD_FLAGS=(-s "$SANITIZER" -a)
 echo "== building the fuzz targets"
 "${FUZZ[@]}" build "${BUILD_FLAGS[@]}"
+# The targets are run directly: no cargo (and no cargo lock) between runs.
+BIN_DIR="${CARGO_TARGET_DIR:-fuzz/target}/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
 
 LOGS="fuzz/logs"
 mkdir -p "$LOGS"
@@ -56,9 +58,10 @@ for t in "${TARGETS[@]}"; do
     status=ok
     # One thread per parser: the fuzzer is the parallelism, and runs stay
     # reproducible.
-    if ! RAYON_NUM_THREADS=1 "${FUZZ[@]}" run "${BUILD_FLAGS[@]}" "$t" -- \
+    mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
+    if ! RAYON_NUM_THREADS=1 "$BIN_DIR/$t" -artifact_prefix="fuzz/artifacts/$t/" \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=20 -rss_limit_mb=2048 \
-        -max_len="$(max_len "$t")" -print_final_stats=1 >"$LOGS/$t.log" 2>&1; then
+        -max_len="$(max_len "$t")" -print_final_stats=1 "fuzz/corpus/$t" >"$LOGS/$t.log" 2>&1; then
         status=FAILED
         FAILED=1
         grep -E 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written' "$LOGS/$t.log" | head -5 || true

@@ -169,6 +169,21 @@ fn each_corrupt_sample_has_exact_counts() {
 }
 
 #[test]
+fn an_unreadable_record_is_located_at_its_own_offset_with_its_cause() {
+    let r = file_rows(&sample("sample-with-zero-data-size-event.evtx")).unwrap();
+    assert_eq!(r.skips.len(), 1);
+    let s = &r.skips[0];
+    // Where and why, as the evtx crate's own test of this sample says:
+    // "offset 0x820 of chunk 0 (file offset 0x1820)", "Invalid EVTX record
+    // data size, should be equals or greater than 28, found `0`".
+    assert_eq!(
+        (s.unit, s.chunk, s.offset),
+        (SkipUnit::Record, Some(0), 0x1820)
+    );
+    assert!(s.reason.contains("found `0`"), "{}", s.reason);
+}
+
+#[test]
 fn empty_log_has_no_records_and_no_errors() {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/datasets/splunk-attack-data/T1003.001_capattack_Windows_PowerShell-empty.evtx");

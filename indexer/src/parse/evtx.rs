@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, ParserSettings};
 
 use super::json::event_from_json;
@@ -59,9 +60,7 @@ impl ChunkExtractor for EvtxCrateExtractor {
             let record = match item {
                 Ok(r) => r,
                 Err(e) => {
-                    sink.skip(
-                        Skip::record(offset, format!("unreadable record: {e}")).chunk(number),
-                    );
+                    sink.skip(record_error(number, offset, &e));
                     continue;
                 }
             };
@@ -113,6 +112,23 @@ impl ChunkExtractor for EvtxCrateExtractor {
             }
         }
     }
+}
+
+/// A record the `evtx` crate could not read, located as precisely as its
+/// error says (the record's offset, or its id), with every cause.
+fn record_error(number: u64, offset: u64, e: &EvtxError) -> Skip {
+    let (at, record_id) = match e {
+        EvtxError::FailedToReadRecordAt { offset: o, .. } => (offset + o, None),
+        EvtxError::FailedToParseRecord { record_id, .. } => (offset, Some(*record_id)),
+        _ => (offset, None),
+    };
+    let mut reason = format!("unreadable record: {e}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        reason.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    Skip::record(at, reason).chunk(number).record_id(record_id)
 }
 
 /// The EventID of a record rendered by the `evtx` crate as JSON: the
