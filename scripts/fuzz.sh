@@ -64,11 +64,14 @@ for t in "${TARGETS[@]}"; do
         -max_len="$(max_len "$t")" -print_final_stats=1 "fuzz/corpus/$t" >"$LOGS/$t.log" 2>&1; then
         status=FAILED
         FAILED=1
+        echo "$t failed (a stack overflow kills it without an artifact; then rebuild with" \
+            "FUZZ_SANITIZER=address to catch it):"
         grep -E 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written' "$LOGS/$t.log" | head -5 || true
     fi
-    # libFuzzer's own count and time ("Done N runs in S second(s)"), not
-    # the build before it.
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$LOGS/$t.log" | grep -o '[0-9]*$' || echo 0)
+    # libFuzzer's own count ("stat::number_of_executed_units", or the last
+    # "#N" progress line when it died) and time ("Done N runs in S second(s)").
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$LOGS/$t.log" | grep -o '[0-9]*$' ||
+        grep -o '^#[0-9]*' "$LOGS/$t.log" | tail -n 1 | tr -d '#' || echo 0)
     elapsed=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$LOGS/$t.log" | awk '{print $5}' || true)
     elapsed=${elapsed:-$SECONDS_PER_TARGET}
     corpus=$(ls "fuzz/corpus/$t" | wc -l)
