@@ -77,6 +77,23 @@ mod tests {
             let e = parse(&deep(open, inner, close, 20_000)).unwrap_err();
             assert!(e.message.contains("nested deeper than"), "{open}: {e}");
         }
+        // Subsearches in subsearches.
+        let sub = |n: usize| {
+            let open = "| tstats count from datamodel=X where [";
+            let close = " by a]";
+            format!(
+                "{}| tstats count from datamodel=X by a{}",
+                open.repeat(n),
+                close.repeat(n)
+            )
+        };
+        assert!(
+            parse_pipeline(&sub(4)).is_ok(),
+            "{:?}",
+            parse_pipeline(&sub(4))
+        );
+        let e = parse_pipeline(&sub(5_000)).unwrap_err();
+        assert!(e.message.contains("nested deeper than"), "{e}");
     }
 
     /// A compact form: `and(or(a=1 b=2) c=3)`.
