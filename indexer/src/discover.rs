@@ -1,5 +1,7 @@
 //! Discover: turn the command line's INPUTs (files or directories, walked
-//! recursively) into a sorted, de-duplicated list of files.
+//! recursively) into a sorted, de-duplicated list of files. What cannot be
+//! walked (a symlink loop, a broken symlink, an unreadable directory) is
+//! listed with its problem, to be reported as skipped, not to end the run.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +12,8 @@ use crate::error::IndexError;
 pub struct InputFile {
     pub path: PathBuf,
     pub size: u64,
+    /// Why the walk could not reach it, if it could not.
+    pub problem: Option<String>,
 }
 
 /// Walk `inputs`; `exclude` (the index being written) is never read.
@@ -26,6 +30,7 @@ pub fn discover(inputs: &[PathBuf], exclude: &Path) -> Result<Vec<InputFile>, In
             files.push(InputFile {
                 path: input.clone(),
                 size: meta.len(),
+                problem: None,
             });
             continue;
         }
@@ -33,13 +38,17 @@ pub fn discover(inputs: &[PathBuf], exclude: &Path) -> Result<Vec<InputFile>, In
             .follow_links(true)
             .sort_by_file_name()
         {
-            let entry = entry.map_err(|e| IndexError::Input {
-                path: e
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| input.clone()),
-                reason: e.to_string(),
-            })?;
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    files.push(InputFile {
+                        path: e.path().unwrap_or(input).to_path_buf(),
+                        size: 0,
+                        problem: Some(format!("cannot walk: {e}")),
+                    });
+                    continue;
+                }
+            };
             if let (Some(ex), Ok(c)) = (&exclude, entry.path().canonicalize()) {
                 if c.starts_with(ex) {
                     continue;
@@ -50,6 +59,7 @@ pub fn discover(inputs: &[PathBuf], exclude: &Path) -> Result<Vec<InputFile>, In
                 files.push(InputFile {
                     path: entry.into_path(),
                     size,
+                    problem: None,
                 });
             }
         }

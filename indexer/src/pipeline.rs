@@ -179,7 +179,12 @@ impl Context<'_> {
             top: Mutex::new(None),
             reported: AtomicU64::new(0),
         };
-        let mapped = std::fs::File::open(&f.path).and_then(|file| {
+        // A file the walk could not reach is skipped like an unreadable one.
+        let reachable = match &f.problem {
+            Some(problem) => Err(std::io::Error::other(problem.clone())),
+            None => Ok(&f.path),
+        };
+        let mapped = reachable.and_then(std::fs::File::open).and_then(|file| {
             // SAFETY: the file is mapped read-only and only read through
             // this slice. evidx indexes archives at rest; a file truncated by
             // another process while mapped would fault (SIGBUS), which is the

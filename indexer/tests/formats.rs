@@ -2,7 +2,6 @@
 //! fixtures the project writes: the same event gives the same row whichever
 //! format it came in.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use evidx_index::inspect::{file_rows, FileRows};
@@ -10,17 +9,9 @@ use evidx_index::normalize::ProcessRow;
 use evidx_index::parse::Format;
 use evidx_schema::Cim;
 
-fn shared(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(p)
-}
+mod common;
 
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../datasets/fixtures")
-        .join(p)
-}
+use common::{fixture, gzip, shared, tar};
 
 fn rows(p: &Path) -> FileRows {
     file_rows(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -241,12 +232,6 @@ fn splunk_xml_export_skips_and_counts_classic_text_events() {
         .all(|x| !x.get(Cim::Process).unwrap_or("").contains("&amp;")));
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
 #[test]
 fn archives_of_each_kind_give_the_rows_of_their_members() {
     let dir = tempfile::tempdir().unwrap();
@@ -280,15 +265,7 @@ fn archives_of_each_kind_give_the_rows_of_their_members() {
         ".zst of EVTX (streamed chunk by chunk)"
     );
 
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, data) in [("logs/x.evtx", &evtx), ("logs/y.json", &json)] {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, name, &data[..]).unwrap();
-    }
-    let tar = tar.into_inner().unwrap();
+    let tar = tar(&[("logs/x.evtx", &evtx), ("logs/y.json", &json)]);
     let mut both = [want_evtx.clone(), want_json.clone()].concat();
     both.sort_by(|a, b| a.values.cmp(&b.values).then(a.time.cmp(&b.time)));
     let t = dir.path().join("a.tar");

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use evidx_index::manifest::InputReport;
+use evidx_index::parse::SkipUnit;
 use evidx_index::progress::{Mode, Progress};
 use evidx_index::{run, Config};
 
@@ -50,6 +51,44 @@ fn check_invariant(f: &InputReport) {
     }
 }
 
+/// The files with skips: `(file, records read, skipped chunks, skipped
+/// records, skipped lines)`. The EVTX counts are the `evtx` crate's
+/// (records rendered + errors; see corrupt_evtx.rs); they exceed
+/// MANIFEST.md's, counted by Python bindings that stop at a chunk's first
+/// bad record. The Splunk export holds 59 events, 19 of them classic text
+/// events, skipped one line each.
+const WITH_SKIPS: [(&str, u64, usize, usize, usize); 5] = [
+    (
+        "evtx-rs-samples/2-vss_0-Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx",
+        1795 + 2,
+        0,
+        2,
+        0,
+    ),
+    (
+        "evtx-rs-samples/sample-with-zero-data-size-event.evtx",
+        449 + 1,
+        0,
+        1,
+        0,
+    ),
+    (
+        "evtx-rs-samples/sample_with_a_bad_chunk_magic.evtx",
+        301 + 3,
+        2,
+        1,
+        0,
+    ),
+    ("evtx-rs-samples/sysmon.evtx", 358 + 8, 8, 0, 0),
+    (
+        "splunk-attack-data/certutil_exe_certificate_extraction.raw",
+        59,
+        0,
+        0,
+        19,
+    ),
+];
+
 #[test]
 fn indexing_shared_datasets_accounts_for_every_record() {
     let out = tempfile::tempdir().unwrap();
@@ -67,6 +106,7 @@ fn indexing_shared_datasets_accounts_for_every_record() {
     assert_eq!(expected.len(), 37, "MANIFEST.md lists 37 files");
     let root = shared("datasets").display().to_string();
     let mut seen = 0;
+    let mut with_skips = 0;
     for f in &m.files {
         check_invariant(f);
         let rel = f
@@ -89,20 +129,30 @@ fn indexing_shared_datasets_accounts_for_every_record() {
             "{rel}"
         );
         assert!(f.sha256.as_deref().is_some_and(|h| h.len() == 64), "{rel}");
-        if f.counts.skipped == 0 {
-            assert_eq!(f.counts.records_read, records, "{rel}: records");
-        } else {
-            // Corrupt files: evidx goes on past a bad record inside a chunk
-            // (the Python bindings that counted MANIFEST.md stop there), and
-            // the classic text events of the Splunk export are skipped units.
-            assert!(
-                f.counts.records_read >= records,
-                "{rel}: {} < {records}",
-                f.counts.records_read
-            );
-            assert!(f.skips.iter().all(|s| !s.reason.is_empty()));
+        match WITH_SKIPS.iter().find(|(file, ..)| *file == rel) {
+            None => {
+                assert_eq!(f.counts.records_read, records, "{rel}: records");
+                assert_eq!(f.counts.skipped, 0, "{rel}: {:?}", f.skips);
+            }
+            Some(&(_, read, chunks, records, lines)) => {
+                let count = |u: SkipUnit| f.skips.iter().filter(|s| s.unit == u).count();
+                assert_eq!(
+                    (
+                        f.counts.records_read,
+                        count(SkipUnit::Chunk),
+                        count(SkipUnit::Record),
+                        count(SkipUnit::Line)
+                    ),
+                    (read, chunks, records, lines),
+                    "{rel}"
+                );
+                assert_eq!(f.counts.skipped as usize, chunks + records + lines);
+                assert!(f.skips.iter().all(|s| !s.reason.is_empty()));
+            }
         }
+        with_skips += u64::from(f.counts.skipped > 0);
     }
+    assert_eq!(with_skips, WITH_SKIPS.len() as u64);
     assert_eq!(seen, 37);
     assert_eq!(m.totals.counts.sysmon_1, 2121);
     assert_eq!(m.totals.counts.security_4688, 1093);

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxRecord, ParserSettings};
 
 use super::json::event_from_json;
@@ -77,9 +78,7 @@ impl EvtxCrateExtractor {
             }
             match item {
                 Ok(record) => read_record(record, number, offset, sink),
-                Err(e) => {
-                    sink.skip(Skip::record(offset, format!("unreadable record: {e}")).chunk(number))
-                }
+                Err(e) => sink.skip(record_error(number, offset, &e)),
             }
         }
     }
@@ -132,6 +131,23 @@ fn counted_only(event_id: u32, record_id: u64) -> RawEvent {
         record_id: Some(record_id),
         ..RawEvent::default()
     }
+}
+
+/// A record the `evtx` crate could not read, located as precisely as its
+/// error says (the record's offset, or its id), with every cause.
+fn record_error(number: u64, offset: u64, e: &EvtxError) -> Skip {
+    let (at, record_id) = match e {
+        EvtxError::FailedToReadRecordAt { offset: o, .. } => (offset + o, None),
+        EvtxError::FailedToParseRecord { record_id, .. } => (offset, Some(*record_id)),
+        _ => (offset, None),
+    };
+    let mut reason = format!("unreadable record: {e}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        reason.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    Skip::record(at, reason).chunk(number).record_id(record_id)
 }
 
 /// The EventID of a record rendered by the `evtx` crate as JSON: the

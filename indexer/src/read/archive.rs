@@ -4,7 +4,10 @@
 //! member, never unpacked to disk, nested up to [`MAX_DEPTH`] levels. Every
 //! file or member of an event format begins a [`Unit`] of the [`Target`] and
 //! its bytes go to `frame.rs`; what cannot be opened is a skip of its unit.
+//! What decompressors may produce is bounded per input ([`Budget`]), so a
+//! decompression bomb costs bounded time as well as bounded memory.
 
+use std::cell::Cell;
 use std::io::{Cursor, Read};
 
 use super::frame::{evtx_mapped, evtx_stream, text_mapped, text_stream};
@@ -16,11 +19,64 @@ use crate::parse::{sniff, Format, Skip, SkipUnit};
 const MAX_DEPTH: usize = 4;
 /// Bytes used to recognise a format.
 const SNIFF_BYTES: usize = 8192;
+/// Decompressed bytes allowed per compressed byte of an input. One deflate
+/// layer cannot expand more than 1032:1, and real logs compress 5-50:1
+/// with zstd: only bombs (nested layers, crafted zstd) go past it.
+const MAX_EXPANSION: u64 = 1024;
+/// Decompressed bytes always allowed per input, whatever its size, so that
+/// small archives of highly compressible files (EVTX with empty chunks)
+/// are read whole.
+const MIN_BUDGET: u64 = 256 << 20;
+
+/// What all the decompressors of one input may still produce, shared by
+/// its nested layers.
+struct Budget {
+    left: Cell<u64>,
+    limit: u64,
+}
+
+impl Budget {
+    fn for_input(size: u64) -> Budget {
+        let limit = size.saturating_mul(MAX_EXPANSION).max(MIN_BUDGET);
+        Budget {
+            left: Cell::new(limit),
+            limit,
+        }
+    }
+}
+
+/// A decompressed stream charged to a [`Budget`]: once it is spent, reads
+/// fail, and the reader of the member reports the rest as skipped at the
+/// offset it reached.
+struct Limited<'b, R> {
+    inner: R,
+    budget: &'b Budget,
+}
+
+impl<R: Read> Read for Limited<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.budget.left.get();
+        // A stream that ends exactly at the limit is not over it.
+        if left == 0 && !buf.is_empty() && self.inner.read(&mut [0u8])? > 0 {
+            return Err(std::io::Error::other(format!(
+                "decompressed data exceeds {} bytes, {MAX_EXPANSION} times the size of the file \
+                 (at least {} MiB): a decompression bomb?",
+                self.budget.limit,
+                MIN_BUDGET >> 20
+            )));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.budget.left.set(left - n as u64);
+        Ok(n)
+    }
+}
 
 impl Reader<'_> {
     /// Read a whole file that is mapped in memory. Returns its format.
     pub fn read_mapped(&self, data: &[u8], target: &dyn Target) -> Option<Format> {
         let format = sniff(&data[..data.len().min(SNIFF_BYTES)]);
+        let budget = &Budget::for_input(data.len() as u64);
         match format {
             Some(Format::Evtx) => {
                 let unit = target.begin(None, format);
@@ -32,9 +88,9 @@ impl Reader<'_> {
                 text_mapped(line_format(format), data, &*unit);
                 unit.finish(data.len() as u64);
             }
-            Some(Format::Zip) => self.zip(data, target, 0),
+            Some(Format::Zip) => self.zip(data, target, budget, 0),
             Some(Format::Gzip) | Some(Format::Zstd) | Some(Format::Tar) => {
-                self.read_stream(&mut Cursor::new(data), target, None, 0);
+                self.read_stream(&mut Cursor::new(data), target, None, budget, 0);
             }
             None => {
                 let unit = target.begin(None, None);
@@ -45,7 +101,7 @@ impl Reader<'_> {
         format
     }
 
-    fn zip(&self, data: &[u8], target: &dyn Target, depth: usize) {
+    fn zip(&self, data: &[u8], target: &dyn Target, budget: &Budget, depth: usize) {
         let mut archive = match zip::ZipArchive::new(Cursor::new(data)) {
             Ok(a) => a,
             Err(e) => {
@@ -55,7 +111,7 @@ impl Reader<'_> {
         };
         for i in 0..archive.len() {
             match archive.by_index(i) {
-                Ok(mut entry) => {
+                Ok(entry) => {
                     if entry.is_dir() {
                         continue;
                     }
@@ -63,7 +119,11 @@ impl Reader<'_> {
                         .name()
                         .map(|n| n.into_owned())
                         .unwrap_or_else(|_| format!("#{i}"));
-                    self.read_stream(&mut entry, target, Some(&name), depth + 1);
+                    let mut entry = Limited {
+                        inner: entry,
+                        budget,
+                    };
+                    self.read_stream(&mut entry, target, Some(&name), budget, depth + 1);
                 }
                 Err(e) => {
                     let reason = format!("unreadable zip member #{i}: {e}");
@@ -79,6 +139,7 @@ impl Reader<'_> {
         r: &mut dyn Read,
         target: &dyn Target,
         member: Option<&str>,
+        budget: &Budget,
         depth: usize,
     ) {
         let mut head = Vec::with_capacity(SNIFF_BYTES);
@@ -106,13 +167,17 @@ impl Reader<'_> {
         match format {
             Some(Format::Gzip) => {
                 let name = inner_name(&[".gz", ".tgz"]);
-                let mut d = flate2::read::MultiGzDecoder::new(chained);
-                self.read_stream(&mut d, target, Some(&name), depth + 1);
+                let mut d = Limited {
+                    inner: flate2::read::MultiGzDecoder::new(chained),
+                    budget,
+                };
+                self.read_stream(&mut d, target, Some(&name), budget, depth + 1);
             }
             Some(Format::Zstd) => match zstd::stream::read::Decoder::new(chained) {
-                Ok(mut d) => {
+                Ok(d) => {
                     let name = inner_name(&[".zst", ".zstd"]);
-                    self.read_stream(&mut d, target, Some(&name), depth + 1)
+                    let mut d = Limited { inner: d, budget };
+                    self.read_stream(&mut d, target, Some(&name), budget, depth + 1)
                 }
                 Err(e) => {
                     let reason = format!("unreadable zstd stream: {e}");
@@ -138,7 +203,7 @@ impl Reader<'_> {
                                 .path()
                                 .map(|p| p.to_string_lossy().into_owned())
                                 .unwrap_or_else(|_| format!("#{i}"));
-                            self.read_stream(&mut entry, target, Some(&name), depth + 1);
+                            self.read_stream(&mut entry, target, Some(&name), budget, depth + 1);
                         }
                         Err(e) => {
                             let reason = format!(
@@ -216,4 +281,32 @@ fn unrecognised(head: &[u8]) -> String {
     format!(
         "unrecognised format (not EVTX, JSON, XML, zip, tar, gzip or zstd); first bytes: {shown}"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(data: &[u8], limit: u64) -> std::io::Result<Vec<u8>> {
+        let budget = Budget {
+            left: Cell::new(limit),
+            limit,
+        };
+        let mut out = Vec::new();
+        Limited {
+            inner: data,
+            budget: &budget,
+        }
+        .read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_budget_stops_decompression_past_its_limit_only() {
+        assert_eq!(read_all(b"0123456789", 10).unwrap(), b"0123456789");
+        let e = read_all(b"0123456789x", 10).unwrap_err();
+        assert!(e.to_string().contains("exceeds 10 bytes"), "{e}");
+        assert_eq!(Budget::for_input(1).limit, MIN_BUDGET);
+        assert_eq!(Budget::for_input(1 << 30).limit, MAX_EXPANSION << 30);
+    }
 }

@@ -127,7 +127,7 @@ fn eval_and(c: &mut Cursor) -> Result<Expr> {
 /// `NOT x = 1` negates the comparison (NOT applies to a whole comparison).
 fn eval_not(c: &mut Cursor) -> Result<Expr> {
     if eval_keyword(c, "NOT") {
-        return Ok(Expr::Not(Box::new(eval_not(c)?)));
+        return Ok(Expr::Not(Box::new(c.nested(eval_not)?)));
     }
     eval_cmp(c)
 }
@@ -170,7 +170,7 @@ fn eval_cmp(c: &mut Cursor) -> Result<Expr> {
         c.skip_ws();
         if c.peek() == Some('(') {
             c.eat("(");
-            let list = eval_args(c)?;
+            let list = c.nested(eval_args)?;
             if list.is_empty() {
                 return Err(c.error_here("empty `IN ()` list"));
             }
@@ -222,10 +222,10 @@ fn eval_mul(c: &mut Cursor) -> Result<Expr> {
 fn eval_unary(c: &mut Cursor) -> Result<Expr> {
     c.skip_ws();
     if c.eat("-") {
-        return Ok(Expr::Neg(Box::new(eval_unary(c)?)));
+        return Ok(Expr::Neg(Box::new(c.nested(eval_unary)?)));
     }
     if c.eat("+") {
-        return eval_unary(c);
+        return c.nested(eval_unary);
     }
     eval_primary(c)
 }
@@ -236,7 +236,7 @@ fn eval_primary(c: &mut Cursor) -> Result<Expr> {
     match c.peek() {
         Some('(') => {
             c.eat("(");
-            let e = eval_or(c)?;
+            let e = c.nested(eval_or)?;
             c.skip_ws();
             if !c.eat(")") {
                 return Err(SplError::new("unclosed `(`", start..start + 1));
@@ -279,7 +279,7 @@ fn eval_primary(c: &mut Cursor) -> Result<Expr> {
             c.skip_ws();
             if c.peek() == Some('(') && !name.contains('.') {
                 c.eat("(");
-                let args = eval_args(c)?;
+                let args = c.nested(eval_args)?;
                 return make_call(&name, args, start..c.pos());
             }
             c.set_pos(after);

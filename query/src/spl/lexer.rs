@@ -13,6 +13,11 @@ use crate::glob::LITERAL_STAR;
 /// The result of every parser function.
 pub(super) type Result<T> = std::result::Result<T, SplError>;
 
+/// Parentheses, `NOT`s, signs and function calls nested deeper than this
+/// are refused: the parsers recurse on them (as do the planner and the
+/// evaluator on the tree), and a query must not overflow the stack.
+pub const MAX_NESTING: usize = 64;
+
 #[derive(Debug, Clone)]
 pub struct Cursor<'a> {
     src: &'a str,
@@ -23,6 +28,8 @@ pub struct Cursor<'a> {
     /// The parser of a `[...]` subsearch, set by the pipeline parser (the
     /// languages that contain subsearches are below it).
     subsearch: Option<SubsearchParser>,
+    /// Nesting of [`Cursor::nested`] calls.
+    depth: usize,
 }
 
 /// Parses the subsearch at the cursor (at `[`), leaving it after the `]`.
@@ -35,7 +42,20 @@ impl<'a> Cursor<'a> {
             pos: 0,
             end: src.len(),
             subsearch: None,
+            depth: 0,
         }
+    }
+
+    /// Parse with `f` one nesting level deeper; refused past
+    /// [`MAX_NESTING`].
+    pub fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.error_here(format!("nested deeper than {MAX_NESTING} levels")));
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
     }
 
     /// Allow subsearches, parsed by `parser`.
@@ -44,21 +64,22 @@ impl<'a> Cursor<'a> {
         self
     }
 
-    /// The subsearch at the cursor (at `[`).
+    /// The subsearch at the cursor (at `[`), one nesting level deeper.
     pub(super) fn subsearch(&mut self) -> Result<Subsearch> {
         match self.subsearch {
-            Some(parse) => parse(self),
+            Some(parse) => self.nested(parse),
             None => Err(self.subsearch_error()),
         }
     }
 
-    /// A cursor over `src[pos..end]` (a subsearch's body).
+    /// A cursor over `src[pos..end]` (a subsearch's body), as deep as this.
     pub fn bounded(&self, end: usize) -> Self {
         Cursor {
             src: self.src,
             pos: self.pos,
             end: end.min(self.end),
             subsearch: self.subsearch,
+            depth: self.depth,
         }
     }
 

@@ -56,6 +56,52 @@ pub fn parse_pipeline(text: &str) -> Result<Pipeline> {
 mod tests {
     use super::*;
 
+    /// Deep nesting overflowed the stack (found while writing the SPL fuzz
+    /// target). Each shape nested to the limit parses; far past it, it is
+    /// an error (in a 2 MiB test thread, with unoptimised frames).
+    #[test]
+    fn nesting_is_bounded_not_a_stack_overflow() {
+        use crate::spl::lexer::MAX_NESTING;
+        let deep = |open: &str, inner: &str, close: &str, n: usize| {
+            format!("{}{inner}{}", open.repeat(n), close.repeat(n))
+        };
+        type Parse = fn(&str) -> Result<()>;
+        let search: Parse = |t| parse_search_expr(t).map(drop);
+        let eval: Parse = |t| parse_eval_expr(t).map(drop);
+        let cases: [(&str, &str, &str, Parse); 7] = [
+            ("(", "a=1", ")", search),
+            ("NOT ", "a=1", "", search),
+            ("(", "1", ")", eval),
+            ("-", "1", "", eval),
+            ("NOT ", "a", "", eval),
+            ("abs(", "1", ")", eval),
+            ("x IN (", "1", ")", eval),
+        ];
+        for (open, inner, close, parse) in cases {
+            let ok = deep(open, inner, close, MAX_NESTING);
+            assert!(parse(&ok).is_ok(), "{open}: {:?}", parse(&ok));
+            let e = parse(&deep(open, inner, close, 20_000)).unwrap_err();
+            assert!(e.message.contains("nested deeper than"), "{open}: {e}");
+        }
+        // Subsearches in subsearches.
+        let sub = |n: usize| {
+            let open = "| tstats count from datamodel=X where [";
+            let close = " by a]";
+            format!(
+                "{}| tstats count from datamodel=X by a{}",
+                open.repeat(n),
+                close.repeat(n)
+            )
+        };
+        assert!(
+            parse_pipeline(&sub(4)).is_ok(),
+            "{:?}",
+            parse_pipeline(&sub(4))
+        );
+        let e = parse_pipeline(&sub(5_000)).unwrap_err();
+        assert!(e.message.contains("nested deeper than"), "{e}");
+    }
+
     /// A compact form: `and(or(a=1 b=2) c=3)`.
     fn show(e: &SearchExpr) -> String {
         let list = |v: &[SearchExpr]| v.iter().map(show).collect::<Vec<_>>().join(" ");

@@ -115,7 +115,7 @@ fn search_or(c: &mut Cursor, depth: usize, stop_at_by: bool) -> Result<SearchExp
 fn search_unary(c: &mut Cursor, depth: usize, stop_at_by: bool) -> Result<SearchExpr> {
     c.skip_ws();
     if c.eat_keyword("NOT", false).is_some() {
-        let inner = search_unary(c, depth, stop_at_by)?;
+        let inner = c.nested(|c| search_unary(c, depth, stop_at_by))?;
         return Ok(SearchExpr::Not(Box::new(inner)));
     }
     search_primary(c, depth, stop_at_by)
@@ -127,7 +127,7 @@ fn search_primary(c: &mut Cursor, depth: usize, stop_at_by: bool) -> Result<Sear
         Some('(') => {
             let open = c.pos();
             c.eat("(");
-            let items = search_and(c, depth + 1, stop_at_by)?;
+            let items = c.nested(|c| search_and(c, depth + 1, stop_at_by))?;
             c.skip_ws();
             if !c.eat(")") {
                 return Err(SplError::new("unclosed `(`", open..open + 1));
