@@ -8,8 +8,9 @@
 use tantivy::Index;
 
 /// The version this build writes and reads. 1 was the layout before the
-/// version was recorded (no payload); 3 added the trigram fields `_ng_F`.
-pub const FORMAT_VERSION: u32 = 3;
+/// version was recorded (no payload); 3 added the trigram fields `_ng_F`;
+/// 4 made `evidx_key` a 128-bit hash indexed as a bytes term.
+pub const FORMAT_VERSION: u32 = 4;
 
 const KEY: &str = "evidx_format";
 
