@@ -32,14 +32,16 @@ pub const KEYS_DIR: &str = "evidx-keys";
 
 /// One committed segment, as de-duplication asks it.
 struct SegmentKeys {
-    /// `_time` of its earliest and latest event; `None` when it holds no
-    /// time at all, or the column cannot be read (then it is always asked).
+    /// `_time` of its earliest and latest event, in milliseconds (the
+    /// precision of a key); `None` when it holds no time at all, or the
+    /// column cannot be read (then it is always asked).
     time: Option<(i64, i64)>,
     filter: KeyFilter,
     terms: Arc<InvertedIndexReader>,
 }
 
 impl SegmentKeys {
+    /// `time`: the key time (milliseconds) of the event of `key`.
     fn contains(&self, key: u128, time: Option<i64>) -> bool {
         if let (Some(t), Some((lo, hi))) = (time, self.time) {
             if t < lo || t > hi {
@@ -129,7 +131,12 @@ fn open_segment(path: &Path, s: &EvidxSchema, reader: &SegmentReader) -> io::Res
         .i64(evidx_schema::layout::TIME)
         .ok()
         .filter(|c| c.values.num_vals() > 0)
-        .map(|c| (c.min_value(), c.max_value()));
+        .map(|c| {
+            (
+                c.min_value().div_euclid(1000),
+                c.max_value().div_euclid(1000),
+            )
+        });
     Ok(SegmentKeys {
         time,
         filter,

@@ -22,7 +22,7 @@ pub struct Provenance {
 
 /// The identity of an event for de-duplication: host and channel
 /// (case-folded: Windows names are case-insensitive), record id, and the
-/// normalized row (time and every CIM value), hashed. Re-ingesting the same
+/// normalized row (time to the millisecond and every CIM value), hashed. Re-ingesting the same
 /// event from another export of the same log (EVTX, JSON, XML) yields the
 /// same key, since all of it is read through the same normalization.
 ///
@@ -41,13 +41,19 @@ pub fn event_key(ev: &RawEvent, row: &ProcessRow) -> u128 {
     text(&mut h, &ev.channel.to_lowercase());
     for v in &row.values {
         match v {
-            Some(v) => text(&mut h, v),
+            Some(v) => text(&mut h, v.trim_end()),
             None => h.update(&u64::MAX.to_le_bytes()),
         }
     }
     h.update(&ev.record_id.map_or([0; 9], |r| tagged(r.to_le_bytes())));
-    h.update(&row.time.map_or([0; 9], |t| tagged(t.to_le_bytes())));
+    h.update(&key_time(row).map_or([0; 9], |t| tagged(t.to_le_bytes())));
     h.digest128()
+}
+
+/// The time an event key holds: milliseconds, the precision every export
+/// keeps (Winlogbeat's `@timestamp` has no more; EVTX has 100 ns).
+pub fn key_time(row: &ProcessRow) -> Option<i64> {
+    row.time.map(|t| t.div_euclid(1000))
 }
 
 /// A present number: a 1 tag, then its bytes (an absent one is all zeros).

@@ -497,7 +497,7 @@ impl Sink for UnitSink<'_> {
         };
         kind.fetch_add(1, Relaxed);
         let key = event_key(&event, &row);
-        let added = ctx.store.add(key, row.time, || {
+        let added = ctx.store.add(key, document::key_time(&row), || {
             if let Some(t) = row.time {
                 ctx.earliest.fetch_min(t, Relaxed);
                 ctx.latest.fetch_max(t, Relaxed);

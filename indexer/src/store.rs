@@ -95,8 +95,9 @@ impl Store {
         })
     }
 
-    /// Add the document `build` makes for the event of `key` and `time`,
-    /// unless the index or this run already has that event.
+    /// Add the document `build` makes for the event of `key` and `time`
+    /// (its key time, in milliseconds), unless the index or this run already
+    /// has that event.
     pub fn add(
         &self,
         key: u128,
