@@ -23,7 +23,8 @@ use crate::lock::Holder;
 use crate::manifest::{InputReport, Totals};
 
 pub const MANIFEST: &str = "manifest.json";
-const STAGED: &str = "manifest.next.json";
+/// The manifest of a commit under way.
+pub const STAGED: &str = "manifest.next.json";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

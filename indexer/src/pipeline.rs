@@ -94,58 +94,70 @@ impl Outcome {
 
 /// Files evidx writes in an index directory besides tantivy's: a directory
 /// that holds only these is empty for our purposes.
-const OWN_FILES: [&str; 4] = [
-    LOCK_FILE,
-    "manifest.next.json",
-    "manifest.json.tmp",
-    crate::dedupe::KEYS_DIR,
-];
+const OWN_FILES: [&str; 3] = [LOCK_FILE, history::STAGED, crate::dedupe::KEYS_DIR];
 
 /// Create the index directory if needed, lock it, and decide: a new index
 /// (`true`), or an append to the evidx index there (`false`). With `force`,
-/// an existing evidx index is emptied first.
+/// an existing evidx index is emptied first. A directory that holds
+/// anything else is refused before anything is written to it.
 fn prepare_output(cfg: &Config) -> Result<(IndexLock, bool), IndexError> {
     let out = &cfg.output;
-    let out_err = |reason: String| IndexError::Output {
+    let out_err = |reason: &str| IndexError::Output {
         path: out.clone(),
-        reason,
+        reason: reason.into(),
     };
-    std::fs::create_dir_all(out).map_err(|e| out_err(e.to_string()))?;
+    let foreign = |entries: &[PathBuf]| {
+        !entries.is_empty()
+            && !out.join("meta.json").exists()
+            && !out.join(history::MANIFEST).exists()
+    };
+    const FOREIGN: &str = "exists, is not empty, and is not an evidx index; choose a new \
+                           directory (even --force does not delete it)";
+    if out.exists() && foreign(&other_entries(out)?) {
+        return Err(out_err(FOREIGN));
+    }
+    std::fs::create_dir_all(out).map_err(|e| out_err(&e.to_string()))?;
     let lock = IndexLock::acquire(out)?;
+    let others = other_entries(out)?;
+    if others.is_empty() {
+        return Ok((lock, true));
+    }
+    if foreign(&others) {
+        return Err(out_err(FOREIGN));
+    }
+    if !cfg.force {
+        if out.join("meta.json").exists() {
+            return Ok((lock, false));
+        }
+        return Err(out_err(
+            "holds a manifest but no index (meta.json); pass --force to replace it",
+        ));
+    }
+    for path in others.iter().chain([&out.join(crate::dedupe::KEYS_DIR)]) {
+        let removed = match path.is_dir() {
+            true => std::fs::remove_dir_all(path),
+            false if path.exists() => std::fs::remove_file(path),
+            false => Ok(()),
+        };
+        removed.map_err(|e| out_err(&format!("{}: {e}", path.display())))?;
+    }
+    Ok((lock, true))
+}
+
+/// The entries of the index directory `dir` other than evidx's own files.
+fn other_entries(dir: &std::path::Path) -> Result<Vec<PathBuf>, IndexError> {
+    let err = |e: std::io::Error| IndexError::Output {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
     let mut others = Vec::new();
-    for entry in std::fs::read_dir(out).map_err(|e| out_err(e.to_string()))? {
-        let entry = entry.map_err(|e| out_err(e.to_string()))?;
+    for entry in std::fs::read_dir(dir).map_err(err)? {
+        let entry = entry.map_err(err)?;
         if !OWN_FILES.iter().any(|f| entry.file_name() == *f) {
             others.push(entry.path());
         }
     }
-    let is_index = out.join("meta.json").exists();
-    let ours = is_index || out.join(history::MANIFEST).exists();
-    match (others.is_empty(), cfg.force) {
-        (true, _) => Ok((lock, true)),
-        (false, false) if is_index => Ok((lock, false)),
-        (false, false) if ours => Err(out_err(
-            "holds a manifest but no index (meta.json); pass --force to replace it".into(),
-        )),
-        (false, false) => Err(out_err(
-            "exists, is not empty, and is not an evidx index; choose a new directory".into(),
-        )),
-        (false, true) if ours => {
-            for path in others {
-                let removed = if path.is_dir() {
-                    std::fs::remove_dir_all(&path)
-                } else {
-                    std::fs::remove_file(&path)
-                };
-                removed.map_err(|e| out_err(format!("{}: {e}", path.display())))?;
-            }
-            let _ = std::fs::remove_dir_all(out.join(crate::dedupe::KEYS_DIR));
-            Ok((lock, true))
-        }
-        (false, true) => Err(out_err(
-            "is not an evidx index; refusing to delete it even with --force".into(),
-        )),
-    }
+    Ok(others)
 }
 
 /// Run the whole job.

@@ -62,9 +62,9 @@ impl Store {
                 .create_in_dir(dir)?
         } else {
             let index = Index::open_in_dir(dir)?;
-            check_format(&index).map_err(|reason| IndexError::Output {
+            version::check(&index).map_err(|e| IndexError::Output {
                 path: dir.to_path_buf(),
-                reason,
+                reason: e.to_string(),
             })?;
             EvidxSchema::from_schema(&index.schema())?;
             index
@@ -162,14 +162,4 @@ impl Store {
         CommittedKeys::load(dir, &self.schema, &self.reader.searcher(), Some(&live.keys))?;
         Ok(())
     }
-}
-
-/// Ok when `index` is of this build's format, or was created by an
-/// evidx-index killed before its first commit (empty, no payload yet).
-fn check_format(index: &Index) -> Result<(), String> {
-    let metas = index.load_metas().map_err(|e| e.to_string())?;
-    if metas.payload.is_none() && metas.segments.is_empty() {
-        return Ok(());
-    }
-    version::check(index).map_err(|e| e.to_string())
 }

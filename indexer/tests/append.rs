@@ -41,10 +41,7 @@ fn appending_gives_the_rows_of_one_run_and_counts_nothing_twice() {
     assert!(again.manifest.files.is_empty());
     let listed = first.manifest.files.len() + second.manifest.files.len();
     assert_eq!(again.manifest.already_indexed.len(), listed);
-    assert_eq!(
-        again.manifest.totals.files_already_indexed,
-        listed as u64
-    );
+    assert_eq!(again.manifest.totals.files_already_indexed, listed as u64);
 
     // A renamed copy of an indexed file adds 0, and says which file it is.
     let original = &first
@@ -75,7 +72,12 @@ fn appending_gives_the_rows_of_one_run_and_counts_nothing_twice() {
         let hosts = generate(format, SEED, SIZE, &dir.join(format.name()));
         let o = index(&hosts, &idx);
         assert_eq!(added(&o), 0, "{}", format.name());
-        assert_eq!(o.manifest.totals.counts.duplicates, want.0, "{}", format.name());
+        assert_eq!(
+            o.manifest.totals.counts.duplicates,
+            want.0,
+            "{}",
+            format.name()
+        );
         assert!(o.manifest.already_indexed.is_empty());
     }
     assert_eq!(rows(&idx), want);

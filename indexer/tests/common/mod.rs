@@ -134,7 +134,10 @@ pub fn checked_manifest(index: &Path) -> Value {
     assert_eq!(num(&totals["documents"]), documents);
     assert_eq!(num(&totals["process_events"]), indexed);
     let (count, _) = rows(index);
-    assert_eq!(count, documents, "the manifest counts the index's documents");
+    assert_eq!(
+        count, documents,
+        "the manifest counts the index's documents"
+    );
     m
 }
 
