@@ -14,6 +14,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
@@ -74,12 +75,23 @@ impl IndexLock {
             .open(&path)
             .map_err(io_err)?;
         let previous = read_holder(&mut file);
-        let held_elsewhere = match file.try_lock_exclusive() {
-            Ok(got) => !got,
-            // No OS locks on this file system: trust the named holder if it
-            // is a live process of this host.
-            Err(_) => previous.as_ref().is_some_and(alive),
-        };
+        let mut held_elsewhere = try_lock(&file, previous.as_ref());
+        // A killed holder keeps its lock until its last thread is gone,
+        // which can take a moment after its parent saw it die (a thread in
+        // the middle of an fsync): wait a little for any holder, longer for
+        // one that is exiting (a zombie), before calling the index busy.
+        let start = Instant::now();
+        while held_elsewhere {
+            let patience = match previous.as_ref().is_some_and(dying) {
+                true => DYING_HOLDER_WAIT,
+                false => HOLDER_WAIT,
+            };
+            if start.elapsed() >= patience {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            held_elsewhere = try_lock(&file, previous.as_ref());
+        }
         if held_elsewhere {
             return Err(LockError::Busy {
                 dir: dir.to_path_buf(),
@@ -115,6 +127,31 @@ impl Drop for IndexLock {
     }
 }
 
+/// How long to wait for the holder to let go before calling the index
+/// busy; longer when the holder is exiting.
+const HOLDER_WAIT: Duration = Duration::from_secs(2);
+const DYING_HOLDER_WAIT: Duration = Duration::from_secs(10);
+
+/// True when another process holds the lock.
+fn try_lock(file: &File, holder: Option<&Holder>) -> bool {
+    match file.try_lock_exclusive() {
+        Ok(got) => !got,
+        // No OS locks on this file system: trust the named holder if it is
+        // a live process of this host.
+        Err(_) => holder.is_some_and(alive),
+    }
+}
+
+/// True when `h` is a process of this host that is exiting (a zombie).
+fn dying(h: &Holder) -> bool {
+    let stat = Path::new("/proc").join(h.pid.to_string()).join("stat");
+    h.host == host_name()
+        && std::fs::read_to_string(stat).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+}
+
 fn read_holder(file: &mut File) -> Option<Holder> {
     let mut text = String::new();
     file.read_to_string(&mut text).ok()?;
@@ -122,7 +159,7 @@ fn read_holder(file: &mut File) -> Option<Holder> {
 }
 
 fn alive(h: &Holder) -> bool {
-    h.host == host_name() && Path::new("/proc").join(h.pid.to_string()).exists()
+    h.host == host_name() && Path::new("/proc").join(h.pid.to_string()).exists() && !dying(h)
 }
 
 fn host_name() -> String {

@@ -92,9 +92,19 @@ impl Outcome {
     }
 }
 
-/// Files evidx writes in an index directory besides tantivy's: a directory
-/// that holds only these is empty for our purposes.
-const OWN_FILES: [&str; 3] = [LOCK_FILE, history::STAGED, crate::dedupe::KEYS_DIR];
+/// Files evidx writes in an index directory besides tantivy's, and the
+/// files tantivy writes before `meta.json` when it creates an index (also
+/// `.tmp*`, its atomic writes under way): a directory that holds only these
+/// is empty for our purposes (a run killed as it created the index leaves
+/// them).
+const OWN_FILES: [&str; 6] = [
+    LOCK_FILE,
+    history::STAGED,
+    crate::dedupe::KEYS_DIR,
+    ".managed.json",
+    ".tantivy-meta.lock",
+    ".tantivy-writer.lock",
+];
 
 /// Create the index directory if needed, lock it, and decide: a new index
 /// (`true`), or an append to the evidx index there (`false`). With `force`,
@@ -120,6 +130,14 @@ fn prepare_output(cfg: &Config) -> Result<(IndexLock, bool), IndexError> {
     let lock = IndexLock::acquire(out)?;
     let others = other_entries(out)?;
     if others.is_empty() {
+        // No index yet: what tantivy began is begun again.
+        for entry in std::fs::read_dir(out).map_err(|e| out_err(&e.to_string()))? {
+            let name = entry.map_err(|e| out_err(&e.to_string()))?.file_name();
+            let name = name.to_string_lossy();
+            if name == ".managed.json" || name.starts_with(".tmp") {
+                std::fs::remove_file(out.join(&*name)).map_err(|e| out_err(&e.to_string()))?;
+            }
+        }
         return Ok((lock, true));
     }
     if foreign(&others) {
@@ -153,7 +171,10 @@ fn other_entries(dir: &std::path::Path) -> Result<Vec<PathBuf>, IndexError> {
     let mut others = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(err)? {
         let entry = entry.map_err(err)?;
-        if !OWN_FILES.iter().any(|f| entry.file_name() == *f) {
+        let name = entry.file_name();
+        let own =
+            OWN_FILES.iter().any(|f| name == *f) || name.to_string_lossy().starts_with(".tmp");
+        if !own {
             others.push(entry.path());
         }
     }
