@@ -74,30 +74,25 @@ impl IndexLock {
             .truncate(false)
             .open(&path)
             .map_err(io_err)?;
-        let previous = read_holder(&mut file);
-        let mut held_elsewhere = try_lock(&file, previous.as_ref());
+        let named = read_holder(&mut file);
+        let mut held_elsewhere = try_lock(&file, named.as_ref());
         // A killed holder keeps its lock until its last thread is gone,
         // which can take a moment after its parent saw it die (a thread in
-        // the middle of an fsync): wait a little for any holder, longer for
-        // one that is exiting (a zombie), before calling the index busy.
-        let start = Instant::now();
-        while held_elsewhere {
-            let patience = match previous.as_ref().is_some_and(dying) {
-                true => DYING_HOLDER_WAIT,
-                false => HOLDER_WAIT,
-            };
-            if start.elapsed() >= patience {
-                break;
-            }
+        // the middle of an fsync): wait for a dying holder, not a live one.
+        let deadline = Instant::now() + DYING_HOLDER_WAIT;
+        while held_elsewhere && named.as_ref().is_some_and(dying) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
-            held_elsewhere = try_lock(&file, previous.as_ref());
+            held_elsewhere = try_lock(&file, named.as_ref());
         }
         if held_elsewhere {
             return Err(LockError::Busy {
                 dir: dir.to_path_buf(),
-                holder: previous.map_or_else(|| "holder unknown".into(), |h| h.to_string()),
+                holder: named.map_or_else(|| "holder unknown".into(), |h| h.to_string()),
             });
         }
+        // Read again now that it is ours: a holder that finished meanwhile
+        // emptied the file; one that was killed left its name.
+        let previous = file.rewind().ok().and_then(|()| read_holder(&mut file));
         let me = Holder {
             pid: std::process::id(),
             host: host_name(),
@@ -127,9 +122,7 @@ impl Drop for IndexLock {
     }
 }
 
-/// How long to wait for the holder to let go before calling the index
-/// busy; longer when the holder is exiting.
-const HOLDER_WAIT: Duration = Duration::from_secs(2);
+/// How long to wait for a holder that is exiting to let go.
 const DYING_HOLDER_WAIT: Duration = Duration::from_secs(10);
 
 /// True when another process holds the lock.
@@ -142,14 +135,27 @@ fn try_lock(file: &File, holder: Option<&Holder>) -> bool {
     }
 }
 
-/// True when `h` is a process of this host that is exiting (a zombie).
+/// True when `h` is a process of this host that is exiting: a zombie, or
+/// one with a SIGKILL pending.
 fn dying(h: &Holder) -> bool {
-    let stat = Path::new("/proc").join(h.pid.to_string()).join("stat");
-    h.host == host_name()
-        && std::fs::read_to_string(stat).is_ok_and(|s| {
-            s.rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    let proc = Path::new("/proc").join(h.pid.to_string());
+    if h.host != host_name() {
+        return false;
+    }
+    let zombie = std::fs::read_to_string(proc.join("stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, rest)| matches!(rest.trim_start().chars().next(), Some('Z' | 'X')))
+    });
+    // Bit 8 of the pending-signal masks: SIGKILL (9).
+    let killed = std::fs::read_to_string(proc.join("status")).is_ok_and(|s| {
+        s.lines().any(|l| {
+            l.strip_prefix("ShdPnd:")
+                .or_else(|| l.strip_prefix("SigPnd:"))
+                .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+                .is_some_and(|m| m & (1 << 8) != 0)
         })
+    });
+    zombie || killed
 }
 
 fn read_holder(file: &mut File) -> Option<Holder> {
