@@ -1,6 +1,6 @@
-//! kill -9 at several points of a run (20 ms, first file, half, two thirds), then the same command. Meanwhile the
-//! index is at its last commit: readable, and its manifest counts exactly
-//! what it holds. The rerun takes over the dead run's lock and completes
+//! kill -9 at several points of a run (20 ms, first file, half, two
+//! thirds), then the same command. Meanwhile the index is at its last
+//! commit: readable, and its manifest counts exactly what it holds. The rerun takes over the dead run's lock and completes
 //! the job with no event lost or doubled. While a run is under way, queries
 //! succeed and a second writer is refused.
 
