@@ -31,9 +31,21 @@
 #   prints the ratios of median peak RSS and peak heap (RssAnon) 2 x SIZE / SIZE
 #   (~1.0 = bounded memory) and of median time (~2.0 = linear).
 #
+#   Append (APPEND_TEST=1): what appending and de-duplication cost, on EVTX
+#   at SIZE, RUNS times each (medians, and ratios against a run in the same
+#   loop):
+#     fresh        evidx-index --force into an empty index (the baseline)
+#     same files   the same files again: all already indexed (SHA-256 only)
+#     same events  the same events as JSONL (same seed) appended: every event
+#                  read and found a duplicate; against a fresh JSONL index
+#                  (the same parsing, every event added)
+#     new events   another archive of SIZE (seed + 1) appended: every event
+#                  looked up in the index first, then added; against fresh
+#
 # Knobs (environment): RUNS [3], FORMATS ["evtx jsonl"], REAL [1: the ../shared
 #   EVTX files], BASELINES [0: also the in-process evtx-baseline/json-baseline],
-#   MEMORY_TEST [1], MEMORY_BUDGETS ["default 15"], KEEP [0: delete the generated
+#   MEMORY_TEST [1], APPEND_TEST [1],
+#   MEMORY_BUDGETS ["default 15"], KEEP [0: delete the generated
 #   archives and the indexes at the end], plus SEED, THREADS, EVIDX_BENCH_DIR
 #   (see scripts/bench-lib.sh).
 # Exit status: non-zero if a tool fails or evidx-index misses/skips generated records.
@@ -48,6 +60,7 @@ FORMATS="${FORMATS:-evtx jsonl}"
 REAL="${REAL:-1}"
 BASELINES="${BASELINES:-0}"
 MEMORY_TEST="${MEMORY_TEST:-1}"
+APPEND_TEST="${APPEND_TEST:-1}"
 MEMORY_BUDGETS="${MEMORY_BUDGETS:-default 15}"
 KEEP="${KEEP:-0}"
 for s in "${SIZES[@]}"; do size_bytes "$s" >/dev/null; done
@@ -253,6 +266,69 @@ if [[ "$MEMORY_TEST" == 1 ]]; then
     log "  then stays flat; a small budget (15) shows the memory that does not come from that buffer."
     rm -rf "$BENCH_DIR/idx-mem"
     [[ "$KEEP" == 1 ]] || rm -rf "$GEN1" "$GEN1.gen.log" "$GEN1.gen.log.rss" "$GEN2" "$GEN2.gen.log" "$GEN2.gen.log.rss"
+fi
+if [[ "$APPEND_TEST" == 1 ]]; then
+    echo
+    log "[append] appending and de-duplication, EVTX at $SIZE (indexes of 2 x SIZE events at the end)"
+    gen_archive jsonl "$SIZE" "$BENCH_DIR/gen-jsonl-$SIZE-s$SEED"
+    JSONL_INPUTS=("${GEN_INPUTS[@]}")
+    SEED0=$SEED
+    SEED=$((SEED0 + 1))
+    NEW_GEN="$BENCH_DIR/gen-evtx-$SIZE-s$SEED"
+    gen_archive evtx "$SIZE" "$NEW_GEN"
+    NEW_INPUTS=("${GEN_INPUTS[@]}")
+    SEED=$SEED0
+    gen_archive evtx "$SIZE" "$BENCH_DIR/gen-evtx-$SIZE-s$SEED"
+    EVTX_INPUTS=("${GEN_INPUTS[@]}")
+    warm "${EVTX_INPUTS[@]}" "${JSONL_INPUTS[@]}" "${NEW_INPUTS[@]}"
+    IDXA="$BENCH_DIR/idx-append" IDXB="$BENCH_DIR/idx-append-jsonl"
+    declare -A AP_MS AP_CPU AP_ANON
+    # append_once TAG IDX [ARGS...] INPUTS... : one timed run, heap sampled
+    append_once() {
+        local tag="$1" idx="$2"
+        shift 2
+        # shellcheck disable=SC2046
+        SAMPLE_ANON=1 timed "$LOGS/append-$tag.log" "$BIN/evidx-index" $(index_jargs) -o "$idx" "$@"
+        [[ "$T_RC" == 0 ]] || { cat "$LOGS/append-$tag.log" >&2; die "evidx-index ($tag) exited with $T_RC"; }
+        AP_MS[$tag]+="$T_MS " AP_CPU[$tag]+="$T_CPU_MS " AP_ANON[$tag]+="$T_ANON_KB "
+    }
+    docs() { json_num "$1/manifest.json" documents 4; }
+    for ((r = 1; r <= RUNS; r++)); do
+        append_once fresh "$IDXA" --force "${EVTX_INPUTS[@]}"
+        d0=$(docs "$IDXA")
+        append_once same-files "$IDXA" "${EVTX_INPUTS[@]}"
+        [[ "$(docs "$IDXA")" == "$d0" ]] || die "the same files added documents"
+        [[ "$(json_num "$IDXA/manifest.json" files_already_indexed 4)" == "$GEN_FILES" ]] ||
+            die "not every file was found already indexed"
+        append_once same-events "$IDXA" "${JSONL_INPUTS[@]}"
+        [[ "$(docs "$IDXA")" == "$d0" ]] || die "the same events as JSONL added $(($(docs "$IDXA") - d0)) documents"
+        append_once fresh-jsonl "$IDXB" --force "${JSONL_INPUTS[@]}"
+        [[ "$(docs "$IDXB")" == "$d0" ]] || die "JSONL and EVTX indexes differ: $(docs "$IDXB") vs $d0"
+        append_once new-events "$IDXA" "${NEW_INPUTS[@]}"
+        d1=$(docs "$IDXA")
+        ((d1 > d0)) || die "new events added nothing"
+        log "  run $r: fresh $(fmt %.2f "$(calc "$(echo ${AP_MS[fresh]} | awk '{print $NF}') / 1000")") s; documents $d0 -> $d1 after the new archive   load $(cut -d' ' -f1 /proc/loadavg)"
+    done
+    log "  -------------------------------------------------------------"
+    for tag in fresh same-files same-events fresh-jsonl new-events; do
+        # shellcheck disable=SC2086
+        printf '  %-12s median %7.2f s  cpu %7.2f s  heap %5.0f MiB\n' "$tag" \
+            "$(calc "$(median ${AP_MS[$tag]}) / 1000")" "$(calc "$(median ${AP_CPU[$tag]}) / 1000")" \
+            "$(calc "$(median ${AP_ANON[$tag]}) / 1024")"
+    done
+    # shellcheck disable=SC2086
+    {
+        ratio() {
+            printf '  RATIO %s = %.3f wall, %.3f cpu%s\n' "$1" \
+                "$(calc "$(median ${AP_MS[$2]}) / $(median ${AP_MS[$3]})")" \
+                "$(calc "$(median ${AP_CPU[$2]}) / $(median ${AP_CPU[$3]})")" "${4:-}"
+        }
+        ratio "same files / fresh" same-files fresh
+        ratio "same events as JSONL / fresh JSONL" same-events fresh-jsonl \
+            " (every event a duplicate vs every event added)"
+        ratio "new events appended / fresh" new-events fresh " (into an index of SIZE vs an empty one)"
+    }
+    [[ "$KEEP" == 1 ]] || rm -rf "$IDXA" "$IDXB" "$NEW_GEN" "$NEW_GEN.gen.log" "$NEW_GEN.gen.log.rss"
 fi
 echo
 if [[ "$KEEP" == 1 ]]; then

@@ -9,6 +9,9 @@ pub enum IndexError {
     Input { path: PathBuf, reason: String },
     #[error("index directory {}: {reason}", path.display())]
     Output { path: PathBuf, reason: String },
+    /// Another run holds the index (or its lock file cannot be used).
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
     #[error("tantivy: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("{0}")]

@@ -7,19 +7,29 @@
 //! shapes, XML) -> [`normalize`] (Sysmon 1 / Security 4688 -> CIM) ->
 //! [`document`] (tantivy documents in the format of the `evidx-schema`
 //! crate) — driven by [`pipeline`], accounted for in [`manifest`].
+//!
+//! The index being written: [`store`] (one shared writer, commits at
+//! bounded intervals), [`dedupe`] and [`key_filter`] (events already in the
+//! index are not added again), [`history`] (the manifest of every run, in
+//! step with the commits) and [`lock`] (one writer at a time).
 
 pub mod carriers;
+pub mod dedupe;
 pub mod discover;
 pub mod document;
 pub mod error;
 pub mod event;
+pub mod history;
 pub mod inspect;
+pub mod key_filter;
+pub mod lock;
 pub mod manifest;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;
 pub mod progress;
 pub mod read;
+pub mod store;
 pub mod time;
 
 pub use error::IndexError;

@@ -4,19 +4,26 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use evidx_index::lock::LockError;
 use evidx_index::pipeline::MIN_WRITER_MEMORY;
 use evidx_index::progress::{Mode, Progress};
-use evidx_index::Config;
+use evidx_index::{Config, IndexError};
 
-/// Exit status when every input was read.
+/// Exit status when every input was read (or was already indexed).
 const EXIT_OK: u8 = 0;
-/// Exit status for a fatal error (bad arguments, unwritable index).
+/// Exit status for a fatal error (unreadable input, unwritable index).
 const EXIT_ERROR: u8 = 1;
+/// Exit status for a bad command line: clap's own, kept apart from the rest.
+const EXIT_USAGE: u8 = 2;
 /// Exit status when the index was written but something was skipped.
-const EXIT_PARTIAL: u8 = 2;
+const EXIT_PARTIAL: u8 = 3;
+/// Exit status when another evidx-index is writing the index: nothing was
+/// done, try again later.
+const EXIT_BUSY: u8 = 4;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -31,11 +38,19 @@ evtx_dump, Winlogbeat 6, Winlogbeat 7+/ECS, NXLog and Mordor/OTRF shapes; Splunk
 XmlWinEventLog exports (one <Event> per line); and .zip, .tar, .tar.gz/.tgz, .gz \
 and .zst archives of any of these, streamed without unpacking to disk.\n\n\
 Corrupt input never stops the run: a bad chunk, record, line or member is skipped, \
-and INDEX_DIR/manifest.json lists it with the file, byte offset and reason.",
-    after_help = "EXIT STATUS:\n  0  every input was read completely\n  \
-1  fatal error: nothing usable was written (bad arguments, unwritable INDEX_DIR)\n  \
-2  the index was written, but some chunks, records, lines or files were skipped \
-(see INDEX_DIR/manifest.json)\n\nEXAMPLE:\n  evidx-index -o hunt.idx /cases/2026-11/logs/ \
+and INDEX_DIR/manifest.json lists it with the file, byte offset and reason.\n\n\
+An existing index is appended to: files already indexed (same SHA-256) are not read \
+again, and events already in the index (same host, channel, record id and content) \
+are not added again, whatever file or format they come from. The run commits every \
+--commit-interval seconds; if it is killed, the index stays at its last commit, and \
+the same command again completes the job. manifest.json keeps the history of runs.",
+    after_help = "EXIT STATUS:\n  0  every input was read completely (or was already indexed)\n  \
+1  fatal error: the run stopped (missing input, INDEX_DIR unusable or not an evidx \
+index); the index is at its last commit\n  \
+2  bad command line (unknown option, bad value)\n  \
+3  the index was written, but some chunks, records, lines or files were skipped \
+(see INDEX_DIR/manifest.json)\n  \
+4  another evidx-index is writing INDEX_DIR; nothing was done\n\nEXAMPLE:\n  evidx-index -o hunt.idx /cases/2026-11/logs/ \
 extra/Security.evtx.gz\n  evidx-query -i hunt.idx --file detection.yml"
 )]
 struct Args {
@@ -51,9 +66,15 @@ struct Args {
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
 
-    /// Replace INDEX_DIR if it already holds an evidx index.
+    /// Replace INDEX_DIR if it already holds an evidx index (without it,
+    /// new inputs are appended).
     #[arg(long)]
     force: bool,
+
+    /// Commit (make progress durable and visible to queries) at least every
+    /// SECS seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = parse_interval)]
+    commit_interval: f64,
 
     /// Memory for building the index, in MiB, shared by all threads (at
     /// least 15). Peak memory stays near this plus ~10 MiB per thread,
@@ -85,6 +106,14 @@ fn parse_memory(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{mib} MiB is more than this machine can address"))
 }
 
+/// `--commit-interval`: positive seconds.
+fn parse_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs <= 1e9 => Ok(secs),
+        _ => Err("expected a number of seconds above 0".into()),
+    }
+}
+
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
@@ -93,14 +122,18 @@ fn main() -> ExitCode {
         Err(e) => {
             // clap's message starts with `error:`.
             eprint!("evidx-index: {e}");
-            return ExitCode::from(EXIT_ERROR);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     match run(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("evidx-index: error: {e:#}");
-            ExitCode::from(EXIT_ERROR)
+            let busy = matches!(
+                e.downcast_ref::<IndexError>(),
+                Some(IndexError::Lock(LockError::Busy { .. }))
+            );
+            ExitCode::from(if busy { EXIT_BUSY } else { EXIT_ERROR })
         }
     }
 }
@@ -123,9 +156,13 @@ fn run(args: Args) -> anyhow::Result<u8> {
         force: args.force,
         memory: args.memory << 20,
         arguments: std::env::args().collect(),
+        commit_interval: Duration::from_secs_f64(args.commit_interval),
     };
     let progress = Progress::new(mode);
     let outcome = evidx_index::run(&cfg, &progress).context("indexing failed")?;
+    if let (Some(h), false) = (&outcome.manifest.took_over_lock, args.quiet) {
+        eprintln!("evidx-index: took over the lock of a run that was killed ({h}); its work up to its last commit is kept");
+    }
     if outcome.complete() {
         Ok(EXIT_OK)
     } else {

@@ -3,13 +3,16 @@
 //! `INDEX_DIR/manifest.json` and summarised on the terminal.
 //!
 //! The invariant for every file and member: `records_read = process_events +
-//! other_events + skipped`, where a skipped EVTX chunk counts as one unit
-//! (its records cannot be counted).
+//! duplicates + other_events + skipped`, where a skipped EVTX chunk counts as
+//! one unit (its records cannot be counted), and `duplicates` are process
+//! creations already in the index (see [`crate::dedupe`]). `sysmon_1` and
+//! `security_4688` count the process creations read, so
+//! `sysmon_1 + security_4688 = process_events + duplicates`.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::parse::{Format, Skip};
 
@@ -22,6 +25,7 @@ pub const MAX_SKIPS_LISTED: usize = 1000;
 #[derive(Debug, Default)]
 pub struct Accounting {
     pub process_events: AtomicU64,
+    pub duplicates: AtomicU64,
     pub other_events: AtomicU64,
     pub skipped: AtomicU64,
     pub sysmon_1: AtomicU64,
@@ -49,13 +53,14 @@ impl Accounting {
     pub fn report(&self, path: String, format: Option<Format>, size: u64) -> InputReport {
         let mut skips = self.skips.lock().unwrap_or_else(|p| p.into_inner()).clone();
         skips.sort_by_key(|s| (s.offset, s.line));
-        let (p, o, mut s) = (
+        let (p, d, o, mut s) = (
             self.process_events.load(Relaxed),
+            self.duplicates.load(Relaxed),
             self.other_events.load(Relaxed),
             self.skipped.load(Relaxed),
         );
         let mut ignored = None;
-        if p + o == 0 && s > 0 && s == self.not_events.load(Relaxed) {
+        if p + d + o == 0 && s > 0 && s == self.not_events.load(Relaxed) {
             ignored = skips.first().map(|k| k.reason.clone());
             skips.clear();
             s = 0;
@@ -66,8 +71,9 @@ impl Accounting {
             size,
             sha256: None,
             counts: Counts {
-                records_read: p + o + s,
+                records_read: p + d + o + s,
                 process_events: p,
+                duplicates: d,
                 sysmon_1: self.sysmon_1.load(Relaxed),
                 security_4688: self.security_4688.load(Relaxed),
                 other_events: o,
@@ -84,11 +90,18 @@ impl Accounting {
     }
 }
 
-/// The counters of an input, of an archive's members summed, or of a run.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+/// The counters of an input, of an archive's members summed, of a run, or
+/// of the runs of an index.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct Counts {
     pub records_read: u64,
+    /// Process creations indexed.
     pub process_events: u64,
+    /// Process creations not indexed because the index (or this run)
+    /// already had them.
+    pub duplicates: u64,
+    /// Process creations read, by kind (indexed or duplicate).
     pub sysmon_1: u64,
     pub security_4688: u64,
     pub other_events: u64,
@@ -104,6 +117,7 @@ impl Counts {
     pub fn add(&mut self, o: &Counts) {
         self.records_read += o.records_read;
         self.process_events += o.process_events;
+        self.duplicates += o.duplicates;
         self.sysmon_1 += o.sysmon_1;
         self.security_4688 += o.security_4688;
         self.other_events += o.other_events;
@@ -145,8 +159,9 @@ impl InputReport {
     }
 }
 
-/// Totals over all inputs.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+/// Totals over the inputs of a run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Totals {
     pub files: u64,
     pub bytes: u64,
@@ -154,19 +169,8 @@ pub struct Totals {
     pub counts: Counts,
     pub files_with_skips: u64,
     pub files_ignored: u64,
-}
-
-/// `INDEX_DIR/manifest.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Manifest {
-    pub tool: String,
-    pub version: String,
-    pub arguments: Vec<String>,
-    pub started: String,
-    pub finished: String,
-    pub elapsed_secs: f64,
-    pub totals: Totals,
-    pub files: Vec<InputReport>,
+    /// Inputs not read: their content (SHA-256) is already in the index.
+    pub files_already_indexed: u64,
 }
 
 impl Totals {
@@ -180,5 +184,14 @@ impl Totals {
             t.files_ignored += u64::from(f.ignored.is_some());
         }
         t
+    }
+
+    pub fn add(&mut self, o: &Totals) {
+        self.files += o.files;
+        self.bytes += o.bytes;
+        self.counts.add(&o.counts);
+        self.files_with_skips += o.files_with_skips;
+        self.files_ignored += o.files_ignored;
+        self.files_already_indexed += o.files_already_indexed;
     }
 }

@@ -90,22 +90,24 @@ impl Progress {
         ));
     }
 
-    pub fn finish(&self, t: &Totals) {
+    pub fn finish(&self, t: &Totals, already_indexed: usize) {
         self.bar.finish_and_clear();
         if self.mode == Mode::Quiet {
             return;
         }
         let secs = self.started.elapsed().as_secs_f64();
         eprintln!(
-            "evidx-index: {} files, {:.1} MB in {:.1}s ({:.1} MB/s): {} records read, {} process creations indexed (Sysmon 1: {}, Security 4688: {}), {} other events, {} skipped{}",
+            "evidx-index: {} files, {:.1} MB in {:.1}s ({:.1} MB/s): {} records read, {} process creations indexed ({} read: Sysmon 1: {}, Security 4688: {}; {} already in the index), {} other events, {} skipped{}{}",
             t.files,
             t.bytes as f64 / 1e6,
             secs,
             t.bytes as f64 / 1e6 / secs.max(1e-9),
             t.counts.records_read,
             t.counts.process_events,
+            t.counts.sysmon_1 + t.counts.security_4688,
             t.counts.sysmon_1,
             t.counts.security_4688,
+            t.counts.duplicates,
             t.counts.other_events,
             t.counts.skipped,
             match (t.counts.skipped > 0, t.files_ignored > 0) {
@@ -118,6 +120,10 @@ impl Progress {
                     t.files_ignored
                 ),
                 (false, false) => String::new(),
+            },
+            match already_indexed {
+                0 => String::new(),
+                n => format!("; {n} files not read: already indexed (see manifest.json)"),
             }
         );
     }

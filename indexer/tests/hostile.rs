@@ -8,8 +8,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use evidx_index::history::Run;
 use evidx_index::inspect::file_rows;
-use evidx_index::manifest::{InputReport, Manifest};
+use evidx_index::manifest::InputReport;
 use evidx_index::parse::SkipUnit;
 use evidx_index::progress::{Mode, Progress};
 use evidx_index::{run, Config};
@@ -27,15 +28,16 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// Index `inputs` into a new index under `out`; returns the manifest and
 /// how much the peak resident memory of this process grew during the run
 /// (None where Linux's peak reset is not available).
-fn index(inputs: &[&Path], out: &Path) -> (Manifest, Option<u64>) {
+fn index(inputs: &[&Path], out: &Path) -> (Run, Option<u64>) {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let cfg = Config {
-        inputs: inputs.iter().map(|p| p.to_path_buf()).collect(),
-        output: out.join("idx"),
         threads: 2,
-        force: false,
         memory: 32 << 20,
         arguments: vec!["hostile".into()],
+        ..Config::new(
+            inputs.iter().map(|p| p.to_path_buf()).collect(),
+            out.join("idx"),
+        )
     };
     let before = reset_peak_rss().then(rss_kib).flatten();
     let outcome = run(&cfg, &Progress::new(Mode::Quiet)).expect("the run completes");
@@ -101,7 +103,7 @@ fn check_invariant(f: &InputReport) {
 }
 
 /// The manifest entry of the input named `name`.
-fn entry<'m>(m: &'m Manifest, name: &str) -> &'m InputReport {
+fn entry<'m>(m: &'m Run, name: &str) -> &'m InputReport {
     m.files
         .iter()
         .find(|f| Path::new(&f.path).file_name().is_some_and(|n| n == name))

@@ -34,15 +34,16 @@ fn manifest_counts() -> BTreeMap<String, (u64, u64, u64)> {
 }
 
 fn check_invariant(f: &InputReport) {
+    let c = &f.counts;
     assert_eq!(
-        f.counts.records_read,
-        f.counts.process_events + f.counts.other_events + f.counts.skipped,
-        "{}: records_read = indexed + other + skipped",
+        c.records_read,
+        c.process_events + c.duplicates + c.other_events + c.skipped,
+        "{}: records_read = indexed + duplicates + other + skipped",
         f.path
     );
     assert_eq!(
-        f.counts.process_events,
-        f.counts.sysmon_1 + f.counts.security_4688,
+        c.process_events + c.duplicates,
+        c.sysmon_1 + c.security_4688,
         "{}",
         f.path
     );
@@ -93,12 +94,10 @@ const WITH_SKIPS: [(&str, u64, usize, usize, usize); 5] = [
 fn indexing_shared_datasets_accounts_for_every_record() {
     let out = tempfile::tempdir().unwrap();
     let cfg = Config {
-        inputs: vec![shared("datasets")],
-        output: out.path().join("idx"),
         threads: 2,
-        force: false,
         memory: 64 << 20,
         arguments: vec!["test".into()],
+        ..Config::new(vec![shared("datasets")], out.path().join("idx"))
     };
     let outcome = run(&cfg, &Progress::new(Mode::Quiet)).unwrap();
     let m = &outcome.manifest;
@@ -166,7 +165,12 @@ fn indexing_shared_datasets_accounts_for_every_record() {
     assert_eq!(on_disk["totals"]["process_events"], 2121 + 1093);
     assert_eq!(on_disk["version"], env!("CARGO_PKG_VERSION"));
 
-    // A second run into the same directory is refused without --force.
-    let again = run(&cfg, &Progress::new(Mode::Quiet));
-    assert!(again.is_err());
+    // A second run into the same directory appends: every file is already
+    // indexed, so nothing is read and nothing added.
+    let again = run(&cfg, &Progress::new(Mode::Quiet)).unwrap();
+    assert!(again.manifest.files.is_empty());
+    assert_eq!(again.manifest.already_indexed.len(), m.files.len());
+    assert_eq!(again.manifest.documents_added, 0);
+    assert_eq!(again.index.documents, m.documents_added);
+    assert_eq!(again.index.runs, 2);
 }

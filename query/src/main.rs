@@ -51,6 +51,7 @@ evidx_chunk (EVTX chunk number) and evidx_offset (byte offset of the record or l
     after_help = "EXIT STATUS:\n  0  the search (or every detection of --pack) ran\n  \
 1  error: the index cannot be opened, a file cannot be read, --pack names no \
 detections\n  \
+2  bad command line (unknown option, missing value)\n  \
 3  the query is invalid or uses SPL that evidx does not support (the message points at it)\n  \
 4  --pack: some detections were unsupported or failed; the others ran\n\n\
 EXAMPLES:\n  evidx-query -i hunt.idx '| tstats count from datamodel=Endpoint.Processes \

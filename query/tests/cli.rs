@@ -57,3 +57,18 @@ fn a_pack_folder_that_is_missing_or_empty_fails_clearly() {
     ]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_bad_command_line_exits_2_and_help_lists_every_status() {
+    let (code, err) = evidx_query(&["-i", "x", "--no-such-option"]);
+    assert_eq!(code, 2, "{err}");
+    let help = Command::new(env!("CARGO_BIN_EXE_evidx-query"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for status in ["0  ", "1  ", "2  ", "3  ", "4  "] {
+        assert!(help.contains(&format!("\n  {status}")), "{status}: {help}");
+    }
+}

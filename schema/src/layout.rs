@@ -27,14 +27,16 @@
 //!
 //! `_time` is an indexed, fast i64 (microseconds since the epoch). The
 //! `evidx_*` fields are provenance: source file, record id, EVTX chunk, byte
-//! offset, event code, and `evidx_key`, a content hash that identifies an
-//! event (host, channel, record id, row) for de-duplication on append.
+//! offset, event code, and `evidx_key`: 16 bytes, the 128-bit hash of what
+//! identifies an event (host, channel, record id, normalized row), indexed as
+//! one raw term (neither stored nor fast), so the indexer finds whether an
+//! event is already in a segment with one term lookup when it appends.
 //!
 //! The doc store is zstd-compressed in 64 KiB blocks.
 
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
-    INDEXED, STORED,
+    BytesOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+    FAST, INDEXED, STORED,
 };
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::IndexSettings;
@@ -143,7 +145,7 @@ impl EvidxSchema {
         let offset = b.add_u64_field(OFFSET, STORED);
         let event_code = b.add_u64_field(EVENT_CODE, INDEXED | FAST | STORED);
         let channel = b.add_text_field(CHANNEL, raw_indexed_fast);
-        let key = b.add_u64_field(KEY, INDEXED | FAST | STORED);
+        let key = b.add_bytes_field(KEY, BytesOptions::default().set_indexed());
         EvidxSchema {
             schema: b.build(),
             cim,

@@ -8,8 +8,9 @@
 use tantivy::Index;
 
 /// The version this build writes and reads. 1 was the layout before the
-/// version was recorded (no payload); 3 added the trigram fields `_ng_F`.
-pub const FORMAT_VERSION: u32 = 3;
+/// version was recorded (no payload); 3 added the trigram fields `_ng_F`;
+/// 4 made `evidx_key` a 128-bit hash indexed as a bytes term.
+pub const FORMAT_VERSION: u32 = 4;
 
 const KEY: &str = "evidx_format";
 
@@ -44,11 +45,17 @@ pub fn version_of_payload(payload: Option<&str>) -> u32 {
         .unwrap_or(1)
 }
 
-/// Ok when `index` has this build's format.
+/// Ok when `index` has this build's format, or holds nothing yet: tantivy
+/// writes an index's first `meta.json` without a payload, and a reader that
+/// opens it before the indexer's first commit (or after a kill in between)
+/// finds an empty index, which no layout can answer wrongly.
 pub fn check(index: &Index) -> Result<(), FormatError> {
     let metas = index
         .load_metas()
         .map_err(|e| FormatError::Unreadable(e.to_string()))?;
+    if metas.payload.is_none() && metas.segments.is_empty() {
+        return Ok(());
+    }
     match version_of_payload(metas.payload.as_deref()) {
         FORMAT_VERSION => Ok(()),
         found if found < FORMAT_VERSION => Err(FormatError::Older { found }),
@@ -66,5 +73,11 @@ mod tests {
         assert_eq!(version_of_payload(None), 1);
         assert_eq!(version_of_payload(Some("not json")), 1);
         assert_eq!(version_of_payload(Some("{\"evidx_format\":7}")), 7);
+    }
+
+    #[test]
+    fn a_new_empty_index_is_of_any_format() {
+        let index = Index::create_in_ram(crate::EvidxSchema::build().schema);
+        assert_eq!(check(&index), Ok(()));
     }
 }

@@ -45,12 +45,10 @@ pub fn scratch(name: &str) -> PathBuf {
 /// (process events indexed, records skipped).
 pub fn build_index(inputs: &[PathBuf], output: &Path) -> (u64, u64) {
     let cfg = evidx_index::Config {
-        inputs: inputs.to_vec(),
-        output: output.to_path_buf(),
         threads: 2,
         force: true,
         memory: 64 << 20,
-        arguments: vec![],
+        ..evidx_index::Config::new(inputs.to_vec(), output.to_path_buf())
     };
     let progress = evidx_index::progress::Progress::new(evidx_index::progress::Mode::Quiet);
     let outcome = evidx_index::run(&cfg, &progress)

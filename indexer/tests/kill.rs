@@ -1,0 +1,188 @@
+//! kill -9 at several points of a run (20 ms, first file, half, two
+//! thirds), then the same command. Meanwhile the index is at its last
+//! commit: readable, and its manifest counts exactly what it holds. The rerun takes over the dead run's lock and completes
+//! the job with no event lost or doubled. While a run is under way, queries
+//! succeed and a second writer is refused.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+use evidx_gen::Format;
+use serde_json::Value;
+
+fn command(inputs: &[PathBuf], index: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_evidx-index"));
+    c.args([
+        "-j",
+        "2",
+        "--memory",
+        "32",
+        "--commit-interval",
+        "0.05",
+        "-o",
+    ])
+    .arg(index)
+    .args(inputs)
+    .stdin(Stdio::null())
+    .stdout(Stdio::null());
+    c
+}
+
+fn run_to_end(inputs: &[PathBuf], index: &Path) -> String {
+    let out = command(inputs, index).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    err
+}
+
+/// The run under way in `index`'s manifest, if a commit has written one.
+fn current_run(index: &Path) -> Option<Value> {
+    let text = std::fs::read(index.join("manifest.json")).ok()?;
+    let m: Value = serde_json::from_slice(&text).ok()?;
+    m["runs"].as_array()?.last().cloned()
+}
+
+/// When to kill: after some time, or once the manifest lists this many
+/// files done.
+#[derive(Debug, Clone, Copy)]
+enum Point {
+    Millis(u64),
+    FilesDone(usize),
+}
+
+fn wait_for(child: &mut Child, index: &Path, point: Point) {
+    let start = Instant::now();
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{point:?}: the run ended before the kill"
+        );
+        assert!(start.elapsed() < Duration::from_secs(120), "{point:?}");
+        let reached = match point {
+            Point::Millis(ms) => start.elapsed() >= Duration::from_millis(ms),
+            Point::FilesDone(n) => {
+                current_run(index).is_some_and(|r| r["files"].as_array().map_or(0, Vec::len) >= n)
+            }
+        };
+        if reached {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+struct Stop<'a>(&'a AtomicBool);
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_run_killed_at_any_point_is_completed_by_the_same_command() {
+    let dir = scratch("kill");
+    let hosts = generate(Format::Evtx, 11, 20_000_000, &dir.join("evtx"));
+    let clean = dir.join("clean");
+    run_to_end(&hosts, &clean);
+    let want = rows(&clean);
+    let files = current_run(&clean).unwrap()["files"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        files >= 8 && want.0 > 1000,
+        "{files} files, {} events",
+        want.0
+    );
+
+    for point in [
+        Point::Millis(20),
+        Point::FilesDone(1),
+        Point::FilesDone(files / 2),
+        Point::FilesDone(files * 2 / 3),
+    ] {
+        let index = dir.join(format!("{point:?}"));
+        let mut child = command(&hosts, &index)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Queries run while the run writes; each sees a commit, never
+        // less than the one before.
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                let mut seen = 0;
+                let mut queries = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    if index.join("meta.json").exists() {
+                        let (count, _) = rows(&index);
+                        assert!(count >= seen, "{count} < {seen}");
+                        seen = count;
+                        queries += 1;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                queries
+            });
+            // Stop the reader however this ends (a failed assertion would
+            // leave the scope waiting for it otherwise).
+            let stopper = Stop(&stop);
+            wait_for(&mut child, &index, point);
+            if let Point::FilesDone(1) = point {
+                // A second writer is refused, naming the first.
+                let out = command(&hosts, &index).output().unwrap();
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(4), "{err}");
+                assert!(
+                    err.contains("another evidx-index")
+                        && err.contains(&format!("pid {}", child.id())),
+                    "{err}"
+                );
+            }
+            drop(stopper);
+            let queries = reader.join().unwrap();
+            if let Point::FilesDone(_) = point {
+                assert!(queries > 0, "{point:?}: no query ran during the run");
+            }
+        });
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), None, "{point:?}: killed by a signal");
+
+        // The index is at its last commit: readable, and counted exactly.
+        let before = current_run(&index);
+        if let Some(run) = &before {
+            checked_manifest(&index);
+            assert_eq!(run["status"], "running", "{point:?}");
+            assert!(rows(&index).0 < want.0, "{point:?}");
+        }
+        let held = std::fs::read(index.join("evidx-index.lock")).is_ok_and(|l| !l.is_empty());
+
+        // The same command again completes the job.
+        let err = run_to_end(&hosts, &index);
+        assert_eq!(rows(&index), want, "{point:?}");
+        assert_eq!(
+            err.contains("took over the lock of a run that was killed"),
+            held,
+            "{point:?}: {err}"
+        );
+        let m = checked_manifest(&index);
+        let runs = m["runs"].as_array().unwrap();
+        let last = runs.last().unwrap();
+        assert_eq!(last["status"], "complete");
+        if let Some(killed) = &before {
+            assert_eq!(runs.len(), 2);
+            assert_eq!(runs[0]["status"], "interrupted");
+            // The files the killed run finished are not read again.
+            let done = killed["files"].as_array().unwrap().len();
+            assert_eq!(last["already_indexed"].as_array().unwrap().len(), done);
+            assert_eq!(last["files"].as_array().unwrap().len(), files - done);
+        }
+    }
+}
