@@ -52,7 +52,10 @@ fn documents(schema: &EvidxSchema, events: &[RawEvent]) -> Vec<TantivyDocument> 
                 offset: i as u64,
                 ..Origin::default()
             };
-            Some(document::build(schema, &carriers, ev, &row, &origin, &prov))
+            let key = document::event_key(ev, &row);
+            Some(document::build(
+                schema, key, &carriers, ev, &row, &origin, &prov,
+            ))
         })
         .collect()
 }
