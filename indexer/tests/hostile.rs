@@ -91,11 +91,16 @@ fn check_invariant(f: &InputReport) {
     let c = &f.counts;
     assert_eq!(
         c.records_read,
-        c.process_events + c.other_events + c.skipped,
-        "{}: records read = indexed + other + skipped",
+        c.process_events + c.duplicates + c.other_events + c.skipped,
+        "{}: records read = indexed + duplicates + other + skipped",
         f.path
     );
-    assert_eq!(c.process_events, c.sysmon_1 + c.security_4688, "{}", f.path);
+    assert_eq!(
+        c.process_events + c.duplicates,
+        c.sysmon_1 + c.security_4688,
+        "{}",
+        f.path
+    );
     assert!(f.skips.iter().all(|s| !s.reason.is_empty()), "{}", f.path);
     for m in &f.members {
         check_invariant(m);
@@ -427,18 +432,23 @@ fn walks_survive_symlink_loops_and_unreadable_entries() {
     let root = dir.path().join("in");
     let sub = root.join("sub");
     std::fs::create_dir_all(&sub).unwrap();
-    std::fs::copy(fixture("winlogbeat8-ecs.ndjson"), sub.join("a.ndjson")).unwrap();
+    // Three copies of one fixture, each from its own hosts: neither the
+    // same file nor the same events, so each is read and indexed.
+    let fixture_from = |host: &str, to: &Path| {
+        let text = std::fs::read_to_string(fixture("winlogbeat8-ecs.ndjson")).unwrap();
+        let text = text
+            .replace("ar-win-dc.attackrange.local", &format!("{host}-1"))
+            .replace("FS03.offsec.lan", &format!("{host}-2"));
+        std::fs::write(to, text).unwrap();
+    };
+    fixture_from("a", &sub.join("a.ndjson"));
     symlink(&root, sub.join("loop")).unwrap();
     symlink(root.join("missing.json"), root.join("dangling.json")).unwrap();
     let locked = root.join("locked.ndjson");
-    std::fs::copy(fixture("winlogbeat8-ecs.ndjson"), &locked).unwrap();
+    fixture_from("locked", &locked);
     let locked_dir = root.join("locked-dir");
     std::fs::create_dir(&locked_dir).unwrap();
-    std::fs::copy(
-        fixture("winlogbeat8-ecs.ndjson"),
-        locked_dir.join("b.ndjson"),
-    )
-    .unwrap();
+    fixture_from("b", &locked_dir.join("b.ndjson"));
     let mode = |p: &Path, m: u32| std::fs::set_permissions(p, PermissionsExt::from_mode(m));
     mode(&locked, 0o000).unwrap();
     mode(&locked_dir, 0o000).unwrap();
