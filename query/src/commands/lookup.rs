@@ -122,6 +122,39 @@ mod tests {
     }
 
     #[test]
+    fn unknown_is_looked_up_like_any_value() {
+        let mut tb = t(
+            &["process_name", "description"],
+            &[
+                &["unknown", "old"],
+                &["UNKNOWN", "<null>"],
+                &["cmd.exe", "old"],
+            ],
+        );
+        // No row for `unknown`: OUTPUT clears, as for any value without a match.
+        run(
+            &mut tb,
+            "| lookup tools name AS process_name OUTPUT description",
+            tools(),
+        );
+        assert_eq!(col(&tb, "description"), ["<null>", "<null>", "<null>"]);
+        // A row for `unknown` matches it (case-insensitively, by default).
+        let with_unknown = LookupTable::new(
+            "tools",
+            vec!["name".into(), "description".into()],
+            vec![vec!["unknown".into(), "no name".into()]],
+            &["name".to_string()],
+            &[],
+        );
+        run(
+            &mut tb,
+            "| lookup tools name AS process_name OUTPUTNEW description",
+            with_unknown,
+        );
+        assert_eq!(col(&tb, "description"), ["no name", "no name", "<null>"]);
+    }
+
+    #[test]
     fn wildcard_case_insensitive_multivalue_and_null() {
         let mut tb = t(
             &["process_name", "description"],

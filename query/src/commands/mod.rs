@@ -513,3 +513,65 @@ mod tests {
         assert_eq!(v.0, ["cmd.exe", "/c", "whoami"]);
     }
 }
+
+/// `unknown` is the value ESCU's `fillnull_value` and CIM give a missing
+/// field: to every command it is an ordinary string, never a null.
+#[cfg(test)]
+mod unknown_is_a_value {
+    use crate::commands::columns::testutil::{col, run, t};
+    use crate::table::Table;
+
+    fn procs() -> Table {
+        t(
+            &["dest", "user", "process"],
+            &[
+                &["unknown", "bob", "cmd.exe"],
+                &["unknown", "unknown", "unknown"],
+                &["h1", "<null>", "net.exe"],
+                &["unknown", "bob", "cmd.exe"],
+            ],
+        )
+    }
+
+    fn after(text: &str) -> Table {
+        let mut tb = procs();
+        run(&mut tb, text);
+        tb
+    }
+
+    #[test]
+    fn stats_family_groups_and_counts_unknown() {
+        let tb = after("| stats count by dest");
+        assert_eq!(col(&tb, "dest"), ["h1", "unknown"]);
+        assert_eq!(col(&tb, "count"), ["1", "3"]);
+        let tb = after("| stats dc(user) AS n values(user) AS users");
+        assert_eq!(col(&tb, "n"), ["2"]);
+        assert_eq!(col(&tb, "users"), ["bob|unknown"]);
+        let tb = after("| eventstats count by user");
+        assert_eq!(col(&tb, "count"), ["2", "1", "<null>", "2"]);
+        let tb = after("| streamstats count by dest");
+        assert_eq!(col(&tb, "count"), ["1", "2", "1", "3"]);
+    }
+
+    #[test]
+    fn reshaping_keeps_unknown_and_fills_only_nulls() {
+        let tb = after("| dedup user");
+        assert_eq!(col(&tb, "process"), ["cmd.exe", "unknown"]);
+        let tb = after("| fillnull value=unknown");
+        assert_eq!(col(&tb, "user"), ["bob", "unknown", "unknown", "bob"]);
+        let tb = after("| makemv delim=\".\" process");
+        assert_eq!(
+            col(&tb, "process"),
+            ["cmd|exe", "unknown", "net|exe", "cmd|exe"]
+        );
+        let tb = after("| makemv delim=\".\" process | mvexpand process | stats count by process");
+        assert_eq!(col(&tb, "process"), ["cmd", "exe", "net", "unknown"]);
+        assert_eq!(col(&tb, "count"), ["2", "3", "1", "1"]);
+    }
+
+    #[test]
+    fn rex_does_not_match_unknown() {
+        let tb = after("| rex field=process \"(?<base>[^.]+)\\.exe\"");
+        assert_eq!(col(&tb, "base"), ["cmd", "<null>", "net", "cmd"]);
+    }
+}
