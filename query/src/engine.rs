@@ -84,19 +84,33 @@ impl Engine {
                     .into(),
             ));
         }
-        let index = Index::open_in_dir(dir).map_err(|e| err(e.to_string()))?;
-        version::check(&index).map_err(|e| err(e.to_string()))?;
-        evidx_schema::grams::register_tokenizers(&index);
+        // An append may commit while we open: between reading meta.json and
+        // mapping the segments it names, a merge can delete one of them.
+        // Once mapped, segments stay readable; so open again from the new
+        // meta.json a few times before calling the index unreadable.
+        let mut attempt = 0;
+        let (index, reader) = loop {
+            let index = Index::open_in_dir(dir).map_err(|e| err(e.to_string()))?;
+            version::check(&index).map_err(|e| err(e.to_string()))?;
+            evidx_schema::grams::register_tokenizers(&index);
+            match index
+                .reader_builder()
+                .reload_policy(ReloadPolicy::Manual)
+                .try_into()
+            {
+                Ok::<IndexReader, _>(reader) => break (index, reader),
+                Err(tantivy::TantivyError::OpenReadError(_)) if attempt < OPEN_ATTEMPTS => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(err(e.to_string())),
+            }
+        };
         let schema = EvidxSchema::from_schema(&index.schema()).map_err(|e| {
             err(format!(
                 "schema is not evidx's ({e}); re-index with this version"
             ))
         })?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(|e: tantivy::TantivyError| err(e.to_string()))?;
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let executor = match threads {
             1 => Executor::single_thread(),
@@ -248,6 +262,10 @@ fn read_ahead<'scope, 'env: 'scope>(
         }
     }
 }
+
+/// Times to open an index again when a segment vanished while opening it
+/// (a concurrent append's merge).
+const OPEN_ATTEMPTS: u32 = 5;
 
 /// Rows made and passed through the commands at a time.
 const ROWS_PER_CHUNK: usize = 4096;
