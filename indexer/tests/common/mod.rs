@@ -104,12 +104,31 @@ pub fn rows(index: &Path) -> (u64, String) {
     (count, lines.join("\n"))
 }
 
+/// The manifest of the index's last commit: `manifest.json`, or the staged
+/// one that a run killed between its commit and publishing it left (whose
+/// opstamp is the index's; the next run puts it in place).
+fn current_manifest(index: &Path) -> PathBuf {
+    let staged = index.join("manifest.next.json");
+    let opstamp = tantivy::Index::open_in_dir(index)
+        .and_then(|i| i.load_metas())
+        .map(|m| m.opstamp)
+        .ok();
+    let staged_opstamp = std::fs::read(&staged)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v["opstamp"].as_u64());
+    match opstamp.is_some() && staged_opstamp == opstamp {
+        true => staged,
+        false => index.join("manifest.json"),
+    }
+}
+
 /// `INDEX_DIR/manifest.json`, after checking what every manifest must
 /// hold: for every run, file and member, records read = indexed +
 /// duplicates + other + skipped; the index totals are the sums of the runs;
 /// and the documents it counts are the documents the query engine finds.
 pub fn checked_manifest(index: &Path) -> Value {
-    let m: Value = serde_json::from_slice(&std::fs::read(index.join("manifest.json")).unwrap())
+    let m: Value = serde_json::from_slice(&std::fs::read(current_manifest(index)).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", index.display()));
     let runs = m["runs"].as_array().expect("runs");
     let mut documents = 0;

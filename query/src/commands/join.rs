@@ -118,6 +118,25 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_join_like_any_value() {
+        let mut tb = t(
+            &["dest", "guid"],
+            &[
+                &["unknown", "unknown"],
+                &["h1", "g1"],
+                &["<null>", "unknown"],
+            ],
+        );
+        let sub = t(
+            &["dest", "guid", "child"],
+            &[&["unknown", "unknown", "x.exe"], &["h1", "g2", "y.exe"]],
+        );
+        join(&mut tb, "| join dest guid [| inputlookup x]", &sub);
+        assert_eq!(col(&tb, "dest"), ["unknown"]);
+        assert_eq!(col(&tb, "child"), ["x.exe"]);
+    }
+
+    #[test]
     fn inner_left_max_and_overwrite() {
         let (main, sub) = sides();
         let mut tb = main.clone();

@@ -177,6 +177,22 @@ mod tests {
     }
 
     #[test]
+    fn unknown_is_a_value_to_group_on() {
+        let mut tb = t(
+            &["_time", "dest", "process"],
+            &[
+                &["100", "unknown", "net.exe"],
+                &["160", "unknown", "unknown"],
+                &["120", "<null>", "x.exe"],
+            ],
+        );
+        run(&mut tb, "| transaction dest maxpause=5m");
+        assert_eq!(col(&tb, "dest"), ["unknown"]);
+        assert_eq!(col(&tb, "eventcount"), ["2"]);
+        assert_eq!(col(&tb, "process"), ["net.exe|unknown"]);
+    }
+
+    #[test]
     fn maxpause_splits_and_merges_fields() {
         let mut tb = events();
         run(&mut tb, "| transaction dest maxpause=5m");
