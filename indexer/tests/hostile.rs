@@ -17,7 +17,7 @@ use evidx_index::{run, Config};
 
 mod common;
 
-use common::{fixture, gzip, shared, tar};
+use common::{check_invariant, fixture, gzip, shared, tar};
 
 /// A one-chunk EVTX file (69,632 bytes, 17 records).
 const ONE_CHUNK_EVTX: &str = "datasets/evtx-rs-samples/Application_no_crc32.evtx";
@@ -84,26 +84,6 @@ fn assert_bounded(growth: Option<u64>, what: &str) {
             assert!(mib < MAX_GROWTH_MIB, "{what}: peak memory grew {mib} MiB");
         }
         None => eprintln!("{what}: peak memory not measured (no /proc/self/clear_refs)"),
-    }
-}
-
-fn check_invariant(f: &InputReport) {
-    let c = &f.counts;
-    assert_eq!(
-        c.records_read,
-        c.process_events + c.duplicates + c.other_events + c.skipped,
-        "{}: records read = indexed + duplicates + other + skipped",
-        f.path
-    );
-    assert_eq!(
-        c.process_events + c.duplicates,
-        c.sysmon_1 + c.security_4688,
-        "{}",
-        f.path
-    );
-    assert!(f.skips.iter().all(|s| !s.reason.is_empty()), "{}", f.path);
-    for m in &f.members {
-        check_invariant(m);
     }
 }
 

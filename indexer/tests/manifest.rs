@@ -2,10 +2,11 @@
 //! for every record, and its Sysmon 1 / Security 4688 counts per file agree
 //! with `../shared/datasets/MANIFEST.md`.
 
+mod common;
+use common::check_invariant;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use evidx_index::manifest::InputReport;
 use evidx_index::parse::SkipUnit;
 use evidx_index::progress::{Mode, Progress};
 use evidx_index::{run, Config};
@@ -31,25 +32,6 @@ fn manifest_counts() -> BTreeMap<String, (u64, u64, u64)> {
         }
     }
     out
-}
-
-fn check_invariant(f: &InputReport) {
-    let c = &f.counts;
-    assert_eq!(
-        c.records_read,
-        c.process_events + c.duplicates + c.other_events + c.skipped,
-        "{}: records_read = indexed + duplicates + other + skipped",
-        f.path
-    );
-    assert_eq!(
-        c.process_events + c.duplicates,
-        c.sysmon_1 + c.security_4688,
-        "{}",
-        f.path
-    );
-    for m in &f.members {
-        check_invariant(m);
-    }
 }
 
 /// The files with skips: `(file, records read, skipped chunks, skipped

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use evidx_gen::{Format, RunConfig};
+use evidx_index::manifest::InputReport;
 use evidx_index::progress::{Mode, Progress};
 use evidx_index::{run, Config, Outcome};
 use evidx_query::spl::MacroSet;
@@ -213,4 +214,27 @@ pub fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
         tar.append_data(&mut h, name, *data).unwrap();
     }
     tar.into_inner().unwrap()
+}
+
+/// What every input report must hold, and its archive members too: records
+/// read = indexed, duplicates, other and skipped added up; process creations
+/// read by kind; and a reason for every skip.
+pub fn check_invariant(f: &InputReport) {
+    let c = &f.counts;
+    assert_eq!(
+        c.records_read,
+        c.process_events + c.duplicates + c.other_events + c.skipped,
+        "{}: records read = indexed + duplicates + other + skipped",
+        f.path
+    );
+    assert_eq!(
+        c.process_events + c.duplicates,
+        c.sysmon_1 + c.security_4688,
+        "{}",
+        f.path
+    );
+    assert!(f.skips.iter().all(|s| !s.reason.is_empty()), "{}", f.path);
+    for m in &f.members {
+        check_invariant(m);
+    }
 }
