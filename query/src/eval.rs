@@ -4,7 +4,7 @@
 //! null propagates through most operations.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::num::{format_num, parse_num};
 use crate::pattern::Pattern;
@@ -100,7 +100,7 @@ impl EvalValue {
 /// Evaluates expressions; holds the compiled-regex cache for one command.
 #[derive(Default)]
 pub struct Evaluator {
-    regexes: HashMap<String, Rc<Pattern>>,
+    regexes: HashMap<String, Arc<Pattern>>,
     /// A field bound to one of its values (inside `mvfilter`).
     bound: Option<(String, EvalValue)>,
 }
@@ -111,15 +111,14 @@ impl Evaluator {
     }
 
     /// Compile (once) a PCRE-style regex.
-    pub fn regex(&mut self, pattern: &str) -> Result<Rc<Pattern>, EvalError> {
+    pub fn regex(&mut self, pattern: &str) -> Result<Arc<Pattern>, EvalError> {
         if let Some(r) = self.regexes.get(pattern) {
             return Ok(r.clone());
         }
-        let re = Pattern::new(pattern).map_err(|e| EvalError::Regex {
+        let re = crate::pattern::compiled(pattern).map_err(|e| EvalError::Regex {
             pattern: pattern.to_string(),
             message: e.to_string(),
         })?;
-        let re = Rc::new(re);
         self.regexes.insert(pattern.to_string(), re.clone());
         Ok(re)
     }

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -60,8 +60,9 @@ pub struct LookupTable {
     pub max_matches: usize,
     pub default_match: String,
     /// Compiled WILDCARD patterns, per column (None: not a wildcard column)
-    /// then per row.
-    wildcards: Vec<Option<Vec<regex::Regex>>>,
+    /// then per row; compiled on the first match, since a store holds every
+    /// lookup of a folder and a search uses few of them.
+    wildcards: OnceLock<Vec<Option<Vec<regex::Regex>>>>,
 }
 
 impl PartialEq for LookupTable {
@@ -92,7 +93,7 @@ impl LookupTable {
                 }
             })
             .collect();
-        let mut t = LookupTable {
+        LookupTable {
             name: name.to_string(),
             columns,
             rows,
@@ -101,16 +102,14 @@ impl LookupTable {
             min_matches: 0,
             max_matches: DEFAULT_MAX_MATCHES,
             default_match: String::new(),
-            wildcards: Vec::new(),
-        };
-        t.compile();
-        t
+            wildcards: OnceLock::new(),
+        }
     }
 
     /// Set case sensitivity (recompiling the wildcard patterns).
     pub fn with_case_sensitive(mut self, yes: bool) -> Self {
         self.case_sensitive = yes;
-        self.compile();
+        self.wildcards = OnceLock::new();
         self
     }
 
@@ -121,18 +120,20 @@ impl LookupTable {
         self
     }
 
-    fn compile(&mut self) {
+    fn wildcards(&self) -> &[Option<Vec<regex::Regex>>] {
         let ci = !self.case_sensitive;
-        self.wildcards = (0..self.columns.len())
-            .map(|c| {
-                (self.match_types[c] == MatchType::Wildcard).then(|| {
-                    self.rows
-                        .iter()
-                        .map(|r| wildcard_regex(r.get(c).map_or("", String::as_str), ci))
-                        .collect()
+        self.wildcards.get_or_init(|| {
+            (0..self.columns.len())
+                .map(|c| {
+                    (self.match_types[c] == MatchType::Wildcard).then(|| {
+                        self.rows
+                            .iter()
+                            .map(|r| wildcard_regex(r.get(c).map_or("", String::as_str), ci))
+                            .collect()
+                    })
                 })
-            })
-            .collect();
+                .collect()
+        })
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -166,7 +167,7 @@ impl LookupTable {
         match self.match_types[col] {
             MatchType::Exact if self.case_sensitive => cell == value,
             MatchType::Exact => cell.to_lowercase() == value.to_lowercase(),
-            MatchType::Wildcard => self.wildcards[col]
+            MatchType::Wildcard => self.wildcards()[col]
                 .as_ref()
                 .is_some_and(|w| w[row].is_match(value)),
             MatchType::Cidr => cidr_contains(cell, value),

@@ -208,7 +208,7 @@ fn reshuffle(cols: &[String], deps: &[Deps], cmd: &Command) -> Option<(Vec<Strin
 /// holding only the value of by-field `by`.
 fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Command) -> KeyFilter {
     let base = base.to_vec();
-    let transforms = Arc::new(transforms);
+    let transforms = Arc::new(relevant(transforms, &filter));
     let filter = Arc::new(filter);
     KeyFilter {
         by_index: by,
@@ -217,6 +217,79 @@ fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Comma
             Box::new(move |v: &str| check.keep(v))
         }),
     }
+}
+
+/// `transforms` without its trailing `eval`s and `convert`s that only set
+/// columns `filter` does not read: they cannot change what it sees, and
+/// dropping them lets a filter behind `| convert ctime(firstTime)` test the
+/// value directly instead of replaying the commands on every value.
+fn relevant(mut transforms: Vec<Command>, filter: &Command) -> Vec<Command> {
+    let Some(read) = reads(filter) else {
+        return transforms;
+    };
+    while let Some(last) = transforms.last() {
+        let sets: Vec<&str> = match last {
+            Command::Eval(assigns) => assigns.iter().map(|(name, _)| name.as_str()).collect(),
+            Command::Convert { conversions, .. } => conversions
+                .iter()
+                .map(|c| c.alias.as_deref().unwrap_or(&c.field))
+                .collect(),
+            _ => break,
+        };
+        // A glob (`convert ctime(*)`) may set any column.
+        if sets.iter().any(|s| s.contains('*') || read.contains(*s)) {
+            break;
+        }
+        transforms.pop();
+    }
+    transforms
+}
+
+/// The columns a filter reads (None: possibly all of them).
+fn reads(filter: &Command) -> Option<BTreeSet<String>> {
+    fn expr(e: &Expr, out: &mut BTreeSet<String>) {
+        match e {
+            Expr::Field(name) => {
+                out.insert(name.clone());
+            }
+            Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Null => {}
+            Expr::Not(x) | Expr::Neg(x) => expr(x, out),
+            Expr::Binary { lhs, rhs, .. } => {
+                expr(lhs, out);
+                expr(rhs, out);
+            }
+            Expr::Call { args, .. } => args.iter().for_each(|a| expr(a, out)),
+            Expr::Like { expr: x, pattern } => {
+                expr(x, out);
+                expr(pattern, out);
+            }
+            Expr::In { expr: x, list } => {
+                expr(x, out);
+                list.iter().for_each(|a| expr(a, out));
+            }
+        }
+    }
+    fn search(e: &SearchExpr, out: &mut BTreeSet<String>) -> Option<()> {
+        match e {
+            SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().try_for_each(|x| search(x, out)),
+            SearchExpr::Not(x) => search(x, out),
+            SearchExpr::Cmp { field, .. } | SearchExpr::In { field, .. } => {
+                out.insert(field.clone());
+                Some(())
+            }
+            SearchExpr::Term { .. } | SearchExpr::Subsearch(_) => None,
+        }
+    }
+    let mut out = BTreeSet::new();
+    match filter {
+        Command::Regex { field: Some(f), .. } => {
+            out.insert(f.clone());
+        }
+        Command::Where(e) => expr(e, &mut out),
+        Command::Search(e) => search(e, &mut out)?,
+        _ => return None,
+    }
+    Some(out)
 }
 
 /// One segment's evaluator of a pushed filter.
@@ -235,7 +308,7 @@ enum Test {
     Regex {
         field: String,
         negate: bool,
-        pattern: Option<Pattern>,
+        pattern: Option<std::sync::Arc<Pattern>>,
     },
     Where(Expr, Evaluator),
     Search(SearchMatcher),
@@ -257,7 +330,7 @@ impl Check {
             } => Test::Regex {
                 field: field.clone().unwrap_or_default(),
                 negate: *negate,
-                pattern: Pattern::new(pattern).ok(),
+                pattern: crate::pattern::compiled(pattern).ok(),
             },
             Command::Where(e) => Test::Where(e.clone(), Evaluator::new()),
             Command::Search(e) => Test::Search(SearchMatcher::new(e)),
@@ -347,5 +420,49 @@ impl Check {
             Test::Search(m) => m.matches(table, 0),
             Test::Keep => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relevant;
+    use crate::spl::{parse_query, MacroSet};
+
+    fn commands(spl: &str) -> Vec<crate::spl::ast::Command> {
+        parse_query(spl, &MacroSet::default())
+            .unwrap()
+            .pipeline
+            .commands
+    }
+
+    #[test]
+    fn commands_that_set_other_columns_are_not_replayed() {
+        let cmds = commands(
+            "| tstats min(_time) as firstTime from datamodel=Endpoint.Processes by Processes.process \
+             | rename Processes.* as * | convert ctime(firstTime) | eval n=len(process) \
+             | where match(process, \"enc\")",
+        );
+        let (filter, transforms) = cmds.split_last().unwrap();
+        assert_eq!(
+            relevant(transforms.to_vec(), filter),
+            transforms[..1].to_vec()
+        );
+        // A command that sets what the filter reads stays, with all before it.
+        let cmds = commands(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.process \
+             | eval process=lower(process) | convert ctime(firstTime) | where like(process, \"%enc%\")",
+        );
+        let (filter, transforms) = cmds.split_last().unwrap();
+        assert_eq!(
+            relevant(transforms.to_vec(), filter),
+            transforms[..1].to_vec()
+        );
+        // A glob may set any column.
+        let cmds = commands(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.process \
+             | convert ctime(*) | search process=*enc*",
+        );
+        let (filter, transforms) = cmds.split_last().unwrap();
+        assert_eq!(relevant(transforms.to_vec(), filter), transforms.to_vec());
     }
 }

@@ -33,18 +33,34 @@ pub fn set_column(table: &mut Table, name: &str, cells: Vec<Cell>) {
 
 /// Keep the columns at `idx` (in that order; `usize::MAX` = a new null column).
 pub fn project(table: &mut Table, idx: &[usize]) {
-    table.rows = std::mem::take(&mut table.rows)
-        .into_iter()
-        .map(|row| {
-            idx.iter()
-                .map(|&i| row.get(i).cloned().unwrap_or_default())
-                .collect()
-        })
-        .collect();
+    let n = table.columns.len();
     table.columns = idx
         .iter()
         .map(|&i| table.columns.get(i).cloned().unwrap_or_default())
         .collect();
+    if idx.len() == n && idx.iter().enumerate().all(|(k, &i)| k == i) {
+        // Every column in place (a rename): the cells stay where they are.
+        for row in &mut table.rows {
+            row.resize_with(n, Cell::default);
+        }
+        return;
+    }
+    // Cells move to their new place; only a column taken twice is copied.
+    let mut seen = vec![false; n];
+    let unique = idx
+        .iter()
+        .all(|&i| i >= n || !std::mem::replace(&mut seen[i], true));
+    for row in &mut table.rows {
+        let new: Vec<Cell> = idx
+            .iter()
+            .map(|&i| match row.get_mut(i) {
+                Some(c) if unique => std::mem::take(c),
+                Some(c) => c.clone(),
+                None => Cell::default(),
+            })
+            .collect();
+        *row = new;
+    }
 }
 
 /// `table` / `fields +`: named columns in the order given; globs expand to
