@@ -23,6 +23,12 @@ use crate::glob::Glob;
 /// removes a candidate and costs a postings walk.
 const MAX_INTERSECTED: usize = 8;
 
+/// A term-dictionary lookup costs about as much as reading this many terms
+/// in order (an FST search and a block scan against a sequential decode):
+/// with more values than the dictionary's terms over this, the documents
+/// holding them are found in one ordered pass instead.
+const LOOKUP_COST_IN_TERMS: usize = 32;
+
 /// Grams of a glob whose document frequency is looked up (spread over its
 /// pieces): bounds the dictionary lookups of a very long literal.
 const MAX_LOOKED_UP: usize = 64;
@@ -57,6 +63,8 @@ pub struct GlobQuery {
     /// The trigram field and, per glob, the distinct trigrams of its
     /// pieces; `None` when the dictionary scan answers.
     grams: Option<(Field, Arc<[Vec<String>]>)>,
+    /// See [`LOOKUP_COST_IN_TERMS`].
+    lookup_cost: usize,
 }
 
 impl GlobQuery {
@@ -74,7 +82,17 @@ impl GlobQuery {
             field_name: field.name(),
             globs: globs.into(),
             grams,
+            lookup_cost: LOOKUP_COST_IN_TERMS,
         }
+    }
+
+    /// The same query with another cost of a dictionary lookup (0: always
+    /// look values up; `usize::MAX`: always read the dictionary in order),
+    /// to compare the two ways in tests.
+    #[doc(hidden)]
+    pub fn with_lookup_cost(mut self, terms: usize) -> Self {
+        self.lookup_cost = terms;
+        self
     }
 
     /// The same query answered by the term-dictionary scan (to compare the
@@ -292,17 +310,40 @@ impl GlobQuery {
     ) -> tantivy::Result<tantivy::BitSet> {
         let mut docs = tantivy::BitSet::with_max_value(reader.max_doc());
         let inverted = reader.inverted_index(self.search)?;
-        let mut last: Option<&str> = None;
-        for v in values {
-            let term = truncate_term(v, MAX_TERM_BYTES);
-            if last == Some(term) {
-                continue;
+        let dict = inverted.terms();
+        // The indexed terms, sorted and distinct (cutting keeps the order).
+        let mut terms: Vec<&str> = values
+            .iter()
+            .map(|v| truncate_term(v, MAX_TERM_BYTES))
+            .collect();
+        terms.dedup();
+        if terms.len().saturating_mul(self.lookup_cost) < dict.num_terms() {
+            // Few values: one dictionary lookup each.
+            for term in terms {
+                if let Some(info) = dict.get(term.as_bytes())? {
+                    add_postings(&inverted, &info, &mut docs)?;
+                }
             }
-            last = Some(term);
-            let Some(info) = inverted.terms().get(term.as_bytes())? else {
-                continue;
-            };
-            add_postings(&inverted, &info, &mut docs)?;
+        } else if let (Some(first), Some(last)) = (terms.first(), terms.last()) {
+            // Many values (most of them from other segments): a lookup costs
+            // about as much as reading dozens of terms in order, so one
+            // pass over the dictionary between the first and last value,
+            // merged with the sorted values, costs less.
+            let mut stream = dict
+                .range()
+                .ge(first.as_bytes())
+                .le(last.as_bytes())
+                .into_stream()?;
+            let mut wanted = terms.iter().map(|t| t.as_bytes()).peekable();
+            while stream.advance() {
+                let key = stream.key();
+                while wanted.next_if(|w| *w < key).is_some() {}
+                match wanted.peek() {
+                    None => break,
+                    Some(w) if *w == key => add_postings(&inverted, stream.value(), &mut docs)?,
+                    Some(_) => {}
+                }
+            }
         }
         self.verify_long_values(reader, &mut docs)?;
         Ok(docs)
