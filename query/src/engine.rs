@@ -8,7 +8,7 @@ use evidx_schema::{version, EvidxSchema};
 use tantivy::query::EnableScoring;
 use tantivy::{Executor, Index, IndexReader, ReloadPolicy};
 
-use crate::collect::GroupBy;
+use crate::collect::{CollectError, GroupBy};
 use crate::commands::PostError;
 use crate::events::EventRows;
 use crate::lookups::LookupStore;
@@ -48,6 +48,8 @@ pub enum QueryError {
     Index { path: PathBuf, reason: String },
     #[error("search failed: {0}")]
     Search(#[from] tantivy::TantivyError),
+    #[error("{0}")]
+    Collect(#[from] CollectError),
 }
 
 impl QueryError {
@@ -70,6 +72,9 @@ pub struct Engine {
     executor: Executor,
     /// The lookups that `lookup` and `inputlookup` read.
     lookups: LookupStore,
+    /// Heap bytes a search's group table may take before it spills to
+    /// disk.
+    group_memory: usize,
 }
 
 impl Engine {
@@ -122,6 +127,7 @@ impl Engine {
             pushdown: true,
             executor,
             lookups: LookupStore::new(),
+            group_memory: DEFAULT_GROUP_MEMORY,
         })
     }
 
@@ -136,6 +142,13 @@ impl Engine {
     /// for tests that prove so, and for diagnosis.
     pub fn set_pushdown(&mut self, on: bool) {
         self.pushdown = on;
+    }
+
+    /// Heap bytes a search's group table may take before it spills to disk
+    /// (sorted runs in unnamed temporary files, merged as the result is
+    /// read); the answer is the same.
+    pub fn set_group_memory(&mut self, bytes: usize) {
+        self.group_memory = bytes;
     }
 
     /// Search the segments of one search one at a time (for callers that
@@ -209,12 +222,8 @@ impl Engine {
         };
         let collector = collector.with_filters(filters);
         let searcher = self.reader.searcher();
-        let groups = searcher.search_with_executor(
-            &*q,
-            &collector,
-            &self.executor,
-            EnableScoring::disabled_from_searcher(&searcher),
-        )?;
+        let weight = q.weight(EnableScoring::disabled_from_searcher(&searcher))?;
+        let groups = collector.collect(&searcher, &*weight, &self.executor, self.group_memory)?;
         let rows = collector.rows(groups, ROWS_PER_CHUNK);
         let columns = collector.columns();
         let commands = &query.pipeline.commands;
@@ -222,8 +231,14 @@ impl Engine {
         // take the previous chunk: for a wide result, making rows and
         // writing them cost about the same.
         std::thread::scope(|scope| {
-            let fill = read_ahead(scope, rows);
-            crate::commands::run_chunked(columns, fill, commands, sink).map_err(post_error)
+            let (fill, maker) = read_ahead(scope, rows);
+            let n = crate::commands::run_chunked(columns, fill, commands, sink).map_err(post_error);
+            // The maker stops once `fill` is gone; a result it could not
+            // read back from disk is an error even if the commands ended.
+            match maker.join() {
+                Ok(Err(e)) => Err(CollectError::Spill(e).into()),
+                _ => n,
+            }
         })
     }
 }
@@ -237,20 +252,24 @@ impl Engine {
 fn read_ahead<'scope, 'env: 'scope>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     mut rows: crate::collect::Rows<'env>,
-) -> impl FnMut(&mut Vec<Vec<Cell>>) -> bool + 'scope {
+) -> (
+    impl FnMut(&mut Vec<Vec<Cell>>) -> bool + 'scope,
+    Maker<'scope>,
+) {
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<Vec<Cell>>>(1);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Vec<Cell>>>();
     for _ in 0..2 {
         let _ = empty_tx.send(Vec::new());
     }
-    scope.spawn(move || {
+    let maker = scope.spawn(move || {
         while let Ok(mut buf) = empty_rx.recv() {
-            if !rows.fill(&mut buf) || full_tx.send(buf).is_err() {
+            if !rows.fill(&mut buf)? || full_tx.send(buf).is_err() {
                 break;
             }
         }
+        Ok(())
     });
-    move |buf| {
+    let fill = move |buf: &mut Vec<Vec<Cell>>| {
         let used = std::mem::take(buf);
         let _ = empty_tx.send(used);
         match full_rx.recv() {
@@ -260,12 +279,21 @@ fn read_ahead<'scope, 'env: 'scope>(
             }
             Err(_) => false,
         }
-    }
+    };
+    (fill, maker)
 }
+
+/// The thread making rows; it ends with the error of a result that could
+/// not be read back from disk.
+type Maker<'scope> = std::thread::ScopedJoinHandle<'scope, std::io::Result<()>>;
 
 /// Times to open an index again when a segment vanished while opening it
 /// (a concurrent append's merge).
 const OPEN_ATTEMPTS: u32 = 5;
+
+/// Default of [`Engine::set_group_memory`]: a pack runs a search per
+/// core, so a few of these at once.
+pub const DEFAULT_GROUP_MEMORY: usize = 64 << 20;
 
 /// Rows made and passed through the commands at a time.
 const ROWS_PER_CHUNK: usize = 4096;

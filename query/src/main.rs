@@ -94,6 +94,13 @@ struct Args {
     /// Output format [default: table on a terminal, csv otherwise].
     #[arg(long, value_enum)]
     format: Option<OutFormat>,
+
+    /// Memory (MiB) a search's group table may take; a larger result is
+    /// sorted into temporary files (in TMPDIR) and merged as it is written.
+    /// The answer does not change. With --pack, one search per core runs
+    /// at a time.
+    #[arg(long, value_name = "MIB", default_value_t = evidx_query::engine::DEFAULT_GROUP_MEMORY >> 20)]
+    group_memory: usize,
 }
 
 fn main() -> ExitCode {
@@ -120,6 +127,7 @@ fn run() -> anyhow::Result<u8> {
         None => Format::Csv,
     };
     let mut engine = Engine::open(&args.index)?;
+    engine.set_group_memory(args.group_memory.saturating_mul(1 << 20));
     let lookups_dir = args.lookups.clone().or_else(|| {
         let dir = args.macros.as_ref()?.parent()?.join("lookups");
         dir.is_dir().then_some(dir)

@@ -1,7 +1,9 @@
 //! Pushdown never changes an answer: every shared ESCU detection, every
 //! Sigma regression query, and filters of every kind after tstats give the
 //! same table with filters pushed into the collector as without, over an
-//! index of all the shared data and the generated sample.
+//! index of all the shared data and the generated sample. Nor does
+//! spilling: the same tables come out when every group table goes to disk
+//! and is merged back (`Engine::set_group_memory(0)`).
 
 mod common;
 
@@ -13,9 +15,10 @@ use evidx_query::collect::GroupBy;
 use evidx_query::spl::{self, MacroSet};
 use evidx_query::{detection, pushdown, Engine};
 
-/// The index, opened twice: pushdown on, and off.
-fn engines() -> &'static (Engine, Engine) {
-    static ENGINES: OnceLock<(Engine, Engine)> = OnceLock::new();
+/// The index, opened three times: pushdown on, off, and on with every
+/// group table spilled to disk.
+fn engines() -> &'static (Engine, Engine, Engine) {
+    static ENGINES: OnceLock<(Engine, Engine, Engine)> = OnceLock::new();
     ENGINES.get_or_init(|| {
         let dir = scratch("pushdown-all-shared");
         let inputs = [
@@ -28,13 +31,15 @@ fn engines() -> &'static (Engine, Engine) {
         let on = Engine::open(&dir).expect("open");
         let mut off = Engine::open(&dir).expect("open");
         off.set_pushdown(false);
-        (on, off)
+        let mut spilling = Engine::open(&dir).expect("open");
+        spilling.set_group_memory(0);
+        (on, off, spilling)
     })
 }
 
 /// Runs `spl` both ways; returns the number of rows and of pushed filters.
 fn same_both_ways(spl_text: &str, macros: &MacroSet) -> (usize, usize) {
-    let (on, off) = engines();
+    let (on, off, spilling) = engines();
     let query = spl::parse_query(spl_text, macros).unwrap_or_else(|e| panic!("{spl_text}\n{e:?}"));
     let ts = &query.pipeline.tstats;
     let pushed = pushdown::key_filters(
@@ -44,6 +49,12 @@ fn same_both_ways(spl_text: &str, macros: &MacroSet) -> (usize, usize) {
     .len();
     let a = on.run(&query);
     let b = off.run(&query);
+    let spilled = spilling.run(&query);
+    match (&a, &spilled) {
+        (Ok(a), Ok(s)) => assert_eq!(a, s, "spilling changed the answer of\n{spl_text}"),
+        (Err(a), Err(s)) => assert_eq!(a.to_string(), s.to_string(), "{spl_text}"),
+        (a, s) => panic!("{spl_text}\nin memory: {a:?}\nspilled: {s:?}"),
+    }
     match (a, b) {
         (Ok(a), Ok(b)) => {
             assert_eq!(a, b, "pushdown changed the answer of\n{spl_text}");

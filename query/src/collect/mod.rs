@@ -16,6 +16,7 @@
 //!   whose group would be filtered out are never grouped.
 
 mod key_table;
+mod spill;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -153,6 +154,64 @@ pub struct Groups {
     /// `aggs[g * n_aggs + j]`.
     aggs: Vec<AggValue>,
     len: usize,
+}
+
+impl Groups {
+    /// About how many bytes of heap the table holds (to keep a merge within
+    /// its budget; an overestimate is fine).
+    fn heap_bytes(&self) -> usize {
+        const STRING: usize = std::mem::size_of::<String>();
+        let values: usize = self.values.iter().flatten().map(|v| v.len() + STRING).sum();
+        let aggs: usize = self
+            .aggs
+            .iter()
+            .map(|a| {
+                std::mem::size_of::<AggValue>()
+                    + match a {
+                        AggValue::Extreme(Some((Ordered::Text(t), s))) => t.len() + s.len(),
+                        AggValue::Extreme(Some((_, s))) => s.len(),
+                        // A B-tree node per few values, and each string.
+                        AggValue::Set(set) => set.iter().map(|v| v.len() + 2 * STRING).sum(),
+                        _ => 0,
+                    }
+            })
+            .sum();
+        // Each group also has a key in the merge's key table.
+        values + aggs + self.keys.len() * (4 + 8) + self.len * 8
+    }
+
+    /// The groups shown (every by-value present), sorted by by-field
+    /// values (byte order, compared field by field).
+    fn sorted_order(&self, width: usize) -> Vec<u32> {
+        // Rank of each value id in byte order, so rows sort on integers.
+        let ranks: Vec<Vec<u32>> = self
+            .values
+            .iter()
+            .map(|dict| {
+                let mut order: Vec<u32> = (0..dict.len() as u32).collect();
+                order.sort_unstable_by(|&a, &b| dict[a as usize].cmp(&dict[b as usize]));
+                let mut rank = vec![0u32; dict.len()];
+                for (r, &id) in order.iter().enumerate() {
+                    rank[id as usize] = r as u32;
+                }
+                rank
+            })
+            .collect();
+        let key = |g: u32| &self.keys[g as usize * width..(g as usize + 1) * width];
+        let mut order: Vec<u32> = (0..self.len as u32)
+            .filter(|&g| key(g).iter().all(|&k| k != NULL_ID))
+            .collect();
+        order.sort_unstable_by(|&a, &b| {
+            key(a)
+                .iter()
+                .zip(key(b))
+                .zip(&ranks)
+                .map(|((&x, &y), r)| r[x as usize].cmp(&r[y as usize]))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        order
+    }
 }
 
 /// Per-segment columns.
@@ -336,7 +395,11 @@ impl Collector for GroupBy {
     }
 
     fn merge_fruits(&self, fruits: Vec<Groups>) -> tantivy::Result<Groups> {
-        Ok(merge(fruits, self.by.len(), &self.aggs))
+        let mut merger = Merger::new(self.by.len(), &self.aggs, usize::MAX);
+        for fruit in fruits {
+            merger.add(fruit)?;
+        }
+        Ok(merger.take())
     }
 }
 
@@ -430,7 +493,8 @@ impl SegmentCollector for GroupSegment {
     }
 
     fn harvest(self) -> Groups {
-        self.harvest_groups()
+        let mut store = None;
+        self.harvest_range(0..self.table.len(), &mut store)
     }
 }
 
@@ -512,21 +576,58 @@ impl GroupSegment {
         Some(s)
     }
 
-    fn harvest_groups(self) -> Groups {
-        let width = self.by_cols.len();
-        let n_groups = self.table.len();
+    /// The groups of the segment in pieces of about `budget` bytes of
+    /// text, each passed to `emit` as it is made, so a segment with a
+    /// large answer never holds all its values at once.
+    fn harvest_pieces(
+        self,
+        budget: usize,
+        mut emit: impl FnMut(Groups) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let n = self.table.len();
+        // A group's text: about the mean term length of each by-column.
+        let per_group: usize = self
+            .by_cols
+            .iter()
+            .map(|c| match c {
+                SegSource::Str(c) if c.num_terms() > 0 => {
+                    c.dictionary().num_bytes().get_bytes() as usize / c.num_terms() + 32
+                }
+                _ => 32,
+            })
+            .sum::<usize>()
+            + self.aggs.len() * 64;
+        let piece = (budget / 2 / per_group.max(1)).clamp(1 << 12, n.max(1 << 12));
         let mut store = None;
+        let mut start = 0;
+        while start < n {
+            let end = n.min(start.saturating_add(piece));
+            emit(self.harvest_range(start..end, &mut store))?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// The groups `range` (slot numbers) of the segment, with their values.
+    fn harvest_range(
+        &self,
+        range: std::ops::Range<usize>,
+        store: &mut Option<(tantivy::store::StoreReader, EvidxSchema)>,
+    ) -> Groups {
+        let width = self.by_cols.len();
+        let start = range.start;
+        let n_groups = range.len();
         // By-fields: decode each column's distinct ordinals in one pass.
         let mut values: Vec<Vec<String>> = Vec::with_capacity(width);
         let mut keys = vec![NULL_ID; n_groups * width];
         for (i, col) in self.by_cols.iter().enumerate() {
-            let parts = (0..n_groups).map(|g| self.table.key(g)[i]);
+            let parts = range.clone().map(|g| self.table.key(g)[i]);
             let (mut dict, ids) = decode_column(col, parts);
             // A value too long for its fast column: its full text.
             for (id, v) in dict.iter_mut().enumerate() {
                 if is_cut(v) {
                     if let Some(g) = ids.iter().position(|&x| x == id as u32) {
-                        if let Some(full) = self.full_value(&mut store, self.first_doc[g], i) {
+                        if let Some(full) = self.full_value(store, self.first_doc[start + g], i) {
                             *v = full;
                         }
                     }
@@ -559,7 +660,7 @@ impl GroupSegment {
             .map(|(j, col)| {
                 let mut ords: Vec<u64> = Vec::new();
                 for g in 0..n_groups {
-                    match &self.states[g * n_aggs + j] {
+                    match &self.states[(start + g) * n_aggs + j] {
                         SegAgg::Min(Some(v)) | SegAgg::Max(Some(v)) => ords.push(*v),
                         SegAgg::Latest(Some((_, v))) | SegAgg::Earliest(Some((_, v))) => {
                             ords.push(*v)
@@ -576,7 +677,7 @@ impl GroupSegment {
             for (j, col) in self.agg_cols.iter().enumerate() {
                 let text = |v: &u64| texts[j].get(v).cloned();
                 let is_time = matches!(col, SegSource::Time(..));
-                aggs.push(match &self.states[g * n_aggs + j] {
+                aggs.push(match &self.states[(start + g) * n_aggs + j] {
                     SegAgg::Count(n) => AggValue::Count(*n),
                     SegAgg::Min(m) | SegAgg::Max(m) if is_time => {
                         AggValue::Time(m.map(|v| v as i64))
@@ -760,49 +861,114 @@ impl Interner {
     }
 }
 
-/// Merge segment groups on interned value ids.
-fn merge(fruits: Vec<Groups>, width: usize, aggs: &[(AggFunc, Option<FieldRef>)]) -> Groups {
-    let n_aggs = aggs.len();
-    let mut out = Groups::default();
-    let mut interners: Vec<Interner> = (0..width).map(|_| Interner::default()).collect();
-    let mut table = KeyTable::new(&vec![None; width]);
-    let mut key = vec![0u64; width];
-    for fruit in fruits {
+/// Merges segment groups on interned value ids, in the order they are
+/// added. When the merged table outgrows its budget it is written out as a
+/// sorted run ([`spill`]) and merging starts afresh.
+pub struct Merger {
+    width: usize,
+    aggs: Vec<(AggFunc, Option<FieldRef>)>,
+    interners: Vec<Interner>,
+    table: KeyTable,
+    key: Vec<u64>,
+    out: Groups,
+    /// Estimated heap bytes of the merged table, and the budget.
+    bytes: usize,
+    budget: usize,
+    runs: Vec<spill::Run>,
+}
+
+impl Merger {
+    fn new(width: usize, aggs: &[(AggFunc, Option<FieldRef>)], budget: usize) -> Self {
+        Merger {
+            width,
+            aggs: aggs.to_vec(),
+            interners: (0..width).map(|_| Interner::default()).collect(),
+            table: KeyTable::new(&vec![None; width]),
+            key: vec![0u64; width],
+            out: Groups::default(),
+            bytes: 0,
+            budget,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Merge in the groups of one segment.
+    pub fn add(&mut self, fruit: Groups) -> std::io::Result<()> {
+        let (width, n_aggs) = (self.width, self.aggs.len());
+        self.bytes += fruit.heap_bytes();
         // Local value id -> merged value id, per by-field.
         let remap: Vec<Vec<u32>> = fruit
             .values
             .into_iter()
-            .zip(interners.iter_mut())
+            .zip(self.interners.iter_mut())
             .map(|(dict, interner)| dict.into_iter().map(|v| interner.intern(v)).collect())
             .collect();
         let mut fruit_aggs = fruit.aggs.into_iter();
         for g in 0..fruit.len {
-            for i in 0..width {
-                key[i] = match fruit.keys[g * width + i] {
+            let ids = &fruit.keys[g * width..(g + 1) * width];
+            for ((part, &id), remap) in self.key.iter_mut().zip(ids).zip(&remap) {
+                *part = match id {
                     NULL_ID => NULL,
-                    id => u64::from(remap[i][id as usize]),
+                    id => u64::from(remap[id as usize]),
                 };
             }
             let group_aggs = fruit_aggs.by_ref().take(n_aggs);
-            let (slot, new) = table.slot(&key);
+            let (slot, new) = self.table.slot(&self.key);
             if new {
-                out.keys.extend(key.iter().map(|&k| match k {
+                self.out.keys.extend(self.key.iter().map(|&k| match k {
                     NULL => NULL_ID,
                     id => id as u32,
                 }));
-                out.aggs.extend(group_aggs);
-                out.len += 1;
+                self.out.aggs.extend(group_aggs);
+                self.out.len += 1;
             } else {
                 merge_aggs(
-                    &mut out.aggs[slot * n_aggs..(slot + 1) * n_aggs],
+                    &mut self.out.aggs[slot * n_aggs..(slot + 1) * n_aggs],
                     group_aggs,
-                    aggs,
+                    &self.aggs,
                 );
             }
         }
+        if self.bytes > self.budget {
+            let full = self.take();
+            self.runs
+                .push(spill::write_run(full, self.width, self.aggs.len())?);
+        }
+        Ok(())
     }
-    out.values = interners.into_iter().map(|i| i.values).collect();
-    out
+
+    /// The merged table so far, leaving the merger empty.
+    fn take(&mut self) -> Groups {
+        let mut out = std::mem::take(&mut self.out);
+        out.values = std::mem::take(&mut self.interners)
+            .into_iter()
+            .map(|i| i.values)
+            .collect();
+        self.interners = (0..self.width).map(|_| Interner::default()).collect();
+        self.table = KeyTable::new(&vec![None; self.width]);
+        self.bytes = 0;
+        out
+    }
+
+    /// Every group added: in memory, or in sorted runs when it spilled.
+    pub fn finish(mut self) -> std::io::Result<Merged> {
+        let rest = self.take();
+        if self.runs.is_empty() {
+            return Ok(Merged::Memory(rest));
+        }
+        self.runs
+            .push(spill::write_run(rest, self.width, self.aggs.len())?);
+        Ok(Merged::Runs(spill::RunMerge::new(
+            self.runs, self.width, self.aggs,
+        )?))
+    }
+}
+
+/// The groups of a search, merged.
+pub enum Merged {
+    Memory(Groups),
+    /// Too large for the budget: sorted runs on disk, merged as read.
+    Runs(spill::RunMerge),
 }
 
 fn merge_aggs(
@@ -851,69 +1017,80 @@ impl GroupBy {
 
     /// The result table: by-fields then aggregates, rows in by-field order
     /// (byte order of the values, compared field by field).
-    pub fn table(&self, groups: Groups) -> Table {
-        Table {
-            columns: self.columns(),
-            rows: {
-                let mut rows = self.rows(groups, usize::MAX);
-                let mut chunk = Vec::new();
-                let mut all = Vec::new();
-                while rows.fill(&mut chunk) {
-                    all.append(&mut chunk);
-                }
-                all
-            },
+    pub fn table(&self, merged: Merged) -> std::io::Result<Table> {
+        let mut rows = self.rows(merged, usize::MAX);
+        let mut chunk = Vec::new();
+        let mut all = Vec::new();
+        while rows.fill(&mut chunk)? {
+            all.append(&mut chunk);
         }
+        Ok(Table {
+            columns: self.columns(),
+            rows: all,
+        })
     }
 
     /// The result rows in by-field order, made `chunk` at a time, so a
     /// large result streams to its output instead of being built whole.
     /// With no by-field and no match, Splunk's single row of zero counts.
-    pub fn rows(&self, groups: Groups, chunk: usize) -> Rows<'_> {
+    pub fn rows(&self, merged: Merged, chunk: usize) -> Rows<'_> {
         let width = self.by.len();
-        // Rank of each value id in byte order, so rows sort on integers.
-        let ranks: Vec<Vec<u32>> = groups
-            .values
-            .iter()
-            .map(|dict| {
-                let mut order: Vec<u32> = (0..dict.len() as u32).collect();
-                order.sort_unstable_by(|&a, &b| dict[a as usize].cmp(&dict[b as usize]));
-                let mut rank = vec![0u32; dict.len()];
-                for (r, &id) in order.iter().enumerate() {
-                    rank[id as usize] = r as u32;
-                }
-                rank
-            })
-            .collect();
-        let mut order: Vec<u32> = (0..groups.len as u32)
-            .filter(|&g| {
-                let g = g as usize;
-                groups.keys[g * width..(g + 1) * width]
-                    .iter()
-                    .all(|&k| k != NULL_ID)
-            })
-            .collect();
-        order.sort_unstable_by(|&a, &b| {
-            let (a, b) = (a as usize, b as usize);
-            let ka = &groups.keys[a * width..(a + 1) * width];
-            let kb = &groups.keys[b * width..(b + 1) * width];
-            ka.iter()
-                .zip(kb)
-                .zip(&ranks)
-                .map(|((&x, &y), r)| r[x as usize].cmp(&r[y as usize]))
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        let zero_row = width == 0 && order.is_empty();
+        let source = match merged {
+            Merged::Memory(groups) => Source::Memory {
+                order: groups.sorted_order(width).into_iter(),
+                aggs: groups.aggs.into_iter().map(Some).collect(),
+                values: groups.values,
+                keys: groups.keys,
+            },
+            Merged::Runs(runs) => Source::Runs(runs),
+        };
+        let zero_row =
+            width == 0 && matches!(&source, Source::Memory { order, .. } if order.len() == 0);
         Rows {
             by: self,
-            aggs: groups.aggs.into_iter().map(Some).collect(),
-            values: groups.values,
-            keys: groups.keys,
-            order: order.into_iter(),
+            source,
             chunk: chunk.max(1),
             zero_row,
         }
+    }
+
+    /// Collect the groups of `weight`'s matches in every segment of
+    /// `searcher`, merged in segment order within about `budget` bytes of
+    /// heap: a segment's groups are made in pieces, and a merged table
+    /// over the budget spills to disk.
+    pub fn collect(
+        &self,
+        searcher: &tantivy::Searcher,
+        weight: &dyn tantivy::query::Weight,
+        executor: &tantivy::Executor,
+        budget: usize,
+    ) -> Result<Merged, CollectError> {
+        let merger =
+            std::sync::Mutex::new(InOrder::new(Merger::new(self.by.len(), &self.aggs, budget)));
+        let lock = || merger.lock().unwrap_or_else(|p| p.into_inner());
+        let spill = |e: std::io::Error| tantivy::TantivyError::InternalError(spill_message(&e));
+        let segments = searcher.segment_readers().iter().enumerate();
+        executor.map(
+            |(ord, reader)| {
+                let mut seg = self.for_segment(ord as SegmentOrdinal, reader)?;
+                match reader.alive_bitset() {
+                    None => {
+                        weight.for_each_no_score(reader, &mut |docs| seg.collect_block(docs))?
+                    }
+                    Some(alive) => weight.for_each_no_score(reader, &mut |docs| {
+                        for &d in docs.iter().filter(|&&d| alive.is_alive(d)) {
+                            seg.collect_block(&[d]);
+                        }
+                    })?,
+                }
+                seg.harvest_pieces(budget, |piece| lock().piece(ord, piece))
+                    .and_then(|()| lock().done(ord))
+                    .map_err(spill)
+            },
+            segments,
+        )?;
+        let merger = merger.into_inner().unwrap_or_else(|p| p.into_inner());
+        Ok(merger.finish()?)
     }
 
     /// Write aggregate `a` into `cell`, reusing its text.
@@ -960,25 +1137,110 @@ fn set_str(cell: &mut Cell, text: &str) {
         cell.0.push(String::new());
     }
     let s = &mut cell.0[0];
+    if s.capacity() > 4 * text.len() + 4096 {
+        // Do not keep a long value's room for short ones.
+        *s = text.to_owned();
+        return;
+    }
     s.clear();
     s.push_str(text);
 }
 
+/// The merge of segment groups kept in segment order when segments
+/// finish out of order (in parallel), so ties (`latest`, `earliest`) and
+/// sums go the same way on every run. The pieces of a segment whose turn
+/// has not come wait in memory (with segments run one at a time, as a
+/// pack runs them, none ever waits).
+struct InOrder {
+    merger: Merger,
+    /// The segment being merged.
+    next: usize,
+    waiting: std::collections::BTreeMap<usize, Vec<Groups>>,
+    done: std::collections::BTreeSet<usize>,
+}
+
+impl InOrder {
+    fn new(merger: Merger) -> Self {
+        InOrder {
+            merger,
+            next: 0,
+            waiting: Default::default(),
+            done: Default::default(),
+        }
+    }
+
+    /// A piece of segment `ord`'s groups.
+    fn piece(&mut self, ord: usize, groups: Groups) -> std::io::Result<()> {
+        if ord == self.next {
+            self.merger.add(groups)
+        } else {
+            self.waiting.entry(ord).or_default().push(groups);
+            Ok(())
+        }
+    }
+
+    /// Segment `ord` has given all its pieces.
+    fn done(&mut self, ord: usize) -> std::io::Result<()> {
+        self.done.insert(ord);
+        while self.done.remove(&self.next) {
+            self.next += 1;
+            for groups in self.waiting.remove(&self.next).unwrap_or_default() {
+                self.merger.add(groups)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> std::io::Result<Merged> {
+        let mut merger = self.merger;
+        for groups in self.waiting.into_values().flatten() {
+            merger.add(groups)?;
+        }
+        merger.finish()
+    }
+}
+
+/// A search failed, or a large result could not be spilled to disk.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("search failed: {0}")]
+    Search(#[from] tantivy::TantivyError),
+    #[error("{}", spill_message(.0))]
+    Spill(#[from] std::io::Error),
+}
+
+fn spill_message(e: &std::io::Error) -> String {
+    format!(
+        "writing a large result to a temporary file: {e} (set TMPDIR to a folder with room, \
+         or give the search more memory with --group-memory)"
+    )
+}
+
+/// Text of by-values in one chunk of result rows, at most (about).
+const CHUNK_BYTES: usize = 2 << 20;
+
 /// Result rows, a chunk at a time (see [`GroupBy::rows`]).
 pub struct Rows<'g> {
     by: &'g GroupBy,
-    values: Vec<Vec<String>>,
-    keys: Vec<u32>,
-    aggs: Vec<Option<AggValue>>,
-    order: std::vec::IntoIter<u32>,
+    source: Source,
     chunk: usize,
     zero_row: bool,
+}
+
+enum Source {
+    Memory {
+        values: Vec<Vec<String>>,
+        keys: Vec<u32>,
+        aggs: Vec<Option<AggValue>>,
+        order: std::vec::IntoIter<u32>,
+    },
+    Runs(spill::RunMerge),
 }
 
 impl Rows<'_> {
     /// Fill `buf` with the next rows (at most the chunk size), reusing its
     /// rows, cells and strings; false when there were none left.
-    pub fn fill(&mut self, buf: &mut Vec<Vec<Cell>>) -> bool {
+    pub fn fill(&mut self, buf: &mut Vec<Vec<Cell>>) -> std::io::Result<bool> {
         let (width, n_aggs) = (self.by.by.len(), self.by.aggs.len());
         if std::mem::take(&mut self.zero_row) {
             // Splunk returns one row of zero counts for an empty result.
@@ -993,24 +1255,58 @@ impl Rows<'_> {
                     })
                     .collect(),
             );
-            return true;
+            return Ok(true);
         }
-        let n = self.chunk.min(self.order.len());
-        buf.truncate(n);
-        buf.resize_with(n, Vec::new);
-        for (row, g) in buf.iter_mut().zip(self.order.by_ref()) {
-            let g = g as usize;
+        let mut n = 0;
+        let mut bytes = 0;
+        // A chunk ends at `chunk` rows or at about CHUNK_BYTES of by-values:
+        // 4096 command lines of a few KiB each would be tens of MiB, three
+        // chunks of them in flight.
+        while n < self.chunk && bytes < CHUNK_BYTES {
+            if buf.len() == n {
+                buf.push(Vec::new());
+            }
+            let row = &mut buf[n];
             row.truncate(width + n_aggs);
             row.resize_with(width + n_aggs, Cell::null);
-            for (i, &id) in self.keys[g * width..(g + 1) * width].iter().enumerate() {
-                set_str(&mut row[i], &self.values[i][id as usize]);
+            let (by_cells, agg_cells) = row.split_at_mut(width);
+            match &mut self.source {
+                Source::Memory {
+                    values,
+                    keys,
+                    aggs,
+                    order,
+                } => {
+                    let Some(g) = order.next() else { break };
+                    let g = g as usize;
+                    for (i, &id) in keys[g * width..(g + 1) * width].iter().enumerate() {
+                        let v = &values[i][id as usize];
+                        bytes += v.len();
+                        set_str(&mut by_cells[i], v);
+                    }
+                    for (j, (func, _)) in self.by.aggs.iter().enumerate() {
+                        let a = aggs[g * n_aggs + j].take();
+                        self.by.agg_cell(*func, a, &mut agg_cells[j]);
+                    }
+                }
+                Source::Runs(runs) => {
+                    let Some((key, aggs)) = runs.next_group()? else {
+                        break;
+                    };
+                    for (cell, value) in by_cells.iter_mut().zip(&key) {
+                        bytes += value.len();
+                        set_str(cell, value);
+                    }
+                    for ((cell, a), (func, _)) in agg_cells.iter_mut().zip(aggs).zip(&self.by.aggs)
+                    {
+                        self.by.agg_cell(*func, Some(a), cell);
+                    }
+                }
             }
-            for (j, (func, _)) in self.by.aggs.iter().enumerate() {
-                let a = self.aggs[g * n_aggs + j].take();
-                self.by.agg_cell(*func, a, &mut row[width + j]);
-            }
+            n += 1;
         }
-        n > 0
+        buf.truncate(n);
+        Ok(n > 0)
     }
 }
 
