@@ -111,6 +111,7 @@ impl Engine {
                 Err(e) => return Err(err(e.to_string())),
             }
         };
+        crate::memory::watch(dir);
         let schema = EvidxSchema::from_schema(&index.schema()).map_err(|e| {
             err(format!(
                 "schema is not evidx's ({e}); re-index with this version"
@@ -293,7 +294,7 @@ const OPEN_ATTEMPTS: u32 = 5;
 
 /// Default of [`Engine::set_group_memory`]: a pack runs a search per
 /// core, so a few of these at once.
-pub const DEFAULT_GROUP_MEMORY: usize = 64 << 20;
+pub const DEFAULT_GROUP_MEMORY: usize = 16 << 20;
 
 /// Rows made and passed through the commands at a time.
 const ROWS_PER_CHUNK: usize = 4096;

@@ -29,6 +29,10 @@ const MAX_INTERSECTED: usize = 8;
 /// holding them are found in one ordered pass instead.
 const LOOKUP_COST_IN_TERMS: usize = 32;
 
+/// Bytes of matching values the trigram path holds at most; past it the
+/// query falls back to scanning each segment's dictionary.
+const VALUES_BUDGET: usize = 16 << 20;
+
 /// Grams of a glob whose document frequency is looked up (spread over its
 /// pieces): bounds the dictionary lookups of a very long literal.
 const MAX_LOOKED_UP: usize = 64;
@@ -65,6 +69,8 @@ pub struct GlobQuery {
     grams: Option<(Field, Arc<[Vec<String>]>)>,
     /// See [`LOOKUP_COST_IN_TERMS`].
     lookup_cost: usize,
+    /// See [`VALUES_BUDGET`].
+    values_budget: usize,
 }
 
 impl GlobQuery {
@@ -83,7 +89,17 @@ impl GlobQuery {
             globs: globs.into(),
             grams,
             lookup_cost: LOOKUP_COST_IN_TERMS,
+            values_budget: VALUES_BUDGET,
         }
+    }
+
+    /// The same query with another bound on the matching values held (0:
+    /// the dictionaries are scanned as soon as one value matches), to
+    /// compare the ways in tests.
+    #[doc(hidden)]
+    pub fn with_values_budget(mut self, bytes: usize) -> Self {
+        self.values_budget = bytes;
+        self
     }
 
     /// The same query with another cost of a dictionary lookup (0: always
@@ -132,9 +148,20 @@ impl Query for GlobQuery {
             }));
         };
         let mut values = BTreeSet::new();
+        let mut bytes = 0;
         for reader in searcher.segment_readers() {
             let candidates = self.gram_candidates(reader, *field, per_glob)?;
-            self.matching_values(reader, &candidates, &mut values)?;
+            bytes += self.matching_values(reader, &candidates, &mut values)?;
+            crate::memory::release_if_over();
+            if bytes > self.values_budget {
+                // So many matching values that holding them would make
+                // memory follow the archive: each segment's dictionary
+                // is scanned instead (bounded memory, slower).
+                return Ok(Box::new(GlobWeight {
+                    query: self.clone(),
+                    values: None,
+                }));
+            }
         }
         Ok(Box::new(GlobWeight {
             query: self.clone(),
@@ -253,13 +280,14 @@ impl GlobQuery {
         reader: &SegmentReader,
         candidates: &[DocId],
         values: &mut BTreeSet<String>,
-    ) -> tantivy::Result<()> {
+    ) -> tantivy::Result<usize> {
         if candidates.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let Some(column) = reader.fast_fields().str(self.field_name)? else {
-            return Ok(());
+            return Ok(0);
         };
+        let mut added = 0;
         let mut with_ord: Vec<(u64, DocId)> = candidates
             .iter()
             .filter_map(|&d| column.ords().first(d).map(|o| (o, d)))
@@ -294,10 +322,13 @@ impl GlobQuery {
                 fold_case(&text)
             };
             if self.matches(&folded) {
-                values.insert(folded);
+                let len = folded.len() + 48;
+                if values.insert(folded) {
+                    added += len;
+                }
             }
         }
-        Ok(())
+        Ok(added)
     }
 
     /// The documents of the segment holding one of `values` (case-folded

@@ -18,6 +18,7 @@ pub mod glob;
 pub mod glob_query;
 pub mod lint;
 pub mod lookups;
+pub mod memory;
 pub mod num;
 pub mod pack;
 pub mod pattern;

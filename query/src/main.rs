@@ -114,6 +114,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<u8> {
+    // Two heap arenas: with one per thread, freed memory of finished
+    // searches stayed spread over many (see `memory`).
+    evidx_query::memory::limit_arenas(2);
     let args = Args::parse();
     let macros = match &args.macros {
         Some(dir) => MacroSet::load_dir(dir)?,

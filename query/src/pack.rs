@@ -59,6 +59,10 @@ pub fn run(
             let (name, outcome) = match detection::load(path) {
                 Ok(det) => {
                     let outcome = run_one(engine, macros, &det.search, path, out);
+                    // What this detection touched and freed is not the
+                    // next one's: give it back (see `memory`).
+                    crate::memory::release_if_over();
+                    crate::memory::trim_heap();
                     (det.name, outcome)
                 }
                 Err(e) => (path.display().to_string(), Err(e.to_string())),

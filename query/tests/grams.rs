@@ -106,12 +106,21 @@ fn compare(field: Cim, patterns: &[&str]) -> usize {
         by_grams.len(),
         by_scan.len()
     );
-    // Both ways of finding the documents of the matching values agree.
-    for cost in [0, usize::MAX] {
-        let by_way = search(&q.clone().with_lookup_cost(cost));
+    // Both ways of finding the documents of the matching values agree,
+    // and so does the fallback when the values are too many to hold.
+    let ways = [
+        q.clone().with_lookup_cost(0),
+        q.clone().with_lookup_cost(usize::MAX),
+        q.clone().with_values_budget(0),
+    ];
+    for (cost, way) in ["lookups", "ordered pass", "values over budget"]
+        .iter()
+        .zip(ways)
+    {
+        let by_way = search(&way);
         assert!(
             by_way == by_scan,
-            "{} {patterns:?}: lookup cost {cost}: {} docs, scan {} docs",
+            "{} {patterns:?}: {cost}: {} docs, scan {} docs",
             field.name(),
             by_way.len(),
             by_scan.len()

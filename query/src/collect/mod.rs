@@ -34,6 +34,14 @@ use crate::spl::ast::{Agg, AggFunc, ByField};
 use crate::table::{Cell, Table};
 use key_table::KeyTable;
 
+/// Fewest groups in a piece of a segment's harvest (see
+/// `GroupSegment::harvest_pieces`).
+const MIN_PIECE_GROUPS: usize = 1024;
+
+/// Blocks (of up to 64 documents) between two checks of the index pages
+/// the process holds ([`crate::memory::release_if_over`]).
+const RELEASE_EVERY_BLOCKS: u64 = 64;
+
 /// Ordinal used for "no value" in a group key.
 const NULL: u64 = u64::MAX;
 /// Interned id of "no value".
@@ -170,8 +178,10 @@ impl Groups {
                     + match a {
                         AggValue::Extreme(Some((Ordered::Text(t), s))) => t.len() + s.len(),
                         AggValue::Extreme(Some((_, s))) => s.len(),
-                        // A B-tree node per few values, and each string.
-                        AggValue::Set(set) => set.iter().map(|v| v.len() + 2 * STRING).sum(),
+                        // A B-tree node (room for 11 values), and each string.
+                        AggValue::Set(set) => {
+                            12 * STRING + set.iter().map(|v| v.len() + 2 * STRING).sum::<usize>()
+                        }
                         _ => 0,
                     }
             })
@@ -332,6 +342,8 @@ pub struct GroupSegment {
     key: Vec<u64>,
     tmp: Vec<Option<u64>>,
     times: Vec<u64>,
+    /// Blocks collected (index pages are given back every few).
+    blocks: u64,
 }
 
 impl Collector for GroupBy {
@@ -386,6 +398,7 @@ impl Collector for GroupBy {
             key: vec![0; self.by.len()],
             tmp: Vec::new(),
             times: Vec::new(),
+            blocks: 0,
             by_cols,
         })
     }
@@ -411,6 +424,10 @@ impl SegmentCollector for GroupSegment {
     }
 
     fn collect_block(&mut self, docs: &[DocId]) {
+        self.blocks += 1;
+        if self.blocks % RELEASE_EVERY_BLOCKS == 0 {
+            crate::memory::release_if_over();
+        }
         for (i, col) in self.by_cols.iter().enumerate() {
             col.fill(docs, &mut self.by_vals[i], false, &mut self.tmp);
         }
@@ -585,24 +602,17 @@ impl GroupSegment {
         mut emit: impl FnMut(Groups) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         let n = self.table.len();
-        // A group's text: about the mean term length of each by-column.
-        let per_group: usize = self
-            .by_cols
-            .iter()
-            .map(|c| match c {
-                SegSource::Str(c) if c.num_terms() > 0 => {
-                    c.dictionary().num_bytes().get_bytes() as usize / c.num_terms() + 32
-                }
-                _ => 32,
-            })
-            .sum::<usize>()
-            + self.aggs.len() * 64;
-        let piece = (budget / 2 / per_group.max(1)).clamp(1 << 12, n.max(1 << 12));
+        let piece_bytes = (budget / 2).max(1);
         let mut store = None;
-        let mut start = 0;
+        // The first piece is small; the next ones are sized from the bytes
+        // per group seen so far (values are only known once decoded).
+        let (mut start, mut size) = (0, MIN_PIECE_GROUPS);
         while start < n {
-            let end = n.min(start.saturating_add(piece));
-            emit(self.harvest_range(start..end, &mut store))?;
+            let end = n.min(start + size);
+            let piece = self.harvest_range(start..end, &mut store);
+            let per_group = piece.heap_bytes() / (end - start).max(1);
+            size = (piece_bytes / per_group.max(1)).max(MIN_PIECE_GROUPS);
+            emit(piece)?;
             start = end;
         }
         Ok(())
@@ -1085,7 +1095,9 @@ impl GroupBy {
                 }
                 seg.harvest_pieces(budget, |piece| lock().piece(ord, piece))
                     .and_then(|()| lock().done(ord))
-                    .map_err(spill)
+                    .map_err(spill)?;
+                crate::memory::release_if_over();
+                Ok(())
             },
             segments,
         )?;
