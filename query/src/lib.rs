@@ -5,7 +5,8 @@
 //! `plan` (the `where` clause becomes a tantivy query) -> `collect`
 //! (group-by over fast-field columns) -> `commands` (the commands after
 //! tstats, one file per command or family) -> `render` (table, CSV,
-//! JSON). `engine` drives them; `pack` runs many detections.
+//! JSON). `engine` drives them; `pack` runs many detections; `sql` compiles a pipeline to
+//! SQL for DuckDB or Spark instead.
 
 pub mod collect;
 pub mod commands;
@@ -28,6 +29,7 @@ pub mod raw_glob_query;
 pub mod render;
 pub mod resolve;
 pub mod spl;
+pub mod sql;
 pub mod table;
 
 pub use engine::{Engine, QueryError};

@@ -25,6 +25,12 @@ enum OutFormat {
     Json,
 }
 
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum SqlDialect {
+    Duckdb,
+    Spark,
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "evidx-query",
@@ -63,8 +69,19 @@ evidx-query -i hunt.idx --format json '| from datamodel:Endpoint.Processes \
 )]
 struct Args {
     /// The index directory written by evidx-index.
-    #[arg(short = 'i', long = "index", value_name = "INDEX_DIR")]
-    index: PathBuf,
+    #[arg(
+        short = 'i',
+        long = "index",
+        value_name = "INDEX_DIR",
+        required_unless_present = "emit_sql"
+    )]
+    index: Option<PathBuf>,
+
+    /// Print the search as one SQL statement over a table or view named
+    /// `processes` with the columns of evidx's Parquet output, instead of
+    /// running it; the SQL gives the table this command gives.
+    #[arg(long, value_enum, value_name = "DIALECT", conflicts_with = "pack")]
+    emit_sql: Option<SqlDialect>,
 
     /// The search, e.g. '| tstats count from datamodel=Endpoint.Processes by Processes.dest'.
     #[arg(value_name = "SPL", conflicts_with_all = ["file", "pack"], required_unless_present_any = ["file", "pack"])]
@@ -129,7 +146,13 @@ fn run() -> anyhow::Result<u8> {
         None if std::io::stdout().is_terminal() => Format::Table,
         None => Format::Csv,
     };
-    let mut engine = Engine::open(&args.index)?;
+    if let Some(dialect) = args.emit_sql {
+        return emit_sql(&args, &macros, dialect);
+    }
+    let Some(index) = &args.index else {
+        anyhow::bail!("give the index with -i INDEX_DIR");
+    };
+    let mut engine = Engine::open(index)?;
     engine.set_group_memory(args.group_memory.saturating_mul(1 << 20));
     let lookups_dir = args.lookups.clone().or_else(|| {
         let dir = args.macros.as_ref()?.parent()?.join("lookups");
@@ -179,6 +202,32 @@ fn run() -> anyhow::Result<u8> {
             Ok(EXIT_BAD_QUERY)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// `--emit-sql`: compile the search and print the statement.
+fn emit_sql(args: &Args, macros: &MacroSet, dialect: SqlDialect) -> anyhow::Result<u8> {
+    let text = match (&args.spl, &args.file) {
+        (Some(s), _) => s.clone(),
+        (None, Some(f)) => detection::load(f)?.search,
+        (None, None) => anyhow::bail!("give a search or --file"),
+    };
+    let dialect = match dialect {
+        SqlDialect::Duckdb => evidx_query::sql::Dialect::DuckDb,
+        SqlDialect::Spark => evidx_query::sql::Dialect::Spark,
+    };
+    let compiled = spl::parse_query(&text, macros)
+        .map_err(evidx_query::QueryError::Spl)
+        .and_then(|q| evidx_query::sql::compile(&q, dialect));
+    match compiled {
+        Ok(sql) => {
+            print!("{sql}");
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(EXIT_BAD_QUERY)
+        }
     }
 }
 

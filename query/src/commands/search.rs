@@ -60,17 +60,18 @@ fn compile(e: &SearchExpr) -> Node {
             field: field.clone(),
             globs: values.iter().map(|v| Glob::new(&v.text)).collect(),
         },
-        SearchExpr::Term { value, .. } => {
-            let t = &value.text;
-            let g = if t.starts_with('*') && t.ends_with('*') {
-                t.clone()
-            } else {
-                format!("*{t}*")
-            };
-            Node::Term(Glob::new(&g))
-        }
+        SearchExpr::Term { value, .. } => Node::Term(term_glob(&value.text)),
         // Run before the search (`resolve.rs`); unresolved, nothing.
         SearchExpr::Subsearch(_) => Node::Or(Vec::new()),
+    }
+}
+
+/// The glob of a bare search term: it matches a cell containing it.
+pub fn term_glob(t: &str) -> Glob {
+    if t.starts_with('*') && t.ends_with('*') {
+        Glob::new(t)
+    } else {
+        Glob::new(&format!("*{t}*"))
     }
 }
 

@@ -52,6 +52,45 @@ pub fn parse_pipeline(text: &str) -> Result<Pipeline> {
     Ok(Pipeline { tstats, commands })
 }
 
+/// The span of each command after the data model search, parsed as
+/// [`parse_pipeline`] parses them, so a consumer of the AST (the SQL
+/// compiler) can point at a command the AST keeps no span for. Empty when
+/// the text does not parse.
+pub fn command_spans(text: &str) -> Vec<Span> {
+    let mut c = Cursor::new(text).with_subsearches(parse_subsearch);
+    c.skip_ws();
+    c.eat("|");
+    c.skip_ws();
+    let mut tstats = match parse_event_source(&mut c) {
+        Ok(Some(events)) => events,
+        Ok(None) => match parse_tstats(&mut c) {
+            Ok(t) => t,
+            Err(_) => return Vec::new(),
+        },
+        Err(_) => return Vec::new(),
+    };
+    let mut spans = Vec::new();
+    let mut commands = Vec::new();
+    loop {
+        c.skip_ws();
+        if c.eof() || !c.eat("|") {
+            break;
+        }
+        c.skip_ws();
+        let start = c.pos();
+        match parse_command(&mut c) {
+            Ok(cmd) => commands.push(cmd),
+            Err(_) => return Vec::new(),
+        }
+        let end = text[..c.pos()].trim_end().len().max(start);
+        spans.push(start..end);
+    }
+    let before = commands.len();
+    take_leading_search(&mut tstats, &mut commands);
+    spans.drain(..before - commands.len());
+    spans
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,273 @@
+//! What differs between the SQL engines evidx compiles for: quoting,
+//! string literals, lists, time, regex and case functions. Everything
+//! else in `sql` writes through these helpers, so one dialect's quirk is
+//! handled in one place.
+//!
+//! Spark notes (3.5): string literals unescape backslashes, so they are
+//! escaped here; strings compare as UTF-8 bytes (evidx's order); `RLIKE`
+//! is Java's `find`. Time text is made in UTC whatever the session time
+//! zone is (`to_utc_timestamp(.., current_timezone())`); run with
+//! `spark.sql.session.timeZone=UTC` to be exact on daylight-saving gaps.
+//! DuckDB notes: `VARCHAR` compares as bytes, `regexp_matches` is RE2's
+//! partial match, lambdas are `lambda v: ...`.
+
+/// A SQL engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    DuckDb,
+    Spark,
+}
+
+/// Unicode White_Space, as Rust's `str::trim` and `char::is_whitespace`
+/// know it, as a regex class body (RE2 and Java syntax).
+pub const WHITE_SPACE_CLASS: &str = r"\x{9}-\x{D}\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}";
+
+impl Dialect {
+    /// A quoted identifier.
+    pub fn ident(self, name: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("\"{}\"", name.replace('"', "\"\"")),
+            Dialect::Spark => format!("`{}`", name.replace('`', "``")),
+        }
+    }
+
+    /// A string literal holding exactly `s`.
+    pub fn lit(self, s: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("'{}'", s.replace('\'', "''")),
+            Dialect::Spark => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        }
+    }
+
+    /// A number literal (finite, as evidx holds numbers).
+    pub fn num(self, n: f64) -> String {
+        // `{:?}` keeps the exact value and always has a `.` or `e`.
+        format!("CAST({n:?} AS DOUBLE)")
+    }
+
+    pub fn text_type(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "VARCHAR",
+            Dialect::Spark => "STRING",
+        }
+    }
+
+    /// An integer expression as its decimal text.
+    pub fn int_text(self, x: &str) -> String {
+        format!("CAST({x} AS {})", self.text_type())
+    }
+
+    /// A null of the text type.
+    pub fn null_text(self) -> String {
+        format!("CAST(NULL AS {})", self.text_type())
+    }
+
+    /// `x` lower-cased (Unicode).
+    pub fn lower(self, x: &str) -> String {
+        format!("lower({x})")
+    }
+
+    /// `x LIKE pattern`, `\` escaping `%`, `_` and itself.
+    pub fn like(self, x: &str, pattern: &str) -> String {
+        format!("({x} LIKE {} ESCAPE {})", self.lit(pattern), self.lit("\\"))
+    }
+
+    /// Epoch microseconds of a timestamp column.
+    pub fn epoch_micros(self, col: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("epoch_us({col})"),
+            Dialect::Spark => format!("unix_micros({col})"),
+        }
+    }
+
+    /// Integer division rounding down (also for negative `x`); `n` > 0.
+    pub fn floor_div(self, x: &str, n: i64) -> String {
+        let div = match self {
+            Dialect::DuckDb => "//",
+            Dialect::Spark => "div",
+        };
+        format!(
+            "(CASE WHEN {x} >= 0 THEN ({x}) {div} {n} ELSE -((-({x}) + {}) {div} {n}) END)",
+            n - 1
+        )
+    }
+
+    /// Sorted (byte order) distinct non-null values of `x` in a group.
+    pub fn values_agg(self, x: &str) -> String {
+        match self {
+            Dialect::DuckDb => {
+                format!("list(DISTINCT {x} ORDER BY {x}) FILTER (WHERE {x} IS NOT NULL)")
+            }
+            Dialect::Spark => format!("array_sort(collect_set({x}))"),
+        }
+    }
+
+    /// A list's values joined by newlines (evidx's CSV form of a
+    /// multi-value).
+    pub fn list_join(self, x: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("array_to_string({x}, chr(10))"),
+            Dialect::Spark => format!("array_join({x}, {})", self.lit("\n")),
+        }
+    }
+
+    /// A list of one value.
+    pub fn list_of_one(self, x: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("[{x}]"),
+            Dialect::Spark => format!("array({x})"),
+        }
+    }
+
+    /// Number of values of a list.
+    pub fn list_len(self, x: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("len({x})"),
+            Dialect::Spark => format!("size({x})"),
+        }
+    }
+
+    /// Whether some value `v` of the list `x` satisfies `pred` (written
+    /// over the variable `v`); null when `x` is null.
+    pub fn list_any(self, x: &str, pred: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("(len(list_filter({x}, lambda v: {pred})) > 0)"),
+            Dialect::Spark => format!("exists({x}, v -> {pred})"),
+        }
+    }
+
+    /// Each value `v` of the list `x` mapped by `f` (over `v`).
+    pub fn list_map(self, x: &str, f: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("list_transform({x}, lambda v: {f})"),
+            Dialect::Spark => format!("transform({x}, v -> {f})"),
+        }
+    }
+
+    /// Whether the regex (already in this dialect's syntax) matches
+    /// anywhere in `x`.
+    pub fn regex_match(self, x: &str, re: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("regexp_matches({x}, {})", self.lit(re)),
+            Dialect::Spark => format!("({x} RLIKE {})", self.lit(re)),
+        }
+    }
+
+    /// `x` with leading and trailing Unicode white space removed.
+    fn trim_ws(self, x: &str) -> String {
+        let re = format!("^[{WHITE_SPACE_CLASS}]+|[{WHITE_SPACE_CLASS}]+$");
+        match self {
+            Dialect::DuckDb => format!("regexp_replace({x}, {}, '', 'g')", self.lit(&re)),
+            Dialect::Spark => format!("regexp_replace({x}, {}, '')", self.lit(&re)),
+        }
+    }
+
+    /// evidx's `parse_num` of a text expression: the number it spells
+    /// (trimmed, Rust float syntax, finite), else null.
+    pub fn parse_num(self, x: &str) -> String {
+        let ws = WHITE_SPACE_CLASS;
+        let re = format!(r"^[{ws}]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[{ws}]*$");
+        let cast = format!("TRY_CAST({} AS DOUBLE)", self.trim_ws(x));
+        let finite = match self {
+            Dialect::DuckDb => format!("isfinite({cast})"),
+            Dialect::Spark => format!("abs({cast}) <> double('Infinity')"),
+        };
+        format!(
+            "(CASE WHEN {} THEN (CASE WHEN {finite} THEN {cast} END) END)",
+            self.regex_match(x, &re)
+        )
+    }
+
+    /// Epoch seconds (an integer expression) as UTC text in a strftime
+    /// format already translated by [`Dialect::time_format`].
+    pub fn format_time(self, secs: &str, format: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!(
+                "strftime(make_timestamp(CAST({secs} AS BIGINT) * 1000000), {})",
+                self.lit(format)
+            ),
+            Dialect::Spark => format!(
+                "date_format(to_utc_timestamp(timestamp_seconds(CAST({secs} AS BIGINT)), current_timezone()), {})",
+                self.lit(format)
+            ),
+        }
+    }
+
+    /// A strftime format in this dialect's syntax; None when it uses a
+    /// directive whose output could differ from chrono's.
+    pub fn time_format(self, strftime: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut literal = String::new();
+        let mut chars = strftime.chars();
+        let flush = |literal: &mut String, out: &mut String| {
+            if !literal.is_empty() {
+                if self == Dialect::Spark {
+                    out.push('\'');
+                    out.push_str(&literal.replace('\'', "''"));
+                    out.push('\'');
+                } else {
+                    out.push_str(&literal.replace('%', "%%"));
+                }
+                literal.clear();
+            }
+        };
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                literal.push(c);
+                continue;
+            }
+            let d = chars.next()?;
+            if d == '%' {
+                literal.push('%');
+                continue;
+            }
+            let spark = match d {
+                'Y' => "yyyy",
+                'm' => "MM",
+                'd' => "dd",
+                'H' => "HH",
+                'M' => "mm",
+                'S' => "ss",
+                _ => return None,
+            };
+            flush(&mut literal, &mut out);
+            match self {
+                Dialect::DuckDb => {
+                    out.push('%');
+                    out.push(d);
+                }
+                Dialect::Spark => out.push_str(spark),
+            }
+        }
+        flush(&mut literal, &mut out);
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_keep_their_text() {
+        assert_eq!(Dialect::DuckDb.lit(r"a'b\c"), r"'a''b\c'");
+        assert_eq!(Dialect::Spark.lit(r"a'b\c"), r"'a\'b\\c'");
+        assert_eq!(Dialect::DuckDb.ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Dialect::Spark.ident("values(x)"), "`values(x)`");
+    }
+
+    #[test]
+    fn time_formats() {
+        let f = "%Y-%m-%dT%H:%M:%S";
+        assert_eq!(Dialect::DuckDb.time_format(f).as_deref(), Some(f));
+        assert_eq!(
+            Dialect::Spark.time_format(f).as_deref(),
+            Some("yyyy'-'MM'-'dd'T'HH':'mm':'ss")
+        );
+        assert_eq!(Dialect::DuckDb.time_format("%s"), None);
+        assert_eq!(
+            Dialect::DuckDb.time_format("100%%").as_deref(),
+            Some("100%%")
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! The commands after tstats, each one stage of the statement. Column
+//! bookkeeping (`rename` with wildcards, `table`, `fields`) is done by
+//! running evidx's own command on a one-row probe table whose cells name
+//! the columns, so the names and order come out exactly as evidx's.
+
+use super::eval::{boolean, regex_command};
+use super::search::rows;
+use super::{refuse, Col, Compiler, Kind, Result};
+use crate::spl::ast::{Command, Span};
+use crate::table::{Cell, Table};
+
+pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
+    match cmd {
+        Command::Rename(_) | Command::Table(_) | Command::Fields { .. } => reshape(c, cmd, span),
+        Command::Convert {
+            timeformat,
+            conversions,
+        } => {
+            let Some(format) = c.d.time_format(timeformat) else {
+                return refuse(
+                    format!("convert: the time format {timeformat:?} uses a directive that is not compiled to SQL (%Y %m %d %H %M %S are)"),
+                    span,
+                );
+            };
+            for conv in conversions {
+                if conv.func != "ctime" {
+                    return refuse(format!("convert {}() is not compiled to SQL", conv.func), span);
+                }
+                let Some(src) = c.col(&conv.field).cloned() else {
+                    continue;
+                };
+                let expr = ctime(c, &src, &format);
+                let target = conv.alias.as_deref().unwrap_or(&conv.field);
+                let kind = match src.kind {
+                    Kind::Multi => Kind::Multi,
+                    _ => Kind::Text,
+                };
+                set_column(c, target, expr, kind);
+            }
+            Ok(())
+        }
+        Command::Where(_) | Command::Search(_) | Command::Regex { .. } => {
+            let keep = match cmd {
+                Command::Where(e) => boolean(c, e, span)?,
+                Command::Search(e) => rows(c, e)?,
+                Command::Regex {
+                    field,
+                    negate,
+                    pattern,
+                } => regex_command(c, field.as_deref(), *negate, pattern, span)?,
+                _ => unreachable!("matched above"),
+            };
+            c.filter(keep);
+            Ok(())
+        }
+        Command::Head(n) => {
+            let cols = c.passed();
+            let list: Vec<String> = cols.iter().map(|(e, _)| e.clone()).collect();
+            let mut list = list;
+            list.push("ord".into());
+            let body = format!(
+                "SELECT {} FROM (SELECT *, row_number() OVER (ORDER BY ord) AS head_n FROM {}) AS h WHERE head_n <= {n}",
+                list.join(", "),
+                c.current()
+            );
+            c.push_cte(body);
+            Ok(())
+        }
+        Command::Fillnull { value, fields } => {
+            let targets: Vec<String> = match fields.is_empty() {
+                true => c.cols.iter().map(|col| col.name.clone()).collect(),
+                false => fields.clone(),
+            };
+            for name in targets {
+                let (expr, kind) = match c.col(&name).cloned() {
+                    None => (c.d.lit(value), Kind::Text),
+                    Some(col) => match col.kind {
+                        Kind::Text => (format!("coalesce({}, {})", col.sql, c.d.lit(value)), Kind::Text),
+                        Kind::Int => (
+                            format!("coalesce({}, {})", c.d.int_text(&col.sql), c.d.lit(value)),
+                            Kind::Text,
+                        ),
+                        Kind::Multi => (
+                            format!(
+                                "(CASE WHEN {} THEN {} ELSE {} END)",
+                                c.is_null(&col),
+                                c.d.list_of_one(&c.d.lit(value)),
+                                col.sql
+                            ),
+                            Kind::Multi,
+                        ),
+                    },
+                };
+                set_column(c, &name, expr, kind);
+            }
+            Ok(())
+        }
+        Command::Eval(_) => refuse("eval is not compiled to SQL yet", span),
+        Command::Sort { .. } => refuse(
+            "sort is not compiled to SQL (evidx's mixed number/text order and default limit of 10000)",
+            span,
+        ),
+        Command::Lookup(l) => refuse("lookup is not compiled to SQL", &l.span),
+        Command::Rex(r) => refuse("rex is not compiled to SQL", &r.span),
+        Command::Transaction(t) => refuse("transaction is not compiled to SQL", &t.span),
+        Command::Stats(_)
+        | Command::Makemv { .. }
+        | Command::Mvexpand { .. }
+        | Command::Dedup { .. }
+        | Command::Join(_) => refuse("this command is not compiled to SQL", span),
+    }
+}
+
+/// Run a column-shaping command on a probe table (one row; each cell the
+/// index of its column) and rebuild the stage from where the cells went.
+fn reshape(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
+    let mut probe = Table {
+        columns: c.cols.iter().map(|col| col.name.clone()).collect(),
+        rows: vec![(0..c.cols.len())
+            .map(|i| Cell::one(i.to_string()))
+            .collect()],
+    };
+    if let Err(e) = crate::commands::apply(&mut probe, cmd) {
+        return refuse(e.to_string(), span);
+    }
+    let row = probe.rows.first().cloned().unwrap_or_default();
+    let mut cols = Vec::new();
+    for (name, cell) in probe.columns.iter().zip(row) {
+        match cell.first().and_then(|i| i.parse::<usize>().ok()) {
+            Some(i) => {
+                let Some(old) = c.cols.get(i) else {
+                    return refuse("internal error: a column went missing", span);
+                };
+                let col = Col {
+                    name: name.clone(),
+                    ..old.clone()
+                };
+                cols.push((col.sql.clone(), col));
+            }
+            // A column `table` names that does not exist: empty.
+            None => {
+                let sql = c.fresh();
+                cols.push((
+                    c.d.null_text(),
+                    Col {
+                        name: name.clone(),
+                        sql,
+                        kind: Kind::Text,
+                    },
+                ));
+            }
+        }
+    }
+    if cols.is_empty() {
+        return refuse("no columns would be left; not compiled to SQL", span);
+    }
+    c.stage(cols, None);
+    Ok(())
+}
+
+/// Replace the column `name` (in place) or append it, computed by `expr`.
+fn set_column(c: &mut Compiler, name: &str, expr: String, kind: Kind) {
+    let sql = c.fresh();
+    let new = Col {
+        name: name.to_string(),
+        sql,
+        kind,
+    };
+    let mut cols = c.passed();
+    match cols.iter().position(|(_, col)| col.name == name) {
+        Some(i) => cols[i] = (expr, new),
+        None => cols.push((expr, new)),
+    }
+    c.stage(cols, None);
+}
+
+/// `ctime` of each value: epoch seconds (any number, rounded down) as UTC
+/// text; a value that is not a number, or out of range, stays as it is.
+fn ctime(c: &Compiler, col: &Col, format: &str) -> String {
+    let d = c.d;
+    let one = |text: &str, num: &str| {
+        let secs = format!("floor({num})");
+        format!(
+            "(CASE WHEN {num} IS NOT NULL AND {secs} BETWEEN -1e13 AND 1e13 THEN {} ELSE {text} END)",
+            d.format_time(&secs, format)
+        )
+    };
+    match col.kind {
+        Kind::Int => format!(
+            "(CASE WHEN {x} BETWEEN -10000000000000 AND 10000000000000 THEN {} ELSE {} END)",
+            d.format_time(&col.sql, format),
+            d.int_text(&col.sql),
+            x = col.sql
+        ),
+        Kind::Text => one(&col.sql, &d.parse_num(&col.sql)),
+        Kind::Multi => d.list_map(&col.sql, &one("v", &d.parse_num("v"))),
+    }
+}

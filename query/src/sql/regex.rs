@@ -1,0 +1,279 @@
+//! Regexes of `| regex` and `match()` for the SQL engines: evidx runs them
+//! with fancy-regex (Rust syntax, Unicode classes), DuckDB with RE2 and
+//! Spark with `java.util.regex`. Only a subset means the same in all
+//! three, so a pattern is rewritten into a form they agree on, or refused:
+//!
+//! - `.` becomes `[^\n]` (Java's `.` also stops at `\r`, U+0085, ...);
+//!   `$` becomes `\z` (Java's `$` also matches before a final newline);
+//! - `\d` becomes `\p{Nd}` and `\s` the list of Unicode White_Space (RE2
+//!   and Java read them as ASCII); punctuation and control characters
+//!   are written `\x{..}`; capture groups become `(?:...)`;
+//! - `(?i)` is allowed at the start (Java needs `(?iu)` for Unicode);
+//! - refused: `\w`, `\b` (no exact RE2 form), lookarounds,
+//!   backreferences, atomic groups, other flags, nested or set-operation
+//!   classes, repetition counts over 1000 (RE2's limit).
+
+use super::dialect::{Dialect, WHITE_SPACE_CLASS};
+
+/// `pattern` in the dialect's syntax, or why it cannot be compiled.
+pub fn translate(pattern: &str, dialect: Dialect) -> Result<String, String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    if pattern.starts_with("(?i)") {
+        out.push_str(match dialect {
+            Dialect::DuckDb => "(?i)",
+            Dialect::Spark => "(?iu)",
+        });
+        i = 4;
+    }
+    let mut depth = 0usize;
+    // Whether the previous item can take a quantifier.
+    let mut quantifiable = false;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => {
+                let (text, next) = escape(&chars, i, false)?;
+                out.push_str(&text);
+                i = next;
+                quantifiable = true;
+                continue;
+            }
+            '[' => {
+                let (text, next) = class(&chars, i)?;
+                out.push_str(&text);
+                i = next;
+                quantifiable = true;
+                continue;
+            }
+            '(' => {
+                if chars.get(i + 1) == Some(&'?') {
+                    if chars.get(i + 2) != Some(&':') {
+                        return Err(format!(
+                            "the group `{}` (lookaround, named group or flags) has no equivalent in SQL",
+                            chars[i..(i + 4).min(chars.len())].iter().collect::<String>()
+                        ));
+                    }
+                    i += 3;
+                } else {
+                    i += 1;
+                }
+                out.push_str("(?:");
+                depth += 1;
+                quantifiable = false;
+                continue;
+            }
+            ')' | '|' | '.' | '^' | '$' => {
+                if c == ')' {
+                    depth = depth.checked_sub(1).ok_or("unbalanced `)`")?;
+                }
+                // (translation, whether it can be repeated)
+                let (text, q) = match c {
+                    ')' => (")", true),
+                    '|' => ("|", false),
+                    '.' => (r"[^\x{A}]", true),
+                    '^' => ("^", false),
+                    _ => (r"\z", false),
+                };
+                out.push_str(text);
+                quantifiable = q;
+            }
+            '*' | '+' | '?' | '{' => {
+                if !quantifiable {
+                    return Err(format!("`{c}` has nothing to repeat"));
+                }
+                let next = if c == '{' {
+                    let (text, next) = counted(&chars, i)?;
+                    out.push_str(&text);
+                    next
+                } else {
+                    out.push(c);
+                    i + 1
+                };
+                i = next;
+                match chars.get(i) {
+                    Some('?') => {
+                        out.push('?');
+                        i += 1;
+                    }
+                    Some('+') => {
+                        return Err("possessive repetition has no equivalent in SQL".into())
+                    }
+                    _ => {}
+                }
+                if matches!(chars.get(i), Some('*' | '+' | '{')) {
+                    return Err(
+                        "a repetition of a repetition is read differently by SQL engines".into(),
+                    );
+                }
+                quantifiable = false;
+                continue;
+            }
+            _ => {
+                out.push_str(&literal(c));
+                quantifiable = true;
+            }
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return Err("unbalanced `(`".into());
+    }
+    Ok(out)
+}
+
+/// A literal character in a form every engine reads the same.
+fn literal(c: char) -> String {
+    if c.is_ascii_alphanumeric() || c == ' ' || !c.is_ascii() && !c.is_control() {
+        c.to_string()
+    } else {
+        format!(r"\x{{{:X}}}", c as u32)
+    }
+}
+
+/// The escape at `chars[i]` (a backslash): its translation and the index
+/// after it. `in_class`: inside `[...]`, where `\s` is spliced as ranges.
+fn escape(chars: &[char], i: usize, in_class: bool) -> Result<(String, usize), String> {
+    let Some(&e) = chars.get(i + 1) else {
+        return Err("the pattern ends with a lone `\\`".into());
+    };
+    let simple = |text: String| Ok((text, i + 2));
+    match e {
+        'd' => simple(r"\p{Nd}".into()),
+        'D' if !in_class => simple(r"\P{Nd}".into()),
+        's' if in_class => simple(WHITE_SPACE_CLASS.into()),
+        's' => simple(format!("[{WHITE_SPACE_CLASS}]")),
+        'S' if !in_class => simple(format!("[^{WHITE_SPACE_CLASS}]")),
+        't' => simple(literal('\t')),
+        'n' => simple(literal('\n')),
+        'r' => simple(literal('\r')),
+        'x' => {
+            let (code, next) = if chars.get(i + 2) == Some(&'{') {
+                let end = (i + 3..chars.len())
+                    .find(|&j| chars[j] == '}')
+                    .ok_or("unterminated `\\x{`")?;
+                (chars[i + 3..end].iter().collect::<String>(), end + 1)
+            } else {
+                let hex: String = chars.iter().skip(i + 2).take(2).collect();
+                (hex, i + 4)
+            };
+            let c = u32::from_str_radix(&code, 16)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(|| format!("bad hex escape `\\x{code}`"))?;
+            Ok((format!(r"\x{{{:X}}}", c as u32), next))
+        }
+        c if c.is_ascii_punctuation() => simple(literal(c)),
+        _ => Err(format!(
+            "`\\{e}` means something else to SQL engines (RE2 and Java read it as ASCII, or do not have it)"
+        )),
+    }
+}
+
+/// The class `[...]` at `chars[i]`: its translation and the index after it.
+fn class(chars: &[char], i: usize) -> Result<(String, usize), String> {
+    let mut out = String::from("[");
+    let mut j = i + 1;
+    if chars.get(j) == Some(&'^') {
+        out.push('^');
+        j += 1;
+    }
+    if chars.get(j) == Some(&']') {
+        return Err("a class starting with `]` is read differently by SQL engines".into());
+    }
+    let mut first = true;
+    loop {
+        let Some(&c) = chars.get(j) else {
+            return Err("unterminated `[` class".into());
+        };
+        match c {
+            ']' => {
+                out.push(']');
+                return Ok((out, j + 1));
+            }
+            '[' => return Err("nested or POSIX classes have no SQL equivalent".into()),
+            '&' | '-' | '~' if chars.get(j + 1) == Some(&c) => {
+                return Err("class set operations have no SQL equivalent".into())
+            }
+            '\\' => {
+                let (text, next) = escape(chars, j, true)?;
+                out.push_str(&text);
+                j = next;
+            }
+            '-' if first || chars.get(j + 1) == Some(&']') => {
+                out.push_str(&literal('-'));
+                j += 1;
+            }
+            '-' => {
+                out.push('-');
+                j += 1;
+            }
+            _ => {
+                out.push_str(&literal(c));
+                j += 1;
+            }
+        }
+        first = false;
+    }
+}
+
+/// The counted repetition `{n}`, `{n,}` or `{n,m}` at `chars[i]`.
+fn counted(chars: &[char], i: usize) -> Result<(String, usize), String> {
+    let end = (i + 1..chars.len())
+        .find(|&j| chars[j] == '}')
+        .ok_or("a `{` that is not a repetition count")?;
+    let body: String = chars[i + 1..end].iter().collect();
+    let ok = |s: &str| s.trim().parse::<u32>().ok().filter(|&n| n <= 1000);
+    let valid = match body.split_once(',') {
+        None => ok(&body).is_some(),
+        Some((a, b)) => {
+            let lo = ok(a);
+            lo.is_some() && (b.trim().is_empty() || ok(b).is_some_and(|hi| Some(hi) >= lo))
+        }
+    };
+    if !valid {
+        return Err(format!(
+            "the repetition `{{{body}}}` is not a count SQL engines take (at most 1000)"
+        ));
+    }
+    Ok((format!("{{{}}}", body.replace(' ', "")), end + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_to_the_common_subset() {
+        let d = Dialect::DuckDb;
+        assert_eq!(
+            translate(r"(?i)(regasm\.exe.{0,4}$)", d).unwrap(),
+            r"(?i)(?:regasm\x{2E}exe[^\x{A}]{0,4}\z)"
+        );
+        assert_eq!(translate(r"(?i)x", Dialect::Spark).unwrap(), "(?iu)x");
+        assert_eq!(translate(r"[\-|\/]a", d).unwrap(), r"[\x{2D}\x{7C}\x{2F}]a");
+        assert_eq!(
+            translate(r"[A-Za-z0-9+/=]{5,}", d).unwrap(),
+            r"[A-Za-z0-9\x{2B}\x{2F}\x{3D}]{5,}"
+        );
+    }
+
+    #[test]
+    fn refuses_what_differs() {
+        let d = Dialect::DuckDb;
+        for p in [
+            r"\w+",
+            r"a\b",
+            r"(?!\.)",
+            r"(?<=a)b",
+            r"(a)\1",
+            "[[:alpha:]]",
+            "a{2000}",
+            "a++",
+            "(?s).",
+        ] {
+            assert!(translate(p, d).is_err(), "{p}");
+        }
+    }
+}
