@@ -24,6 +24,7 @@ pub mod inspect;
 pub mod key_filter;
 pub mod lock;
 pub mod manifest;
+pub mod merges;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;

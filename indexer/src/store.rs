@@ -71,6 +71,7 @@ impl Store {
         };
         evidx_schema::grams::register_tokenizers(&index);
         let mut writer = index.writer_with_num_threads(threads, memory)?;
+        writer.set_merge_policy(Box::<crate::merges::BoundedMerges>::default());
         if create {
             // At once, so that even a run killed before its first real
             // commit leaves an index readers know.
