@@ -16,8 +16,10 @@ use tantivy::indexer::{MergeCandidate, MergePolicy};
 /// Documents in a merged segment, at most.
 pub const TARGET_DOCS: u32 = 1 << 18;
 
-/// Fewest segments worth one merge (each merge rewrites its documents).
-const MIN_MERGE: usize = 4;
+/// Fewest small segments worth one merge (each merge rewrites its
+/// documents), as tantivy's default; fewer merge once they hold half a
+/// target.
+const MIN_MERGE: usize = 8;
 
 #[derive(Debug, Clone)]
 pub struct BoundedMerges {
@@ -93,11 +95,11 @@ mod tests {
             // Segments of half the target or more are left alone.
             assert!(m.iter().all(|&i| segs[i].1 < 500));
         }
-        // Three tiny segments are not worth a merge yet; four are.
-        assert!(plan(&[(0, 10), (1, 20), (2, 30)], 1000).is_empty());
-        assert_eq!(
-            plan(&[(0, 10), (1, 20), (2, 30), (3, 40)], 1000),
-            vec![vec![0, 1, 2, 3]]
-        );
+        // Seven tiny segments are not worth a merge yet; eight are, and so
+        // are two that hold half a target.
+        let tiny: Vec<(usize, u32)> = (0..8).map(|i| (i, 10)).collect();
+        assert!(plan(&tiny[..7], 1000).is_empty());
+        assert_eq!(plan(&tiny, 1000), vec![(0..8).collect::<Vec<_>>()]);
+        assert_eq!(plan(&[(0, 250), (1, 260)], 1000), vec![vec![0, 1]]);
     }
 }

@@ -247,6 +247,18 @@ pub fn cidr_contains(cidr: &str, value: &str) -> bool {
 #[derive(Debug, Default, Clone)]
 pub struct LookupStore {
     tables: HashMap<String, Arc<LookupTable>>,
+    /// A folder loaded on the first search that uses a lookup (most use
+    /// none, and loading every YAML and CSV cost more than a small hunt).
+    later: Option<Arc<LaterDir>>,
+}
+
+/// The lookups of a folder, or why they could not be read.
+type Loaded = Result<HashMap<String, Arc<LookupTable>>, String>;
+
+#[derive(Debug)]
+struct LaterDir {
+    dir: PathBuf,
+    loaded: OnceLock<Loaded>,
 }
 
 impl LookupStore {
@@ -259,14 +271,37 @@ impl LookupStore {
     }
 
     /// A lookup by definition name or CSV file name; the ES lookups are
-    /// empty.
-    pub fn get(&self, name: &str) -> Option<Arc<LookupTable>> {
+    /// empty. An error when the folder given to [`LookupStore::later`]
+    /// cannot be read.
+    pub fn get(&self, name: &str) -> Result<Option<Arc<LookupTable>>, String> {
         if let Some(t) = self.tables.get(name) {
-            return Some(t.clone());
+            return Ok(Some(t.clone()));
         }
-        ES_LOOKUPS
+        if let Some(later) = &self.later {
+            let loaded = later.loaded.get_or_init(|| {
+                LookupStore::load_dir(&later.dir)
+                    .map(|store| store.tables)
+                    .map_err(|e| e.to_string())
+            });
+            if let Some(t) = loaded.as_ref()?.get(name) {
+                return Ok(Some(t.clone()));
+            }
+        }
+        Ok(ES_LOOKUPS
             .contains(&name)
-            .then(|| Arc::new(LookupTable::new(name, Vec::new(), Vec::new(), &[], &[])))
+            .then(|| Arc::new(LookupTable::new(name, Vec::new(), Vec::new(), &[], &[]))))
+    }
+
+    /// The lookups of `dir` (as [`LookupStore::load_dir`]), read when a
+    /// search first uses one.
+    pub fn later(dir: &Path) -> Self {
+        LookupStore {
+            tables: HashMap::new(),
+            later: Some(Arc::new(LaterDir {
+                dir: dir.to_path_buf(),
+                loaded: OnceLock::new(),
+            })),
+        }
     }
 
     /// Every lookup YAML under `dir` (recursively) with its CSV, named by
@@ -435,20 +470,31 @@ mod tests {
     #[test]
     fn loads_escu_lookups() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/escu/lookups");
+        // Loaded now, and loaded on first use: the same tables.
+        for store in [
+            LookupStore::load_dir(&dir).unwrap(),
+            LookupStore::later(&dir),
+        ] {
+            let get = |name: &str| store.get(name).unwrap();
+            let t = get("lolbas_file_path").unwrap();
+            assert_eq!(
+                t.columns,
+                ["lolbas_file_name", "lolbas_file_path", "description"]
+            );
+            assert_eq!((t.min_matches, t.max_matches), (1, 1));
+            assert_eq!(t.default_match, "false");
+            assert!(!t.case_sensitive);
+            assert!(get("lolbas_file_path20240725.csv").is_some());
+            let kv = get("zoom_first_time_child_process").unwrap();
+            assert!(kv.rows.is_empty() && kv.columns.contains(&"process_name".to_string()));
+            assert!(get("asset_lookup_by_str").is_some());
+            assert!(get("no_such_lookup").is_none());
+        }
         let store = LookupStore::load_dir(&dir).unwrap();
-        let t = store.get("lolbas_file_path").unwrap();
-        assert_eq!(
-            t.columns,
-            ["lolbas_file_name", "lolbas_file_path", "description"]
-        );
-        assert_eq!((t.min_matches, t.max_matches), (1, 1));
-        assert_eq!(t.default_match, "false");
-        assert!(!t.case_sensitive);
-        assert!(store.get("lolbas_file_path20240725.csv").is_some());
-        let kv = store.get("zoom_first_time_child_process").unwrap();
-        assert!(kv.rows.is_empty() && kv.columns.contains(&"process_name".to_string()));
-        assert!(store.get("asset_lookup_by_str").is_some());
-        assert!(store.get("no_such_lookup").is_none());
+        let t = store.get("lolbas_file_path").unwrap().unwrap();
+        // A folder that cannot be read is an error when a lookup is used.
+        let missing = LookupStore::later(&dir.join("no-such-folder"));
+        assert!(missing.get("lolbas_file_path").is_err());
         let name = t.column_index("lolbas_file_name").unwrap();
         let path = t.column_index("lolbas_file_path").unwrap();
         let v = |s: &str| vec![s.to_string()];

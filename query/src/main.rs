@@ -162,7 +162,7 @@ fn run() -> anyhow::Result<u8> {
         if !dir.is_dir() {
             anyhow::bail!("--lookups {}: no such folder", dir.display());
         }
-        engine.set_lookups(evidx_query::lookups::LookupStore::load_dir(&dir)?);
+        engine.set_lookups(evidx_query::lookups::LookupStore::later(&dir));
     }
     if let Some(dir) = &args.pack {
         // Detections run in parallel; each one's segments in turn.

@@ -5,7 +5,8 @@
 //!   which for an open index is never: a pack over a large index would end
 //!   up holding most of the index (RSS growing with the archive) though it
 //!   needs only the pages of the segment it is reading. When the
-//!   file-backed resident memory passes a limit, the maps of the open
+//!   file-backed resident memory passes a limit (above what the program
+//!   and its libraries map), the maps of the open
 //!   indexes' files are advised `MADV_DONTNEED`. The pages stay in the OS
 //!   page cache, so a later read finds them there (a minor fault, no disk
 //!   read); they are only no longer counted against the process.
@@ -22,15 +23,22 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
 
-/// File-backed resident bytes past which index pages are given back.
-pub const DEFAULT_PAGE_LIMIT: usize = 24 << 20;
+/// Resident bytes of index pages past which they are given back.
+pub const DEFAULT_PAGE_LIMIT: usize = 32 << 20;
 
 static LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_PAGE_LIMIT);
+/// File-backed resident bytes that are not index pages (the program and
+/// its libraries), taken when the first index is watched.
+static BASELINE: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// The directories of the open indexes (canonical, as /proc names files).
 static WATCHED: RwLock<Vec<PathBuf>> = RwLock::new(Vec::new());
 
 /// Give back the pages of index `dir` when over the limit.
 pub fn watch(dir: &Path) {
+    #[cfg(target_os = "linux")]
+    if let Some(b) = linux::resident_file_bytes() {
+        let _ = BASELINE.compare_exchange(usize::MAX, b, Ordering::Relaxed, Ordering::Relaxed);
+    }
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let mut watched = WATCHED.write().unwrap_or_else(|p| p.into_inner());
     if !watched.contains(&dir) {
@@ -38,8 +46,9 @@ pub fn watch(dir: &Path) {
     }
 }
 
-/// File-backed resident bytes past which index pages are given back
-/// (`usize::MAX`: never).
+/// Resident bytes of index pages (file-backed resident memory above what
+/// the program itself maps) past which they are given back (`usize::MAX`:
+/// never).
 pub fn set_limit(bytes: usize) {
     LIMIT.store(bytes, Ordering::Relaxed);
 }
@@ -51,7 +60,13 @@ pub fn release_if_over() {
     #[cfg(target_os = "linux")]
     {
         let limit = LIMIT.load(Ordering::Relaxed);
-        if limit != usize::MAX && linux::resident_file_bytes().is_some_and(|b| b > limit) {
+        let base = match BASELINE.load(Ordering::Relaxed) {
+            usize::MAX => 0,
+            b => b,
+        };
+        if limit != usize::MAX
+            && linux::resident_file_bytes().is_some_and(|b| b > base.saturating_add(limit))
+        {
             let watched = WATCHED.read().unwrap_or_else(|p| p.into_inner());
             linux::release(&watched);
         }

@@ -50,7 +50,11 @@ impl<E> Resolver<'_, E> {
                     *e = self.expr(expr, text)?;
                 }
                 Command::Lookup(l) => {
-                    let table = self.lookups.get(&l.name).ok_or_else(|| {
+                    let found = self
+                        .lookups
+                        .get(&l.name)
+                        .map_err(|e| (self.error)(e, l.span.clone()))?;
+                    let table = found.ok_or_else(|| {
                         (self.error)(
                             format!(
                                 "lookup `{}` is not defined (give the folder of lookup YAMLs and CSVs with --lookups)",
@@ -108,7 +112,11 @@ impl<E> Resolver<'_, E> {
                 filter,
                 span,
             } => {
-                let lookup = self.lookups.get(name).ok_or_else(|| {
+                let found = self
+                    .lookups
+                    .get(name)
+                    .map_err(|e| (self.error)(e, span.clone()))?;
+                let lookup = found.ok_or_else(|| {
                     (self.error)(
                         format!("lookup `{name}` is not defined (give the folder of lookup YAMLs and CSVs with --lookups)"),
                         span.clone(),
