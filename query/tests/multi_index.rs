@@ -86,7 +86,10 @@ fn open(dirs: &[PathBuf], window: TimeWindow) -> Engine {
 /// index of every input.
 fn engines(window: TimeWindow) -> (Engine, Engine) {
     let f = fixture();
-    (open(&f.groups, window), open(&[f.all.clone()], window))
+    (
+        open(&f.groups, window),
+        open(std::slice::from_ref(&f.all), window),
+    )
 }
 
 /// A result as text: columns and rows, or the error. Event rows come
@@ -230,7 +233,7 @@ fn time_windows_agree_and_restrict() {
     let escu = escu_macros();
     let builtin = MacroSet::builtin();
     let all_count = |w: TimeWindow| -> u64 {
-        let t = open(&[f.all.clone()], w)
+        let t = open(std::slice::from_ref(&f.all), w)
             .run_text("| tstats count from datamodel=Endpoint.Processes", &builtin)
             .unwrap();
         t.rows[0][0].0[0].parse().unwrap()
@@ -291,7 +294,7 @@ fn an_index_outside_the_window_is_never_opened() {
     for w in [window(None, Some(first)), window(Some(last + 1), None)] {
         let multi = Engine::open_all(&dirs, w).expect("the unreadable index is left out");
         assert_eq!(multi.index_dirs().len(), 3, "{w:?}");
-        let single = open(&[f.all.clone()], w);
+        let single = open(std::slice::from_ref(&f.all), w);
         let (bad, _) = disagreements(&multi, &single, &hand_written(), &MacroSet::builtin());
         assert!(bad.is_empty(), "{w:?}:\n{}", bad.join("\n"));
     }
