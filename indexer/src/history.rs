@@ -81,8 +81,35 @@ pub struct IndexTotals {
     pub documents: u64,
     pub earliest: Option<String>,
     pub latest: Option<String>,
+    /// The same range as `_time` microseconds, which `evidx-query` reads
+    /// to leave out an index outside a search's `--earliest`/`--latest`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<TimeRange>,
     #[serde(flatten)]
     pub totals: Totals,
+}
+
+/// `_time` (microseconds since the epoch) of the earliest and latest
+/// event of an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    pub earliest: i64,
+    pub latest: i64,
+}
+
+impl TimeRange {
+    /// The range of the manifest's `earliest` and `latest` texts.
+    fn of(earliest: Option<&str>, latest: Option<&str>) -> Option<TimeRange> {
+        let micros = |t: Option<&str>| {
+            chrono::DateTime::parse_from_rfc3339(t?)
+                .ok()
+                .map(|d| d.timestamp_micros())
+        };
+        Some(TimeRange {
+            earliest: micros(earliest)?,
+            latest: micros(latest)?,
+        })
+    }
 }
 
 /// What a run reads back of earlier runs.
@@ -174,6 +201,7 @@ impl History {
         t.documents = documents;
         t.totals.add(&run.totals);
         widen(&mut t, run.earliest.clone(), run.latest.clone());
+        t.time_range = TimeRange::of(t.earliest.as_deref(), t.latest.as_deref());
         t
     }
 

@@ -1,21 +1,23 @@
-//! The engine: open an index, run a parsed tstats pipeline on it.
+//! The engine: open indexes ([`crate::index_set`]), run a parsed tstats
+//! pipeline on them as on one.
 //! parse ([`crate::spl`]) -> plan ([`crate::plan`]) -> collect
 //! ([`crate::collect`]) -> commands ([`crate::commands`]).
 
 use std::path::{Path, PathBuf};
 
-use evidx_schema::{version, EvidxSchema};
-use tantivy::query::EnableScoring;
-use tantivy::{Executor, Index, IndexReader, ReloadPolicy};
+use evidx_schema::EvidxSchema;
+use tantivy::Executor;
 
 use crate::collect::{CollectError, GroupBy};
 use crate::commands::PostError;
 use crate::events::EventRows;
+use crate::index_set::{self, OpenError, OpenIndex};
 use crate::lookups::LookupStore;
 use crate::plan::{plan, PlanError};
 use crate::spl::ast::{Span, Tstats};
 use crate::spl::{self, MacroSet, SplError};
 use crate::table::{Cell, RowSink, Table};
+use crate::time_range::TimeWindow;
 
 /// The data model evidx indexes.
 pub const DATAMODEL: &str = "Endpoint.Processes";
@@ -52,6 +54,12 @@ pub enum QueryError {
     Collect(#[from] CollectError),
 }
 
+impl From<OpenError> for QueryError {
+    fn from(OpenError { path, reason }: OpenError) -> Self {
+        QueryError::Index { path, reason }
+    }
+}
+
 impl QueryError {
     /// True for errors in the query itself (as opposed to the index).
     pub fn is_query_error(&self) -> bool {
@@ -62,10 +70,13 @@ impl QueryError {
     }
 }
 
-/// An open evidx index.
+/// Open evidx indexes, searched as one.
 pub struct Engine {
-    reader: IndexReader,
+    /// In search order: command-line order, then each index's segments.
+    indexes: Vec<OpenIndex>,
     schema: EvidxSchema,
+    /// The time range every search (and subsearch) is restricted to.
+    window: TimeWindow,
     pushdown: bool,
     /// Runs the segments of one search: in parallel for a single search;
     /// one at a time in a pack, whose detections already run in parallel.
@@ -78,58 +89,39 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Open one index, or a folder of indexes (see [`Engine::open_all`]).
     pub fn open(dir: &Path) -> Result<Self, QueryError> {
-        let err = |reason: String| QueryError::Index {
-            path: dir.to_path_buf(),
-            reason,
-        };
-        if !dir.join("meta.json").exists() {
-            return Err(err(
-                "not an evidx index (no meta.json); build one with evidx-index -o DIR INPUT..."
-                    .into(),
-            ));
-        }
-        // An append may commit while we open: between reading meta.json and
-        // mapping the segments it names, a merge can delete one of them.
-        // Once mapped, segments stay readable; so open again from the new
-        // meta.json a few times before calling the index unreadable.
-        let mut attempt = 0;
-        let (index, reader) = loop {
-            let index = Index::open_in_dir(dir).map_err(|e| err(e.to_string()))?;
-            version::check(&index).map_err(|e| err(e.to_string()))?;
-            evidx_schema::grams::register_tokenizers(&index);
-            match index
-                .reader_builder()
-                .reload_policy(ReloadPolicy::Manual)
-                .try_into()
-            {
-                Ok::<IndexReader, _>(reader) => break (index, reader),
-                Err(tantivy::TantivyError::OpenReadError(_)) if attempt < OPEN_ATTEMPTS => {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                Err(e) => return Err(err(e.to_string())),
-            }
-        };
-        crate::memory::watch(dir);
-        let schema = EvidxSchema::from_schema(&index.schema()).map_err(|e| {
-            err(format!(
-                "schema is not evidx's ({e}); re-index with this version"
-            ))
-        })?;
+        Self::open_all(&[dir.to_path_buf()], TimeWindow::default())
+    }
+
+    /// Open the indexes of `paths` (indexes, or folders of indexes) to be
+    /// searched as one, within `window`: an index whose manifest time
+    /// range misses the window is not opened ([`crate::index_set`]).
+    pub fn open_all(paths: &[PathBuf], window: TimeWindow) -> Result<Self, QueryError> {
+        let indexes = index_set::open_all(paths, &window)?;
+        // With every index outside the window, searches find nothing.
+        let schema = indexes
+            .first()
+            .map_or_else(EvidxSchema::build, |i| i.schema.clone());
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let executor = match threads {
             1 => Executor::single_thread(),
-            n => Executor::multi_thread(n, "evidx-segment-").map_err(|e| err(e.to_string()))?,
+            n => Executor::multi_thread(n, "evidx-segment-")?,
         };
         Ok(Engine {
-            reader,
+            indexes,
             schema,
+            window,
             pushdown: true,
             executor,
             lookups: LookupStore::new(),
             group_memory: DEFAULT_GROUP_MEMORY,
         })
+    }
+
+    /// The directories of the indexes opened, in search order.
+    pub fn index_dirs(&self) -> Vec<&Path> {
+        self.indexes.iter().map(|i| i.dir.as_path()).collect()
     }
 
     /// The lookups that `lookup` and `inputlookup` read
@@ -158,9 +150,12 @@ impl Engine {
         self.executor = Executor::single_thread();
     }
 
-    /// Number of indexed process events.
+    /// Number of indexed process events (in the indexes opened).
     pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        self.indexes
+            .iter()
+            .map(|i| i.reader.searcher().num_docs())
+            .sum()
     }
 
     /// Parse and run an SPL query.
@@ -196,6 +191,8 @@ impl Engine {
         check_tstats(ts).map_err(|(m, s)| unsupported(m, s))?;
         let q = plan(ts.filter.as_ref(), &self.schema)
             .map_err(|PlanError { message, span }| unsupported(message, span))?;
+        let q = self.window.restrict(q, self.schema.time);
+        let parts = index_set::parts(&self.indexes, &*q)?;
         let post_error = |e: PostError| match e {
             PostError::Command {
                 command,
@@ -206,7 +203,7 @@ impl Engine {
         };
         if let Some(naming) = ts.events {
             // An event search: its events, one row each (`events.rs`).
-            let mut rows = EventRows::new(self.reader.searcher(), &*q, &self.schema, naming)?;
+            let mut rows = EventRows::new(parts, &self.schema, naming);
             let columns = rows.columns();
             let fill = |buf: &mut Vec<Vec<Cell>>| rows.fill(buf, ROWS_PER_CHUNK);
             let n = crate::commands::run_chunked(columns, fill, &query.pipeline.commands, sink)
@@ -222,9 +219,7 @@ impl Engine {
             false => Vec::new(),
         };
         let collector = collector.with_filters(filters);
-        let searcher = self.reader.searcher();
-        let weight = q.weight(EnableScoring::disabled_from_searcher(&searcher))?;
-        let groups = collector.collect(&searcher, &*weight, &self.executor, self.group_memory)?;
+        let groups = collector.collect(&parts, &self.executor, self.group_memory)?;
         let rows = collector.rows(groups, ROWS_PER_CHUNK);
         let columns = collector.columns();
         let commands = &query.pipeline.commands;
@@ -287,10 +282,6 @@ fn read_ahead<'scope, 'env: 'scope>(
 /// The thread making rows; it ends with the error of a result that could
 /// not be read back from disk.
 type Maker<'scope> = std::thread::ScopedJoinHandle<'scope, std::io::Result<()>>;
-
-/// Times to open an index again when a segment vanished while opening it
-/// (a concurrent append's merge).
-const OPEN_ATTEMPTS: u32 = 5;
 
 /// Default of [`Engine::set_group_memory`]: a pack runs a search per
 /// core, so a few of these at once.

@@ -13,13 +13,15 @@
 
 use evidx_schema::layout::{stored_full_value, CHANNEL, CHUNK, EVENT_CODE, OFFSET, RECORD_ID};
 use evidx_schema::{Cim, EvidxSchema};
-use tantivy::query::{EnableScoring, Query, Scorer, Weight};
+use tantivy::fastfield::AliveBitSet;
+use tantivy::query::Scorer;
 use tantivy::schema::document::Value as _;
 use tantivy::schema::Field;
 use tantivy::store::StoreReader;
-use tantivy::{DocSet, Searcher, TantivyDocument, TERMINATED};
+use tantivy::{DocSet, TantivyDocument, TERMINATED};
 
 use crate::field::{Meta, OBJECT_PREFIX};
+use crate::index_set::Part;
 use crate::spl::ast::EventNaming;
 use crate::table::Cell;
 
@@ -38,34 +40,29 @@ enum Source {
 
 /// The matching events of a search, made into rows chunk by chunk.
 pub struct EventRows {
-    searcher: Searcher,
-    weight: Box<dyn Weight>,
+    /// The indexes searched, in order.
+    parts: Vec<Part>,
     schema: EvidxSchema,
     columns: Vec<(String, Source)>,
-    /// The next segment to open.
-    segment: usize,
-    /// The open segment's matches and doc store.
-    current: Option<(usize, Box<dyn Scorer>, StoreReader)>,
+    /// The next segment to open: (part, segment of its searcher).
+    next: (usize, usize),
+    /// The open segment's matches, deletes and doc store.
+    current: Option<(Box<dyn Scorer>, Option<AliveBitSet>, StoreReader)>,
     error: Option<tantivy::TantivyError>,
 }
 
 impl EventRows {
-    pub fn new(
-        searcher: Searcher,
-        query: &dyn Query,
-        schema: &EvidxSchema,
-        naming: EventNaming,
-    ) -> tantivy::Result<Self> {
-        let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher))?;
-        Ok(EventRows {
-            searcher,
-            weight,
+    /// The events of `parts` (index by index, segment by segment, in doc
+    /// order).
+    pub fn new(parts: Vec<Part>, schema: &EvidxSchema, naming: EventNaming) -> Self {
+        EventRows {
+            parts,
             schema: schema.clone(),
             columns: columns(schema, naming),
-            segment: 0,
+            next: (0, 0),
             current: None,
             error: None,
-        })
+        }
     }
 
     /// The column names, in row order.
@@ -94,15 +91,19 @@ impl EventRows {
             return Ok(());
         }
         while buf.len() < max {
-            let Some((seg, scorer, store)) = self.current.as_mut() else {
-                let readers = self.searcher.segment_readers();
-                let Some(reader) = readers.get(self.segment) else {
+            let Some((scorer, alive, store)) = self.current.as_mut() else {
+                let (part, seg) = self.next;
+                let Some(Part { searcher, weight }) = self.parts.get(part) else {
                     return Ok(());
                 };
-                let scorer = self.weight.scorer(reader, 1.0)?;
+                let Some(reader) = searcher.segment_readers().get(seg) else {
+                    self.next = (part + 1, 0);
+                    continue;
+                };
+                let scorer = weight.scorer(reader, 1.0)?;
                 let store = reader.get_store_reader(STORE_CACHE_BLOCKS)?;
-                self.current = Some((self.segment, scorer, store));
-                self.segment += 1;
+                self.current = Some((scorer, reader.alive_bitset().cloned(), store));
+                self.next = (part, seg + 1);
                 continue;
             };
             let doc = scorer.doc();
@@ -111,7 +112,7 @@ impl EventRows {
                 continue;
             }
             scorer.advance();
-            if self.searcher.segment_reader(*seg as u32).is_deleted(doc) {
+            if alive.as_ref().is_some_and(|a| a.is_deleted(doc)) {
                 continue;
             }
             let stored: TantivyDocument = store.get(doc)?;

@@ -1,4 +1,5 @@
-//! evidx-query: run Splunk `tstats` detections over an evidx index.
+//! evidx-query: run Splunk `tstats` detections over evidx indexes
+//! (several are searched as one: `index_set`, within a `time_range`).
 //!
 //! The pipeline, one module per stage: `spl` (macros -> lexer -> parser
 //! -> [`spl::ast`]) -> `resolve` (run subsearches, load `lookups`) ->
@@ -17,6 +18,7 @@ pub mod events;
 pub mod field;
 pub mod glob;
 pub mod glob_query;
+pub mod index_set;
 pub mod lint;
 pub mod lookups;
 pub mod memory;
@@ -31,5 +33,6 @@ pub mod resolve;
 pub mod spl;
 pub mod sql;
 pub mod table;
+pub mod time_range;
 
 pub use engine::{Engine, QueryError};

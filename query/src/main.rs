@@ -11,6 +11,7 @@ use evidx_query::commands::PostError;
 use evidx_query::detection;
 use evidx_query::render::{self, Format};
 use evidx_query::spl::{self, MacroSet};
+use evidx_query::time_range::TimeWindow;
 use evidx_query::Engine;
 
 const EXIT_OK: u8 = 0;
@@ -53,7 +54,12 @@ on stderr.\n\n\
 From a hit to its events: `| from datamodel:Endpoint.Processes | search FIELD=VALUE ...` (or \
 `| datamodel Endpoint Processes search | search ...`) gives one row per event, with every CIM \
 field, _time, source, sourcetype and what opens the original record: evidx_record_id, \
-evidx_chunk (EVTX chunk number) and evidx_offset (byte offset of the record or line).",
+evidx_chunk (EVTX chunk number) and evidx_offset (byte offset of the record or line).\n\n\
+Many indexes as one: repeat -i, or give a folder of indexes (one without meta.json whose \
+subfolders are indexes); every aggregate and event search merges exactly. --earliest and \
+--latest restrict a search (and its subsearches) to a time range, earliest inclusive and \
+latest exclusive, as in Splunk; indexes whose time range (from their manifest.json) lies \
+outside it are not opened.",
     after_help = "EXIT STATUS:\n  0  the search (or every detection of --pack) ran\n  \
 1  error: the index cannot be opened, a file cannot be read, --pack names no \
 detections\n  \
@@ -65,17 +71,33 @@ where Processes.process_name=powershell.exe by Processes.dest'\n  \
 evidx-query -i hunt.idx --macros escu/macros --file escu/detections/endpoint/x.yml\n  \
 evidx-query -i hunt.idx --macros escu/macros --pack escu/detections --out results/\n  \
 evidx-query -i hunt.idx --format json '| from datamodel:Endpoint.Processes \
-| search Processes.process_name=powershell.exe Processes.dest=WS01 | head 10'"
+| search Processes.process_name=powershell.exe Processes.dest=WS01 | head 10'\n  \
+evidx-query -i nightly/ --earliest -7d@d --latest @d --macros escu/macros --pack escu/detections"
 )]
 struct Args {
-    /// The index directory written by evidx-index.
+    /// An index directory written by evidx-index, or a folder of them (a
+    /// folder without meta.json whose subfolders hold indexes). Repeat -i
+    /// to search several indexes as one; the table is the one a single
+    /// index of all their inputs gives.
     #[arg(
         short = 'i',
         long = "index",
         value_name = "INDEX_DIR",
         required_unless_present = "emit_sql"
     )]
-    index: Option<PathBuf>,
+    index: Vec<PathBuf>,
+
+    /// Search only events at or after this time (Splunk time modifier, in
+    /// UTC): `-7d@d`, `-24h`, `@d`, `now`, `-1mon@mon`, `2024-01-31T12:00:00`,
+    /// `01/31/2024:12:00:00`, or epoch seconds. Indexes whose manifest time
+    /// range ends before it are not opened.
+    #[arg(long, value_name = "TIME", value_parser = time_modifier, allow_hyphen_values = true)]
+    earliest: Option<String>,
+
+    /// Search only events before this time (exclusive; same forms as
+    /// --earliest).
+    #[arg(long, value_name = "TIME", value_parser = time_modifier, allow_hyphen_values = true)]
+    latest: Option<String>,
 
     /// Print the search as one SQL statement over a table or view named
     /// `processes` with the columns of evidx's Parquet output, instead of
@@ -149,10 +171,12 @@ fn run() -> anyhow::Result<u8> {
     if let Some(dialect) = args.emit_sql {
         return emit_sql(&args, &macros, dialect);
     }
-    let Some(index) = &args.index else {
+    if args.index.is_empty() {
         anyhow::bail!("give the index with -i INDEX_DIR");
-    };
-    let mut engine = Engine::open(index)?;
+    }
+    let now = chrono::Utc::now();
+    let window = TimeWindow::parse(args.earliest.as_deref(), args.latest.as_deref(), now)?;
+    let mut engine = Engine::open_all(&args.index, window)?;
     engine.set_group_memory(args.group_memory.saturating_mul(1 << 20));
     let lookups_dir = args.lookups.clone().or_else(|| {
         let dir = args.macros.as_ref()?.parent()?.join("lookups");
@@ -203,6 +227,14 @@ fn run() -> anyhow::Result<u8> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Check a `--earliest`/`--latest` value (it is evaluated once the
+/// command line is read).
+fn time_modifier(text: &str) -> Result<String, String> {
+    evidx_query::time_range::parse_time(text, chrono::Utc::now())
+        .map(|_| text.to_string())
+        .map_err(|e| e.reason)
 }
 
 /// `--emit-sql`: compile the search and print the statement.

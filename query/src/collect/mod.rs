@@ -29,6 +29,7 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
 
 use crate::field::{resolve_field, FieldRef};
+use crate::index_set::Part;
 use crate::num::format_num;
 use crate::spl::ast::{Agg, AggFunc, ByField};
 use crate::table::{Cell, Table};
@@ -287,8 +288,7 @@ impl SegSource {
 #[derive(Clone, Debug)]
 enum SegAgg {
     Count(u64),
-    /// For min/max on a string column ordinals order like the strings
-    /// within a segment; for `_time` the value.
+    /// min/max of `_time` (text columns collect a `Set`).
     Min(Option<u64>),
     Max(Option<u64>),
     /// latest/earliest: (time, ordinal or value).
@@ -299,11 +299,16 @@ enum SegAgg {
     Ords(Vec<u64>),
 }
 
-fn init(f: AggFunc) -> SegAgg {
+/// The empty state of `f` on column `col`. min/max of text keep every
+/// ordinal: ordinals order values as bytes, but Splunk compares numbers
+/// numerically, so the extreme is found once they are decoded.
+fn init(f: AggFunc, col: &SegSource) -> SegAgg {
+    let is_time = matches!(col, SegSource::Time(..));
     match f {
         AggFunc::Count => SegAgg::Count(0),
-        AggFunc::Min => SegAgg::Min(None),
-        AggFunc::Max => SegAgg::Max(None),
+        AggFunc::Min if is_time => SegAgg::Min(None),
+        AggFunc::Max if is_time => SegAgg::Max(None),
+        AggFunc::Min | AggFunc::Max => SegAgg::Set(BTreeSet::new()),
         AggFunc::Latest => SegAgg::Latest(None),
         AggFunc::Earliest => SegAgg::Earliest(None),
         AggFunc::Values | AggFunc::Dc => SegAgg::Set(BTreeSet::new()),
@@ -455,7 +460,9 @@ impl SegmentCollector for GroupSegment {
             let (slot, new) = self.table.slot(&self.key);
             if new {
                 self.first_doc.push(doc);
-                self.states.extend(self.aggs.iter().map(|(f, _)| init(*f)));
+                let cols = &self.agg_cols;
+                self.states
+                    .extend(self.aggs.iter().zip(cols).map(|((f, _), c)| init(*f, c)));
             }
             let states = &mut self.states[slot * n_aggs..(slot + 1) * n_aggs];
             for (j, state) in states.iter_mut().enumerate() {
@@ -483,11 +490,14 @@ impl SegmentCollector for GroupSegment {
                                 NULL => i64::MIN,
                                 t => t as i64,
                             };
+                            // Ties go to the larger (latest) or smaller
+                            // value, as in the merge: the same answer
+                            // however events fall into segments.
                             let later = matches!(self.aggs[j].0, AggFunc::Latest);
-                            let replace = match l {
+                            let replace = match *l {
                                 None => true,
-                                Some((lt, _)) if later => t >= *lt,
-                                Some((lt, _)) => t < *lt,
+                                Some(old) if later => (t, v) > old,
+                                Some(old) => (t, v) < old,
                             };
                             if replace {
                                 *l = Some((t, v));
@@ -698,7 +708,16 @@ impl GroupSegment {
                     SegAgg::Latest(l) | SegAgg::Earliest(l) => AggValue::Extreme(
                         l.and_then(|(t, v)| text(&v).map(|s| (Ordered::Num(t as f64), s))),
                     ),
-                    SegAgg::Set(s) => AggValue::Set(s.iter().filter_map(text).collect()),
+                    SegAgg::Set(s) => match self.aggs[j].0 {
+                        f @ (AggFunc::Min | AggFunc::Max) => {
+                            let values = s.iter().filter_map(text).map(|s| (ordered(&s), s));
+                            AggValue::Extreme(values.reduce(|a, b| match extreme_wins(f, &b, &a) {
+                                true => b,
+                                false => a,
+                            }))
+                        }
+                        _ => AggValue::Set(s.iter().filter_map(text).collect()),
+                    },
                     SegAgg::Ords(o) => {
                         let mut sum = 0.0;
                         let mut n = 0;
@@ -998,11 +1017,7 @@ fn merge_aggs(
                 });
             }
             (AggValue::Extreme(x), AggValue::Extreme(Some(yv))) => {
-                let take = match x {
-                    None => true,
-                    Some(xv) if smaller_wins => yv.0 < xv.0,
-                    Some(xv) => yv.0 > xv.0,
-                };
+                let take = x.as_ref().is_none_or(|xv| extreme_wins(*func, &yv, xv));
                 if take {
                     *x = Some(yv);
                 }
@@ -1014,6 +1029,21 @@ fn merge_aggs(
             }
             _ => {}
         }
+    }
+}
+
+/// Whether `new` replaces `old` as the value of min/max/latest/earliest:
+/// compared by sort key, and on a tie by text, so that the answer does not
+/// depend on the order in which segments and indexes merge.
+fn extreme_wins(func: AggFunc, new: &(Ordered, String), old: &(Ordered, String)) -> bool {
+    let order = new
+        .0
+        .partial_cmp(&old.0)
+        .unwrap_or(std::cmp::Ordering::Equal)
+        .then_with(|| new.1.cmp(&old.1));
+    match func {
+        AggFunc::Min | AggFunc::Earliest => order.is_lt(),
+        _ => order.is_gt(),
     }
 }
 
@@ -1064,14 +1094,14 @@ impl GroupBy {
         }
     }
 
-    /// Collect the groups of `weight`'s matches in every segment of
-    /// `searcher`, merged in segment order within about `budget` bytes of
-    /// heap: a segment's groups are made in pieces, and a merged table
-    /// over the budget spills to disk.
+    /// Collect the groups of each part's matches (its weight's) in every
+    /// segment of its searcher, merged in a fixed order (part order, then
+    /// segment order) within about `budget` bytes of heap: a segment's
+    /// groups are made in pieces, and a merged table over the budget
+    /// spills to disk. Several indexes merge as one.
     pub fn collect(
         &self,
-        searcher: &tantivy::Searcher,
-        weight: &dyn tantivy::query::Weight,
+        parts: &[Part],
         executor: &tantivy::Executor,
         budget: usize,
     ) -> Result<Merged, CollectError> {
@@ -1079,9 +1109,12 @@ impl GroupBy {
             std::sync::Mutex::new(InOrder::new(Merger::new(self.by.len(), &self.aggs, budget)));
         let lock = || merger.lock().unwrap_or_else(|p| p.into_inner());
         let spill = |e: std::io::Error| tantivy::TantivyError::InternalError(spill_message(&e));
-        let segments = searcher.segment_readers().iter().enumerate();
+        let segments = parts
+            .iter()
+            .flat_map(|p| p.searcher.segment_readers().iter().map(|r| (r, &*p.weight)))
+            .enumerate();
         executor.map(
-            |(ord, reader)| {
+            |(ord, (reader, weight))| {
                 let mut seg = self.for_segment(ord as SegmentOrdinal, reader)?;
                 match reader.alive_bitset() {
                     None => {
