@@ -7,12 +7,14 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use common::{checked_manifest, num, scratch, shared};
+use evidx_gen::Format;
 use evidx_index::parquet::{ParquetConfig, STATE_DIR};
 use evidx_index::progress::{Mode, Progress};
 use evidx_schema::layout::stored_full_value;
@@ -88,9 +90,12 @@ fn parquet_parts(dir: &Path) -> Vec<(String, Vec<Vec<Back>>)> {
         for part in std::fs::read_dir(&day).unwrap() {
             let path = part.unwrap().path();
             let fname = path.file_name().unwrap().to_string_lossy().into_owned();
+            if fname.starts_with('.') {
+                continue; // not published (see unpublished)
+            }
             assert!(
                 fname.starts_with("part-") && fname.ends_with(".parquet"),
-                "only published parts are left: {}",
+                "{}",
                 path.display()
             );
             let file = std::fs::File::open(&path).unwrap();
@@ -119,6 +124,24 @@ fn parquet_parts(dir: &Path) -> Vec<(String, Vec<Vec<Back>>)> {
         }
     }
     parts
+}
+
+/// The parts under `dir` not published (written, or staged for a commit).
+fn unpublished(dir: &Path) -> Vec<PathBuf> {
+    let mut hidden = Vec::new();
+    for day in std::fs::read_dir(dir).unwrap() {
+        let day = day.unwrap().path();
+        if day.ends_with(STATE_DIR) {
+            continue;
+        }
+        for part in std::fs::read_dir(&day).unwrap() {
+            let path = part.unwrap().path();
+            if path.file_name().unwrap().to_string_lossy().starts_with('.') {
+                hidden.push(path);
+            }
+        }
+    }
+    hidden
 }
 
 /// Every row under `dir`, sorted; checks partitions and sort order.
@@ -253,6 +276,7 @@ fn parquet_rows_are_the_index_rows() {
     assert_eq!(documents, outcome.index.documents);
 
     let rows = parquet_rows(&pq);
+    assert_eq!(unpublished(&pq), Vec::<PathBuf>::new());
     assert_eq!(rows.len() as u64, documents, "one row per document");
     assert!(documents > 1000, "{documents}");
     let indexed = index_rows(&idx);
@@ -378,6 +402,7 @@ fn parquet_without_an_index() {
     let rows = parquet_rows(&pq);
     assert_eq!(rows.len() as u64, num(&manifest["totals"]["documents"]));
     assert_eq!(rows.len(), first.len() + 2);
+    assert_eq!(unpublished(&pq), Vec::<PathBuf>::new());
     let long_hosts = rows.iter().filter(|r| r.dest() == Some("LONG1")).count();
     assert_eq!(long_hosts, 2);
 
@@ -391,6 +416,50 @@ fn parquet_without_an_index() {
 
     // Neither -o nor --parquet: a usage error.
     assert_eq!(evidx_index(&[long.as_path()]), 2);
+}
+
+/// kill -9 while parts are being written and committed, then the same
+/// command: the Parquet holds exactly the index's rows, none doubled or
+/// lost, and nothing unpublished is left.
+#[test]
+fn a_killed_run_is_completed_with_parquet_in_step_with_the_index() {
+    let dir = scratch("parquet-kill");
+    let hosts = common::generate(Format::Evtx, 12, 20_000_000, &dir.join("evtx"));
+    let (idx, pq) = (dir.join("idx"), dir.join("pq"));
+    let command = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_evidx-index"));
+        c.args(["-j", "2", "--memory", "32", "--commit-interval", "0.05"])
+            .arg("-o")
+            .arg(&idx)
+            .arg("--parquet")
+            .arg(&pq)
+            .args(&hosts)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let mut child = command().spawn().unwrap();
+    let start = Instant::now();
+    // Once a commit has published parts, and the run goes on.
+    while !pq.exists() || parquet_parts(&pq).is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "ended before the kill");
+        assert!(start.elapsed() < Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().code(), None, "killed by a signal");
+    let at_kill = index_rows(&idx);
+    let visible = parquet_rows(&pq);
+    assert!(!visible.is_empty() && visible.len() <= at_kill.len());
+
+    assert_eq!(command().status().unwrap().code(), Some(0));
+    let rows = parquet_rows(&pq);
+    assert_eq!(unpublished(&pq), Vec::<PathBuf>::new());
+    assert!(rows.len() > at_kill.len(), "the rerun added rows");
+    let manifest = checked_manifest(&idx);
+    assert_eq!(rows.len() as u64, num(&manifest["totals"]["documents"]));
+    assert!(rows == index_rows(&idx), "the Parquet rows are the index's");
 }
 
 /// The CIM columns in the contract's order.
