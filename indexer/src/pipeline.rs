@@ -10,7 +10,7 @@
 //! last commit, and the same command again completes the job.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
@@ -189,7 +189,12 @@ fn other_entries(dir: &std::path::Path) -> Result<Vec<PathBuf>, IndexError> {
 pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
     let started = chrono::Utc::now();
     let clock = Instant::now();
-    let files = discover(&cfg.inputs, &cfg.output)?;
+    let parquet_dir = cfg.parquet.as_ref().map(|p| p.dir.as_path());
+    let exclude: Vec<&Path> = [Some(cfg.output.as_path()), parquet_dir]
+        .into_iter()
+        .flatten()
+        .collect();
+    let files = discover(&cfg.inputs, &exclude)?;
     let (lock, create) = prepare_output(cfg)?;
     let threads = cfg.threads.max(1);
     // tantivy wants at least 15 MB per indexing thread: fewer indexing

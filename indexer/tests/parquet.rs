@@ -379,7 +379,8 @@ fn parquet_without_an_index() {
             ))
         })
         .collect();
-    let pq = dir.join("pq");
+    // Inside an input directory of the second run, which must not read it.
+    let pq = dir.join("long/pq");
     let p = Path::new;
     assert_eq!(evidx_index(&[p("--parquet"), &pq, &cases[0]]), 0);
     let state = pq.join(STATE_DIR);
@@ -394,11 +395,11 @@ fn parquet_without_an_index() {
 
     // Appending: the JSON export of the same events adds nothing; the long
     // events are added, and only they.
-    assert_eq!(
-        evidx_index(&[p("--parquet"), &pq, &cases[1], long.as_path()]),
-        0
-    );
+    let long_dir = dir.join("long");
+    assert_eq!(evidx_index(&[p("--parquet"), &pq, &cases[1], &long_dir]), 0);
     let manifest = checked_manifest(&state);
+    let read = manifest["runs"][1]["files"].as_array().unwrap();
+    assert_eq!(read.len(), 2, "the Parquet is not read: {read:?}");
     let rows = parquet_rows(&pq);
     assert_eq!(rows.len() as u64, num(&manifest["totals"]["documents"]));
     assert_eq!(rows.len(), first.len() + 2);
