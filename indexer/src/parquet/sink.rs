@@ -81,7 +81,13 @@ impl ParquetSink {
             if b.bytes < self.budget {
                 return;
             }
-            std::mem::take(&mut *b)
+            // The next buffer will hold about as many rows: reserved at
+            // once, it never holds a doubled (and copied) array.
+            let next = Buffer {
+                rows: Vec::with_capacity(b.rows.len() + b.rows.len() / 8),
+                bytes: 0,
+            };
+            std::mem::replace(&mut *b, next)
         };
         if let Err(e) = self.write(full.rows) {
             lock(&self.failed).get_or_insert(e);
