@@ -548,7 +548,7 @@ impl ChunkBuilder {
         let size = self.buf.len() - before;
         set(&mut self.buf, sub::EVENT_DATA, size, T_BINXML);
         // Pad to 8 bytes like Windows, then the trailing size copy.
-        while (self.buf.len() - start + 4) % 8 != 0 {
+        while !(self.buf.len() - start + 4).is_multiple_of(8) {
             self.buf.push(0);
         }
         let total = (self.buf.len() - start + 4) as u32;

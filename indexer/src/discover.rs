@@ -16,10 +16,14 @@ pub struct InputFile {
     pub problem: Option<String>,
 }
 
-/// Walk `inputs`; `exclude` (the index being written) is never read.
-/// A missing input is an error: it is almost always a typo.
-pub fn discover(inputs: &[PathBuf], exclude: &Path) -> Result<Vec<InputFile>, IndexError> {
-    let exclude = exclude.canonicalize().ok();
+/// Walk `inputs`; what is under `exclude` (the index and the Parquet
+/// being written) is never read. A missing input is an error: it is almost
+/// always a typo.
+pub fn discover(inputs: &[PathBuf], exclude: &[&Path]) -> Result<Vec<InputFile>, IndexError> {
+    let exclude: Vec<PathBuf> = exclude
+        .iter()
+        .filter_map(|p| p.canonicalize().ok())
+        .collect();
     let mut files = Vec::new();
     for input in inputs {
         let meta = std::fs::metadata(input).map_err(|e| IndexError::Input {
@@ -49,9 +53,11 @@ pub fn discover(inputs: &[PathBuf], exclude: &Path) -> Result<Vec<InputFile>, In
                     continue;
                 }
             };
-            if let (Some(ex), Ok(c)) = (&exclude, entry.path().canonicalize()) {
-                if c.starts_with(ex) {
-                    continue;
+            if !exclude.is_empty() {
+                if let Ok(c) = entry.path().canonicalize() {
+                    if exclude.iter().any(|ex| c.starts_with(ex)) {
+                        continue;
+                    }
                 }
             }
             if entry.file_type().is_file() {

@@ -68,6 +68,18 @@ pub fn key_bytes(key: u128) -> [u8; 16] {
     key.to_be_bytes()
 }
 
+/// The document of an index that holds only event keys (the state of a
+/// Parquet-only run, see [`crate::parquet::STATE_DIR`]): what
+/// de-duplication asks, the key and `_time`.
+pub fn build_key_only(s: &EvidxSchema, key: u128, row: &ProcessRow) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    if let Some(t) = row.time {
+        doc.add_i64(s.time, t);
+    }
+    doc.add_bytes(s.key, &key_bytes(key));
+    doc
+}
+
 pub fn build(
     s: &EvidxSchema,
     key: u128,

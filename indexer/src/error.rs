@@ -12,6 +12,8 @@ pub enum IndexError {
     /// Another run holds the index (or its lock file cannot be used).
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
+    #[error(transparent)]
+    Parquet(#[from] crate::parquet::ParquetError),
     #[error("tantivy: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("{0}")]

@@ -12,6 +12,9 @@
 //! bounded intervals), [`dedupe`] and [`key_filter`] (events already in the
 //! index are not added again), [`history`] (the manifest of every run, in
 //! step with the commits) and [`lock`] (one writer at a time).
+//!
+//! [`parquet`]: the same rows as Parquet files, beside the index or instead
+//! of it.
 
 pub mod carriers;
 pub mod dedupe;
@@ -26,6 +29,7 @@ pub mod lock;
 pub mod manifest;
 pub mod merges;
 pub mod normalize;
+pub mod parquet;
 pub mod parse;
 pub mod pipeline;
 pub mod progress;

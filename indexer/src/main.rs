@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use evidx_index::lock::LockError;
+use evidx_index::parquet::{ParquetConfig, STATE_DIR};
 use evidx_index::pipeline::MIN_WRITER_MEMORY;
 use evidx_index::progress::{Mode, Progress};
 use evidx_index::{Config, IndexError};
@@ -43,7 +44,9 @@ An existing index is appended to: files already indexed (same SHA-256) are not r
 again, and events already in the index (same host, channel, record id and content) \
 are not added again, whatever file or format they come from. The run commits every \
 --commit-interval seconds; if it is killed, the index stays at its last commit, and \
-the same command again completes the job. manifest.json keeps the history of runs.",
+the same command again completes the job. manifest.json keeps the history of runs.\n\n\
+--parquet DIR also writes the rows as Parquet (Hive partitions by UTC day, sorted by \
+dest and _time), in step with the index's commits; without -o it writes only Parquet.",
     after_help = "EXIT STATUS:\n  0  every input was read completely (or was already indexed)\n  \
 1  fatal error: the run stopped (missing input, INDEX_DIR unusable or not an evidx \
 index); the index is at its last commit\n  \
@@ -54,9 +57,21 @@ index); the index is at its last commit\n  \
 extra/Security.evtx.gz\n  evidx-query -i hunt.idx --file detection.yml"
 )]
 struct Args {
-    /// Directory to write the index (and manifest.json) to.
-    #[arg(short = 'o', long = "output", value_name = "INDEX_DIR")]
-    output: PathBuf,
+    /// Directory to write the index (and manifest.json) to. Required
+    /// unless --parquet is given.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "INDEX_DIR",
+        required_unless_present = "parquet"
+    )]
+    output: Option<PathBuf>,
+
+    /// Also write the rows as Parquet to DIR (DIR/date=YYYY-MM-DD/*.parquet,
+    /// zstd; see the README). Without -o, only Parquet is written, and
+    /// DIR/_evidx keeps the manifest and the keys of the events written.
+    #[arg(long, value_name = "DIR")]
+    parquet: Option<PathBuf>,
 
     /// Files or directories to index.
     #[arg(required = true, value_name = "INPUT")]
@@ -149,9 +164,19 @@ fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         Mode::Summary
     };
+    let (output, parquet) = match (args.output, args.parquet) {
+        (Some(index), dir) => (index, dir.map(|d| ParquetConfig::new(d, false))),
+        (None, Some(dir)) => (dir.join(STATE_DIR), Some(ParquetConfig::new(dir, true))),
+        (None, None) => {
+            // clap requires one of them.
+            eprintln!("evidx-index: error: -o INDEX_DIR or --parquet DIR is required");
+            return Ok(EXIT_USAGE);
+        }
+    };
     let cfg = Config {
         inputs: args.inputs,
-        output: args.output,
+        output,
+        parquet,
         threads,
         force: args.force,
         memory: args.memory << 20,

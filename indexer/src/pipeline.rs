@@ -10,7 +10,7 @@
 //! last commit, and the same command again completes the job.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
@@ -28,6 +28,8 @@ use crate::history::{self, AlreadyIndexed, History, IndexTotals, Run, RunStatus}
 use crate::lock::{IndexLock, LOCK_FILE};
 use crate::manifest::{Accounting, InputReport, Totals};
 use crate::normalize::normalize;
+use crate::parquet::files::{run_id, Settle};
+use crate::parquet::{ParquetConfig, ParquetSink, Row};
 use crate::parse::{Format, Note, Sink, Skip, SkipUnit};
 use crate::progress::Progress;
 use crate::read::{Reader, Target, Unit};
@@ -50,6 +52,8 @@ pub struct Config {
     pub arguments: Vec<String>,
     /// Commit at least this often: the most work a kill can lose.
     pub commit_interval: Duration,
+    /// Also write the rows as Parquet (see [`crate::parquet`]).
+    pub parquet: Option<ParquetConfig>,
 }
 
 /// tantivy's smallest memory budget for one indexing thread.
@@ -70,6 +74,7 @@ impl Config {
             memory: 128 << 20,
             arguments: Vec::new(),
             commit_interval: COMMIT_INTERVAL,
+            parquet: None,
         }
     }
 }
@@ -184,7 +189,12 @@ fn other_entries(dir: &std::path::Path) -> Result<Vec<PathBuf>, IndexError> {
 pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
     let started = chrono::Utc::now();
     let clock = Instant::now();
-    let files = discover(&cfg.inputs, &cfg.output)?;
+    let parquet_dir = cfg.parquet.as_ref().map(|p| p.dir.as_path());
+    let exclude: Vec<&Path> = [Some(cfg.output.as_path()), parquet_dir]
+        .into_iter()
+        .flatten()
+        .collect();
+    let files = discover(&cfg.inputs, &exclude)?;
     let (lock, create) = prepare_output(cfg)?;
     let threads = cfg.threads.max(1);
     // tantivy wants at least 15 MB per indexing thread: fewer indexing
@@ -196,10 +206,19 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
         writer_threads,
         cfg.memory.max(MIN_WRITER_MEMORY),
     )?;
+    let opstamp = store.opstamp()?;
     let history = match create {
         true => History::default(),
-        false => History::load(&cfg.output, store.opstamp()?)?,
+        false => History::load(&cfg.output, opstamp)?,
     };
+    let settle = match (create, cfg.force) {
+        (true, true) => Settle::Replace,
+        (true, false) => Settle::New,
+        (false, _) => Settle::Append { opstamp },
+    };
+    let parquet = (cfg.parquet.as_ref())
+        .map(|p| ParquetSink::open(p, run_id(started), settle))
+        .transpose()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -212,6 +231,8 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
     let ctx = Context {
         cfg,
         store: &store,
+        parquet,
+        key_only: cfg.parquet.as_ref().is_some_and(|p| p.only),
         carriers: Carriers::default(),
         reader: Reader {
             extractor: &*extractor,
@@ -278,6 +299,10 @@ fn sizes_to_prehash(files: &[InputFile], history: &History) -> HashSet<u64> {
 struct Context<'a> {
     cfg: &'a Config,
     store: &'a Store,
+    /// Where the rows also go, as Parquet.
+    parquet: Option<ParquetSink>,
+    /// The index holds only event keys: the rows go to Parquet only.
+    key_only: bool,
     carriers: Carriers,
     reader: Reader<'a>,
     progress: &'a Progress,
@@ -327,12 +352,18 @@ impl Context<'_> {
         let dir = &self.cfg.output;
         let mut out = None;
         self.store.commit(dir, |opstamp, documents| {
+            if let Some(parquet) = &self.parquet {
+                parquet.stage(opstamp)?;
+            }
             let run = self.snapshot(status);
             let totals = self.history.stage(dir, opstamp, &run, documents)?;
             out = Some((run, totals));
             Ok(())
         })?;
         History::publish(dir)?;
+        if let Some(parquet) = &self.parquet {
+            parquet.publish()?;
+        }
         out.ok_or_else(|| IndexError::Io(std::io::Error::other("commit without a manifest")))
     }
 
@@ -539,15 +570,24 @@ impl Sink for UnitSink<'_> {
                 ctx.earliest.fetch_min(t, Relaxed);
                 ctx.latest.fetch_max(t, Relaxed);
             }
-            document::build(
-                &ctx.store.schema,
-                key,
-                &ctx.carriers,
-                &event,
-                &row,
-                &origin,
-                &self.prov,
-            )
+            let doc = match ctx.key_only {
+                true => document::build_key_only(&ctx.store.schema, key, &row),
+                false => document::build(
+                    &ctx.store.schema,
+                    key,
+                    &ctx.carriers,
+                    &event,
+                    &row,
+                    &origin,
+                    &self.prov,
+                ),
+            };
+            // Under the store's lock, as the document is added: a commit
+            // holds its row too (see `ParquetSink::stage`).
+            if let Some(parquet) = &ctx.parquet {
+                parquet.push(Row::new(&event, row, &origin, &self.prov));
+            }
+            doc
         });
         match added {
             Ok(Added::New) => {

@@ -134,7 +134,7 @@ impl Store {
     pub fn commit(
         &self,
         dir: &Path,
-        stage: impl FnOnce(u64, u64) -> std::io::Result<()>,
+        stage: impl FnOnce(u64, u64) -> Result<(), IndexError>,
     ) -> Result<u64, IndexError> {
         let mut live = self.live.write().unwrap_or_else(|p| p.into_inner());
         let documents = self.documents();

@@ -841,7 +841,7 @@ fn tostring(v: &EvalValue, fmt: Option<&str>) -> EvalValue {
             let digits = int.to_string();
             let mut grouped = String::new();
             for (i, ch) in digits.chars().enumerate() {
-                if i > 0 && (digits.len() - i) % 3 == 0 {
+                if i > 0 && (digits.len() - i).is_multiple_of(3) {
                     grouped.push(',');
                 }
                 grouped.push(ch);

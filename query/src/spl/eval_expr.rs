@@ -359,7 +359,7 @@ fn make_call(name: &str, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
             span,
         ));
     }
-    if lname == "case" && args.len() % 2 != 0 {
+    if lname == "case" && !args.len().is_multiple_of(2) {
         return Err(SplError::new("`case()` takes condition/value pairs", span));
     }
     Ok(match lname.as_str() {

@@ -45,7 +45,7 @@ pub fn known_type(ty: u8) -> bool {
 pub fn readable(ty: u8, b: &[u8]) -> bool {
     match ty {
         NULL | BINARY | ANSI => true,
-        STRING => b.len() % 2 == 0,
+        STRING => b.len().is_multiple_of(2),
         INT8 | UINT8 => b.len() == 1,
         INT16 | UINT16 => b.len() == 2,
         INT32 | UINT32 | REAL32 | BOOL | HEX_INT32 => b.len() == 4,
