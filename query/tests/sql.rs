@@ -394,11 +394,18 @@ fn spark_jobs_give_evidx_rows_and_tables() {
         }
     }
     let files = manifest["files"].as_array().expect("files").len() as u64;
-    assert_eq!(Some(files), fx.totals["files"].as_u64(), "per-input reports");
+    assert_eq!(
+        Some(files),
+        fx.totals["files"].as_u64(),
+        "per-input reports"
+    );
 
     // hunt: every shared detection and Sigma query over the job's Parquet.
     let out = work.join("hunt");
-    let escu = [shared("escu/detections"), shared("escu/post-commands/detections")];
+    let escu = [
+        shared("escu/detections"),
+        shared("escu/post-commands/detections"),
+    ];
     let macros = shared("escu/macros");
     let query = bin("evidx-query");
     let data = ix.join("parquet");

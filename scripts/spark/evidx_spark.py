@@ -82,6 +82,20 @@ def shares(files, n):
     return [sorted(b[1]) for b in bins if b[1]]
 
 
+def executable(binary, cwd):
+    """Where the executor finds `binary`: a bare name on PATH, an absolute
+    path as it is, a relative one shipped with `--files` (in the task's
+    working directory) or under the driver's working directory `cwd`."""
+    if os.sep not in binary or os.path.isabs(binary):
+        return binary
+    from pyspark import SparkFiles
+
+    for c in (SparkFiles.get(os.path.basename(binary)), os.path.join(cwd, binary)):
+        if os.path.exists(c):
+            return c
+    return binary
+
+
 def index_share(paths, out, binary, job):
     """Run on an executor: index `paths` into a scratch Parquet directory,
     copy its parts into OUT/parquet under hidden names (readers skip names
@@ -174,17 +188,14 @@ def job_index(args):
     spark = session(args.master, "evidx-index")
     sc = spark.sparkContext
     groups = shares(files, sc.defaultParallelism)
-    out = os.path.abspath(args.out)
-    binary = args.evidx_index
-    if os.sep in binary:
-        binary = os.path.abspath(binary)
+    out, binary, cwd = os.path.abspath(args.out), args.evidx_index, os.getcwd()
     os.makedirs(os.path.join(out, "parquet"), exist_ok=True)
     # A task attempt that fails after copying some parts leaves them hidden:
     # only the parts of the attempts Spark keeps are published.
     job = f"spark-{sc.applicationId}"
     results = (
         sc.parallelize(groups, len(groups))
-        .map(lambda share: index_share(share, out, binary, job))
+        .map(lambda share: index_share(share, out, executable(binary, cwd), job))
         .collect()
     )
     spark.stop()
