@@ -430,7 +430,7 @@ impl SegmentCollector for GroupSegment {
 
     fn collect_block(&mut self, docs: &[DocId]) {
         self.blocks += 1;
-        if self.blocks % RELEASE_EVERY_BLOCKS == 0 {
+        if self.blocks.is_multiple_of(RELEASE_EVERY_BLOCKS) {
             crate::memory::release_if_over();
         }
         for (i, col) in self.by_cols.iter().enumerate() {
