@@ -24,9 +24,11 @@ import duckdb
 def load(con, args):
     if args.parquet:
         glob = str(pathlib.Path(args.parquet) / "**" / "*.parquet")
+        # A view cannot take a prepared parameter: the path is a literal.
+        literal = "'" + glob.replace("'", "''") + "'"
         con.execute(
-            "CREATE VIEW processes AS SELECT * FROM read_parquet(?, hive_partitioning=true)",
-            [glob],
+            f"CREATE VIEW processes AS SELECT * FROM read_parquet({literal}, "
+            "hive_partitioning = true, hive_types = {'date': 'VARCHAR'})"
         )
         return
     cols = {"_time_us": "BIGINT"}

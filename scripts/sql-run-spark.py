@@ -12,16 +12,16 @@ OUT/<name>.err with Spark's message.
 
 import sys
 
+from evidx_spark_sql import processes_view, run_sql, session
 from evidx_sql_contract import INTS, TEXT, arguments, run_dir
 
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 
 def load(spark, args):
     if args.parquet:
-        spark.read.parquet(args.parquet).createOrReplaceTempView("processes")
+        processes_view(spark, args.parquet)
         return
     fields = [T.StructField("_time_us", T.LongType())]
     fields += [T.StructField(c, T.StringType()) for c in TEXT]
@@ -36,24 +36,11 @@ def main():
     args = arguments(
         __doc__, lambda ap: ap.add_argument("--master", default="local[2]")
     )
-    spark = (
-        SparkSession.builder.master(args.master)
-        .appName("evidx-sql")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = session(args.master, "evidx-sql")
     load(spark, args)
 
-    def run(text):
-        df = spark.sql(text)
-        return df.columns, df.collect()
-
     # Spark raises many kinds of errors; each is reported.
-    failed = run_dir(args, run, Exception)
+    failed = run_dir(args, lambda text: run_sql(spark, text), Exception)
     spark.stop()
     sys.exit(1 if failed else 0)
 

@@ -4,11 +4,11 @@
 //! CSV `evidx-query --format csv` gives over the index (same header, same
 //! rows in the same order, same cells).
 //!
-//! The table is every event of the index with its full stored values
-//! (exported with evidx's own event search), loaded into DuckDB with the
-//! Parquet contract's columns and types by `scripts/sql-run-duckdb.py`
-//! (`scripts/sql-run-spark.py` for `--emit-sql spark`). DuckDB and PySpark
-//! come from PyPI when they are missing.
+//! The table is the Parquet the same indexing run wrote (`--parquet`),
+//! read by `scripts/sql-run-duckdb.py`. One heavy Spark test runs the jobs
+//! of `scripts/spark/evidx_spark.py` on a multi-process Spark (`index`,
+//! then `hunt` over what it wrote) and diffs them against the same run.
+//! DuckDB and PySpark come from PyPI when they are missing.
 
 mod common;
 
@@ -17,6 +17,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use common::*;
+use evidx_index::parquet::ParquetConfig;
 use evidx_query::sql::{compile, Dialect};
 use evidx_query::table::Table;
 use evidx_query::{detection, spl, Engine};
@@ -40,52 +41,6 @@ fn sigma_cases() -> Vec<PathBuf> {
         .collect();
     cases.sort();
     cases
-}
-
-/// Every event of the index as NDJSON with the contract's columns
-/// (`_time` as epoch microseconds in `_time_us`); returns the row count.
-fn export_ndjson(engine: &Engine, out: &Path) -> usize {
-    let t = engine
-        .run_text(
-            "| from datamodel:Endpoint.Processes",
-            &spl::MacroSet::builtin(),
-        )
-        .expect("export the events");
-    let mut text = String::new();
-    for row in &t.rows {
-        let mut obj = serde_json::Map::new();
-        for (name, cell) in t.columns.iter().zip(row) {
-            let bare = name.strip_prefix("Processes.").unwrap_or(name);
-            let key = match bare {
-                "_time" => "_time_us",
-                "source" => "evidx_source",
-                other => other,
-            };
-            let value = match (key, cell.first()) {
-                (_, None) => serde_json::Value::Null,
-                ("_time_us", Some(v)) => micros(v).into(),
-                (k, Some(v))
-                    if k.starts_with("evidx_") && k != "evidx_source" && k != "evidx_channel" =>
-                {
-                    v.parse::<i64>().expect("a provenance number").into()
-                }
-                (_, Some(v)) => v.into(),
-            };
-            obj.insert(key.to_string(), value);
-        }
-        text.push_str(&serde_json::Value::Object(obj).to_string());
-        text.push('\n');
-    }
-    std::fs::write(out, text).expect("write NDJSON");
-    t.rows.len()
-}
-
-/// evidx's event `_time` text (`secs` or `secs.frac`) as microseconds.
-fn micros(text: &str) -> i64 {
-    let (secs, frac) = text.split_once('.').unwrap_or((text, ""));
-    let secs: i64 = secs.parse().expect("time seconds");
-    let frac: i64 = format!("{frac:0<6}").parse().expect("time fraction");
-    secs * 1_000_000 + frac
 }
 
 /// `python3` with `module`, installed from PyPI (`package`) when missing.
@@ -122,20 +77,19 @@ const DUCKDB: Runner = Runner {
     script: "scripts/sql-run-duckdb.py",
 };
 
-const SPARK: Runner = Runner {
-    dialect: Dialect::Spark,
-    script: "scripts/sql-run-spark.py",
-};
-
 fn to_csv_rows(t: &Table) -> Vec<Vec<String>> {
     parse_csv(&to_csv(t))
 }
 
-/// The index of `../shared/datasets` and the Sigma cases, and its events
-/// as NDJSON, made once for the test binary.
+/// The index of `../shared/datasets` and the Sigma cases, and the Parquet
+/// of the same run (`-o index --parquet parquet`), made once for the test
+/// binary.
 struct Fixture {
     engine: Engine,
-    ndjson: PathBuf,
+    inputs: Vec<PathBuf>,
+    parquet: PathBuf,
+    /// The index's manifest totals.
+    totals: serde_json::Value,
     work: PathBuf,
 }
 
@@ -146,16 +100,30 @@ fn fixture() -> &'static Fixture {
         let work = scratch("sql-duckdb");
         let mut inputs = vec![shared("datasets")];
         inputs.extend(sigma_cases().iter().map(|c| c.join("events.evtx")));
-        let mut engine = index_and_open(&inputs, &work.join("index"));
+        let (index, parquet) = (work.join("index"), work.join("parquet"));
+        let cfg = evidx_index::Config {
+            threads: 2,
+            force: true,
+            memory: 64 << 20,
+            parquet: Some(ParquetConfig::new(parquet.clone(), false)),
+            ..evidx_index::Config::new(inputs.clone(), index.clone())
+        };
+        let quiet = evidx_index::progress::Progress::new(evidx_index::progress::Mode::Quiet);
+        let outcome = evidx_index::run(&cfg, &quiet).expect("index with --parquet");
+        assert!(
+            outcome.index.documents > 3_000,
+            "only {} events indexed",
+            outcome.index.documents
+        );
+        let mut engine = Engine::open(&index).expect("open the index");
         engine.set_lookups(
             evidx_query::lookups::LookupStore::load_dir(&shared("escu/lookups")).expect("lookups"),
         );
-        let ndjson = work.join("processes.ndjson");
-        let events = export_ndjson(&engine, &ndjson);
-        assert!(events > 3_000, "only {events} events exported");
         Fixture {
             engine,
-            ndjson,
+            inputs,
+            parquet,
+            totals: serde_json::to_value(&outcome.index).expect("totals as JSON"),
             work,
         }
     })
@@ -202,8 +170,8 @@ fn diff(set: &str, searches: &[(String, String)], runner: Runner) -> Outcome {
     o.compiled = expected.len();
     let status = Command::new("python3")
         .arg(workspace(runner.script))
-        .arg("--ndjson")
-        .arg(&fx.ndjson)
+        .arg("--parquet")
+        .arg(&fx.parquet)
         .arg("--sql-dir")
         .arg(&sql_dir)
         .arg("--out")
@@ -331,24 +299,164 @@ fn duckdb_gives_evidx_tables_for_edge_cases() {
     assert!(o.not_run.is_empty(), "evidx did not run: {:?}", o.not_run);
 }
 
-/// The same searches as Spark SQL, run by PySpark in `local[2]` (two
-/// executor threads; PySpark from PyPI on the machine's Java 17). One
-/// heavy test: Spark takes minutes where DuckDB takes seconds.
+/// The Spark master of the heavy test: two executor processes (one core,
+/// 1 GiB each) besides the driver, as a small real cluster has.
+const SPARK_MASTER: &str = "local-cluster[2,1,1024]";
+
+/// Compares two Parquet directories in DuckDB: prints the row counts and
+/// the rows each has more of than the other (all columns, as multisets).
+const PARQUET_DIFF: &str = r#"
+import sys, duckdb
+con = duckdb.connect()
+for name, d in (("a", sys.argv[1]), ("b", sys.argv[2])):
+    con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{d}/**/*.parquet', "
+                "hive_partitioning = true, hive_types = {'date': 'VARCHAR'})")
+n = lambda q: con.execute(q).fetchone()[0]
+print(n("SELECT count(*) FROM a"), n("SELECT count(*) FROM b"),
+      n("SELECT count(*) FROM (SELECT * FROM a EXCEPT ALL SELECT * FROM b)"),
+      n("SELECT count(*) FROM (SELECT * FROM b EXCEPT ALL SELECT * FROM a)"))
+"#;
+
+/// `scripts/spark/evidx_spark.py JOB ARGS...` on [`SPARK_MASTER`]; its
+/// standard output.
+fn spark_job(job: &str, args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new("python3")
+        .arg(workspace("scripts/spark/evidx_spark.py"))
+        .args([job, "--master", SPARK_MASTER])
+        .args(args)
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "evidx_spark.py {job}: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The Spark jobs on a multi-process Spark (PySpark from PyPI on the
+/// machine's Java 17): `index` over the fixture's inputs gives the rows
+/// and the manifest totals of the single `evidx-index --parquet` run, and
+/// `hunt` over what it wrote gives, for every shared detection and Sigma
+/// query, the CSV `evidx-query --format csv` gives over the index. One
+/// heavy test: starting Spark takes most of a minute.
 #[test]
-fn spark_gives_evidx_tables() {
+fn spark_jobs_give_evidx_rows_and_tables() {
     let java = Command::new("java").arg("-version").output();
     assert!(
         java.is_ok_and(|o| o.status.success()),
         "the Spark test needs Java (17) on PATH"
     );
     ensure_python_module("pyspark", "pyspark==3.5.*");
-    let mut searches = shared_searches();
-    searches.extend(edge_searches());
-    let o = diff("spark", &searches, SPARK);
-    assert!(o.failures.is_empty(), "{}", o.failures.join("\n"));
+    let fx = fixture();
+    let bin = |name: &str| Path::new(env!("CARGO_BIN_EXE_evidx-query")).with_file_name(name);
+    let evidx_index = bin("evidx-index");
     assert!(
-        o.matched >= MIN_MATCHED,
-        "only {} searches compile and match in Spark (at least {MIN_MATCHED} did)",
-        o.matched
+        evidx_index.exists(),
+        "{} is missing: cargo build --workspace",
+        evidx_index.display()
+    );
+    let work = fx.work.join("spark");
+
+    // index: the inputs spread over the executors.
+    let ix = work.join("index");
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--out".as_ref(), ix.as_os_str()];
+    args.extend(["--evidx-index".as_ref(), evidx_index.as_os_str()]);
+    args.extend(fx.inputs.iter().map(|p| p.as_os_str()));
+    println!("{}", spark_job("index", &args));
+    let diff = Command::new("python3")
+        .args(["-c", PARQUET_DIFF])
+        .arg(&fx.parquet)
+        .arg(ix.join("parquet"))
+        .output()
+        .expect("run python3");
+    let counts = String::from_utf8_lossy(&diff.stdout);
+    let counts: Vec<u64> = counts
+        .split_whitespace()
+        .map(|n| n.parse().expect("a count"))
+        .collect();
+    let documents = fx.totals["documents"].as_u64().expect("documents");
+    assert_eq!(
+        counts,
+        [documents, documents, 0, 0],
+        "rows of evidx-index, of the Spark job, only in the first, only in the second ({})",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ix.join("manifest.json")).unwrap())
+            .expect("the job's manifest.json");
+    let totals = &manifest["totals"];
+    for (key, want) in fx.totals.as_object().expect("totals") {
+        if want.is_number() && key != "runs" {
+            assert_eq!(&totals[key], want, "manifest totals.{key}");
+        }
+    }
+    let files = manifest["files"].as_array().expect("files").len() as u64;
+    assert_eq!(
+        Some(files),
+        fx.totals["files"].as_u64(),
+        "per-input reports"
+    );
+
+    // hunt: every shared detection and Sigma query over the job's Parquet.
+    let out = work.join("hunt");
+    let escu = [
+        shared("escu/detections"),
+        shared("escu/post-commands/detections"),
+    ];
+    let macros = shared("escu/macros");
+    let query = bin("evidx-query");
+    let data = ix.join("parquet");
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--data".as_ref(), data.as_os_str()];
+    args.extend(["--out".as_ref(), out.as_os_str()]);
+    args.extend(["--macros".as_ref(), macros.as_os_str()]);
+    args.extend(["--evidx-query".as_ref(), query.as_os_str()]);
+    for pack in &escu {
+        args.extend(["--pack".as_ref(), pack.as_os_str()]);
+    }
+    let sigma: Vec<PathBuf> = sigma_cases().iter().map(|c| c.join("query.spl")).collect();
+    for f in &sigma {
+        args.extend(["--file".as_ref(), f.as_os_str()]);
+    }
+    let report = spark_job("hunt", &args);
+    println!("{report}");
+    let ms = escu_macros();
+    let (mut matched, mut refused, mut failures) = (0, 0, Vec::new());
+    for (name, search) in shared_searches() {
+        // The job names an ESCU detection by its stem and a Sigma query by
+        // its case (`<case>.query`).
+        let job_name = match name.split_once('.') {
+            Some(("escu", stem)) => stem.to_string(),
+            _ => format!("{}.query", name.trim_start_matches("sigma.")),
+        };
+        let Ok(q) = spl::parse_query(&search, &ms) else {
+            continue;
+        };
+        let Ok(table) = fx.engine.run(&q) else {
+            continue;
+        };
+        if compile(&q, Dialect::Spark).is_err() {
+            refused += 1;
+            if !report.contains(&format!("refused\t{job_name}\t")) {
+                failures.push(format!("{job_name}: not reported as refused"));
+            }
+            continue;
+        }
+        match std::fs::read_to_string(out.join(format!("{job_name}.csv"))) {
+            Ok(got) if got == to_csv(&table) => matched += 1,
+            Ok(got) => failures.push(format!(
+                "{job_name}: the Spark job's CSV differs from evidx's:\n{got}\n---\n{}",
+                to_csv(&table)
+            )),
+            Err(e) => failures.push(format!("{job_name}: no CSV ({e})")),
+        }
+    }
+    println!("spark hunt: {matched} match evidx, {refused} refused");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        matched >= MIN_MATCHED,
+        "only {matched} searches compile and match in Spark (at least {MIN_MATCHED} did)"
     );
 }
