@@ -426,6 +426,7 @@ impl Check {
 #[cfg(test)]
 mod tests {
     use super::relevant;
+    use crate::spl::ast::Command;
     use crate::spl::{parse_query, MacroSet};
 
     fn commands(spl: &str) -> Vec<crate::spl::ast::Command> {
@@ -435,34 +436,33 @@ mod tests {
             .commands
     }
 
+    /// The transforms `relevant` keeps before the last command of `spl`,
+    /// and all the transforms.
+    fn kept(spl: &str) -> (Vec<Command>, Vec<Command>) {
+        let cmds = commands(spl);
+        let (filter, transforms) = cmds.split_last().unwrap();
+        (relevant(transforms.to_vec(), filter), transforms.to_vec())
+    }
+
     #[test]
     fn commands_that_set_other_columns_are_not_replayed() {
-        let cmds = commands(
+        let (kept_, all) = kept(
             "| tstats min(_time) as firstTime from datamodel=Endpoint.Processes by Processes.process \
              | rename Processes.* as * | convert ctime(firstTime) | eval n=len(process) \
              | where match(process, \"enc\")",
         );
-        let (filter, transforms) = cmds.split_last().unwrap();
-        assert_eq!(
-            relevant(transforms.to_vec(), filter),
-            transforms[..1].to_vec()
-        );
+        assert_eq!(kept_, all[..1].to_vec());
         // A command that sets what the filter reads stays, with all before it.
-        let cmds = commands(
+        let (kept_, all) = kept(
             "| tstats count from datamodel=Endpoint.Processes by Processes.process \
              | eval process=lower(process) | convert ctime(firstTime) | where like(process, \"%enc%\")",
         );
-        let (filter, transforms) = cmds.split_last().unwrap();
-        assert_eq!(
-            relevant(transforms.to_vec(), filter),
-            transforms[..1].to_vec()
-        );
+        assert_eq!(kept_, all[..1].to_vec());
         // A glob may set any column.
-        let cmds = commands(
+        let (kept_, all) = kept(
             "| tstats count from datamodel=Endpoint.Processes by Processes.process \
              | convert ctime(*) | search process=*enc*",
         );
-        let (filter, transforms) = cmds.split_last().unwrap();
-        assert_eq!(relevant(transforms.to_vec(), filter), transforms.to_vec());
+        assert_eq!(kept_, all);
     }
 }
