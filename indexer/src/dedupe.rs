@@ -3,7 +3,7 @@
 //!
 //! - [`CommittedKeys`]: the keys of the committed segments. Each segment is
 //!   asked in turn, cheapest test first: the range of its `_time` column (a
-//!   key includes the event's time), then its [`KeyFilter`] (a file, one
+//!   key includes the event's time), then its [`BloomFilter`] (a file, one
 //!   cache line per key), and only then the exact term lookup in its
 //!   `evidx_key` dictionary.
 //! - [`Pending`]: the keys added since the last commit, which no segment
@@ -21,11 +21,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
+use evidx_schema::bloom::BloomFilter;
 use evidx_schema::EvidxSchema;
 use tantivy::{InvertedIndexReader, Searcher, SegmentReader};
 
 use crate::document::key_bytes;
-use crate::key_filter::KeyFilter;
 
 /// The folder of key filter files inside an index directory.
 pub const KEYS_DIR: &str = "evidx-keys";
@@ -36,7 +36,7 @@ struct SegmentKeys {
     /// precision of a key); `None` when it holds no time at all, or the
     /// column cannot be read (then it is always asked).
     time: Option<(i64, i64)>,
-    filter: KeyFilter,
+    filter: BloomFilter,
     terms: Arc<InvertedIndexReader>,
 }
 
@@ -109,7 +109,7 @@ impl CommittedKeys {
 
 fn open_segment(path: &Path, s: &EvidxSchema, reader: &SegmentReader) -> io::Result<SegmentKeys> {
     let terms = reader.inverted_index(s.key).map_err(io::Error::other)?;
-    let filter = match KeyFilter::open(path) {
+    let filter = match BloomFilter::open(path) {
         Some(f) => f,
         None => {
             let dict = terms.terms();
@@ -121,8 +121,8 @@ fn open_segment(path: &Path, s: &EvidxSchema, reader: &SegmentReader) -> io::Res
                         .map_err(|_| io::Error::other("an evidx_key term is not 16 bytes"))
                 })
             });
-            KeyFilter::write(path, dict.num_terms() as u64, keys)?;
-            KeyFilter::open(path)
+            BloomFilter::write(path, dict.num_terms() as u64, keys)?;
+            BloomFilter::open(path)
                 .ok_or_else(|| io::Error::other(format!("{}: unreadable", path.display())))?
         }
     };

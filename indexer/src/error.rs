@@ -14,6 +14,9 @@ pub enum IndexError {
     Lock(#[from] crate::lock::LockError),
     #[error(transparent)]
     Parquet(#[from] crate::parquet::ParquetError),
+    /// The index writer failed earlier in the run (see `Store::failure`).
+    #[error("the index writer failed, so the run stopped at its last commit: {0}")]
+    WriterFailed(String),
     #[error("tantivy: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("{0}")]

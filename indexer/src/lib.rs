@@ -9,8 +9,9 @@
 //! crate) — driven by [`pipeline`], accounted for in [`manifest`].
 //!
 //! The index being written: [`store`] (one shared writer, commits at
-//! bounded intervals), [`dedupe`] and [`key_filter`] (events already in the
-//! index are not added again), [`history`] (the manifest of every run, in
+//! bounded intervals), [`dedupe`] (events already in the index are not
+//! added again), [`value_filters`] (which values each segment holds, for
+//! the query engine), [`history`] (the manifest of every run, in
 //! step with the commits) and [`lock`] (one writer at a time).
 //!
 //! [`parquet`]: the same rows as Parquet files, beside the index or instead
@@ -24,7 +25,6 @@ pub mod error;
 pub mod event;
 pub mod history;
 pub mod inspect;
-pub mod key_filter;
 pub mod lock;
 pub mod manifest;
 pub mod merges;
@@ -36,6 +36,7 @@ pub mod progress;
 pub mod read;
 pub mod store;
 pub mod time;
+pub mod value_filters;
 
 pub use error::IndexError;
 pub use pipeline::{run, Config, Outcome};

@@ -271,6 +271,9 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
         committer.join()
     });
     background.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+    if let Some(reason) = store.failure() {
+        return Err(IndexError::WriterFailed(reason.to_string()));
+    }
     let (run, index) = ctx.commit(RunStatus::Complete)?;
     store.finish(&cfg.output)?;
     drop(lock);
@@ -401,6 +404,10 @@ impl Context<'_> {
     /// Read one file, unless its content is already indexed; problems
     /// become skips in its report.
     fn file(&self, f: &InputFile) {
+        if self.store.failure().is_some() {
+            // The run is stopping (see `Store::add`): no use reading more.
+            return;
+        }
         let path = f.path.display().to_string();
         let target = FileTarget {
             ctx: self,
@@ -598,16 +605,10 @@ impl Sink for UnitSink<'_> {
                 self.acct.duplicates.fetch_add(1, Relaxed);
                 ctx.progress.events(1, 0);
             }
-            Err(e) => {
+            // The writer failed: the run stops at its last commit, which
+            // does not hold this event (the store records why).
+            Err(_) => {
                 kind.fetch_sub(1, Relaxed);
-                self.skip(
-                    Skip::at(
-                        SkipUnit::Record,
-                        &origin,
-                        format!("index writer refused the document: {e}"),
-                    )
-                    .record_id(event.record_id),
-                )
             }
         }
     }

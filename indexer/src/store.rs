@@ -7,10 +7,15 @@
 //! between "this key is new" and "its document is added": each commit holds
 //! exactly the documents whose keys left the pending set, and the keys of
 //! what it holds are then answered by its segments.
+//!
+//! Once the writer fails (a commit that cannot be written, a full disk), no
+//! document is added any more: after a failed commit tantivy keeps its
+//! document channel open with no worker reading it, so an add would block
+//! for ever once the channel is full. The run stops at its last commit.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::RwLock;
+use std::sync::{OnceLock, RwLock};
 
 use evidx_schema::{index_settings, version, EvidxSchema};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
@@ -31,6 +36,8 @@ pub struct Store {
     /// Documents in the index when the run started, and added since.
     docs_at_start: u64,
     added: AtomicU64,
+    /// Why the writer failed, from the first failure on.
+    failed: OnceLock<String>,
 }
 
 struct Live {
@@ -85,6 +92,7 @@ impl Store {
             .try_into()?;
         let searcher = reader.searcher();
         let keys = CommittedKeys::load(dir, &schema, &searcher, None)?;
+        crate::value_filters::sync(dir, &schema, &searcher)?;
         Ok(Store {
             docs_at_start: searcher.num_docs(),
             schema,
@@ -93,25 +101,43 @@ impl Store {
             live: RwLock::new(Live { writer, keys }),
             pending: Pending::default(),
             added: AtomicU64::new(0),
+            failed: OnceLock::new(),
         })
     }
 
     /// Add the document `build` makes for the event of `key` and `time`
     /// (its key time, in milliseconds), unless the index or this run already
-    /// has that event.
+    /// has that event. An error means the writer has failed (see
+    /// [`Store::failure`]): nothing more can be added.
     pub fn add(
         &self,
         key: u128,
         time: Option<i64>,
         build: impl FnOnce() -> TantivyDocument,
-    ) -> tantivy::Result<Added> {
+    ) -> Result<Added, IndexError> {
         let live = self.live.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(reason) = self.failed.get() {
+            return Err(IndexError::WriterFailed(reason.clone()));
+        }
         if live.keys.contains(key, time) || !self.pending.insert(key) {
             return Ok(Added::Duplicate);
         }
-        live.writer.add_document(build())?;
+        live.writer
+            .add_document(build())
+            .map_err(|e| self.fail(e.into()))?;
         self.added.fetch_add(1, Relaxed);
         Ok(Added::New)
+    }
+
+    /// Record the writer's first failure; returns the error to pass on.
+    fn fail(&self, e: IndexError) -> IndexError {
+        let _ = self.failed.set(e.to_string());
+        e
+    }
+
+    /// Why the writer failed, once it has: the run must stop.
+    pub fn failure(&self) -> Option<&str> {
+        self.failed.get().map(String::as_str)
     }
 
     /// True when enough keys are pending that a commit is due.
@@ -137,14 +163,31 @@ impl Store {
         stage: impl FnOnce(u64, u64) -> Result<(), IndexError>,
     ) -> Result<u64, IndexError> {
         let mut live = self.live.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(reason) = self.failed.get() {
+            return Err(IndexError::WriterFailed(reason.clone()));
+        }
+        // Any failure from here on leaves the writer unusable (see the
+        // module's note); it is recorded before the lock is released, so no
+        // worker adds to the writer after it.
+        self.commit_locked(&mut live, dir, stage)
+            .map_err(|e| self.fail(e))
+    }
+
+    fn commit_locked(
+        &self,
+        live: &mut Live,
+        dir: &Path,
+        stage: impl FnOnce(u64, u64) -> Result<(), IndexError>,
+    ) -> Result<u64, IndexError> {
         let documents = self.documents();
         let mut commit = live.writer.prepare_commit()?;
         stage(commit.opstamp(), documents)?;
         commit.set_payload(&version::commit_payload());
         let opstamp = commit.commit()?;
         self.reader.reload()?;
-        live.keys =
-            CommittedKeys::load(dir, &self.schema, &self.reader.searcher(), Some(&live.keys))?;
+        let searcher = self.reader.searcher();
+        live.keys = CommittedKeys::load(dir, &self.schema, &searcher, Some(&live.keys))?;
+        crate::value_filters::sync(dir, &self.schema, &searcher)?;
         self.pending.clear();
         Ok(opstamp)
     }
@@ -154,13 +197,15 @@ impl Store {
         Ok(self.index.load_metas()?.opstamp)
     }
 
-    /// Wait for background merges, then bring the key filters up to date
+    /// Wait for background merges, then bring the key and value filters up to date
     /// with the merged segments (so the next run finds them).
     pub fn finish(self, dir: &Path) -> Result<(), IndexError> {
         let live = self.live.into_inner().unwrap_or_else(|p| p.into_inner());
         live.writer.wait_merging_threads()?;
         self.reader.reload()?;
-        CommittedKeys::load(dir, &self.schema, &self.reader.searcher(), Some(&live.keys))?;
+        let searcher = self.reader.searcher();
+        CommittedKeys::load(dir, &self.schema, &searcher, Some(&live.keys))?;
+        crate::value_filters::sync(dir, &self.schema, &searcher)?;
         Ok(())
     }
 }

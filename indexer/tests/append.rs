@@ -94,6 +94,33 @@ fn appending_gives_the_rows_of_one_run_and_counts_nothing_twice() {
     assert_eq!(range(&m, "earliest"), range(&fresh, "earliest"));
     assert_eq!(range(&m, "latest"), range(&fresh, "latest"));
     assert!(range(&m, "earliest") < range(&m, "latest"));
+    value_filters_match_segments(&idx);
+}
+
+/// After appends (and their merges), the index's value filters are exactly
+/// one per live segment and trigram field: those of merged-away segments
+/// are gone.
+fn value_filters_match_segments(index: &std::path::Path) {
+    use evidx_schema::{value_filter, GRAM_FIELDS};
+    let segments = tantivy::Index::open_in_dir(index)
+        .unwrap()
+        .searchable_segment_ids()
+        .unwrap();
+    let mut want: Vec<PathBuf> = segments
+        .iter()
+        .flat_map(|s| GRAM_FIELDS.map(|f| value_filter::path(&s.uuid_string(), f)))
+        .collect();
+    let mut have: Vec<PathBuf> = std::fs::read_dir(index.join(value_filter::VALUES_DIR))
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name();
+            PathBuf::from(value_filter::VALUES_DIR).join(name)
+        })
+        .collect();
+    want.sort();
+    have.sort();
+    assert!(!want.is_empty());
+    assert_eq!(have, want);
 }
 
 #[test]

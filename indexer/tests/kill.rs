@@ -84,13 +84,21 @@ impl Drop for Stop<'_> {
     }
 }
 
-#[test]
-fn a_run_killed_at_any_point_is_completed_by_the_same_command() {
-    let dir = scratch("kill");
-    let hosts = generate(Format::Evtx, 11, 20_000_000, &dir.join("evtx"));
+/// A scratch folder `name`, generated EVTX (`seed`, `size` bytes) in it,
+/// and the index of one uninterrupted run over them (`DIR/clean`) with its
+/// rows.
+fn clean_run(name: &str, seed: u64, size: u64) -> (PathBuf, Vec<PathBuf>, PathBuf, (u64, String)) {
+    let dir = scratch(name);
+    let hosts = generate(Format::Evtx, seed, size, &dir.join("evtx"));
     let clean = dir.join("clean");
     run_to_end(&hosts, &clean);
     let want = rows(&clean);
+    (dir, hosts, clean, want)
+}
+
+#[test]
+fn a_run_killed_at_any_point_is_completed_by_the_same_command() {
+    let (dir, hosts, clean, want) = clean_run("kill", 11, 20_000_000);
     let files = current_run(&clean).unwrap()["files"]
         .as_array()
         .unwrap()
@@ -185,4 +193,65 @@ fn a_run_killed_at_any_point_is_completed_by_the_same_command() {
             assert_eq!(last["files"].as_array().unwrap().len(), files - done);
         }
     }
+}
+
+/// A run whose writes fail (a file size limit, as a full disk would) exits
+/// 1 and names the failure, instead of blocking for ever in the writer;
+/// its index stays at its last commit, and the same command with room to
+/// write completes the job. (After a failed commit tantivy keeps its
+/// document channel open with no worker reading it: adding the 10,000
+/// documents after it used to hang the run.)
+#[test]
+fn a_run_whose_writes_fail_stops_at_its_last_commit() {
+    let (dir, hosts, _, want) = clean_run("write-failure", 12, 200_000_000);
+    assert!(want.0 > 25_000, "{} events", want.0);
+
+    let index = dir.join("limited");
+    // `ulimit -f` in KiB blocks; SIGXFSZ ignored (inherited through exec)
+    // so a write past the limit fails with EFBIG instead of killing.
+    let mut limited = Command::new("bash");
+    limited
+        .arg("-c")
+        .arg(r#"ulimit -f 16 && trap '' XFSZ && exec "$@""#)
+        .arg("bash")
+        .arg(command(&hosts, &index).get_program())
+        .args(command(&hosts, &index).get_args())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = limited.spawn().unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            child.kill().unwrap();
+            panic!("the run hung after its writes failed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("File too large") || err.contains("index writer failed"),
+        "{err}"
+    );
+    if let Some(run) = current_run(&index) {
+        checked_manifest(&index);
+        assert_eq!(run["status"], "running");
+        assert!(rows(&index).0 < want.0);
+    }
+
+    let err = run_to_end(&hosts, &index);
+    assert_eq!(rows(&index), want, "{err}");
+    assert_eq!(
+        checked_manifest(&index)["runs"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["status"],
+        "complete"
+    );
 }

@@ -4,6 +4,7 @@
 //! ([`crate::collect`]) -> commands ([`crate::commands`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use evidx_schema::EvidxSchema;
 use tantivy::Executor;
@@ -18,6 +19,7 @@ use crate::spl::ast::{Span, Tstats};
 use crate::spl::{self, MacroSet, SplError};
 use crate::table::{Cell, RowSink, Table};
 use crate::time_range::TimeWindow;
+use crate::value_filters::ValueFilters;
 
 /// The data model evidx indexes.
 pub const DATAMODEL: &str = "Endpoint.Processes";
@@ -86,6 +88,8 @@ pub struct Engine {
     /// Heap bytes a search's group table may take before it spills to
     /// disk.
     group_memory: usize,
+    /// Where the value filters of the indexes' segments are.
+    value_filters: Arc<ValueFilters>,
 }
 
 impl Engine {
@@ -108,7 +112,11 @@ impl Engine {
             1 => Executor::single_thread(),
             n => Executor::multi_thread(n, "evidx-segment-")?,
         };
+        let value_filters = Arc::new(ValueFilters::new(
+            indexes.iter().map(|i| i.dir.clone()).collect(),
+        ));
         Ok(Engine {
+            value_filters,
             indexes,
             schema,
             window,
@@ -189,7 +197,7 @@ impl Engine {
         let query = &resolved;
         let ts = &query.pipeline.tstats;
         check_tstats(ts).map_err(|(m, s)| unsupported(m, s))?;
-        let q = plan(ts.filter.as_ref(), &self.schema)
+        let q = plan(ts.filter.as_ref(), &self.schema, &self.value_filters)
             .map_err(|PlanError { message, span }| unsupported(message, span))?;
         let q = self.window.restrict(q, self.schema.time);
         let parts = index_set::parts(&self.indexes, &*q)?;

@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use evidx_schema::bloom::BloomFilter;
 use evidx_schema::grams::grams;
 use evidx_schema::layout::stored_full_value;
 use evidx_schema::terms::{fold_case, is_cut, truncate_term, MAX_TERM_BYTES};
-use evidx_schema::{Cim, EvidxSchema};
+use evidx_schema::{value_filter, Cim, EvidxSchema};
 use tantivy::postings::TermInfo;
 use tantivy::query::{
     BitSetDocSet, ConstScorer, EnableScoring, Explanation, Query, Scorer, Weight,
@@ -18,6 +19,7 @@ use tantivy::store::StoreReader;
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyDocument, Term};
 
 use crate::glob::Glob;
+use crate::value_filters::ValueFilters;
 
 /// Grams intersected per glob, rarest first: past a few, a gram rarely
 /// removes a candidate and costs a postings walk.
@@ -53,8 +55,10 @@ const MAX_LOOKED_UP: usize = 8;
 /// column (distinct ordinals decoded in one sorted pass), or in full from
 /// the doc store when the fast column holds a cut form. Then, per segment,
 /// the documents holding those values: exact lookups of the case-folded
-/// term, with the values too long to index whole verified in full. The
-/// cost follows the candidates and the hits, not the distinct values.
+/// term, of the values the segment's value filter
+/// (`evidx_schema::value_filter`) says it may hold, with the values too
+/// long to index whole verified in full. The cost follows the candidates
+/// and the hits, not the distinct values nor, much, the segments.
 ///
 /// Otherwise: one scan of the segment's term dictionary of the case-folded
 /// field (a range when there is one glob with a literal prefix), unioning
@@ -62,6 +66,7 @@ const MAX_LOOKED_UP: usize = 8;
 /// index whole (listed under `_long`) are checked against the full value.
 #[derive(Clone, Debug)]
 pub struct GlobQuery {
+    field: Cim,
     search: Field,
     schema: Arc<EvidxSchema>,
     long: Field,
@@ -74,6 +79,9 @@ pub struct GlobQuery {
     lookup_cost: usize,
     /// See [`VALUES_BUDGET`].
     values_budget: usize,
+    /// Where the segments' value filters are; without them every segment
+    /// is asked for every value.
+    value_filters: Option<Arc<ValueFilters>>,
 }
 
 impl GlobQuery {
@@ -85,6 +93,7 @@ impl GlobQuery {
             .filter(|_| per_glob.iter().all(|g| !g.is_empty()))
             .map(|f| (f, per_glob.into()));
         GlobQuery {
+            field,
             search,
             long: schema.long,
             schema,
@@ -93,7 +102,15 @@ impl GlobQuery {
             grams,
             lookup_cost: LOOKUP_COST_IN_TERMS,
             values_budget: VALUES_BUDGET,
+            value_filters: None,
         }
+    }
+
+    /// The same query, asking only the segments whose value filter (in
+    /// `filters`) may hold a value.
+    pub fn with_value_filters(mut self, filters: Arc<ValueFilters>) -> Self {
+        self.value_filters = Some(filters);
+        self
     }
 
     /// The same query with another bound on the matching values held (0:
@@ -184,7 +201,11 @@ struct GlobWeight {
 impl Weight for GlobWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let docs = match &self.values {
-            Some(values) => self.query.holding(reader, values)?,
+            Some(values) => {
+                let filter = (self.query.value_filters.as_ref())
+                    .and_then(|f| f.open(&reader.segment_id().uuid_string(), self.query.field));
+                self.query.holding(reader, values, filter.as_ref())?
+            }
             None => self.query.dictionary_scan(reader)?,
         };
         Ok(Box::new(ConstScorer::new(BitSetDocSet::from(docs), boost)))
@@ -335,12 +356,14 @@ impl GlobQuery {
     }
 
     /// The documents of the segment holding one of `values` (case-folded
-    /// full values): their terms looked up, then the values too long to be
-    /// indexed whole verified in full.
+    /// full values): the terms that its value `filter` (if any) may hold
+    /// looked up, then the values too long to be indexed whole verified in
+    /// full.
     fn holding(
         &self,
         reader: &SegmentReader,
         values: &[String],
+        filter: Option<&BloomFilter>,
     ) -> tantivy::Result<tantivy::BitSet> {
         let mut docs = tantivy::BitSet::with_max_value(reader.max_doc());
         let inverted = reader.inverted_index(self.search)?;
@@ -349,6 +372,7 @@ impl GlobQuery {
         let mut terms: Vec<&str> = values
             .iter()
             .map(|v| truncate_term(v, MAX_TERM_BYTES))
+            .filter(|t| filter.is_none_or(|f| f.may_contain(value_filter::key(t.as_bytes()))))
             .collect();
         terms.dedup();
         if terms.len().saturating_mul(self.lookup_cost) < dict.num_terms() {

@@ -3,7 +3,8 @@
 //!
 //! The pipeline, one module per stage: `spl` (macros -> lexer -> parser
 //! -> [`spl::ast`]) -> `resolve` (run subsearches, load `lookups`) ->
-//! `plan` (the `where` clause becomes a tantivy query) -> `collect`
+//! `plan` (the `where` clause becomes a tantivy query; `value_filters`
+//! tell which segments a `*text*` value may be in) -> `collect`
 //! (group-by over fast-field columns) -> `commands` (the commands after
 //! tstats, one file per command or family) -> `render` (table, CSV,
 //! JSON). `engine` drives them; `pack` runs many detections; `sql` compiles a pipeline to
@@ -34,5 +35,6 @@ pub mod spl;
 pub mod sql;
 pub mod table;
 pub mod time_range;
+pub mod value_filters;
 
 pub use engine::{Engine, QueryError};

@@ -32,6 +32,7 @@ use crate::glob::Glob;
 use crate::glob_query::GlobQuery;
 use crate::raw_glob_query::RawGlobQuery;
 use crate::spl::ast::{CmpOp, SearchExpr, Span, Value};
+use crate::value_filters::ValueFilters;
 
 /// A `where` clause that cannot run, with the position to point at.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -41,19 +42,26 @@ pub struct PlanError {
     pub span: Span,
 }
 
-/// Build the tantivy query of a `where` clause (None: every event).
+/// Build the tantivy query of a `where` clause (None: every event), over
+/// indexes whose segments' value filters are in `value_filters`.
 pub fn plan(
     filter: Option<&SearchExpr>,
     schema: &EvidxSchema,
+    value_filters: &Arc<ValueFilters>,
 ) -> Result<Box<dyn Query>, PlanError> {
     match filter {
         None => Ok(Box::new(AllQuery)),
-        Some(e) => Planner { schema }.expr(e),
+        Some(e) => Planner {
+            schema,
+            value_filters,
+        }
+        .expr(e),
     }
 }
 
 struct Planner<'a> {
     schema: &'a EvidxSchema,
+    value_filters: &'a Arc<ValueFilters>,
 }
 
 impl Planner<'_> {
@@ -244,7 +252,10 @@ impl Planner<'_> {
         if !globs.is_empty() {
             arms.push((
                 Occur::Should,
-                Box::new(GlobQuery::new(Arc::new(self.schema.clone()), i, globs)),
+                Box::new(
+                    GlobQuery::new(Arc::new(self.schema.clone()), i, globs)
+                        .with_value_filters(self.value_filters.clone()),
+                ),
             ));
         }
         match arms.len() {

@@ -14,13 +14,15 @@ use std::sync::{Arc, OnceLock};
 use common::*;
 use evidx_query::glob::Glob;
 use evidx_query::glob_query::GlobQuery;
-use evidx_schema::{Cim, EvidxSchema, GRAM_FIELDS, MAX_TERM_BYTES};
+use evidx_query::value_filters::ValueFilters;
+use evidx_schema::{value_filter, Cim, EvidxSchema, GRAM_FIELDS, MAX_TERM_BYTES};
 use tantivy::collector::DocSetCollector;
 use tantivy::{DocAddress, Index, Searcher};
 
 struct Fixture {
     searcher: Searcher,
     schema: Arc<EvidxSchema>,
+    filters: Arc<ValueFilters>,
 }
 
 /// The long and Unicode command lines (pid, command line).
@@ -84,7 +86,12 @@ fn fixture() -> &'static Fixture {
             searcher.segment_readers().len() > 1,
             "the comparison should span several segments"
         );
-        Fixture { searcher, schema }
+        let filters = Arc::new(ValueFilters::new(vec![index_dir]));
+        Fixture {
+            searcher,
+            schema,
+            filters,
+        }
     })
 }
 
@@ -112,10 +119,16 @@ fn compare(field: Cim, patterns: &[&str]) -> usize {
         q.clone().with_lookup_cost(0),
         q.clone().with_lookup_cost(usize::MAX),
         q.clone().with_values_budget(0),
+        q.clone().with_value_filters(fixture().filters.clone()),
     ];
-    for (cost, way) in ["lookups", "ordered pass", "values over budget"]
-        .iter()
-        .zip(ways)
+    for (cost, way) in [
+        "lookups",
+        "ordered pass",
+        "values over budget",
+        "value filters",
+    ]
+    .iter()
+    .zip(ways)
     {
         let by_way = search(&way);
         assert!(
@@ -285,4 +298,54 @@ fn globs_cut_from_indexed_values_agree() {
     }
     assert!(compared > 500, "only {compared} globs compared");
     assert!(matched > compared, "{matched} matches for {compared} globs");
+}
+
+/// Every segment has a value filter for each trigram field, which holds
+/// every term of the field's search dictionary in the segment (a missing
+/// one would lose matches) and few terms of the other segments.
+#[test]
+fn value_filters_hold_every_term_of_their_segment() {
+    let fx = fixture();
+    let segments = fx.searcher.segment_readers();
+    for f in GRAM_FIELDS {
+        let (_, search) = fx.schema.cim[f.index()];
+        let (mut own, mut foreign, mut foreign_passed) = (0, 0, 0);
+        for segment in segments {
+            let id = segment.segment_id().uuid_string();
+            let filter = (fx.filters.open(&id, f))
+                .unwrap_or_else(|| panic!("segment {id} has no {} filter", f.name()));
+            let terms = segment.inverted_index(search).unwrap();
+            let mut stream = terms.terms().stream().unwrap();
+            while stream.advance() {
+                let key = value_filter::key(stream.key());
+                assert!(filter.may_contain(key), "{}: a term of {id}", f.name());
+                own += 1;
+            }
+            for other in segments
+                .iter()
+                .filter(|o| o.segment_id() != segment.segment_id())
+            {
+                let other_terms = other.inverted_index(search).unwrap();
+                let mut stream = other_terms.terms().stream().unwrap();
+                while stream.advance() {
+                    if terms.terms().get(stream.key()).unwrap().is_none() {
+                        foreign += 1;
+                        foreign_passed +=
+                            usize::from(filter.may_contain(value_filter::key(stream.key())));
+                    }
+                }
+            }
+        }
+        // The segments' layout varies with thread timing: a few hundred
+        // terms each way at least.
+        assert!(
+            own > 300 && foreign > 100,
+            "{own} own, {foreign} foreign terms"
+        );
+        // ~1% expected; 5% would mean a broken filter.
+        assert!(
+            foreign_passed * 20 < foreign,
+            "{foreign_passed} of {foreign} passed"
+        );
+    }
 }

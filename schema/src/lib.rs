@@ -9,13 +9,18 @@
 //!   `*text*` globs from their candidates.
 //! - [`layout`]: the tantivy schema (value, search and provenance fields)
 //!   and the index settings.
+//! - [`bloom`] and [`value_filter`]: per-segment filter files, of the event
+//!   keys (de-duplication) and of the values of the trigram fields (which
+//!   segments a `*text*` search asks).
 //! - [`version`]: the format version, recorded in every commit and checked
 //!   on open.
 
+pub mod bloom;
 pub mod fields;
 pub mod grams;
 pub mod layout;
 pub mod terms;
+pub mod value_filter;
 pub mod version;
 
 pub use fields::{Cim, CIM_FIELDS, N_CIM};

@@ -1,20 +1,22 @@
-//! A key filter: a blocked Bloom filter of the event keys of one index
-//! segment, kept in a file next to the index and read through a memory map.
+//! A blocked Bloom filter of 128-bit keys, kept in a file next to the index
+//! (one per segment) and read through a memory map: the format of the
+//! per-segment filters of event keys (the indexer's de-duplication) and of
+//! the values of the trigram fields (the `value_filter` module, for the
+//! query engine's lookups).
 //!
-//! De-duplication asks every committed segment whether it holds a key. The
-//! exact answer is a term lookup in the segment's `evidx_key` dictionary,
-//! which costs microseconds; the filter answers "certainly not" for ~99% of
-//! new keys with one cache line. It lives in a file, so the memory of the
-//! indexer does not grow with the index: the kernel keeps the pages it
-//! reads.
+//! An exact answer to "does this segment hold X" is a term lookup in one of
+//! its dictionaries, which costs microseconds; the filter answers
+//! "certainly not" for ~99% of absent keys with one cache line. It lives in
+//! a file, so memory does not grow with the index: the kernel keeps the
+//! pages it reads.
 //!
-//! Keys are already uniform 128-bit hashes: the high 64 bits pick the
-//! 512-bit block, the low 64 bits give the 7 bits to set in it. 12 bits
-//! per key give ~1% false positives, each of them settled by the term
-//! lookup.
+//! Keys are uniform 128-bit hashes: the high 64 bits pick the 512-bit
+//! block, the low 64 bits give the 7 bits to set in it. 12 bits per key
+//! give ~1% false positives, each of them settled by the term lookup.
 
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::ops::Deref;
 use std::path::Path;
 
 use memmap2::{Mmap, MmapMut};
@@ -25,13 +27,13 @@ const BLOCK: usize = 64;
 const BITS_PER_KEY: u64 = 12;
 const BITS_SET: u32 = 7;
 
-/// An open filter file.
-pub struct KeyFilter {
-    map: Mmap,
+/// An open filter: its bytes, mapped from its file.
+pub struct BloomFilter<B = Mmap> {
+    map: B,
     blocks: u64,
 }
 
-impl KeyFilter {
+impl BloomFilter {
     /// Write the filter of `keys` (`count` of them, or fewer) to `path`:
     /// built in a mapped temporary file then renamed, so a run killed
     /// meanwhile leaves no half-written filter, and no heap is used
@@ -74,14 +76,22 @@ impl KeyFilter {
         std::fs::rename(&tmp, path)
     }
 
-    /// Open a filter written by [`KeyFilter::write`]; `None` when the file
-    /// is missing or not a whole filter.
-    pub fn open(path: &Path) -> Option<KeyFilter> {
+    /// Open a filter written by [`BloomFilter::write`]; `None` when the
+    /// file is missing or not a whole filter.
+    pub fn open(path: &Path) -> Option<BloomFilter> {
         let file = File::open(path).ok()?;
         // SAFETY: filter files are written to a temporary name and renamed
         // into place complete; they are never modified afterwards, only
         // deleted (which leaves this mapping valid).
         let map = unsafe { Mmap::map(&file).ok()? };
+        BloomFilter::from_bytes(map)
+    }
+}
+
+impl<B: Deref<Target = [u8]>> BloomFilter<B> {
+    /// The filter in `bytes` (a file written by [`BloomFilter::write`]);
+    /// `None` when they are not a whole filter.
+    pub fn from_bytes(map: B) -> Option<BloomFilter<B>> {
         if map.len() < HEADER || &map[..8] != MAGIC {
             return None;
         }
@@ -89,7 +99,7 @@ impl KeyFilter {
         if blocks == 0 || (map.len() - HEADER) as u64 != blocks.checked_mul(BLOCK as u64)? {
             return None;
         }
-        Some(KeyFilter { map, blocks })
+        Some(BloomFilter { map, blocks })
     }
 
     /// False when `key` is certainly not in the segment.
@@ -134,8 +144,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.keys");
         let n = 50_000;
-        KeyFilter::write(&path, n, (0..n).map(|i| Ok(key(i)))).unwrap();
-        let f = KeyFilter::open(&path).unwrap();
+        BloomFilter::write(&path, n, (0..n).map(|i| Ok(key(i)))).unwrap();
+        let f = BloomFilter::open(&path).unwrap();
         assert!((0..n).all(|i| f.may_contain(key(i))));
         let false_positives = (n..2 * n).filter(|&i| f.may_contain(key(i))).count();
         // ~1% expected; 3% would mean a broken probe.
@@ -147,14 +157,14 @@ mod tests {
     fn a_truncated_or_foreign_file_is_not_a_filter() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.keys");
-        KeyFilter::write(&path, 10, (0..10).map(|i| Ok(key(i)))).unwrap();
+        BloomFilter::write(&path, 10, (0..10).map(|i| Ok(key(i)))).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
-        assert!(KeyFilter::open(&path).is_none());
+        assert!(BloomFilter::open(&path).is_none());
         std::fs::write(&path, b"not a filter at all, but long enough").unwrap();
-        assert!(KeyFilter::open(&path).is_none());
+        assert!(BloomFilter::open(&path).is_none());
         // An empty segment still makes a valid filter.
-        KeyFilter::write(&path, 0, std::iter::empty()).unwrap();
-        assert!(!KeyFilter::open(&path).unwrap().may_contain(key(1)));
+        BloomFilter::write(&path, 0, std::iter::empty()).unwrap();
+        assert!(!BloomFilter::open(&path).unwrap().may_contain(key(1)));
     }
 }
