@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use chrono::Utc;
 use evidx_schema::EvidxSchema;
 use tantivy::Executor;
 
@@ -197,9 +198,12 @@ impl Engine {
         let query = &resolved;
         let ts = &query.pipeline.tstats;
         check_tstats(ts).map_err(|(m, s)| unsupported(m, s))?;
-        let q = plan(ts.filter.as_ref(), &self.schema, &self.value_filters)
+        // `earliest=`/`latest=` in the where clause narrow the time range.
+        let (filter, window) = crate::time_modifiers::take(ts.filter.as_ref(), Utc::now())
+            .map_err(|e| unsupported(e.message, e.span))?;
+        let q = plan(filter.as_ref(), &self.schema, &self.value_filters)
             .map_err(|PlanError { message, span }| unsupported(message, span))?;
-        let q = self.window.restrict(q, self.schema.time);
+        let q = self.window.within(&window).restrict(q, self.schema.time);
         let parts = index_set::parts(&self.indexes, &*q)?;
         let post_error = |e: PostError| match e {
             PostError::Command {

@@ -34,6 +34,7 @@ pub mod resolve;
 pub mod spl;
 pub mod sql;
 pub mod table;
+pub mod time_modifiers;
 pub mod time_range;
 pub mod value_filters;
 

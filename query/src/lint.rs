@@ -39,6 +39,8 @@ fn search_fields<'a>(e: &'a SearchExpr, out: &mut dyn FnMut(&'a str)) {
     match e {
         SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().for_each(|x| search_fields(x, out)),
         SearchExpr::Not(x) => search_fields(x, out),
+        SearchExpr::Cmp { field, .. } | SearchExpr::In { field, .. }
+            if crate::time_modifiers::is_modifier(field) => {}
         SearchExpr::Cmp { field, .. } | SearchExpr::In { field, .. } => out(field),
         SearchExpr::Term { .. } => {}
         SearchExpr::Subsearch(sub) => {
@@ -78,6 +80,8 @@ mod tests {
             "| from datamodel:Endpoint.Processes | search Processes.process_name=x source=*.evtx"
         )
         .is_empty());
+        // Time modifiers are not fields.
+        assert!(w("| tstats count from datamodel=Endpoint.Processes where earliest=-7d@d latest=now Processes.dest=x").is_empty());
         assert_eq!(
             w("| datamodel Endpoint Processes search | search Processes.bad=x").len(),
             1

@@ -51,6 +51,18 @@ impl TimeWindow {
         self.earliest.is_none() && self.latest.is_none()
     }
 
+    /// The part of this window that is also in `other`.
+    pub fn within(&self, other: &TimeWindow) -> TimeWindow {
+        let pick = |a: Option<i64>, b: Option<i64>, f: fn(i64, i64) -> i64| match (a, b) {
+            (Some(a), Some(b)) => Some(f(a, b)),
+            (a, b) => a.or(b),
+        };
+        TimeWindow {
+            earliest: pick(self.earliest, other.earliest, i64::max),
+            latest: pick(self.latest, other.latest, i64::min),
+        }
+    }
+
     /// Whether events from `first` to `last` (inclusive) may fall in it.
     pub fn overlaps(&self, first: i64, last: i64) -> bool {
         self.earliest.is_none_or(|e| last >= e) && self.latest.is_none_or(|l| first < l)

@@ -232,12 +232,16 @@ fn time_windows_agree_and_restrict() {
     let quarter = (last - first) / 4;
     let escu = escu_macros();
     let builtin = MacroSet::builtin();
-    let all_count = |w: TimeWindow| -> u64 {
+    let count_where = |w: TimeWindow, clause: &str| -> u64 {
         let t = open(std::slice::from_ref(&f.all), w)
-            .run_text("| tstats count from datamodel=Endpoint.Processes", &builtin)
+            .run_text(
+                &format!("| tstats count from datamodel=Endpoint.Processes {clause}"),
+                &builtin,
+            )
             .unwrap();
         t.rows[0][0].0[0].parse().unwrap()
     };
+    let all_count = |w: TimeWindow| count_where(w, "");
     let total = all_count(TimeWindow::default());
     for w in [
         window(Some(first + quarter), None),
@@ -248,6 +252,14 @@ fn time_windows_agree_and_restrict() {
     ] {
         let n = all_count(w);
         assert!(n > 0 && n < total, "{w:?}: {n} of {total}");
+        // The same window as time modifiers in the where clause.
+        let bound = |name: &str, t: Option<i64>| t.map(|t| format!("{name}={} ", secs(t)));
+        let modifiers: String = [bound("earliest", w.earliest), bound("latest", w.latest)]
+            .into_iter()
+            .flatten()
+            .collect();
+        let clause = format!("where {modifiers}");
+        assert_eq!(count_where(TimeWindow::default(), &clause), n, "{clause}");
         let (multi, single) = engines(w);
         let mut searches = hand_written();
         searches.extend(escu_searches());

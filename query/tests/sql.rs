@@ -274,6 +274,7 @@ fn edge_searches() -> Vec<(String, String)> {
         format!("{ts} where Processes.process_name=cmd.exe OR Processes.process_name=powershell.exe Processes.user=* by Processes.user Processes.process_name"),
         "| tstats count values(_time) as t dc(_time) as dt count(Processes.user) as users earliest(_time) as e latest(_time) as l from datamodel=Endpoint.Processes by _time span=1d sourcetype".into(),
         "| tstats count from datamodel=Endpoint.Processes where _time>1600000000 _time<=1700000000.5 by _time span=1h".into(),
+        "| tstats count from datamodel=Endpoint.Processes where earliest=1546300800 latest=@y Processes.process_name=* by _time span=30d".into(),
         "| tstats count dc(Processes.user) values(Processes.user) min(_time) from datamodel=Endpoint.Processes where Processes.process_name=no-such-process".into(),
         format!("{ts} where source=\"*.evtx\" by sourcetype Processes.host"),
         format!("{mv} by Processes.process_name | search count>5 | search user!=*SYSTEM* | convert ctime(firstTime) | convert timeformat=\"%d.%m.%Y %H-%M\" ctime(lastTime) as last"),

@@ -44,11 +44,21 @@ pub fn compile(c: &mut Compiler, ts: &Tstats) -> Result<()> {
             }
         }
     }
-    let filter = match &ts.filter {
+    // `earliest=`/`latest=` set the time range, evaluated now (as
+    // evidx-query evaluates them when it runs).
+    let (filter, window) = crate::time_modifiers::take(ts.filter.as_ref(), chrono::Utc::now())
+        .or_else(|e| refuse(e.message, &e.span))?;
+    let micros = d.epoch_micros(&d.ident("_time"));
+    let mut filter = match &filter {
         Some(e) => events(d, e)?,
         None => "TRUE".into(),
     };
-    let micros = d.epoch_micros(&d.ident("_time"));
+    if let Some(t) = window.earliest {
+        filter = format!("({filter}) AND {micros} >= {t}");
+    }
+    if let Some(t) = window.latest {
+        filter = format!("({filter}) AND {micros} < {t}");
+    }
     let secs = d.floor_div(&micros, 1_000_000);
 
     // The inner select: by-keys `k*` and aggregate inputs `a*` per event.
