@@ -16,6 +16,7 @@ use crate::events::EventRows;
 use crate::index_set::{self, OpenError, OpenIndex};
 use crate::lookups::LookupStore;
 use crate::plan::{plan, PlanError};
+use crate::resolve::SubsearchLimits;
 use crate::spl::ast::{Span, Tstats};
 use crate::spl::{self, MacroSet, SplError};
 use crate::table::{Cell, RowSink, Table};
@@ -91,6 +92,7 @@ pub struct Engine {
     group_memory: usize,
     /// Where the value filters of the indexes' segments are.
     value_filters: Arc<ValueFilters>,
+    subsearch_limits: SubsearchLimits,
 }
 
 impl Engine {
@@ -125,6 +127,7 @@ impl Engine {
             executor,
             lookups: LookupStore::new(),
             group_memory: DEFAULT_GROUP_MEMORY,
+            subsearch_limits: SubsearchLimits::default(),
         })
     }
 
@@ -151,6 +154,12 @@ impl Engine {
     /// read); the answer is the same.
     pub fn set_group_memory(&mut self, bytes: usize) {
         self.group_memory = bytes;
+    }
+
+    /// The rows of a subsearch's result that are used (Splunk's limits by
+    /// default).
+    pub fn set_subsearch_limits(&mut self, limits: SubsearchLimits) {
+        self.subsearch_limits = limits;
     }
 
     /// Search the segments of one search one at a time (for callers that
@@ -181,8 +190,19 @@ impl Engine {
     }
 
     /// Run a parsed query, streaming the result rows into `sink`; returns
-    /// the number of rows.
+    /// the number of rows. Warnings (a subsearch cut to Splunk's limit) go
+    /// to stderr.
     pub fn run_into(&self, query: &spl::Query, sink: &mut dyn RowSink) -> Result<u64, QueryError> {
+        self.run_reporting(query, sink, &|w| eprintln!("evidx-query: warning: {w}"))
+    }
+
+    /// [`Engine::run_into`], with the warnings given to `warn`.
+    pub fn run_reporting(
+        &self,
+        query: &spl::Query,
+        sink: &mut dyn RowSink,
+        warn: &dyn Fn(String),
+    ) -> Result<u64, QueryError> {
         let unsupported = |message: String, span: Span| QueryError::Unsupported {
             message,
             span,
@@ -191,8 +211,13 @@ impl Engine {
         // Subsearches run and lookups load first (`resolve.rs`).
         let resolved = crate::resolve::Resolver {
             lookups: &self.lookups,
-            run_tstats: &|q: &spl::Query| self.run(q),
+            run_tstats: &|q: &spl::Query| {
+                let mut table = Table::default();
+                self.run_reporting(q, &mut table, warn).map(|_| table)
+            },
             error: &|message, span| unsupported(message, span),
+            limits: self.subsearch_limits,
+            warn,
         }
         .resolve(query)?;
         let query = &resolved;

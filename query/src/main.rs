@@ -10,6 +10,7 @@ use clap::{Parser, ValueEnum};
 use evidx_query::commands::PostError;
 use evidx_query::detection;
 use evidx_query::render::{self, Format};
+use evidx_query::resolve::SubsearchLimits;
 use evidx_query::spl::{self, MacroSet};
 use evidx_query::time_range::TimeWindow;
 use evidx_query::Engine;
@@ -140,6 +141,12 @@ struct Args {
     /// at a time.
     #[arg(long, value_name = "MIB", default_value_t = evidx_query::engine::DEFAULT_GROUP_MEMORY >> 20)]
     group_memory: usize,
+
+    /// Rows of a subsearch's result that are used, as Splunk's `maxout`
+    /// (a `join` subsearch: 5 times as many, Splunk's 50,000); the rest are
+    /// dropped with a warning. 0 uses every row.
+    #[arg(long, value_name = "ROWS", default_value_t = 10_000)]
+    subsearch_maxout: usize,
 }
 
 fn main() -> ExitCode {
@@ -178,6 +185,13 @@ fn run() -> anyhow::Result<u8> {
     let window = TimeWindow::parse(args.earliest.as_deref(), args.latest.as_deref(), now)?;
     let mut engine = Engine::open_all(&args.index, window)?;
     engine.set_group_memory(args.group_memory.saturating_mul(1 << 20));
+    engine.set_subsearch_limits(match args.subsearch_maxout {
+        0 => SubsearchLimits::none(),
+        rows => SubsearchLimits {
+            rows,
+            join_rows: rows.saturating_mul(5),
+        },
+    });
     let lookups_dir = args.lookups.clone().or_else(|| {
         let dir = args.macros.as_ref()?.parent()?.join("lookups");
         dir.is_dir().then_some(dir)

@@ -89,6 +89,12 @@ fn run_one(
     let query = spl::parse_query(search, macros)
         .map_err(QueryError::Spl)
         .map_err(|e| short_reason(&e))?;
+    // Warnings name the detection: the pack's run in parallel.
+    let name = path.display();
+    let warn = |w: String| eprintln!("evidx-query: warning: {name}: {w}");
+    for w in crate::lint::warnings(&query.pipeline) {
+        warn(w);
+    }
     let rows = match out {
         Some(dir) => {
             let stem = path
@@ -100,9 +106,10 @@ fn run_one(
                 .map_err(|e| format!("writing {}: {e}", target.display()))?;
             let mut w = std::io::BufWriter::new(file);
             let rows = engine
-                .run_into(
+                .run_reporting(
                     &query,
                     &mut render::Streaming::new(render::Format::Csv, &mut w),
+                    &warn,
                 )
                 .map_err(|e| short_reason(&e))?;
             w.flush()
@@ -110,7 +117,7 @@ fn run_one(
             rows
         }
         None => engine
-            .run_into(&query, &mut Counter)
+            .run_reporting(&query, &mut Counter, &warn)
             .map_err(|e| short_reason(&e))?,
     };
     Ok(rows as usize)

@@ -8,8 +8,9 @@
 //! search-language values, so a `*` in them is a wildcard, as in Splunk.
 //! A subsearch with no rows gives Splunk's `NOT ()`, which matches
 //! nothing. A `join` subsearch's result is attached to the command, and
-//! each `lookup` gets its table. Splunk truncates subsearch results
-//! (10,000 rows, 50,000 for `join`); evidx uses every row.
+//! each `lookup` gets its table. As Splunk does, a subsearch's result is
+//! cut to its first 10,000 rows (50,000 for `join`), with a warning
+//! ([`SubsearchLimits`]).
 
 use std::sync::Arc;
 
@@ -20,12 +21,45 @@ use crate::spl::parser::parse_search_expr;
 use crate::spl::Query;
 use crate::table::Table;
 
+/// Splunk's caps on the rows of a subsearch's result (`maxout` of
+/// `[subsearch]` in limits.conf, and `subsearch_maxout` of `[join]`): the
+/// rows past them are dropped, and a warning says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubsearchLimits {
+    /// Rows of a subsearch used as a filter.
+    pub rows: usize,
+    /// Rows of a `join`'s subsearch.
+    pub join_rows: usize,
+}
+
+impl Default for SubsearchLimits {
+    fn default() -> Self {
+        SubsearchLimits {
+            rows: 10_000,
+            join_rows: 50_000,
+        }
+    }
+}
+
+impl SubsearchLimits {
+    /// Every row of every subsearch is used.
+    pub fn none() -> Self {
+        SubsearchLimits {
+            rows: usize::MAX,
+            join_rows: usize::MAX,
+        }
+    }
+}
+
 /// What resolution needs from its caller: the lookups, a way to run a
-/// tstats query, and how to make an error at a position.
+/// tstats query, how to make an error at a position, the subsearch limits
+/// and where warnings go.
 pub struct Resolver<'a, E> {
     pub lookups: &'a LookupStore,
     pub run_tstats: &'a dyn Fn(&Query) -> Result<Table, E>,
     pub error: &'a dyn Fn(String, Span) -> E,
+    pub limits: SubsearchLimits,
+    pub warn: &'a dyn Fn(String),
 }
 
 impl<E> Resolver<'_, E> {
@@ -66,7 +100,9 @@ impl<E> Resolver<'_, E> {
                     l.table = Some(table);
                 }
                 Command::Join(j) => {
-                    j.resolved = Some(Arc::new(self.run(&j.sub, text)?));
+                    let table = self.run(&j.sub, text)?;
+                    let table = self.capped(table, self.limits.join_rows, &j.sub.span, text);
+                    j.resolved = Some(Arc::new(table));
                 }
                 _ => {}
             }
@@ -79,6 +115,7 @@ impl<E> Resolver<'_, E> {
         Ok(match e {
             SearchExpr::Subsearch(sub) => {
                 let table = self.run(&sub, text)?;
+                let table = self.capped(table, self.limits.rows, &sub.span, text);
                 expand(&table, &sub.span).map_err(|m| (self.error)(m, sub.span.clone()))?
             }
             SearchExpr::And(v) => SearchExpr::And(
@@ -94,6 +131,24 @@ impl<E> Resolver<'_, E> {
             SearchExpr::Not(x) => SearchExpr::Not(Box::new(self.expr(*x, text)?)),
             other => other,
         })
+    }
+
+    /// `table`, the result of the subsearch at `span` of `text`, cut to
+    /// `limit` rows (with a warning when it had more).
+    fn capped(&self, mut table: Table, limit: usize, span: &Span, text: &str) -> Table {
+        if table.rows.len() > limit {
+            let quoted = text.get(span.clone()).unwrap_or("[ ... ]");
+            let quoted: String = match quoted.chars().count() > 80 {
+                true => quoted.chars().take(77).chain("...".chars()).collect(),
+                false => quoted.to_string(),
+            };
+            (self.warn)(format!(
+                "the subsearch {quoted} gave {} rows: only its first {limit} are used, as Splunk cuts a subsearch's result (--subsearch-maxout 0 uses every row)",
+                table.rows.len()
+            ));
+            table.rows.truncate(limit);
+        }
+        table
     }
 
     /// Run a subsearch to its result table.

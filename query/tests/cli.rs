@@ -56,6 +56,23 @@ fn a_pack_folder_that_is_missing_or_empty_fails_clearly() {
         one.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+
+    // A detection of the pack with a field the data model lacks runs, and
+    // the warning names the detection.
+    std::fs::write(
+        one.join("typo.spl"),
+        "| tstats count from datamodel=Endpoint.Processes by Processes.proces_name",
+    )
+    .unwrap();
+    let (code, err) = evidx_query(&["-i", index, "--pack", one.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning:")
+            && err.contains("typo.spl")
+            && err.contains("Processes.proces_name"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -23,11 +23,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use common::*;
-use evidx_query::spl::MacroSet;
+use evidx_query::resolve::SubsearchLimits;
+use evidx_query::spl::{self, MacroSet};
 use evidx_query::table::Table;
 use evidx_query::{Engine, QueryError};
 use serde_json::json;
@@ -225,17 +226,23 @@ fn write_events(dir: &Path) {
     std::fs::write(dir.join("events.json"), text).unwrap();
 }
 
-fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
+/// The index of the nine events of [`write_events`].
+fn index_dir() -> &'static Path {
+    static INDEX: OnceLock<PathBuf> = OnceLock::new();
+    INDEX.get_or_init(|| {
         let dir = scratch("semantics");
         let data = dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
         write_events(&data);
         let (process_events, skipped) = build_index(&[data], &dir.join("index"));
         assert_eq!((process_events, skipped), (9, 0));
-        Engine::open(&dir.join("index")).unwrap()
+        dir.join("index")
     })
+}
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| Engine::open(index_dir()).unwrap())
 }
 
 fn q(spl: &str) -> Table {
@@ -932,4 +939,52 @@ fn bad_queries_are_errors_that_point_into_the_text() {
         query_error(cases[3].0),
         QueryError::Unsupported { ref message, .. } if message.contains("Network_Traffic")
     ));
+}
+
+/// A subsearch's result is cut to the limit (Splunk's maxout), with a
+/// warning naming the subsearch and its row count; a `join` subsearch to
+/// its own limit; with no limits, every row is used.
+#[test]
+fn subsearch_results_are_cut_to_the_limit_with_a_warning() {
+    let run_with = |limits: SubsearchLimits, text: &str| {
+        let mut e = Engine::open(index_dir()).unwrap();
+        e.set_subsearch_limits(limits);
+        let query = spl::parse_query(text, &MacroSet::builtin()).unwrap();
+        let warnings = Mutex::new(Vec::new());
+        let mut table = Table::default();
+        e.run_reporting(&query, &mut table, &|w| warnings.lock().unwrap().push(w))
+            .unwrap();
+        (table, warnings.into_inner().unwrap())
+    };
+    let by_pid = format!("| tstats count from {DM} by Processes.process_id");
+    let filter = format!(
+        "| tstats count from {DM} where [{by_pid} | fields Processes.process_id] by Processes.process_id"
+    );
+    let limit = |rows, join_rows| SubsearchLimits { rows, join_rows };
+    for limits in [
+        SubsearchLimits::default(),
+        SubsearchLimits::none(),
+        limit(9, 0),
+    ] {
+        let (t, w) = run_with(limits, &filter);
+        assert_eq!(column(&t, "Processes.process_id"), s(ALL), "{limits:?}");
+        assert!(w.is_empty(), "{w:?}");
+    }
+    let (t, w) = run_with(limit(2, usize::MAX), &filter);
+    assert_eq!(column(&t, "Processes.process_id"), s(&["100", "101"]));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("gave 9 rows") && w[0].contains("first 2") && w[0].contains("[| tstats"),
+        "{}",
+        w[0]
+    );
+    let join = format!(
+        "{by_pid} | join type=inner Processes.process_id [{by_pid} | eval n=count | fields Processes.process_id n]"
+    );
+    let (t, w) = run_with(SubsearchLimits::default(), &join);
+    assert_eq!((t.rows.len(), w.len()), (9, 0));
+    let (t, w) = run_with(limit(usize::MAX, 4), &join);
+    assert_eq!(column(&t, "Processes.process_id"), s(&ALL[..4]));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("first 4"), "{}", w[0]);
 }
