@@ -80,6 +80,13 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     parquet: Option<PathBuf>,
 
+    /// Rows buffered for --parquet before they are sorted and written as
+    /// parts, in MiB of row data (writing takes about as much again). A
+    /// larger buffer makes fewer, larger parts, better sorted by host and
+    /// time.
+    #[arg(long, value_name = "MIB", default_value_t = (evidx_index::parquet::DEFAULT_BUDGET >> 20) as u32, value_parser = clap::value_parser!(u32).range(1..=65536), requires = "parquet")]
+    parquet_memory: u32,
+
     /// Files or directories to index.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
@@ -171,9 +178,13 @@ fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         Mode::Summary
     };
+    let parquet_at = |dir: PathBuf, only: bool| ParquetConfig {
+        budget: (args.parquet_memory as usize) << 20,
+        ..ParquetConfig::new(dir, only)
+    };
     let (output, parquet) = match (args.output, args.parquet) {
-        (Some(index), dir) => (index, dir.map(|d| ParquetConfig::new(d, false))),
-        (None, Some(dir)) => (dir.join(STATE_DIR), Some(ParquetConfig::new(dir, true))),
+        (Some(index), dir) => (index, dir.map(|d| parquet_at(d, false))),
+        (None, Some(dir)) => (dir.join(STATE_DIR), Some(parquet_at(dir, true))),
         (None, None) => {
             // clap requires one of them.
             eprintln!("evidx-index: error: -o INDEX_DIR or --parquet DIR is required");

@@ -407,16 +407,19 @@ fn parquet_without_an_index() {
     let long_hosts = rows.iter().filter(|r| r.dest() == Some("LONG1")).count();
     assert_eq!(long_hosts, 2);
 
-    // --force starts again.
+    // --force starts again (with the smallest buffer).
+    let flags = [p("--force"), p("--parquet-memory"), p("1"), p("--parquet")];
     assert_eq!(
-        evidx_index(&[p("--force"), p("--parquet"), &pq, long.as_path()]),
+        evidx_index(&[&flags[..], &[&pq, long.as_path()]].concat()),
         0
     );
     assert_eq!(parquet_rows(&pq).len(), 2);
     assert_eq!(num(&checked_manifest(&state)["totals"]["documents"]), 2);
 
-    // Neither -o nor --parquet: a usage error.
+    // Neither -o nor --parquet, or a buffer of 0 MiB: a usage error.
     assert_eq!(evidx_index(&[long.as_path()]), 2);
+    let no_buffer = [p("--parquet-memory"), p("0"), p("--parquet"), &pq, &long];
+    assert_eq!(evidx_index(&no_buffer), 2);
 }
 
 /// kill -9 while parts are being written and committed, then the same
