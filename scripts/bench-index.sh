@@ -95,13 +95,13 @@ declare -A MEM_MS MEM_RSS MEM_ANON
 
 # bench_index_once IDX TAG [EXTRA_ARGS...] : one evidx-index run over
 # INPUTS (heap sampled); sets T_MS, T_CPU_MS, T_RSS_KB, T_ANON_KB. Exit
-# status 2 (records skipped) is accepted only when SKIPS_OK=1 (real files).
+# status 3 (records skipped) is accepted only when SKIPS_OK=1 (real files).
 bench_index_once() {
     local idx="$1" tag="$2"
     shift 2
     # shellcheck disable=SC2046
     SAMPLE_ANON=1 timed "$LOGS/index-$tag.log" "$BIN/evidx-index" $(index_jargs) "$@" --force -o "$idx" "${INPUTS[@]}"
-    if [[ "$T_RC" != 0 && ! ("$T_RC" == 2 && "${SKIPS_OK:-0}" == 1) ]]; then
+    if [[ "$T_RC" != 0 && ! ("$T_RC" == 3 && "${SKIPS_OK:-0}" == 1) ]]; then
         cat "$LOGS/index-$tag.log" >&2
         die "evidx-index exited with $T_RC"
     fi
