@@ -197,8 +197,8 @@ impl Store {
         Ok(self.index.load_metas()?.opstamp)
     }
 
-    /// Wait for background merges, then bring the key and value filters up to date
-    /// with the merged segments (so the next run finds them).
+    /// Wait for background merges, then bring the key and value filters up
+    /// to date with the merged segments (so the next run finds them).
     pub fn finish(self, dir: &Path) -> Result<(), IndexError> {
         let live = self.live.into_inner().unwrap_or_else(|p| p.into_inner());
         live.writer.wait_merging_threads()?;
