@@ -988,3 +988,56 @@ fn subsearch_results_are_cut_to_the_limit_with_a_warning() {
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("first 4"), "{}", w[0]);
 }
+
+/// An `inputlookup` subsearch with null cells and `unknown` values, by
+/// hand: a null cell is left out of its row's AND (the row matches any
+/// value of that field), `unknown` is a value like any other (it does not
+/// match an event that has no value), and a lookup with no rows matches
+/// nothing (Splunk's `NOT ()`).
+#[test]
+fn inputlookup_subsearch_rows_with_null_and_unknown_cells() {
+    let hash_of = |pid: &str| {
+        let t = q(&format!(
+            "| tstats count from {DM} where Processes.process_id={pid} by Processes.process_hash"
+        ));
+        column(&t, "Processes.process_hash")
+    };
+    // Event 102 has a hash, 101 has none.
+    let (hash_102, hash_101) = (hash_of("102"), hash_of("101"));
+    assert_eq!(hash_102.len(), 1, "{hash_102:?}");
+    assert!(hash_101.is_empty(), "{hash_101:?}");
+
+    let dir = scratch("semantics-lookups");
+    let csv = format!(
+        "Processes.process_id,Processes.process_hash\n100,\n101,unknown\n102,{}\n201,MD5=NOPE\n300,\n",
+        hash_102[0]
+    );
+    std::fs::write(dir.join("pids.csv"), csv).unwrap();
+    std::fs::write(dir.join("pids.yml"), "name: pids\nfilename: pids.csv\n").unwrap();
+    std::fs::write(dir.join("none.csv"), "Processes.process_id\n").unwrap();
+    std::fs::write(dir.join("none.yml"), "name: none\nfilename: none.csv\n").unwrap();
+    let mut e = Engine::open(index_dir()).unwrap();
+    e.set_lookups(evidx_query::lookups::LookupStore::load_dir(&dir).unwrap());
+    let pids_of = |sub: &str| {
+        let t = run(
+            &e,
+            &format!("| tstats count from {DM} where [{sub}] by Processes.process_id"),
+            &MacroSet::builtin(),
+        );
+        column(&t, "Processes.process_id")
+    };
+    assert_eq!(pids_of("| inputlookup pids"), s(&["100", "102", "300"]));
+    assert_eq!(
+        pids_of("| inputlookup pids where Processes.process_hash=*"),
+        s(&["102"])
+    );
+    assert!(pids_of("| inputlookup none").is_empty());
+    // The same rows written by hand as the search Splunk expands them to.
+    assert_eq!(
+        pids(&format!(
+            "(Processes.process_id=100) OR (Processes.process_id=101 Processes.process_hash=unknown) OR (Processes.process_id=102 Processes.process_hash=\"{}\") OR (Processes.process_id=201 Processes.process_hash=\"MD5=NOPE\") OR (Processes.process_id=300)",
+            hash_102[0]
+        )),
+        s(&["100", "102", "300"])
+    );
+}
