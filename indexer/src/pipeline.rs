@@ -367,6 +367,7 @@ impl Context<'_> {
         if let Some(parquet) = &self.parquet {
             parquet.publish()?;
         }
+        self.store.sync_value_filters(dir)?;
         out.ok_or_else(|| IndexError::Io(std::io::Error::other("commit without a manifest")))
     }
 

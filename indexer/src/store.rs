@@ -187,9 +187,17 @@ impl Store {
         self.reader.reload()?;
         let searcher = self.reader.searcher();
         live.keys = CommittedKeys::load(dir, &self.schema, &searcher, Some(&live.keys))?;
-        crate::value_filters::sync(dir, &self.schema, &searcher)?;
         self.pending.clear();
         Ok(opstamp)
+    }
+
+    /// Write the value filters of the last commit's new segments. Outside
+    /// the commit's lock (workers go on adding meanwhile) and after its
+    /// manifest is published: a filter only saves queries lookups. A
+    /// failure stops the run, as a failed commit does.
+    pub fn sync_value_filters(&self, dir: &Path) -> Result<(), IndexError> {
+        crate::value_filters::sync(dir, &self.schema, &self.reader.searcher())
+            .map_err(|e| self.fail(e.into()))
     }
 
     /// The opstamp of the last commit.

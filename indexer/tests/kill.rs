@@ -42,7 +42,9 @@ fn run_to_end(inputs: &[PathBuf], index: &Path) -> String {
 
 /// The run under way in `index`'s manifest, if a commit has written one.
 fn current_run(index: &Path) -> Option<Value> {
-    let text = std::fs::read(index.join("manifest.json")).ok()?;
+    // The manifest of the last commit: a kill between a commit and its
+    // publishing leaves it staged (see `current_manifest`).
+    let text = std::fs::read(current_manifest(index)).ok()?;
     let m: Value = serde_json::from_slice(&text).ok()?;
     m["runs"].as_array()?.last().cloned()
 }

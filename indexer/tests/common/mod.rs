@@ -108,7 +108,7 @@ pub fn rows(index: &Path) -> (u64, String) {
 /// The manifest of the index's last commit: `manifest.json`, or the staged
 /// one that a run killed between its commit and publishing it left (whose
 /// opstamp is the index's; the next run puts it in place).
-fn current_manifest(index: &Path) -> PathBuf {
+pub fn current_manifest(index: &Path) -> PathBuf {
     let staged = index.join("manifest.next.json");
     let opstamp = tantivy::Index::open_in_dir(index)
         .and_then(|i| i.load_metas())
