@@ -1,6 +1,6 @@
-"""What the Spark programs (sql-run-spark.py, spark/evidx_spark.py) share:
-a session set up as evidx's SQL expects, and the `processes` view over
-Parquet written by `evidx-index --parquet`."""
+"""What spark/evidx_spark.py needs from Spark: a session set up as evidx's
+SQL expects, and the `processes` view over Parquet written by
+`evidx-index --parquet`."""
 
 from pyspark.sql import SparkSession
 

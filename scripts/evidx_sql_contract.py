@@ -1,22 +1,10 @@
-"""What the SQL runners (sql-run-duckdb.py, sql-run-spark.py) share: the
-columns of evidx's Parquet contract and the CSV form of `evidx-query
---format csv` (RFC 4180, quoted only when needed, `\\n` line ends, null as
-an empty field)."""
+"""What the SQL programs (sql-run-duckdb.py, spark/evidx_spark.py) share:
+the CSV form of `evidx-query --format csv` (RFC 4180, quoted only when
+needed, `\\n` line ends, null as an empty field)."""
 
 import argparse
 import csv
 import pathlib
-
-# The contract's string columns (evidx_schema::fields::CIM_FIELDS order).
-CIM = (
-    "dest user process process_name process_path process_exec parent_process "
-    "parent_process_name parent_process_path parent_process_exec process_id "
-    "parent_process_id process_guid parent_process_guid original_file_name "
-    "process_hash process_integrity_level process_current_directory user_id "
-    "action vendor_product os host"
-).split()
-TEXT = CIM + ["evidx_source", "sourcetype", "evidx_channel"]
-INTS = ["evidx_record_id", "evidx_chunk", "evidx_offset", "evidx_event_code"]
 
 
 def write_csv(path, header, rows):
@@ -28,16 +16,15 @@ def write_csv(path, header, rows):
 
 
 def arguments(doc, extra=None):
-    """The runners' command line: the input (`--parquet DIR` or `--ndjson
-    FILE`), `--sql-dir IN` and `--out OUT`, plus what `extra` adds."""
+    """The runner's command line: the input (`--parquet DIR`, written by
+    `evidx-index --parquet`), `--sql-dir IN` and `--out OUT`, plus what
+    `extra` adds."""
     ap = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     if extra:
         extra(ap)
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--parquet")
-    src.add_argument("--ndjson")
+    ap.add_argument("--parquet", required=True)
     ap.add_argument("--sql-dir", required=True)
     ap.add_argument("--out", required=True)
     return ap.parse_args()

@@ -112,16 +112,11 @@ fn open_segment(path: &Path, s: &EvidxSchema, reader: &SegmentReader) -> io::Res
     let filter = match BloomFilter::open(path) {
         Some(f) => f,
         None => {
-            let dict = terms.terms();
-            let mut stream = dict.stream()?;
-            let keys = std::iter::from_fn(move || {
-                stream.advance().then(|| {
-                    <[u8; 16]>::try_from(stream.key())
-                        .map(u128::from_be_bytes)
-                        .map_err(|_| io::Error::other("an evidx_key term is not 16 bytes"))
-                })
-            });
-            BloomFilter::write(path, dict.num_terms() as u64, keys)?;
+            BloomFilter::write_terms(path, terms.terms(), |term| {
+                <[u8; 16]>::try_from(term)
+                    .map(u128::from_be_bytes)
+                    .map_err(|_| io::Error::other("an evidx_key term is not 16 bytes"))
+            })?;
             BloomFilter::open(path)
                 .ok_or_else(|| io::Error::other(format!("{}: unreadable", path.display())))?
         }

@@ -29,14 +29,7 @@ pub fn sync(index_dir: &Path, schema: &EvidxSchema, searcher: &Searcher) -> io::
             }
             let (_, search) = schema.cim[field.index()];
             let terms = reader.inverted_index(search).map_err(io::Error::other)?;
-            let dict = terms.terms();
-            let mut stream = dict.stream()?;
-            let keys = std::iter::from_fn(move || {
-                stream
-                    .advance()
-                    .then(|| Ok(value_filter::key(stream.key())))
-            });
-            BloomFilter::write(&path, dict.num_terms() as u64, keys)?;
+            BloomFilter::write_terms(&path, terms.terms(), |term| Ok(value_filter::key(term)))?;
         }
         live.insert(id);
     }

@@ -146,6 +146,13 @@ impl GlobQuery {
     }
 }
 
+/// A matching value with the value filter key of its indexed term, made
+/// once for all segments.
+fn with_filter_key(value: String) -> (String, u128) {
+    let key = value_filter::key(truncate_term(&value, MAX_TERM_BYTES).as_bytes());
+    (value, key)
+}
+
 /// The distinct trigrams of a glob's literal pieces (sorted).
 fn glob_grams(glob: &Glob) -> Vec<String> {
     let mut out: Vec<String> = glob
@@ -185,7 +192,7 @@ impl Query for GlobQuery {
         }
         Ok(Box::new(GlobWeight {
             query: self.clone(),
-            values: Some(values.into_iter().collect()),
+            values: Some(values.into_iter().map(with_filter_key).collect()),
         }))
     }
 }
@@ -194,8 +201,9 @@ impl Query for GlobQuery {
 /// trigrams found them, else by dictionary scan.
 struct GlobWeight {
     query: GlobQuery,
-    /// Case-folded full values that match, sorted.
-    values: Option<Vec<String>>,
+    /// Case-folded full values that match, sorted, each with the value
+    /// filter key of its indexed term.
+    values: Option<Vec<(String, u128)>>,
 }
 
 impl Weight for GlobWeight {
@@ -362,7 +370,7 @@ impl GlobQuery {
     fn holding(
         &self,
         reader: &SegmentReader,
-        values: &[String],
+        values: &[(String, u128)],
         filter: Option<&BloomFilter>,
     ) -> tantivy::Result<tantivy::BitSet> {
         let mut docs = tantivy::BitSet::with_max_value(reader.max_doc());
@@ -371,8 +379,8 @@ impl GlobQuery {
         // The indexed terms, sorted and distinct (cutting keeps the order).
         let mut terms: Vec<&str> = values
             .iter()
-            .map(|v| truncate_term(v, MAX_TERM_BYTES))
-            .filter(|t| filter.is_none_or(|f| f.may_contain(value_filter::key(t.as_bytes()))))
+            .filter(|(_, key)| filter.is_none_or(|f| f.may_contain(*key)))
+            .map(|(v, _)| truncate_term(v, MAX_TERM_BYTES))
             .collect();
         terms.dedup();
         if terms.len().saturating_mul(self.lookup_cost) < dict.num_terms() {

@@ -185,13 +185,7 @@ fn run() -> anyhow::Result<u8> {
     let window = TimeWindow::parse(args.earliest.as_deref(), args.latest.as_deref(), now)?;
     let mut engine = Engine::open_all(&args.index, window)?;
     engine.set_group_memory(args.group_memory.saturating_mul(1 << 20));
-    engine.set_subsearch_limits(match args.subsearch_maxout {
-        0 => SubsearchLimits::none(),
-        rows => SubsearchLimits {
-            rows,
-            join_rows: rows.saturating_mul(5),
-        },
-    });
+    engine.set_subsearch_limits(SubsearchLimits::maxout(args.subsearch_maxout));
     let lookups_dir = args.lookups.clone().or_else(|| {
         let dir = args.macros.as_ref()?.parent()?.join("lookups");
         dir.is_dir().then_some(dir)

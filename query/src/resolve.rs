@@ -42,6 +42,18 @@ impl Default for SubsearchLimits {
 }
 
 impl SubsearchLimits {
+    /// The limits for Splunk's `maxout` of `rows` (a `join` subsearch gets
+    /// five times as many, Splunk's ratio); 0 means none.
+    pub fn maxout(rows: usize) -> Self {
+        match rows {
+            0 => SubsearchLimits::none(),
+            rows => SubsearchLimits {
+                rows,
+                join_rows: rows.saturating_mul(5),
+            },
+        }
+    }
+
     /// Every row of every subsearch is used.
     pub fn none() -> Self {
         SubsearchLimits {

@@ -76,6 +76,18 @@ impl BloomFilter {
         std::fs::rename(&tmp, path)
     }
 
+    /// Write the filter of the terms of `dict` (a segment's dictionary of
+    /// one field), each made a key by `key`, as [`BloomFilter::write`] does.
+    pub fn write_terms(
+        path: &Path,
+        dict: &tantivy::termdict::TermDictionary,
+        key: impl Fn(&[u8]) -> io::Result<u128>,
+    ) -> io::Result<()> {
+        let mut stream = dict.stream()?;
+        let keys = std::iter::from_fn(move || stream.advance().then(|| key(stream.key())));
+        BloomFilter::write(path, dict.num_terms() as u64, keys)
+    }
+
     /// Open a filter written by [`BloomFilter::write`]; `None` when the
     /// file is missing or not a whole filter.
     pub fn open(path: &Path) -> Option<BloomFilter> {
