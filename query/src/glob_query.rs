@@ -19,6 +19,7 @@ use tantivy::store::StoreReader;
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyDocument, Term};
 
 use crate::glob::Glob;
+use crate::memory::{Pacer, PACE};
 use crate::value_filters::ValueFilters;
 
 /// Grams intersected per glob, rarest first: past a few, a gram rarely
@@ -320,15 +321,20 @@ impl GlobQuery {
             return Ok(0);
         };
         let mut added = 0;
+        let mut pacer = Pacer::new(PACE);
         let mut with_ord: Vec<(u64, DocId)> = candidates
             .iter()
-            .filter_map(|&d| column.ords().first(d).map(|o| (o, d)))
+            .filter_map(|&d| {
+                pacer.step();
+                column.ords().first(d).map(|o| (o, d))
+            })
             .collect();
         with_ord.sort_unstable();
         with_ord.dedup_by_key(|(o, _)| *o);
         let ords: Vec<u64> = with_ord.iter().map(|&(o, _)| o).collect();
         let mut texts = Vec::with_capacity(ords.len());
         column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            pacer.step();
             texts.push(String::from_utf8_lossy(bytes).into_owned())
         })?;
         if texts.len() != ords.len() {
@@ -401,7 +407,9 @@ impl GlobQuery {
                 .le(last.as_bytes())
                 .into_stream()?;
             let mut wanted = terms.iter().map(|t| t.as_bytes()).peekable();
+            let mut pacer = Pacer::new(PACE);
             while stream.advance() {
+                pacer.step();
                 let key = stream.key();
                 while wanted.next_if(|w| *w < key).is_some() {}
                 match wanted.peek() {
@@ -434,7 +442,9 @@ impl GlobQuery {
             }
             builder.into_stream()?
         };
+        let mut pacer = Pacer::new(PACE);
         while stream.advance() {
+            pacer.step();
             let Ok(term) = std::str::from_utf8(stream.key()) else {
                 continue;
             };

@@ -73,6 +73,37 @@ pub fn release_if_over() {
     }
 }
 
+/// Calls [`release_if_over`] once every so many steps of a long walk over
+/// an index (decoding a large part of a dictionary or column touches far
+/// more pages than the limit before the walk ends).
+pub struct Pacer {
+    every: u32,
+    left: u32,
+}
+
+impl Pacer {
+    /// A check every `every` steps (at least 1).
+    pub fn new(every: u32) -> Self {
+        let every = every.max(1);
+        Pacer { every, left: every }
+    }
+
+    /// One step of the walk.
+    #[inline]
+    pub fn step(&mut self) {
+        self.left -= 1;
+        if self.left == 0 {
+            self.left = self.every;
+            release_if_over();
+        }
+    }
+}
+
+/// Steps (terms, ordinals, documents) between two checks in a long walk:
+/// a few MiB of index pages at most, and a check (one read of /proc)
+/// costs less than the walk's steps between two.
+pub const PACE: u32 = 4096;
+
 /// Let glibc's allocator keep at most `n` arenas (glibc only; elsewhere
 /// nothing). Call at the start of `main`, before any thread allocates.
 pub fn limit_arenas(n: i32) {

@@ -16,9 +16,9 @@ use evidx_query::spl::{self, MacroSet};
 use evidx_query::{detection, pushdown, Engine};
 
 /// The index, opened three times: pushdown on, off, and on with every
-/// group table spilled to disk.
-fn engines() -> &'static (Engine, Engine, Engine) {
-    static ENGINES: OnceLock<(Engine, Engine, Engine)> = OnceLock::new();
+/// group table spilled to disk; and its folder.
+fn engines() -> &'static (Engine, Engine, Engine, PathBuf) {
+    static ENGINES: OnceLock<(Engine, Engine, Engine, PathBuf)> = OnceLock::new();
     ENGINES.get_or_init(|| {
         let dir = scratch("pushdown-all-shared");
         let inputs = [
@@ -33,13 +33,13 @@ fn engines() -> &'static (Engine, Engine, Engine) {
         off.set_pushdown(false);
         let mut spilling = Engine::open(&dir).expect("open");
         spilling.set_group_memory(0);
-        (on, off, spilling)
+        (on, off, spilling, dir)
     })
 }
 
 /// Runs `spl` both ways; returns the number of rows and of pushed filters.
 fn same_both_ways(spl_text: &str, macros: &MacroSet) -> (usize, usize) {
-    let (on, off, spilling) = engines();
+    let (on, off, spilling, _) = engines();
     let query = spl::parse_query(spl_text, macros).unwrap_or_else(|e| panic!("{spl_text}\n{e:?}"));
     let ts = &query.pipeline.tstats;
     let pushed = pushdown::key_filters(
@@ -140,4 +140,29 @@ fn filters_of_every_kind_give_the_same_table() {
         nonempty += usize::from(rows > 0);
     }
     assert!(nonempty >= 12, "only {nonempty} cases returned rows");
+}
+
+/// A segment's group table is emptied into the merge whenever it passes
+/// half the group memory, and harvested in pieces whose text stays within
+/// it: every kind of aggregate comes out as when each segment is held
+/// whole, from one group at a time (0) to pieces of many groups.
+#[test]
+fn every_aggregate_survives_tables_emptied_mid_segment() {
+    let (on, _, _, dir) = engines();
+    let spl_text = "| tstats count dc(Processes.process) as dc \
+        values(Processes.process_name) as names min(Processes.process_id) as min_pid \
+        max(Processes.process_id) as max_pid sum(Processes.process_id) as sum_pid \
+        avg(Processes.parent_process_id) as avg_ppid latest(Processes.process) as last \
+        earliest(Processes.process) as first min(_time) as firstTime max(_time) as lastTime \
+        from datamodel=Endpoint.Processes \
+        by Processes.dest Processes.user Processes.parent_process_name";
+    let query = spl::parse_query(spl_text, &MacroSet::default()).expect("parse");
+    let whole = on.run(&query).expect("run");
+    assert!(whole.rows.len() > 100, "{} rows", whole.rows.len());
+    for budget in [0, 4 << 10, 64 << 10, 1 << 20] {
+        let mut engine = Engine::open(dir).expect("open");
+        engine.set_group_memory(budget);
+        let table = engine.run(&query).expect("run");
+        assert_eq!(table, whole, "group memory {budget} bytes");
+    }
 }

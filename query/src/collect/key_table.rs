@@ -87,6 +87,27 @@ impl KeyTable {
         self.len
     }
 
+    /// About how many bytes of heap the keys take (the dense array, fixed
+    /// and at most 4 MiB, is not counted: emptying the table keeps it).
+    pub fn heap_bytes(&self) -> usize {
+        let index = match &self.index {
+            // A slot number and a control byte per key.
+            Index::Hash(_) => 5,
+            Index::Dense { .. } => 0,
+        };
+        self.len * (self.width * 8 + index)
+    }
+
+    /// Forget every key (keeping the allocations, to fill again).
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        self.len = 0;
+        match &mut self.index {
+            Index::Hash(table) => table.clear(),
+            Index::Dense { slots, .. } => slots.fill(EMPTY),
+        }
+    }
+
     /// The key of a slot.
     pub fn key(&self, slot: usize) -> &[u64] {
         &self.keys[slot * self.width..(slot + 1) * self.width]
@@ -168,6 +189,21 @@ mod tests {
         check(&[Some(7), Some(5)], &keys);
         check(&[None, Some(5)], &keys);
         check(&[Some(1 << 30), Some(1 << 30)], &keys);
+    }
+
+    #[test]
+    fn a_cleared_table_starts_over() {
+        for cards in [[Some(7), Some(5)], [None, Some(5)]] {
+            let mut t = KeyTable::new(&cards);
+            t.slot(&[1, 2]);
+            t.slot(&[3, 4]);
+            assert!(t.heap_bytes() >= 2 * 2 * 8);
+            t.clear();
+            assert_eq!((t.len(), t.heap_bytes()), (0, 0));
+            assert_eq!(t.slot(&[3, 4]), (0, true));
+            assert_eq!(t.slot(&[1, 2]), (1, true));
+            assert_eq!(t.slot(&[3, 4]), (0, false));
+        }
     }
 
     #[test]

@@ -30,18 +30,20 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
 
 use crate::field::{resolve_field, FieldRef};
 use crate::index_set::Part;
+use crate::memory::{Pacer, PACE};
 use crate::num::format_num;
 use crate::spl::ast::{Agg, AggFunc, ByField};
 use crate::table::{Cell, Table};
 use key_table::KeyTable;
 
-/// Fewest groups in a piece of a segment's harvest (see
-/// `GroupSegment::harvest_pieces`).
-const MIN_PIECE_GROUPS: usize = 1024;
+/// Groups in the first piece of a segment's harvest (see
+/// `GroupSegment::flush`).
+const FIRST_PIECE_GROUPS: usize = 64;
 
-/// Blocks (of up to 64 documents) between two checks of the index pages
-/// the process holds ([`crate::memory::release_if_over`]).
-const RELEASE_EVERY_BLOCKS: u64 = 64;
+/// Blocks (of up to 64 documents), or values read for a filter's verdict,
+/// between two checks of the index pages the process holds
+/// ([`crate::memory::release_if_over`]).
+const RELEASE_EVERY: u32 = 64;
 
 /// Ordinal used for "no value" in a group key.
 const NULL: u64 = u64::MAX;
@@ -337,6 +339,8 @@ pub struct GroupSegment {
     table: KeyTable,
     /// `states[slot * aggs.len() + j]`.
     states: Vec<SegAgg>,
+    /// Ordinals held by the `Set` and `Ords` states.
+    held_ords: usize,
     /// One document of each group, to read a value too long for its fast
     /// column from the doc store (see `evidx_schema::terms::fast_value`).
     first_doc: Vec<DocId>,
@@ -347,8 +351,8 @@ pub struct GroupSegment {
     key: Vec<u64>,
     tmp: Vec<Option<u64>>,
     times: Vec<u64>,
-    /// Blocks collected (index pages are given back every few).
-    blocks: u64,
+    /// Index pages are given back every few blocks or values read.
+    pages: Pacer,
 }
 
 impl Collector for GroupBy {
@@ -396,6 +400,7 @@ impl Collector for GroupBy {
                 .collect(),
             table: KeyTable::new(&cards),
             states: Vec::new(),
+            held_ords: 0,
             first_doc: Vec::new(),
             segment: reader.clone(),
             by_vals: vec![Vec::new(); self.by.len()],
@@ -403,7 +408,7 @@ impl Collector for GroupBy {
             key: vec![0; self.by.len()],
             tmp: Vec::new(),
             times: Vec::new(),
-            blocks: 0,
+            pages: Pacer::new(RELEASE_EVERY),
             by_cols,
         })
     }
@@ -429,10 +434,7 @@ impl SegmentCollector for GroupSegment {
     }
 
     fn collect_block(&mut self, docs: &[DocId]) {
-        self.blocks += 1;
-        if self.blocks.is_multiple_of(RELEASE_EVERY_BLOCKS) {
-            crate::memory::release_if_over();
-        }
+        self.pages.step();
         for (i, col) in self.by_cols.iter().enumerate() {
             col.fill(docs, &mut self.by_vals[i], false, &mut self.tmp);
         }
@@ -443,6 +445,7 @@ impl SegmentCollector for GroupSegment {
             t.fill(docs, &mut self.times, true, &mut self.tmp);
         }
         let n_aggs = self.aggs.len();
+        let mut held = 0;
         'docs: for (d, &doc) in docs.iter().enumerate() {
             for (i, vals) in self.by_vals.iter().enumerate() {
                 let v = vals[d];
@@ -506,24 +509,32 @@ impl SegmentCollector for GroupSegment {
                     }
                     SegAgg::Set(s) => {
                         if let Some(v) = v {
-                            s.insert(v);
+                            held += usize::from(s.insert(v));
                         }
                     }
                     SegAgg::Ords(o) => {
                         if let Some(v) = v {
                             o.push(v);
+                            held += 1;
                         }
                     }
                 }
             }
         }
+        self.held_ords += held;
     }
 
     fn harvest(self) -> Groups {
         let mut store = None;
-        self.harvest_range(0..self.table.len(), &mut store)
+        // Without a cap the harvest is never given up.
+        let all = self.harvest_range(0..self.table.len(), &mut store, usize::MAX);
+        all.unwrap_or_default()
     }
 }
+
+/// Bytes of heap per ordinal held in a `Set` (a B-tree of `u64`: about
+/// 11 per 192-byte node) or `Ords` state.
+const HELD_ORD_BYTES: usize = 16;
 
 /// min/max of two values of a column: time values compare as signed.
 fn signed_min(a: u64, b: u64, col: &SegSource) -> u64 {
@@ -557,6 +568,7 @@ impl GroupSegment {
         if cached != 0 {
             return cached == 1;
         }
+        self.pages.step();
         let text = if ord == NULL {
             self.fillnull.clone()
         } else {
@@ -603,11 +615,22 @@ impl GroupSegment {
         Some(s)
     }
 
-    /// The groups of the segment in pieces of about `budget` bytes of
-    /// text, each passed to `emit` as it is made, so a segment with a
-    /// large answer never holds all its values at once.
-    fn harvest_pieces(
-        self,
+    /// About how many bytes of heap the groups collected so far take: their
+    /// keys, aggregate states and the ordinals those hold.
+    fn heap_bytes(&self) -> usize {
+        self.table.heap_bytes()
+            + self.states.len() * std::mem::size_of::<SegAgg>()
+            + self.held_ords * HELD_ORD_BYTES
+            + self.first_doc.len() * std::mem::size_of::<DocId>()
+    }
+
+    /// The groups collected so far in pieces of about `budget` bytes of
+    /// text, each passed to `emit` as it is made, then an empty table. A
+    /// segment with a large answer is thus never held whole, neither as
+    /// ordinals nor as values: its parts merge as different segments'
+    /// groups do.
+    fn flush(
+        &mut self,
         budget: usize,
         mut emit: impl FnMut(Groups) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
@@ -615,25 +638,43 @@ impl GroupSegment {
         let piece_bytes = (budget / 2).max(1);
         let mut store = None;
         // The first piece is small; the next ones are sized from the bytes
-        // per group seen so far (values are only known once decoded).
-        let (mut start, mut size) = (0, MIN_PIECE_GROUPS);
+        // per group of the last (values are only known once decoded), and
+        // grow at most fourfold a piece. Values differ in size along a
+        // segment (up to 60 kB each): a piece whose text passes the
+        // budget is given up and made again, half as large.
+        let (mut start, mut size) = (0, FIRST_PIECE_GROUPS);
         while start < n {
             let end = n.min(start + size);
-            let piece = self.harvest_range(start..end, &mut store);
+            let cap = if end - start == 1 {
+                usize::MAX
+            } else {
+                piece_bytes
+            };
+            let Some(piece) = self.harvest_range(start..end, &mut store, cap) else {
+                size = (end - start) / 2;
+                continue;
+            };
             let per_group = piece.heap_bytes() / (end - start).max(1);
-            size = (piece_bytes / per_group.max(1)).max(MIN_PIECE_GROUPS);
+            size = (piece_bytes / per_group.max(1)).min(size * 4).max(1);
             emit(piece)?;
             start = end;
         }
+        self.table.clear();
+        self.states.clear();
+        self.first_doc.clear();
+        self.held_ords = 0;
         Ok(())
     }
 
-    /// The groups `range` (slot numbers) of the segment, with their values.
+    /// The groups `range` (slot numbers) of the segment, with their values;
+    /// None as soon as the text decoded passes `cap` bytes.
     fn harvest_range(
         &self,
         range: std::ops::Range<usize>,
         store: &mut Option<(tantivy::store::StoreReader, EvidxSchema)>,
-    ) -> Groups {
+        cap: usize,
+    ) -> Option<Groups> {
+        let mut left = cap;
         let width = self.by_cols.len();
         let start = range.start;
         let n_groups = range.len();
@@ -642,7 +683,7 @@ impl GroupSegment {
         let mut keys = vec![NULL_ID; n_groups * width];
         for (i, col) in self.by_cols.iter().enumerate() {
             let parts = range.clone().map(|g| self.table.key(g)[i]);
-            let (mut dict, ids) = decode_column(col, parts);
+            let (mut dict, ids) = decode_column(col, parts, left)?;
             // A value too long for its fast column: its full text.
             for (id, v) in dict.iter_mut().enumerate() {
                 if is_cut(v) {
@@ -653,6 +694,7 @@ impl GroupSegment {
                     }
                 }
             }
+            left = left.checked_sub(dict.iter().map(String::len).sum())?;
             for (g, id) in ids.into_iter().enumerate() {
                 keys[g * width + i] = id;
             }
@@ -690,9 +732,11 @@ impl GroupSegment {
                         _ => {}
                     }
                 }
-                agg_texts(col, ords)
+                let texts = agg_texts(col, ords, left)?;
+                left = left.checked_sub(texts.values().map(String::len).sum())?;
+                Some(texts)
             })
-            .collect();
+            .collect::<Option<_>>()?;
         for g in 0..n_groups {
             for (j, col) in self.agg_cols.iter().enumerate() {
                 let text = |v: &u64| texts[j].get(v).cloned();
@@ -734,12 +778,12 @@ impl GroupSegment {
                 });
             }
         }
-        Groups {
+        Some(Groups {
             values,
             keys,
             aggs,
             len: n_groups,
-        }
+        })
     }
 
     /// The full text of by-column `by` of `doc`, from the doc store (opened
@@ -768,16 +812,34 @@ impl GroupSegment {
 
 /// Decode one by-column's key parts: the distinct values (in ordinal
 /// order) and, per part, the index of its value ([`NULL_ID`] for null).
-fn decode_column(col: &SegSource, parts: impl Iterator<Item = u64>) -> (Vec<String>, Vec<u32>) {
+fn decode_column(
+    col: &SegSource,
+    parts: impl Iterator<Item = u64>,
+    cap: usize,
+) -> Option<(Vec<String>, Vec<u32>)> {
     let parts: Vec<u64> = parts.collect();
     let (distinct, ids) = distinct_ids(&parts, col.cardinality());
     let dict: Vec<String> = match col {
         SegSource::Str(c) => {
             let mut out = Vec::with_capacity(distinct.len());
+            let mut pacer = Pacer::new(PACE);
+            let (mut left, mut over) = (cap, false);
             let ok = c
                 .dictionary()
-                .sorted_ords_to_term_cb(&distinct, |bytes| out.push(utf8(bytes)))
+                .sorted_ords_to_term_cb(&distinct, |bytes| {
+                    pacer.step();
+                    // Past the cap the rest is read but not kept.
+                    if over || bytes.len() > left {
+                        over = true;
+                        return;
+                    }
+                    left -= bytes.len();
+                    out.push(utf8(bytes));
+                })
                 .unwrap_or(false);
+            if over {
+                return None;
+            }
             if !ok || out.len() != distinct.len() {
                 // A damaged dictionary: fall back to one lookup per value.
                 out = distinct
@@ -794,7 +856,7 @@ fn decode_column(col: &SegSource, parts: impl Iterator<Item = u64>) -> (Vec<Stri
         SegSource::Time(..) => distinct.iter().map(|&v| (v as i64).to_string()).collect(),
         SegSource::None => Vec::new(),
     };
-    (dict, ids)
+    Some((dict, ids))
 }
 
 /// The sorted distinct non-null values of `parts`, and per part the index
@@ -850,12 +912,12 @@ fn utf8(bytes: &[u8]) -> String {
 }
 
 /// The texts of the ordinals (or time values) an aggregate column holds.
-fn agg_texts(col: &SegSource, mut ords: Vec<u64>) -> HashMap<u64, String> {
+fn agg_texts(col: &SegSource, mut ords: Vec<u64>, cap: usize) -> Option<HashMap<u64, String>> {
     ords.sort_unstable();
     ords.dedup();
-    match col {
+    Some(match col {
         SegSource::Str(_) => {
-            let (dict, _) = decode_column(col, ords.iter().copied());
+            let (dict, _) = decode_column(col, ords.iter().copied(), cap)?;
             ords.into_iter().zip(dict).collect()
         }
         SegSource::Time(..) => ords
@@ -863,7 +925,7 @@ fn agg_texts(col: &SegSource, mut ords: Vec<u64>) -> HashMap<u64, String> {
             .map(|v| (v, (v as i64).div_euclid(MICROS).to_string()))
             .collect(),
         SegSource::None => HashMap::new(),
-    }
+    })
 }
 
 /// Distinct values of one by-field across segments, each stored once.
@@ -1113,20 +1175,32 @@ impl GroupBy {
             .iter()
             .flat_map(|p| p.searcher.segment_readers().iter().map(|r| (r, &*p.weight)))
             .enumerate();
+        // A segment's table is emptied into the merge whenever it passes
+        // half the budget: the memory a search takes does not follow the
+        // size of its segments.
+        let segment_budget = budget / 2;
         executor.map(
             |(ord, (reader, weight))| {
                 let mut seg = self.for_segment(ord as SegmentOrdinal, reader)?;
+                let mut flushed = Ok(());
+                let mut collect = |seg: &mut GroupSegment, docs: &[DocId]| {
+                    seg.collect_block(docs);
+                    if seg.heap_bytes() > segment_budget && flushed.is_ok() {
+                        flushed = seg.flush(budget, |piece| lock().piece(ord, piece));
+                    }
+                };
                 match reader.alive_bitset() {
                     None => {
-                        weight.for_each_no_score(reader, &mut |docs| seg.collect_block(docs))?
+                        weight.for_each_no_score(reader, &mut |docs| collect(&mut seg, docs))?
                     }
                     Some(alive) => weight.for_each_no_score(reader, &mut |docs| {
                         for &d in docs.iter().filter(|&&d| alive.is_alive(d)) {
-                            seg.collect_block(&[d]);
+                            collect(&mut seg, &[d]);
                         }
                     })?,
                 }
-                seg.harvest_pieces(budget, |piece| lock().piece(ord, piece))
+                flushed
+                    .and_then(|()| seg.flush(budget, |piece| lock().piece(ord, piece)))
                     .and_then(|()| lock().done(ord))
                     .map_err(spill)?;
                 crate::memory::release_if_over();
