@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use evidx_schema::EvidxSchema;
-use tantivy::Executor;
 
 use crate::collect::{CollectError, GroupBy};
 use crate::commands::PostError;
@@ -82,9 +81,10 @@ pub struct Engine {
     /// The time range every search (and subsearch) is restricted to.
     window: TimeWindow,
     pushdown: bool,
-    /// Runs the segments of one search: in parallel for a single search;
-    /// one at a time in a pack, whose detections already run in parallel.
-    executor: Executor,
+    /// Threads that search the segments of one search: one per core for a
+    /// single search; one in a pack, whose detections already run in
+    /// parallel.
+    segment_threads: usize,
     /// The lookups that `lookup` and `inputlookup` read.
     lookups: LookupStore,
     /// Heap bytes a search's group table may take before it spills to
@@ -110,11 +110,7 @@ impl Engine {
         let schema = indexes
             .first()
             .map_or_else(EvidxSchema::build, |i| i.schema.clone());
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        let executor = match threads {
-            1 => Executor::single_thread(),
-            n => Executor::multi_thread(n, "evidx-segment-")?,
-        };
+        let segment_threads = std::thread::available_parallelism().map_or(1, usize::from);
         let value_filters = Arc::new(ValueFilters::new(
             indexes.iter().map(|i| i.dir.clone()).collect(),
         ));
@@ -124,7 +120,7 @@ impl Engine {
             schema,
             window,
             pushdown: true,
-            executor,
+            segment_threads,
             lookups: LookupStore::new(),
             group_memory: DEFAULT_GROUP_MEMORY,
             subsearch_limits: SubsearchLimits::default(),
@@ -165,7 +161,7 @@ impl Engine {
     /// Search the segments of one search one at a time (for callers that
     /// run several searches in parallel).
     pub fn set_sequential_segments(&mut self) {
-        self.executor = Executor::single_thread();
+        self.segment_threads = 1;
     }
 
     /// Number of indexed process events (in the indexes opened).
@@ -256,7 +252,7 @@ impl Engine {
             false => Vec::new(),
         };
         let collector = collector.with_filters(filters);
-        let groups = collector.collect(&parts, &self.executor, self.group_memory)?;
+        let groups = collector.collect(&parts, self.segment_threads, self.group_memory)?;
         let rows = collector.rows(groups, ROWS_PER_CHUNK);
         let columns = collector.columns();
         let commands = &query.pipeline.commands;

@@ -15,6 +15,7 @@
 //!   are evaluated once per distinct value of the segment, and documents
 //!   whose group would be filtered out are never grouped.
 
+mod in_order;
 mod key_table;
 mod spill;
 
@@ -26,6 +27,7 @@ use evidx_schema::terms::is_cut;
 use evidx_schema::EvidxSchema;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::Weight;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
 
 use crate::field::{resolve_field, FieldRef};
@@ -34,6 +36,7 @@ use crate::memory::{Pacer, PACE};
 use crate::num::format_num;
 use crate::spl::ast::{Agg, AggFunc, ByField};
 use crate::table::{Cell, Table};
+use in_order::InOrder;
 use key_table::KeyTable;
 
 /// Groups in the first piece of a segment's harvest (see
@@ -1157,36 +1160,37 @@ impl GroupBy {
     }
 
     /// Collect the groups of each part's matches (its weight's) in every
-    /// segment of its searcher, merged in a fixed order (part order, then
-    /// segment order) within about `budget` bytes of heap: a segment's
-    /// groups are made in pieces, and a merged table over the budget
-    /// spills to disk. Several indexes merge as one.
+    /// segment of its searcher, on up to `threads` threads, merged in a
+    /// fixed order (part order, then segment order) within about `budget`
+    /// bytes of heap: a segment's groups are made in pieces, and a merged
+    /// table over the budget spills to disk. Several indexes merge as one.
     pub fn collect(
         &self,
         parts: &[Part],
-        executor: &tantivy::Executor,
+        threads: usize,
         budget: usize,
     ) -> Result<Merged, CollectError> {
-        let merger =
-            std::sync::Mutex::new(InOrder::new(Merger::new(self.by.len(), &self.aggs, budget)));
-        let lock = || merger.lock().unwrap_or_else(|p| p.into_inner());
+        let merger = InOrder::new(Merger::new(self.by.len(), &self.aggs, budget), budget);
         let spill = |e: std::io::Error| tantivy::TantivyError::InternalError(spill_message(&e));
-        let segments = parts
+        let segments: Vec<(&SegmentReader, &dyn Weight)> = parts
             .iter()
             .flat_map(|p| p.searcher.segment_readers().iter().map(|r| (r, &*p.weight)))
-            .enumerate();
+            .collect();
         // A segment's table is emptied into the merge whenever it passes
         // half the budget: the memory a search takes does not follow the
         // size of its segments.
         let segment_budget = budget / 2;
-        executor.map(
-            |(ord, (reader, weight))| {
+        in_order::run_in_order(
+            segments.len(),
+            threads,
+            |ord| {
+                let (reader, weight) = segments[ord];
                 let mut seg = self.for_segment(ord as SegmentOrdinal, reader)?;
                 let mut flushed = Ok(());
                 let mut collect = |seg: &mut GroupSegment, docs: &[DocId]| {
                     seg.collect_block(docs);
                     if seg.heap_bytes() > segment_budget && flushed.is_ok() {
-                        flushed = seg.flush(budget, |piece| lock().piece(ord, piece));
+                        flushed = seg.flush(budget, |piece| merger.piece(ord, piece));
                     }
                 };
                 match reader.alive_bitset() {
@@ -1200,15 +1204,14 @@ impl GroupBy {
                     })?,
                 }
                 flushed
-                    .and_then(|()| seg.flush(budget, |piece| lock().piece(ord, piece)))
-                    .and_then(|()| lock().done(ord))
+                    .and_then(|()| seg.flush(budget, |piece| merger.piece(ord, piece)))
+                    .and_then(|()| merger.done(ord))
                     .map_err(spill)?;
                 crate::memory::release_if_over();
-                Ok(())
+                Ok::<(), tantivy::TantivyError>(())
             },
-            segments,
+            || merger.abort(),
         )?;
-        let merger = merger.into_inner().unwrap_or_else(|p| p.into_inner());
         Ok(merger.finish()?)
     }
 
@@ -1263,60 +1266,6 @@ fn set_str(cell: &mut Cell, text: &str) {
     }
     s.clear();
     s.push_str(text);
-}
-
-/// The merge of segment groups kept in segment order when segments
-/// finish out of order (in parallel), so ties (`latest`, `earliest`) and
-/// sums go the same way on every run. The pieces of a segment whose turn
-/// has not come wait in memory (with segments run one at a time, as a
-/// pack runs them, none ever waits).
-struct InOrder {
-    merger: Merger,
-    /// The segment being merged.
-    next: usize,
-    waiting: std::collections::BTreeMap<usize, Vec<Groups>>,
-    done: std::collections::BTreeSet<usize>,
-}
-
-impl InOrder {
-    fn new(merger: Merger) -> Self {
-        InOrder {
-            merger,
-            next: 0,
-            waiting: Default::default(),
-            done: Default::default(),
-        }
-    }
-
-    /// A piece of segment `ord`'s groups.
-    fn piece(&mut self, ord: usize, groups: Groups) -> std::io::Result<()> {
-        if ord == self.next {
-            self.merger.add(groups)
-        } else {
-            self.waiting.entry(ord).or_default().push(groups);
-            Ok(())
-        }
-    }
-
-    /// Segment `ord` has given all its pieces.
-    fn done(&mut self, ord: usize) -> std::io::Result<()> {
-        self.done.insert(ord);
-        while self.done.remove(&self.next) {
-            self.next += 1;
-            for groups in self.waiting.remove(&self.next).unwrap_or_default() {
-                self.merger.add(groups)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> std::io::Result<Merged> {
-        let mut merger = self.merger;
-        for groups in self.waiting.into_values().flatten() {
-            merger.add(groups)?;
-        }
-        merger.finish()
-    }
 }
 
 /// A search failed, or a large result could not be spilled to disk.
