@@ -32,6 +32,7 @@ use crate::parquet::files::{run_id, Settle};
 use crate::parquet::{ParquetConfig, ParquetSink, Row};
 use crate::parse::{Format, Note, Sink, Skip, SkipUnit};
 use crate::progress::Progress;
+use crate::read::mapped::MappedInput;
 use crate::read::{Reader, Target, Unit};
 use crate::store::{Added, Store};
 
@@ -422,18 +423,14 @@ impl Context<'_> {
             Some(problem) => Err(std::io::Error::other(problem.clone())),
             None => Ok(&f.path),
         };
-        let mapped = reachable.and_then(std::fs::File::open).and_then(|file| {
-            // SAFETY: the file is mapped read-only and only read through
-            // this slice. evidx indexes archives at rest; a file truncated by
-            // another process while mapped would fault (SIGBUS), which is the
-            // documented limit of reading through mmap.
-            unsafe { memmap2::Mmap::map(&file) }
-        });
+        let mapped = reachable
+            .and_then(std::fs::File::open)
+            .and_then(|file| MappedInput::open(&file));
         let (format, sha) = match &mapped {
             Ok(map) => {
                 // Pages read once: let the kernel drop them behind us, so a
                 // huge file does not stay resident.
-                let _ = map.advise(memmap2::Advice::Sequential);
+                map.advise_sequential();
                 let data: &[u8] = map;
                 if self.prehash.contains(&f.size) {
                     let sha = hex(&Sha256::digest(data));
@@ -468,6 +465,21 @@ impl Context<'_> {
         report.format = format;
         report.size = f.size;
         report.sha256 = sha;
+        if let Some(at) = mapped.as_ref().ok().and_then(MappedInput::shrank_at) {
+            // Another process cut the file short while it was read: what
+            // was past that point was read as zeros (skips), and the hash
+            // is not the content's.
+            report.sha256 = None;
+            report.counts.skipped += 1;
+            report.counts.records_read += 1;
+            // Listed even past the cap: it explains the skips around it.
+            report.skips.push(Skip::new(
+                SkipUnit::File,
+                at,
+                format!("the file shrank while being read: bytes from {at} on read as zeros"),
+            ));
+            report.skips.sort_by_key(|s| (s.offset, s.line));
+        }
         let mut members = target
             .members
             .into_inner()

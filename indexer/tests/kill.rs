@@ -2,7 +2,8 @@
 //! thirds), then the same command. Meanwhile the index is at its last
 //! commit: readable, and its manifest counts exactly what it holds. The rerun takes over the dead run's lock and completes
 //! the job with no event lost or doubled. While a run is under way, queries
-//! succeed and a second writer is refused.
+//! succeed and a second writer is refused. And a run whose input file
+//! another process cuts short while it is read completes and says so.
 
 mod common;
 
@@ -256,4 +257,74 @@ fn a_run_whose_writes_fail_stops_at_its_last_commit() {
             .unwrap()["status"],
         "complete"
     );
+}
+
+/// A file another process cuts short while it is read (a collector still
+/// writing, a rotated log, a failing share). Reading through a memory map,
+/// the next access past the new end used to kill the run (SIGBUS). Now the
+/// run completes, the file's entry says from which byte its content was
+/// gone and carries no hash, and the index is readable.
+#[test]
+fn a_file_cut_short_while_it_is_read_is_reported_not_fatal() {
+    let dir = scratch("kill-shrinks");
+    let hosts = generate(Format::Jsonl, 11, 160 << 20, &dir.join("gen"));
+    // One large file, so that the cut falls in the middle of its read.
+    let big = dir.join("big.jsonl");
+    let mut out = std::fs::File::create(&big).unwrap();
+    for host in &hosts {
+        for day in std::fs::read_dir(host).unwrap() {
+            for log in std::fs::read_dir(day.unwrap().path()).unwrap() {
+                let mut f = std::fs::File::open(log.unwrap().path()).unwrap();
+                std::io::copy(&mut f, &mut out).unwrap();
+            }
+        }
+    }
+    drop(out);
+    let len = std::fs::metadata(&big).unwrap().len();
+    assert!(len > 100 << 20, "{len} bytes");
+    let index = dir.join("idx");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_evidx-index"))
+        .args(["-q", "-j", "1", "-o"])
+        .arg(&index)
+        .arg(&big)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Cut the file as soon as the run has mapped it.
+    let maps = format!("/proc/{}/maps", child.id());
+    let start = Instant::now();
+    while !std::fs::read_to_string(&maps).is_ok_and(|m| m.contains("big.jsonl")) {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let cut = len / 4;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(cut)
+        .unwrap();
+    let status = child.wait().unwrap();
+    // 3: the run completed with skips (not a signal: no exit code).
+    assert_eq!(status.code(), Some(3), "{status}");
+    let manifest = checked_manifest(&index);
+    let file = &manifest["runs"][0]["files"][0];
+    assert!(file.get("sha256").is_none(), "{file}");
+    let shrank: Vec<&Value> = file["skips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["unit"] == "file")
+        .collect();
+    assert_eq!(shrank.len(), 1, "{shrank:?}");
+    let at = num(&shrank[0]["offset"]);
+    assert!(
+        at >= cut - cut % 4096 && at < len,
+        "cut at {cut}, gone from {at}"
+    );
+    assert!(num(&file["process_events"]) > 0, "{file}");
+    assert!(rows(&index).0 > 0);
 }

@@ -8,12 +8,15 @@
 //! - `frame.rs` cuts the bytes of one unit into parse units: EVTX chunks and
 //!   blocks of whole lines, in parallel, from a memory map or in bounded
 //!   memory from a stream.
+//! - `mapped.rs` maps an input file, and keeps a file that another process
+//!   cuts short while it is read from killing the run (SIGBUS).
 //!
 //! This file holds what they share with the pipeline: the [`Reader`] and
 //! the [`Target`] / [`Unit`] seam that receives what is read.
 
 mod archive;
 mod frame;
+pub mod mapped;
 
 use crate::parse::evtx::ChunkExtractor;
 use crate::parse::{Format, Sink};
