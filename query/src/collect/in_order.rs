@@ -117,7 +117,9 @@ impl InOrder {
 
 /// Runs `work(i)` for every `i` in `0..n` on up to `threads` threads, each
 /// taking the lowest `i` not yet taken. After the first error no more work
-/// is started, `on_error` is called, and that error is returned.
+/// is started, `on_error` is called, and that error is returned. A panic
+/// calls `on_error` too (so no thread waits for a turn that never comes),
+/// then goes on.
 pub(super) fn run_in_order<E: Send>(
     n: usize,
     threads: usize,
@@ -128,6 +130,7 @@ pub(super) fn run_in_order<E: Send>(
     let stop = AtomicBool::new(false);
     let first_error: Mutex<Option<E>> = Mutex::new(None);
     let worker = || {
+        let _panic = OnPanic(&on_error);
         while !stop.load(Ordering::Relaxed) {
             let i = taken.fetch_add(1, Ordering::Relaxed);
             if i >= n {
@@ -156,6 +159,17 @@ pub(super) fn run_in_order<E: Send>(
     match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// Calls its function if dropped while the thread panics.
+struct OnPanic<'a, F: Fn()>(&'a F);
+
+impl<F: Fn()> Drop for OnPanic<'_, F> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            (self.0)();
+        }
     }
 }
 
@@ -191,5 +205,33 @@ mod tests {
         );
         assert_eq!(r, Err(3));
         assert_eq!(*aborted.lock().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_panic_releases_the_threads_waiting_for_a_turn() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::{Duration, Instant};
+        let released = AtomicBool::new(false);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_in_order(
+                2,
+                2,
+                |i| -> Result<(), ()> {
+                    if i == 0 {
+                        panic!("segment 0");
+                    }
+                    // Segment 1 waits for segment 0's turn to pass.
+                    let start = Instant::now();
+                    while !released.load(Ordering::SeqCst) {
+                        assert!(start.elapsed() < Duration::from_secs(10), "never released");
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Ok(())
+                },
+                || released.store(true, Ordering::SeqCst),
+            )
+        }));
+        assert!(outcome.is_err(), "the panic goes on");
+        assert!(released.load(Ordering::SeqCst));
     }
 }
