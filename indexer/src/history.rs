@@ -10,7 +10,13 @@
 //! number of documents in the index, and the files it lists are in it.
 //!
 //! Earlier runs are kept as they were written (JSON values), so a manifest
-//! written by an older evidx stays readable history.
+//! written by an older evidx stays readable history. Only the last run
+//! lists its inputs inline: when the next run starts, each earlier run's
+//! `files` and `already_indexed` move to a file of their own,
+//! `evidx-runs/run-NNNNN.json`, named by the run's `files_in`. Those lists
+//! grow with every nightly append, and the manifest is written at every
+//! commit: what a commit writes stays the size of one run, not of the
+//! index's whole history.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -25,6 +31,8 @@ use crate::manifest::{InputReport, Totals};
 pub const MANIFEST: &str = "manifest.json";
 /// The manifest of a commit under way.
 pub const STAGED: &str = "manifest.next.json";
+/// The inputs of earlier runs, one file per run.
+pub const RUNS_DIR: &str = "evidx-runs";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,6 +127,12 @@ struct PastRun {
     earliest: Option<String>,
     latest: Option<String>,
     totals: Totals,
+}
+
+/// What a run reads back of an earlier run's inputs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PastInputs {
     files: Vec<PastFile>,
 }
 
@@ -175,12 +189,14 @@ impl History {
             _ => return Err(bad("no \"runs\": not a manifest of this evidx".into())),
         };
         let mut h = History::default();
-        for mut run in runs {
+        for (number, mut run) in runs.into_iter().enumerate() {
             if run["status"] == "running" {
                 run["status"] = serde_json::json!(RunStatus::Interrupted);
             }
+            let inputs = move_inputs_out(dir, number, &mut run).map_err(|e| bad(e.to_string()))?;
+            let inputs: PastInputs = serde_json::from_value(inputs).unwrap_or_default();
             let past: PastRun = serde_json::from_value(run.clone()).unwrap_or_default();
-            for f in past.files {
+            for f in inputs.files {
                 if let Some(sha) = f.sha256 {
                     h.sizes.insert(f.size);
                     h.files.entry(sha).or_insert(f.path);
@@ -234,6 +250,42 @@ impl History {
         std::fs::rename(dir.join(STAGED), dir.join(MANIFEST))?;
         File::open(dir)?.sync_all()
     }
+}
+
+/// The inputs (`files`, `already_indexed`) of earlier run `number`: moved
+/// from the run's entry to `evidx-runs/run-NNNNN.json` if they are still
+/// inline (the entry then names that file in `files_in`), else read from
+/// the file it names. The file is written, and synced, before any manifest
+/// that names it.
+fn move_inputs_out(
+    dir: &Path,
+    number: usize,
+    run: &mut serde_json::Value,
+) -> io::Result<serde_json::Value> {
+    if let Some(rel) = run.get("files_in").and_then(serde_json::Value::as_str) {
+        let path = dir.join(rel);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| io::Error::other(format!("{}: {e}", path.display())));
+    }
+    let Some(entry) = run.as_object_mut() else {
+        return Ok(serde_json::Value::Null);
+    };
+    let mut inputs = serde_json::Map::new();
+    for key in ["files", "already_indexed"] {
+        if let Some(v) = entry.remove(key) {
+            inputs.insert(key.to_string(), v);
+        }
+    }
+    let inputs = serde_json::Value::Object(inputs);
+    let rel = format!("{RUNS_DIR}/run-{number:05}.json");
+    std::fs::create_dir_all(dir.join(RUNS_DIR))?;
+    let json = serde_json::to_vec_pretty(&inputs).map_err(io::Error::other)?;
+    write_synced(&dir.join(&rel), &json)?;
+    File::open(dir.join(RUNS_DIR))?.sync_all()?;
+    entry.insert("files_in".to_string(), serde_json::json!(rel));
+    Ok(inputs)
 }
 
 fn opstamp_of(path: &Path) -> Option<u64> {

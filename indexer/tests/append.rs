@@ -83,6 +83,18 @@ fn appending_gives_the_rows_of_one_run_and_counts_nothing_twice() {
     assert_eq!(rows(&idx), want);
     let m = checked_manifest(&idx);
     assert_eq!(m["runs"].as_array().unwrap().len(), 7);
+    // Only the last run lists its inputs in manifest.json (written at every
+    // commit); each earlier run's are in a file of their own, written once.
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(idx.join("manifest.json")).unwrap()).unwrap();
+    let runs = raw["runs"].as_array().unwrap();
+    for (i, r) in runs.iter().enumerate() {
+        let last = i + 1 == runs.len();
+        assert_eq!(r.get("files").is_some(), last, "run {i}");
+        assert_eq!(r.get("files_in").is_some(), !last, "run {i}");
+    }
+    let moved = std::fs::read_dir(idx.join("evidx-runs")).unwrap().count();
+    assert_eq!(moved, runs.len() - 1);
     assert!(m["runs"]
         .as_array()
         .unwrap()

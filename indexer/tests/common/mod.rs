@@ -128,9 +128,32 @@ pub fn current_manifest(index: &Path) -> PathBuf {
 /// hold: for every run, file and member, records read = indexed +
 /// duplicates + other + skipped; the index totals are the sums of the runs;
 /// and the documents it counts are the documents the query engine finds.
+/// The inputs of earlier runs, kept in files of their own (`files_in`),
+/// are put back in their runs' entries; only the last run lists its own.
 pub fn checked_manifest(index: &Path) -> Value {
-    let m: Value = serde_json::from_slice(&std::fs::read(current_manifest(index)).unwrap())
+    let mut m: Value = serde_json::from_slice(&std::fs::read(current_manifest(index)).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", index.display()));
+    let last = m["runs"].as_array().map_or(0, Vec::len).saturating_sub(1);
+    for (i, run) in m["runs"]
+        .as_array_mut()
+        .expect("runs")
+        .iter_mut()
+        .enumerate()
+    {
+        let Some(rel) = run["files_in"].as_str().map(str::to_string) else {
+            continue;
+        };
+        assert!(i < last, "the last run lists its inputs inline");
+        assert!(
+            run.get("files").is_none(),
+            "run {i}: inputs inline and in {rel}"
+        );
+        let inputs: Value = serde_json::from_slice(&std::fs::read(index.join(&rel)).unwrap())
+            .unwrap_or_else(|e| panic!("{rel}: {e}"));
+        for key in ["files", "already_indexed"] {
+            run[key] = inputs[key].clone();
+        }
+    }
     let runs = m["runs"].as_array().expect("runs");
     let mut documents = 0;
     let mut indexed = 0;
