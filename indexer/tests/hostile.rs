@@ -301,6 +301,59 @@ fn archives_nested_past_the_limit_are_reported_not_read() {
     assert!(skip.reason.contains("nested deeper than 4"), "{skip:?}");
 }
 
+/// A zip inside a compressed stream (`.zip.gz`, a zip member of a
+/// `.tar.gz`) is read like one at the top: its directory is at its end, so
+/// it is spooled to a temporary file first, within the input's
+/// decompression budget. A damaged one is one skip that says so.
+#[test]
+fn a_zip_inside_a_compressed_stream_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = std::fs::read(fixture("winlogbeat8-ecs.ndjson")).unwrap();
+    let evtx = std::fs::read(shared(ONE_CHUNK_EVTX)).unwrap();
+    let inner = zip(&[("a.ndjson", &json), ("b/app.evtx", &evtx)]);
+    std::fs::write(dir.path().join("logs.zip.gz"), gzip(&inner)).unwrap();
+    let tgz = gzip(&tar(&[("collection/logs.zip", &inner)]));
+    std::fs::write(dir.path().join("collection.tar.gz"), tgz).unwrap();
+    let mut damaged = inner.clone();
+    let end = damaged.len();
+    damaged[end - 22..].fill(0); // the end of central directory record
+    std::fs::write(
+        dir.path().join("damaged.zip.zst"),
+        zstd::encode_all(&damaged[..], 3).unwrap(),
+    )
+    .unwrap();
+    let (m, _) = index(&[dir.path()], dir.path());
+
+    // The zip on its own, as the reference.
+    let alone = tempfile::tempdir().unwrap();
+    std::fs::write(alone.path().join("logs.zip"), &inner).unwrap();
+    let (reference, _) = index(&[alone.path()], alone.path());
+    let want = &entry(&reference, "logs.zip").counts;
+    assert!(want.process_events > 0 && want.other_events > 0, "{want:?}");
+    // Both hold the same events: the second one read counts them as
+    // duplicates.
+    let process = |c: &evidx_index::manifest::Counts| c.process_events + c.duplicates;
+    for name in ["logs.zip.gz", "collection.tar.gz"] {
+        let got = entry(&m, name);
+        assert_eq!(got.members.len(), 2, "{got:?}");
+        assert_eq!(process(&got.counts), want.process_events, "{got:?}");
+        assert_eq!(got.counts.other_events, want.other_events, "{got:?}");
+        assert_eq!(got.counts.skipped, want.skipped, "{got:?}");
+    }
+    let damaged = entry(&m, "damaged.zip.zst");
+    assert_eq!(
+        (damaged.counts.process_events, damaged.counts.skipped),
+        (0, 1)
+    );
+    let skip = damaged
+        .members
+        .iter()
+        .flat_map(|m| &m.skips)
+        .next()
+        .unwrap();
+    assert!(skip.reason.contains("unreadable zip archive"), "{skip:?}");
+}
+
 #[test]
 fn a_truncated_evtx_keeps_every_whole_chunk_before_the_cut() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,14 +1,16 @@
 //! Archive walking: an input -> its units. A file's format is recognised
 //! by content ([`crate::parse::sniff`]), never by name; compressed streams
 //! and archives (`.gz`, `.zst`, `.zip`, `.tar[.gz]`) are opened member by
-//! member, never unpacked to disk, nested up to [`MAX_DEPTH`] levels. Every
+//! member, never unpacked to disk (but for a zip inside a stream, spooled
+//! to an unnamed temporary file: its directory is at its end), nested up
+//! to [`MAX_DEPTH`] levels. Every
 //! file or member of an event format begins a [`Unit`] of the [`Target`] and
 //! its bytes go to `frame.rs`; what cannot be opened is a skip of its unit.
 //! What decompressors may produce is bounded per input ([`Budget`]), so a
 //! decompression bomb costs bounded time as well as bounded memory.
 
 use std::cell::Cell;
-use std::io::{Cursor, Read};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 
 use super::frame::{evtx_mapped, evtx_stream, text_mapped, text_stream};
 use super::{Reader, Target};
@@ -88,7 +90,7 @@ impl Reader<'_> {
                 text_mapped(line_format(format), data, &*unit);
                 unit.finish(data.len() as u64);
             }
-            Some(Format::Zip) => self.zip(data, target, budget, 0),
+            Some(Format::Zip) => self.zip(Cursor::new(data), target, None, budget, 0),
             Some(Format::Gzip) | Some(Format::Zstd) | Some(Format::Tar) => {
                 self.read_stream(&mut Cursor::new(data), target, None, budget, 0);
             }
@@ -101,12 +103,20 @@ impl Reader<'_> {
         format
     }
 
-    fn zip(&self, data: &[u8], target: &dyn Target, budget: &Budget, depth: usize) {
-        let mut archive = match zip::ZipArchive::new(Cursor::new(data)) {
+    /// Read the members of a zip archive (the input itself, or `member`).
+    fn zip<R: Read + Seek>(
+        &self,
+        data: R,
+        target: &dyn Target,
+        member: Option<&str>,
+        budget: &Budget,
+        depth: usize,
+    ) {
+        let mut archive = match zip::ZipArchive::new(data) {
             Ok(a) => a,
             Err(e) => {
                 let reason = format!("unreadable zip archive: {e}");
-                return unreadable(target, None, Some(Format::Zip), reason);
+                return unreadable(target, member, Some(Format::Zip), reason);
             }
         };
         for i in 0..archive.len() {
@@ -215,10 +225,24 @@ impl Reader<'_> {
                 }
             }
             Some(Format::Zip) => {
-                // A zip needs random access: only a bounded one is buffered.
-                let reason =
-                    "a zip archive inside a compressed stream is not read; unpack the outer layer";
-                unreadable(target, member, format, reason.into());
+                // A zip needs random access (its directory is at its end):
+                // the stream is spooled to an unnamed temporary file (gone
+                // when closed), within the input's decompression budget.
+                let spooled = tempfile::tempfile().and_then(|mut file| {
+                    std::io::copy(&mut chained, &mut file)?;
+                    file.seek(SeekFrom::Start(0))?;
+                    Ok(file)
+                });
+                match spooled {
+                    Ok(file) => self.zip(BufReader::new(file), target, member, budget, depth),
+                    Err(e) => {
+                        let reason = format!(
+                            "zip archive inside a stream, not copied to a temporary file \
+                             (TMPDIR): {e}"
+                        );
+                        unreadable(target, member, format, reason);
+                    }
+                }
             }
             Some(Format::Evtx) => {
                 let unit = target.begin(member, format);
