@@ -173,13 +173,21 @@ fn put_str(out: &mut impl Write, s: &str) -> io::Result<()> {
 
 fn get_str(input: &mut impl Read) -> io::Result<String> {
     let len = get_u64(input)?;
-    let mut bytes = Vec::new();
-    input.take(len).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 != len {
-        return Err(io::ErrorKind::UnexpectedEof.into());
-    }
+    // A run is this process's own file: a length past any value's is
+    // damage, not data.
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&n| n <= MAX_VALUE_BYTES)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "spilled value too long"))?;
+    // Sized once and filled exactly (no growth, no probe for the end).
+    let mut bytes = vec![0; len];
+    input.read_exact(&mut bytes)?;
     String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
+
+/// Longest value a run may hold (a full command line from the doc store
+/// is far below it).
+const MAX_VALUE_BYTES: usize = 1 << 30;
 
 fn put_agg(out: &mut impl Write, a: Option<AggValue>) -> io::Result<()> {
     match a {
