@@ -45,7 +45,8 @@ impl MappedInput {
         self.slot.and_then(guard::fault_offset)
     }
 
-    /// See [`Mmap::advise`].
+    /// Tell the kernel the pages are read once, in order, so it may drop
+    /// them behind the reader.
     pub fn advise_sequential(&self) {
         let _ = self.map.advise(memmap2::Advice::Sequential);
     }
