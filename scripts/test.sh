@@ -13,6 +13,17 @@ for c in clippy rustfmt; do
     rustup component add "$c"
   fi
 done
+# The Spark test (query/tests/sql.rs) needs Java 17; Python's duckdb and
+# pyspark are installed by the tests themselves (pip).
+if ! command -v java >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq openjdk-17-jre-headless
+  else
+    echo "error: the Spark test needs Java 17 on PATH (install a JRE 17)" >&2
+    exit 1
+  fi
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -132,14 +132,18 @@ mod guard {
         }
     }
 
-    fn install() {
+    /// The system's page size (4096 when it cannot be read).
+    pub fn page_size() -> usize {
         // SAFETY: sysconf reads a constant of the system.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        if let Ok(page) = usize::try_from(page) {
-            if page.is_power_of_two() {
-                PAGE.store(page, SeqCst);
-            }
-        }
+        usize::try_from(page)
+            .ok()
+            .filter(|p| p.is_power_of_two())
+            .unwrap_or(4096)
+    }
+
+    fn install() {
+        PAGE.store(page_size(), SeqCst);
         // SAFETY: a zeroed sigaction is a valid value (no handler, empty
         // mask), filled in before use; sigaction(2) only reads `ours` and
         // writes `current`.
@@ -238,7 +242,7 @@ mod tests {
 
     #[test]
     fn a_file_cut_short_while_mapped_reads_as_zeros_past_its_end() {
-        let page = 4096usize.max(page_size());
+        let page = super::guard::page_size();
         let dir = std::env::temp_dir().join(format!("evidx-mapped-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("shrinks.bin");
@@ -269,10 +273,5 @@ mod tests {
         assert_eq!(again.len(), page + page / 2);
         drop(again);
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    fn page_size() -> usize {
-        // SAFETY: sysconf reads a constant of the system.
-        usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096)
     }
 }
