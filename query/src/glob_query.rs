@@ -33,8 +33,11 @@ const MAX_INTERSECTED: usize = 8;
 const LOOKUP_COST_IN_TERMS: usize = 32;
 
 /// Bytes of matching values the trigram path holds at most; past it the
-/// query falls back to scanning each segment's dictionary.
-const VALUES_BUDGET: usize = 16 << 20;
+/// query falls back to scanning each segment's dictionary. A pack runs one
+/// search per core: at 16 MiB, two broad globs on an 8 GiB archive held
+/// 30 MB between them, twice the rest of the pack's heap, and the scan
+/// that replaces them past 4 MiB did not change the pack's time.
+const VALUES_BUDGET: usize = 4 << 20;
 
 /// Grams of a glob whose document frequency is looked up in each segment
 /// (spread over its grams): a lookup costs tens of microseconds (an FST
@@ -332,37 +335,46 @@ impl GlobQuery {
         with_ord.sort_unstable();
         with_ord.dedup_by_key(|(o, _)| *o);
         let ords: Vec<u64> = with_ord.iter().map(|&(o, _)| o).collect();
-        let mut texts = Vec::with_capacity(ords.len());
+        // Each value is matched as it is decoded and only a match is kept
+        // (a broad glob's candidates may be most of a segment's values),
+        // and none once past the budget, where the caller gives the values
+        // up. A cut value is matched in full from the doc store afterwards.
+        let mut decoded = 0;
+        let mut cut = Vec::new();
+        let mut keep = |folded: String, added: &mut usize| {
+            let len = folded.len() + 48;
+            if *added <= self.values_budget && values.insert(folded) {
+                *added += len;
+            }
+        };
         column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
             pacer.step();
-            texts.push(String::from_utf8_lossy(bytes).into_owned())
+            let text = String::from_utf8_lossy(bytes);
+            if is_cut(&text) {
+                cut.extend(with_ord.get(decoded).map(|&(_, d)| d));
+            } else {
+                let folded = fold_case(&text);
+                if self.matches(&folded) {
+                    keep(folded, &mut added);
+                }
+            }
+            decoded += 1;
         })?;
-        if texts.len() != ords.len() {
+        if decoded != ords.len() {
             return Err(tantivy::TantivyError::InternalError(format!(
                 "fast column `{}`: {} of {} ordinals decoded",
                 self.field_name,
-                texts.len(),
+                decoded,
                 ords.len()
             )));
         }
-        let mut store = None;
-        for ((_, d), text) in with_ord.into_iter().zip(texts) {
-            let folded = if is_cut(&text) {
-                let store = match &mut store {
-                    Some(s) => s,
-                    None => store.insert(reader.get_store_reader(1)?),
-                };
-                match self.full_folded(store, d)? {
-                    Some(full) => full,
-                    None => continue,
-                }
-            } else {
-                fold_case(&text)
-            };
-            if self.matches(&folded) {
-                let len = folded.len() + 48;
-                if values.insert(folded) {
-                    added += len;
+        if !cut.is_empty() {
+            let store = reader.get_store_reader(1)?;
+            for d in cut {
+                if let Some(full) = self.full_folded(&store, d)? {
+                    if self.matches(&full) {
+                        keep(full, &mut added);
+                    }
                 }
             }
         }

@@ -135,10 +135,10 @@ struct Args {
     #[arg(long, value_enum)]
     format: Option<OutFormat>,
 
-    /// Memory (MiB) a search's group table may take; a larger result is
+    /// Memory (MiB) a search's group tables may take; a larger result is
     /// sorted into temporary files (in TMPDIR) and merged as it is written.
     /// The answer does not change. With --pack, one search per core runs
-    /// at a time.
+    /// at a time, and they share this memory.
     #[arg(long, value_name = "MIB", default_value_t = evidx_query::engine::DEFAULT_GROUP_MEMORY >> 20)]
     group_memory: usize,
 
@@ -184,7 +184,8 @@ fn run() -> anyhow::Result<u8> {
     let now = chrono::Utc::now();
     let window = TimeWindow::parse(args.earliest.as_deref(), args.latest.as_deref(), now)?;
     let mut engine = Engine::open_all(&args.index, window)?;
-    engine.set_group_memory(args.group_memory.saturating_mul(1 << 20));
+    let group_memory = args.group_memory.saturating_mul(1 << 20);
+    engine.set_group_memory(group_memory);
     engine.set_subsearch_limits(SubsearchLimits::maxout(args.subsearch_maxout));
     let lookups_dir = args.lookups.clone().or_else(|| {
         let dir = args.macros.as_ref()?.parent()?.join("lookups");
@@ -197,8 +198,11 @@ fn run() -> anyhow::Result<u8> {
         engine.set_lookups(evidx_query::lookups::LookupStore::later(&dir));
     }
     if let Some(dir) = &args.pack {
-        // Detections run in parallel; each one's segments in turn.
+        // Detections run in parallel, one per core, each one's segments in
+        // turn; the group memory is theirs together, so a pack takes what
+        // one search does, however many cores run it.
         engine.set_sequential_segments();
+        engine.set_group_memory(group_memory / rayon::current_num_threads().max(1));
         return pack(&engine, &macros, dir, args.out.as_deref());
     }
     let text = match (&args.spl, &args.file) {

@@ -18,6 +18,11 @@
 //! Both are process-wide, as resident memory is: [`watch`] registers an
 //! index, [`release_if_over`] may be called as often as every few thousand
 //! documents (it reads one line of /proc when the limit is not passed).
+//! Long walks of evidx's own call it as they go ([`Pacer`]); a warden
+//! thread, started by the first [`watch`], calls it every
+//! [`WARDEN_EVERY`] too, for the pages tantivy reads on its own (postings,
+//! the doc store, a segment being opened), which came in bursts of
+//! several MiB between two paced checks.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,11 +38,28 @@ static BASELINE: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// The directories of the open indexes (canonical, as /proc names files).
 static WATCHED: RwLock<Vec<PathBuf>> = RwLock::new(Vec::new());
 
+/// Time between two checks of the warden thread (see the module's
+/// documentation): one read of /proc, some 20 microseconds, so about 1% of
+/// a core.
+pub const WARDEN_EVERY: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Give back the pages of index `dir` when over the limit.
 pub fn watch(dir: &Path) {
     #[cfg(target_os = "linux")]
-    if let Some(b) = linux::resident_file_bytes() {
-        let _ = BASELINE.compare_exchange(usize::MAX, b, Ordering::Relaxed, Ordering::Relaxed);
+    {
+        if let Some(b) = linux::resident_file_bytes() {
+            let _ = BASELINE.compare_exchange(usize::MAX, b, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        static WARDEN: std::sync::Once = std::sync::Once::new();
+        WARDEN.call_once(|| {
+            // Best effort: without the thread, the paced checks remain.
+            let _ = std::thread::Builder::new()
+                .name("evidx-pages".into())
+                .spawn(|| loop {
+                    std::thread::sleep(WARDEN_EVERY);
+                    release_if_over();
+                });
+        });
     }
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let mut watched = WATCHED.write().unwrap_or_else(|p| p.into_inner());

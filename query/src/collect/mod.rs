@@ -539,6 +539,15 @@ impl SegmentCollector for GroupSegment {
 /// 11 per 192-byte node) or `Ords` state.
 const HELD_ORD_BYTES: usize = 16;
 
+/// Heap a string of a harvest takes besides its text: the `String` itself
+/// and the allocator's header.
+const STRING_BYTES: usize = std::mem::size_of::<String>() + 8;
+
+/// Heap bytes a harvested string takes, as its piece's cap counts them.
+fn held(s: &str) -> usize {
+    s.len() + STRING_BYTES
+}
+
 /// min/max of two values of a column: time values compare as signed.
 fn signed_min(a: u64, b: u64, col: &SegSource) -> u64 {
     match col {
@@ -627,18 +636,18 @@ impl GroupSegment {
             + self.first_doc.len() * std::mem::size_of::<DocId>()
     }
 
-    /// The groups collected so far in pieces of about `budget` bytes of
-    /// text, each passed to `emit` as it is made, then an empty table. A
+    /// The groups collected so far in pieces of about `piece_bytes` bytes
+    /// of heap, each passed to `emit` as it is made, then an empty table. A
     /// segment with a large answer is thus never held whole, neither as
     /// ordinals nor as values: its parts merge as different segments'
     /// groups do.
     fn flush(
         &mut self,
-        budget: usize,
+        piece_bytes: usize,
         mut emit: impl FnMut(Groups) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         let n = self.table.len();
-        let piece_bytes = (budget / 2).max(1);
+        let piece_bytes = piece_bytes.max(1);
         let mut store = None;
         // The first piece is small; the next ones are sized from the bytes
         // per group of the last (values are only known once decoded), and
@@ -697,7 +706,7 @@ impl GroupSegment {
                     }
                 }
             }
-            left = left.checked_sub(dict.iter().map(String::len).sum())?;
+            left = left.checked_sub(dict.iter().map(|v| held(v)).sum())?;
             for (g, id) in ids.into_iter().enumerate() {
                 keys[g * width + i] = id;
             }
@@ -736,10 +745,25 @@ impl GroupSegment {
                     }
                 }
                 let texts = agg_texts(col, ords, left)?;
-                left = left.checked_sub(texts.values().map(String::len).sum())?;
+                left = left.checked_sub(texts.values().map(|v| held(v)).sum())?;
                 Some(texts)
             })
             .collect::<Option<_>>()?;
+        // A set's values are copied into each group that holds them (a
+        // value in a thousand groups' sets is a thousand strings): counted
+        // against the cap before they are made.
+        for (j, texts) in texts.iter().enumerate() {
+            if matches!(self.aggs[j].0, AggFunc::Min | AggFunc::Max) {
+                continue;
+            }
+            for g in 0..n_groups {
+                if let SegAgg::Set(s) = &self.states[(start + g) * n_aggs + j] {
+                    let copies: usize =
+                        s.iter().filter_map(|v| texts.get(v)).map(|t| held(t)).sum();
+                    left = left.checked_sub(copies)?;
+                }
+            }
+        }
         for g in 0..n_groups {
             for (j, col) in self.agg_cols.iter().enumerate() {
                 let text = |v: &u64| texts[j].get(v).cloned();
@@ -832,11 +856,11 @@ fn decode_column(
                 .sorted_ords_to_term_cb(&distinct, |bytes| {
                     pacer.step();
                     // Past the cap the rest is read but not kept.
-                    if over || bytes.len() > left {
+                    if over || bytes.len() + STRING_BYTES > left {
                         over = true;
                         return;
                     }
-                    left -= bytes.len();
+                    left -= bytes.len() + STRING_BYTES;
                     out.push(utf8(bytes));
                 })
                 .unwrap_or(false);
@@ -1163,23 +1187,33 @@ impl GroupBy {
     /// segment of its searcher, on up to `threads` threads, merged in a
     /// fixed order (part order, then segment order) within about `budget`
     /// bytes of heap: a segment's groups are made in pieces, and a merged
-    /// table over the budget spills to disk. Several indexes merge as one.
+    /// table over its share spills to disk. Several indexes merge as one.
+    ///
+    /// The budget is shared so that its parts add up to about the whole,
+    /// whatever the threads: the merged table half, pieces waiting for
+    /// their turn a quarter, the threads' segment tables a quarter between
+    /// them, and the piece being made an eighth.
     pub fn collect(
         &self,
         parts: &[Part],
         threads: usize,
         budget: usize,
     ) -> Result<Merged, CollectError> {
-        let merger = InOrder::new(Merger::new(self.by.len(), &self.aggs, budget), budget);
+        let threads = threads.max(1);
+        let merger = InOrder::new(
+            Merger::new(self.by.len(), &self.aggs, budget / 2),
+            budget / 4,
+        );
+        let piece_bytes = (budget / 8).max(1);
         let spill = |e: std::io::Error| tantivy::TantivyError::InternalError(spill_message(&e));
         let segments: Vec<(&SegmentReader, &dyn Weight)> = parts
             .iter()
             .flat_map(|p| p.searcher.segment_readers().iter().map(|r| (r, &*p.weight)))
             .collect();
         // A segment's table is emptied into the merge whenever it passes
-        // half the budget: the memory a search takes does not follow the
-        // size of its segments.
-        let segment_budget = budget / 2;
+        // its share: the memory a search takes does not follow the size of
+        // its segments.
+        let segment_budget = budget / 4 / threads;
         in_order::run_in_order(
             segments.len(),
             threads,
@@ -1190,7 +1224,7 @@ impl GroupBy {
                 let mut collect = |seg: &mut GroupSegment, docs: &[DocId]| {
                     seg.collect_block(docs);
                     if seg.heap_bytes() > segment_budget && flushed.is_ok() {
-                        flushed = seg.flush(budget, |piece| merger.piece(ord, piece));
+                        flushed = seg.flush(piece_bytes, |piece| merger.piece(ord, piece));
                     }
                 };
                 match reader.alive_bitset() {
@@ -1204,7 +1238,7 @@ impl GroupBy {
                     })?,
                 }
                 flushed
-                    .and_then(|()| seg.flush(budget, |piece| merger.piece(ord, piece)))
+                    .and_then(|()| seg.flush(piece_bytes, |piece| merger.piece(ord, piece)))
                     .and_then(|()| merger.done(ord))
                     .map_err(spill)?;
                 crate::memory::release_if_over();
@@ -1268,6 +1302,17 @@ fn set_str(cell: &mut Cell, text: &str) {
     s.push_str(text);
 }
 
+/// Heap bytes a row's cells hold (their strings' room, not their text).
+fn held_bytes(row: &[Cell]) -> usize {
+    row.iter()
+        .map(|c| {
+            c.0.capacity() * std::mem::size_of::<String>()
+                + c.0.iter().map(String::capacity).sum::<usize>()
+        })
+        .sum::<usize>()
+        + std::mem::size_of_val(row)
+}
+
 /// A search failed, or a large result could not be spilled to disk.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
@@ -1327,9 +1372,12 @@ impl Rows<'_> {
         }
         let mut n = 0;
         let mut bytes = 0;
-        // A chunk ends at `chunk` rows or at about CHUNK_BYTES of by-values:
-        // 4096 command lines of a few KiB each would be tens of MiB, three
-        // chunks of them in flight.
+        // A chunk ends at `chunk` rows or at about CHUNK_BYTES of heap held
+        // by its cells: 4096 command lines of a few KiB each would be tens
+        // of MiB, three chunks of them in flight. Held, not used: cells are
+        // reused from chunk to chunk, and a string keeps the room of the
+        // longest value it had, so counting text alone let the chunks grow
+        // with the number of rows seen.
         while n < self.chunk && bytes < CHUNK_BYTES {
             if buf.len() == n {
                 buf.push(Vec::new());
@@ -1348,9 +1396,7 @@ impl Rows<'_> {
                     let Some(g) = order.next() else { break };
                     let g = g as usize;
                     for (i, &id) in keys[g * width..(g + 1) * width].iter().enumerate() {
-                        let v = &values[i][id as usize];
-                        bytes += v.len();
-                        set_str(&mut by_cells[i], v);
+                        set_str(&mut by_cells[i], &values[i][id as usize]);
                     }
                     for (j, (func, _)) in self.by.aggs.iter().enumerate() {
                         let a = aggs[g * n_aggs + j].take();
@@ -1362,7 +1408,6 @@ impl Rows<'_> {
                         break;
                     };
                     for (cell, value) in by_cells.iter_mut().zip(&key) {
-                        bytes += value.len();
                         set_str(cell, value);
                     }
                     for ((cell, a), (func, _)) in agg_cells.iter_mut().zip(aggs).zip(&self.by.aggs)
@@ -1371,6 +1416,7 @@ impl Rows<'_> {
                     }
                 }
             }
+            bytes += held_bytes(row);
             n += 1;
         }
         buf.truncate(n);
