@@ -17,7 +17,7 @@ pub mod transaction;
 use rayon::prelude::*;
 
 use crate::eval::{EvalError, Evaluator};
-use crate::spl::ast::{Command, SearchExpr, Span};
+use crate::spl::ast::{Command, SearchExpr, Span, StatsKind};
 use crate::table::{Cell, RowSink, Table};
 use columns::{name_matches, project, rename, retain_rows, select_columns, set_column};
 use search::SearchMatcher;
@@ -77,8 +77,9 @@ fn has_subsearch(e: &SearchExpr) -> bool {
 /// `sink`; returns the number of rows written. Commands that look at one
 /// row at a time (and `head`) run chunk by chunk, so memory follows the
 /// chunk, not the result. From the first command that needs every row
-/// (`sort`) on, rows are gathered; a `sort` with a limit keeps only its
-/// best rows as they arrive (a stable sort of the kept rows followed by
+/// (`sort`) on, rows are gathered, except by a `stats`, which keeps only
+/// its groups' states; a `sort` with a limit keeps only its best rows as
+/// they arrive (a stable sort of the kept rows followed by
 /// new ones is the stable sort of all of them). The answer is the same
 /// as [`apply_all`] on the whole table.
 ///
@@ -108,7 +109,15 @@ pub fn run_chunked(
         },
         _ => None,
     };
-    let mut gathered: Option<Table> = (!rest.is_empty()).then(Table::default);
+    // A `stats` keeps its groups' states, not the rows: the chunks are fed
+    // to it, and only its table goes on to the commands after it.
+    let mut stats = match rest.first() {
+        Some(Command::Stats(st)) if st.kind == StatsKind::Stats => {
+            Some(stats::StatsStream::new(st))
+        }
+        _ => None,
+    };
+    let mut gathered: Option<Table> = (!rest.is_empty() && stats.is_none()).then(Table::default);
     let mut begun = false;
     let mut written = 0u64;
     let mut buf: Vec<Vec<Cell>> = Vec::new();
@@ -134,23 +143,28 @@ pub fn run_chunked(
                 apply(&mut t, cmd)?;
             }
         }
-        match gathered.as_mut() {
-            None => {
-                if !begun {
-                    sink.begin(&t.columns).map_err(write)?;
-                    begun = true;
+        if let Some(st) = stats.as_mut() {
+            st.add(&t);
+            buf = t.rows;
+        } else {
+            match gathered.as_mut() {
+                None => {
+                    if !begun {
+                        sink.begin(&t.columns).map_err(write)?;
+                        begun = true;
+                    }
+                    written += t.rows.len() as u64;
+                    sink.rows(&t.rows).map_err(write)?;
+                    buf = t.rows;
                 }
-                written += t.rows.len() as u64;
-                sink.rows(&t.rows).map_err(write)?;
-                buf = t.rows;
-            }
-            Some(g) => {
-                g.columns = t.columns;
-                g.rows.append(&mut t.rows);
-                if let Some((k, keys)) = top_k {
-                    if g.rows.len() >= k.saturating_mul(2).max(1 << 16) {
-                        sort(g, keys);
-                        g.rows.truncate(k);
+                Some(g) => {
+                    g.columns = t.columns;
+                    g.rows.append(&mut t.rows);
+                    if let Some((k, keys)) = top_k {
+                        if g.rows.len() >= k.saturating_mul(2).max(1 << 16) {
+                            sort(g, keys);
+                            g.rows.truncate(k);
+                        }
                     }
                 }
             }
@@ -159,6 +173,13 @@ pub fn run_chunked(
             break;
         }
     }
+    if let Some(st) = stats {
+        gathered = Some(st.finish());
+    }
+    let rest = match rest.first() {
+        Some(Command::Stats(st)) if st.kind == StatsKind::Stats => &rest[1..],
+        _ => rest,
+    };
     if let Some(mut g) = gathered {
         apply_all(&mut g, rest)?;
         sink.begin(&g.columns).map_err(write)?;
@@ -511,6 +532,54 @@ mod tests {
         let mut ev = Evaluator::new();
         let v = ev.eval(&e, &procs(), 1).unwrap().into_cell();
         assert_eq!(v.0, ["cmd.exe", "/c", "whoami"]);
+    }
+
+    /// Rows fed in chunks of any size give the table the whole input gives:
+    /// `stats` fed chunk by chunk, `sort` keeping its best rows, `head`.
+    #[test]
+    fn chunks_give_the_whole_tables_answer() {
+        use super::columns::testutil::cmds;
+        let input = t(
+            &["dest", "user", "process", "n", "_time"],
+            &[
+                &["h1", "bob", "cmd.exe", "3", "30"],
+                &["h1", "eve", "net.exe|cmd.exe", "10", "10"],
+                &["h2", "bob", "ipconfig", "x", "20"],
+                &["<null>", "bob", "whoami", "1", "40"],
+                &["h1", "bob", "cmd.exe", "2", "50"],
+                &["h2", "eve", "cmd.exe", "-0", "50"],
+                &["h3", "<null>", "<null>", "7", "<null>"],
+            ],
+        );
+        let pipelines = [
+            "| stats count c(process) dc(process) values(process) list(user) min(n) max(n) first(n) last(n) by dest",
+            "| stats sum(n) avg(n) range(n) stdev(n) var(n) median(n) mode(user) earliest(user) latest(user) by user",
+            "| stats count max(_time) as t | eval u=t*2",
+            "| where n>1 | stats values(dest) as d by process | sort - d | head 2",
+            "| eval k=len(process) | stats count by k | stats sum(count) as rows",
+            "| sort 3 n | eval z=1",
+            "| head 4 | stats count by dest | where count>1",
+        ];
+        for text in pipelines {
+            let commands = cmds(text);
+            let mut whole = input.clone();
+            apply_all(&mut whole, &commands).unwrap_or_else(|e| panic!("{text}: {e}"));
+            for size in [1, 2, 3, 100] {
+                let mut chunks = input.rows.chunks(size).map(<[_]>::to_vec);
+                let fill = |buf: &mut Vec<Vec<Cell>>| match chunks.next() {
+                    Some(c) => {
+                        *buf = c;
+                        true
+                    }
+                    None => false,
+                };
+                let mut got = Table::default();
+                run_chunked(input.columns.clone(), fill, &commands, &mut got)
+                    .unwrap_or_else(|e| panic!("{text}: {e}"));
+                assert_eq!(got.columns, whole.columns, "{text}, chunks of {size}");
+                assert_eq!(got.rows, whole.rows, "{text}, chunks of {size}");
+            }
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 //! otherwise.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::commands::columns::{cell_at, set_column};
 use crate::num::{format_num, parse_num};
@@ -30,57 +30,150 @@ pub fn value_cmp(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// The inputs of one aggregate over one group: each row's values (and
-/// its time, for earliest/latest).
-#[derive(Default, Clone)]
-struct Acc {
-    rows: usize,
-    /// (time, value) in row order.
-    values: Vec<(Option<f64>, String)>,
+/// The state of one aggregate over one group, as rows arrive: what its
+/// function needs and no more (a count keeps a number, `values()` its
+/// distinct values), so `stats` holds its groups, not its input rows.
+/// Each state gives what the function gives over all the values at once:
+/// ties and sums in row order as before.
+#[derive(Clone)]
+enum Acc {
+    /// `count`: rows.
+    Rows(usize),
+    /// `count(f)`: values (a multivalue counts each).
+    Count(usize),
+    /// `dc`, `values`: the distinct values (byte order).
+    Distinct(BTreeSet<String>),
+    /// `list`: the first [`LIST_LIMIT`] values.
+    List(Vec<String>),
+    /// `min`, `max`, `first`, `last`: the value kept so far.
+    One(Option<String>),
+    /// `sum`, `avg`: the numbers' sum (in row order) and count.
+    Sum(f64, usize),
+    /// `range`: the least and greatest number.
+    Range(Option<(f64, f64)>),
+    /// `stdev`, `var`, ...: the numbers (two passes, mean first).
+    Nums(Vec<f64>),
+    /// `median`: every value.
+    All(Vec<String>),
+    /// `mode`: each value's count and first position, and the values seen.
+    Mode(HashMap<String, (usize, usize)>, usize),
+    /// `earliest`, `latest`: the time and value kept so far.
+    Timed(Option<(f64, String)>),
+}
+
+/// The neutral of `Iterator::sum` over f64, so a running sum adds as the
+/// iterator did.
+fn zero() -> f64 {
+    std::iter::empty::<f64>().sum()
 }
 
 impl Acc {
-    fn add(&mut self, time: Option<f64>, vals: &[String]) {
-        self.rows += 1;
-        self.values.extend(vals.iter().map(|v| (time, v.clone())));
+    fn new(func: StatsFunc, field: Option<&str>) -> Self {
+        match func {
+            StatsFunc::Count if field.is_none() => Acc::Rows(0),
+            StatsFunc::Count => Acc::Count(0),
+            StatsFunc::Dc | StatsFunc::Values => Acc::Distinct(BTreeSet::new()),
+            StatsFunc::List => Acc::List(Vec::new()),
+            StatsFunc::Min | StatsFunc::Max | StatsFunc::First | StatsFunc::Last => Acc::One(None),
+            StatsFunc::Sum | StatsFunc::Avg => Acc::Sum(zero(), 0),
+            StatsFunc::Range => Acc::Range(None),
+            StatsFunc::Stdev | StatsFunc::Stdevp | StatsFunc::Var | StatsFunc::Varp => {
+                Acc::Nums(Vec::new())
+            }
+            StatsFunc::Median => Acc::All(Vec::new()),
+            StatsFunc::Mode => Acc::Mode(HashMap::new(), 0),
+            StatsFunc::Earliest | StatsFunc::Latest => Acc::Timed(None),
+        }
     }
 
-    fn result(&self, func: StatsFunc, field: Option<&str>) -> Cell {
-        let vals = || self.values.iter().map(|(_, v)| v.as_str());
-        let nums = || vals().filter_map(parse_num).collect::<Vec<f64>>();
+    /// One row: its time and the aggregate field's values.
+    fn add(&mut self, func: StatsFunc, time: Option<f64>, vals: &[String]) {
+        match self {
+            Acc::Rows(n) => *n += 1,
+            Acc::Count(n) => *n += vals.len(),
+            Acc::Distinct(set) => {
+                for v in vals {
+                    if !set.contains(v) {
+                        set.insert(v.clone());
+                    }
+                }
+            }
+            Acc::List(list) => {
+                let room = LIST_LIMIT.saturating_sub(list.len());
+                list.extend(vals.iter().take(room).cloned());
+            }
+            Acc::One(kept) => {
+                for v in vals {
+                    // min_by keeps the first of equal values, max_by the
+                    // last; first and last are the row order's.
+                    let take = match (&*kept, func) {
+                        (None, _) | (Some(_), StatsFunc::Last) => true,
+                        (Some(_), StatsFunc::First) => false,
+                        (Some(k), StatsFunc::Min) => value_cmp(v, k) == Ordering::Less,
+                        (Some(k), _) => value_cmp(v, k) != Ordering::Less,
+                    };
+                    if take {
+                        *kept = Some(v.clone());
+                    }
+                }
+            }
+            Acc::Sum(sum, n) => {
+                for x in vals.iter().filter_map(|v| parse_num(v)) {
+                    *sum += x;
+                    *n += 1;
+                }
+            }
+            Acc::Range(r) => {
+                for x in vals.iter().filter_map(|v| parse_num(v)) {
+                    let (lo, hi) = r.get_or_insert((f64::INFINITY, f64::NEG_INFINITY));
+                    *lo = lo.min(x);
+                    *hi = hi.max(x);
+                }
+            }
+            Acc::Nums(nums) => nums.extend(vals.iter().filter_map(|v| parse_num(v))),
+            Acc::All(all) => all.extend(vals.iter().cloned()),
+            Acc::Mode(counts, seen) => {
+                for v in vals {
+                    match counts.get_mut(v.as_str()) {
+                        Some(c) => c.0 += 1,
+                        None => {
+                            counts.insert(v.clone(), (1, *seen));
+                        }
+                    }
+                    *seen += 1;
+                }
+            }
+            Acc::Timed(kept) => {
+                // A row without a time sorts before every time; min_by keeps
+                // the first of equal times, max_by the last.
+                let t = time.unwrap_or(f64::NEG_INFINITY);
+                for v in vals {
+                    let take = match &*kept {
+                        None => true,
+                        Some((k, _)) if func == StatsFunc::Earliest => t < *k,
+                        Some((k, _)) => t >= *k,
+                    };
+                    if take {
+                        *kept = Some((t, v.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn result(&self, func: StatsFunc) -> Cell {
         let num = |n: Option<f64>| n.map_or(Cell::null(), |n| Cell::one(format_num(n)));
-        match func {
-            StatsFunc::Count if field.is_none() => Cell::one(self.rows.to_string()),
-            StatsFunc::Count => Cell::one(self.values.len().to_string()),
-            StatsFunc::Dc => {
-                let mut v: Vec<&str> = vals().collect();
-                v.sort_unstable();
-                v.dedup();
-                Cell::one(v.len().to_string())
-            }
-            StatsFunc::Values => {
-                let mut v: Vec<String> = vals().map(str::to_string).collect();
-                v.sort();
-                v.dedup();
-                Cell(v)
-            }
-            StatsFunc::List => Cell(vals().take(LIST_LIMIT).map(str::to_string).collect()),
-            StatsFunc::Min => vals()
-                .min_by(|a, b| value_cmp(a, b))
-                .map_or(Cell::null(), Cell::one),
-            StatsFunc::Max => vals()
-                .max_by(|a, b| value_cmp(a, b))
-                .map_or(Cell::null(), Cell::one),
-            StatsFunc::Sum => {
-                let n = nums();
-                num((!n.is_empty()).then(|| n.iter().sum()))
-            }
-            StatsFunc::Avg => {
-                let n = nums();
-                num((!n.is_empty()).then(|| n.iter().sum::<f64>() / n.len() as f64))
-            }
-            StatsFunc::Stdev | StatsFunc::Stdevp | StatsFunc::Var | StatsFunc::Varp => {
-                let n = nums();
+        match self {
+            Acc::Rows(n) | Acc::Count(n) => Cell::one(n.to_string()),
+            Acc::Distinct(set) if func == StatsFunc::Dc => Cell::one(set.len().to_string()),
+            Acc::Distinct(set) => Cell(set.iter().cloned().collect()),
+            Acc::List(list) => Cell(list.clone()),
+            Acc::One(kept) => kept.as_deref().map_or(Cell::null(), Cell::one),
+            Acc::Sum(_, 0) => Cell::null(),
+            Acc::Sum(sum, n) if func == StatsFunc::Avg => num(Some(sum / *n as f64)),
+            Acc::Sum(sum, _) => num(Some(*sum)),
+            Acc::Range(r) => num(r.map(|(lo, hi)| hi - lo)),
+            Acc::Nums(n) => {
                 let sample = matches!(func, StatsFunc::Stdev | StatsFunc::Var);
                 let denom = if sample {
                     n.len().saturating_sub(1)
@@ -98,46 +191,20 @@ impl Acc {
                     _ => var,
                 }))
             }
-            StatsFunc::Range => {
-                let n = nums();
-                let lo = n.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = n.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                num((!n.is_empty()).then_some(hi - lo))
-            }
-            StatsFunc::Median => {
-                let mut v: Vec<&str> = vals().collect();
+            Acc::All(all) => {
+                let mut v: Vec<&str> = all.iter().map(String::as_str).collect();
                 v.sort_by(|a, b| value_cmp(a, b));
                 // Splunk's median of an even count is the upper middle value.
                 v.get(v.len() / 2).map_or(Cell::null(), |m| Cell::one(*m))
             }
-            StatsFunc::Mode => {
-                let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
-                for (i, v) in vals().enumerate() {
-                    counts.entry(v).or_insert((0, i)).0 += 1;
-                }
-                // Most frequent; the first seen wins a tie.
-                counts
-                    .into_iter()
-                    .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1)))
-                    .map_or(Cell::null(), |(v, _)| Cell::one(v))
-            }
-            StatsFunc::First => vals().next().map_or(Cell::null(), Cell::one),
-            StatsFunc::Last => vals().next_back().map_or(Cell::null(), Cell::one),
-            StatsFunc::Earliest | StatsFunc::Latest => {
-                let later = |a: &Option<f64>, b: &Option<f64>| {
-                    a.unwrap_or(f64::NEG_INFINITY)
-                        .partial_cmp(&b.unwrap_or(f64::NEG_INFINITY))
-                        .unwrap_or(Ordering::Equal)
-                };
-                let pick = if func == StatsFunc::Earliest {
-                    // min_by keeps the first of equal times.
-                    self.values.iter().min_by(|a, b| later(&a.0, &b.0))
-                } else {
-                    // max_by keeps the last of equal times.
-                    self.values.iter().max_by(|a, b| later(&a.0, &b.0))
-                };
-                pick.map_or(Cell::null(), |(_, v)| Cell::one(v.clone()))
-            }
+            // Most frequent; the first seen wins a tie.
+            Acc::Mode(counts, _) => counts
+                .iter()
+                .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1)))
+                .map_or(Cell::null(), |(v, _)| Cell::one(v)),
+            Acc::Timed(kept) => kept
+                .as_ref()
+                .map_or(Cell::null(), |(_, v)| Cell::one(v.clone())),
         }
     }
 }
@@ -192,17 +259,24 @@ impl Ctx {
         let time = cell_at(row, self.time).first().and_then(|t| parse_num(t));
         for (k, acc) in accs.iter_mut().enumerate() {
             match aggs[k].field {
-                None => acc.add(time, &[]),
-                Some(_) => acc.add(time, cell_at(row, self.fields[k])),
+                None => acc.add(aggs[k].func, time, &[]),
+                Some(_) => acc.add(aggs[k].func, time, cell_at(row, self.fields[k])),
             }
         }
     }
 }
 
+/// Fresh states of a command's aggregates.
+fn fresh(aggs: &[StatsAgg]) -> Vec<Acc> {
+    aggs.iter()
+        .map(|a| Acc::new(a.func, a.field.as_deref()))
+        .collect()
+}
+
 fn results(accs: &[Acc], aggs: &[StatsAgg]) -> Vec<Cell> {
     accs.iter()
         .zip(aggs)
-        .map(|(a, g)| a.result(g.func, g.field.as_deref()))
+        .map(|(a, g)| a.result(g.func))
         .collect()
 }
 
@@ -216,41 +290,67 @@ pub fn apply(table: &mut Table, cmd: &Stats) {
 }
 
 fn stats(table: &mut Table, cmd: &Stats) {
-    let ctx = Ctx::new(table, cmd);
-    let fresh = || vec![Acc::default(); cmd.aggs.len()];
-    let mut groups: BTreeMap<Vec<SortKey>, Vec<Acc>> = BTreeMap::new();
-    if cmd.by.is_empty() {
-        groups.insert(Vec::new(), fresh());
-    }
-    for row in &table.rows {
-        for key in keys(row, &ctx.by) {
-            let accs = groups
-                .entry(key.into_iter().map(SortKey).collect())
-                .or_insert_with(fresh);
-            ctx.add(accs, &cmd.aggs, row);
+    let mut stream = StatsStream::new(cmd);
+    stream.add(table);
+    *table = stream.finish();
+}
+
+/// `stats` fed a chunk of rows at a time: it holds its groups' states,
+/// not the rows, so a large result that ends in `stats` streams.
+pub struct StatsStream<'c> {
+    cmd: &'c Stats,
+    groups: BTreeMap<Vec<SortKey>, Vec<Acc>>,
+}
+
+impl<'c> StatsStream<'c> {
+    pub fn new(cmd: &'c Stats) -> Self {
+        let mut groups = BTreeMap::new();
+        if cmd.by.is_empty() {
+            groups.insert(Vec::new(), fresh(&cmd.aggs));
         }
+        StatsStream { cmd, groups }
     }
-    let mut columns = cmd.by.clone();
-    for a in &cmd.aggs {
-        if let Some(i) = columns.iter().position(|c| *c == a.column) {
-            columns.remove(i);
-        }
-        columns.push(a.column.clone());
-    }
-    let rows = groups
-        .into_iter()
-        .map(|(key, accs)| {
-            let mut row: Vec<Cell> = key.into_iter().map(|k| Cell::one(k.0)).collect();
-            for (a, cell) in cmd.aggs.iter().zip(results(&accs, &cmd.aggs)) {
-                if let Some(i) = cmd.by.iter().position(|b| *b == a.column) {
-                    row.remove(i);
-                }
-                row.push(cell);
+
+    /// The next rows (in order).
+    pub fn add(&mut self, chunk: &Table) {
+        let ctx = Ctx::new(chunk, self.cmd);
+        for row in &chunk.rows {
+            for key in keys(row, &ctx.by) {
+                let accs = self
+                    .groups
+                    .entry(key.into_iter().map(SortKey).collect())
+                    .or_insert_with(|| fresh(&self.cmd.aggs));
+                ctx.add(accs, &self.cmd.aggs, row);
             }
-            row
-        })
-        .collect();
-    *table = Table { columns, rows };
+        }
+    }
+
+    /// The table of groups, ordered by the by-fields.
+    pub fn finish(self) -> Table {
+        let cmd = self.cmd;
+        let mut columns = cmd.by.clone();
+        for a in &cmd.aggs {
+            if let Some(i) = columns.iter().position(|c| *c == a.column) {
+                columns.remove(i);
+            }
+            columns.push(a.column.clone());
+        }
+        let rows = self
+            .groups
+            .into_iter()
+            .map(|(key, accs)| {
+                let mut row: Vec<Cell> = key.into_iter().map(|k| Cell::one(k.0)).collect();
+                for (a, cell) in cmd.aggs.iter().zip(results(&accs, &cmd.aggs)) {
+                    if let Some(i) = cmd.by.iter().position(|b| *b == a.column) {
+                        row.remove(i);
+                    }
+                    row.push(cell);
+                }
+                row
+            })
+            .collect();
+        Table { columns, rows }
+    }
 }
 
 /// A by-value in Splunk's order.
@@ -271,13 +371,12 @@ impl Ord for SortKey {
 
 fn eventstats(table: &mut Table, cmd: &Stats) {
     let ctx = Ctx::new(table, cmd);
-    let fresh = || vec![Acc::default(); cmd.aggs.len()];
     let mut groups: HashMap<Vec<String>, Vec<Acc>> = HashMap::new();
     let row_keys: Vec<Vec<Vec<String>>> = table.rows.iter().map(|r| keys(r, &ctx.by)).collect();
     for (row, ks) in table.rows.iter().zip(&row_keys) {
         for k in ks {
             ctx.add(
-                groups.entry(k.clone()).or_insert_with(fresh),
+                groups.entry(k.clone()).or_insert_with(|| fresh(&cmd.aggs)),
                 &cmd.aggs,
                 row,
             );
@@ -316,7 +415,7 @@ fn streamstats(table: &mut Table, cmd: &Stats) {
         let mut per_group: Vec<Vec<Cell>> = Vec::new();
         for k in &ks {
             let q = seen.entry(k.clone()).or_default();
-            let mut accs = vec![Acc::default(); cmd.aggs.len()];
+            let mut accs = fresh(&cmd.aggs);
             let window: Vec<usize> = q.iter().copied().chain(cmd.current.then_some(r)).collect();
             let skip = match cmd.window {
                 0 => 0,
@@ -442,6 +541,28 @@ mod tests {
         assert_eq!(col(&tb, "mode(v)"), ["4"]);
         assert_eq!(col(&tb, "c(v)"), ["8"]);
         assert!(col(&tb, "stdev(v)")[0].starts_with("2.138"));
+    }
+
+    /// Equal values and equal times: min, first and earliest keep the
+    /// first; max, last and latest the last, as Splunk's do over a table.
+    #[test]
+    fn ties_keep_the_first_or_the_last() {
+        let mut tb = t(
+            &["v", "u", "_time"],
+            &[&["1", "a", "5"], &["1.0", "b", "5"], &["01", "c", "<null>"]],
+        );
+        run(
+            &mut tb,
+            "| stats min(v) max(v) first(u) last(u) earliest(u) latest(u) mode(v) median(v)",
+        );
+        assert_eq!(col(&tb, "min(v)"), ["1"]);
+        assert_eq!(col(&tb, "max(v)"), ["01"]);
+        assert_eq!(col(&tb, "first(u)"), ["a"]);
+        assert_eq!(col(&tb, "last(u)"), ["c"]);
+        assert_eq!(col(&tb, "earliest(u)"), ["c"]);
+        assert_eq!(col(&tb, "latest(u)"), ["b"]);
+        assert_eq!(col(&tb, "mode(v)"), ["1"]);
+        assert_eq!(col(&tb, "median(v)"), ["1.0"]);
     }
 
     #[test]
