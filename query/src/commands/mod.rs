@@ -11,13 +11,14 @@ pub mod reshape;
 pub mod rex;
 pub mod search;
 pub mod sort;
+pub mod spool;
 pub mod stats;
 pub mod transaction;
 
 use rayon::prelude::*;
 
 use crate::eval::{EvalError, Evaluator};
-use crate::spl::ast::{Command, SearchExpr, Span, StatsKind};
+use crate::spl::ast::{Command, SearchExpr, Span, Stats, StatsKind};
 use crate::table::{Cell, RowSink, Table};
 use columns::{name_matches, project, rename, retain_rows, select_columns, set_column};
 use search::SearchMatcher;
@@ -91,9 +92,25 @@ pub fn run_chunked(
     cmds: &[Command],
     sink: &mut dyn RowSink,
 ) -> Result<u64, PostError> {
+    run_chunks(columns, &mut fill, cmds, sink)
+}
+
+/// [`run_chunked`] on a `dyn` source of chunks, as `eventstats` calls it
+/// again on its second pass.
+fn run_chunks(
+    columns: Vec<String>,
+    fill: &mut dyn FnMut(&mut Vec<Vec<Cell>>) -> bool,
+    cmds: &[Command],
+    sink: &mut dyn RowSink,
+) -> Result<u64, PostError> {
     let write = |e: std::io::Error| PostError::Write(e.to_string());
     let split = cmds.iter().position(needs_all_rows).unwrap_or(cmds.len());
     let (streaming, rest) = cmds.split_at(split);
+    if let Some(Command::Stats(st)) = rest.first() {
+        if st.kind == StatsKind::Eventstats {
+            return eventstats_in_two_passes(columns, fill, streaming, st, &rest[1..], sink);
+        }
+    }
     let mut head_left: Vec<usize> = streaming
         .iter()
         .map(|c| match c {
@@ -188,6 +205,75 @@ pub fn run_chunked(
     }
     sink.finish().map_err(write)?;
     Ok(written)
+}
+
+/// `eventstats` over rows that need not fit in memory: the rows that reach
+/// it are written to a [`spool::Spool`] while it learns its groups, then
+/// read back, given their groups' values, and streamed through the
+/// commands after it. Memory follows the groups, not the rows.
+fn eventstats_in_two_passes(
+    columns: Vec<String>,
+    fill: &mut dyn FnMut(&mut Vec<Vec<Cell>>) -> bool,
+    before: &[Command],
+    cmd: &Stats,
+    after: &[Command],
+    sink: &mut dyn RowSink,
+) -> Result<u64, PostError> {
+    let spool_error = |e: std::io::Error| PostError::Write(format!("a temporary file: {e}"));
+    /// The first pass: each row to the spool and to the groups.
+    struct Learn<'c> {
+        spool: spool::Spool,
+        groups: stats::EventstatsStream<'c>,
+    }
+    impl RowSink for Learn<'_> {
+        fn begin(&mut self, columns: &[String]) -> std::io::Result<()> {
+            self.spool.begin(columns)
+        }
+        fn rows(&mut self, rows: &[Vec<Cell>]) -> std::io::Result<()> {
+            self.groups.add(self.spool.columns(), rows);
+            self.spool.rows(rows)
+        }
+    }
+    let mut learn = Learn {
+        spool: spool::Spool::new().map_err(spool_error)?,
+        groups: stats::EventstatsStream::new(cmd),
+    };
+    run_chunks(columns, fill, before, &mut learn)?;
+    let Learn { spool, groups } = learn;
+    let groups = groups.finish();
+    // The rows come back with the columns they reached eventstats with,
+    // and leave with what it makes of them (as of a table with no rows).
+    let read_columns = spool.columns().to_vec();
+    let mut shape = Table {
+        columns: read_columns.clone(),
+        rows: Vec::new(),
+    };
+    groups.apply(&mut shape);
+    let mut reader = spool.read().map_err(spool_error)?;
+    let mut failure = None;
+    let mut fill = |buf: &mut Vec<Vec<Cell>>| {
+        let mut chunk = Table {
+            columns: read_columns.clone(),
+            rows: std::mem::take(buf),
+        };
+        match reader.next_chunk(&mut chunk.rows) {
+            Ok(true) => {
+                groups.apply(&mut chunk);
+                *buf = chunk.rows;
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        }
+    };
+    let n = run_chunks(shape.columns, &mut fill, after, sink)?;
+    match failure {
+        Some(e) => Err(spool_error(e)),
+        None => Ok(n),
+    }
 }
 
 /// Apply every command in order.
@@ -535,7 +621,8 @@ mod tests {
     }
 
     /// Rows fed in chunks of any size give the table the whole input gives:
-    /// `stats` fed chunk by chunk, `sort` keeping its best rows, `head`.
+    /// `stats` fed chunk by chunk, `eventstats` in two passes over a spool,
+    /// `sort` keeping its best rows, `head`, and the empty result.
     #[test]
     fn chunks_give_the_whole_tables_answer() {
         use super::columns::testutil::cmds;
@@ -559,6 +646,10 @@ mod tests {
             "| eval k=len(process) | stats count by k | stats sum(count) as rows",
             "| sort 3 n | eval z=1",
             "| head 4 | stats count by dest | where count>1",
+            "| eventstats count dc(process) as dcp values(user) as users by dest | where count>1 | eval m=n*2",
+            "| eval k=len(process) | eventstats avg(k) as a max(n) as n by user | eventstats sum(a) as s | stats values(s) by n",
+            "| eventstats count as c | head 3",
+            "| where n>100 | eventstats count by dest",
         ];
         for text in pipelines {
             let commands = cmds(text);

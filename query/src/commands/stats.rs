@@ -244,14 +244,19 @@ struct Ctx {
 
 impl Ctx {
     fn new(table: &Table, cmd: &Stats) -> Self {
+        Ctx::of_columns(&table.columns, cmd)
+    }
+
+    fn of_columns(columns: &[String], cmd: &Stats) -> Self {
+        let index = |name: &str| columns.iter().position(|c| c == name);
         Ctx {
-            by: cmd.by.iter().map(|b| table.column_index(b)).collect(),
+            by: cmd.by.iter().map(|b| index(b)).collect(),
             fields: cmd
                 .aggs
                 .iter()
-                .map(|a| a.field.as_deref().and_then(|f| table.column_index(f)))
+                .map(|a| a.field.as_deref().and_then(index))
                 .collect(),
-            time: table.column_index("_time"),
+            time: index("_time"),
         }
     }
 
@@ -370,28 +375,72 @@ impl Ord for SortKey {
 }
 
 fn eventstats(table: &mut Table, cmd: &Stats) {
-    let ctx = Ctx::new(table, cmd);
-    let mut groups: HashMap<Vec<String>, Vec<Acc>> = HashMap::new();
-    let row_keys: Vec<Vec<Vec<String>>> = table.rows.iter().map(|r| keys(r, &ctx.by)).collect();
-    for (row, ks) in table.rows.iter().zip(&row_keys) {
-        for k in ks {
-            ctx.add(
-                groups.entry(k.clone()).or_insert_with(|| fresh(&cmd.aggs)),
-                &cmd.aggs,
-                row,
-            );
+    let mut stream = EventstatsStream::new(cmd);
+    stream.add(&table.columns, &table.rows);
+    stream.finish().apply(table);
+}
+
+/// `eventstats` in two passes over rows that come in chunks: the first
+/// ([`EventstatsStream::add`]) learns the groups, the second
+/// ([`Eventstats::apply`]) gives each row its groups' values. Between the
+/// two the rows can wait on disk (`spool`): only the groups are held.
+pub struct EventstatsStream<'c> {
+    cmd: &'c Stats,
+    groups: HashMap<Vec<String>, Vec<Acc>>,
+}
+
+impl<'c> EventstatsStream<'c> {
+    pub fn new(cmd: &'c Stats) -> Self {
+        EventstatsStream {
+            cmd,
+            groups: HashMap::new(),
         }
     }
-    let done: HashMap<Vec<String>, Vec<Cell>> = groups
-        .into_iter()
-        .map(|(k, accs)| (k, results(&accs, &cmd.aggs)))
-        .collect();
-    for (j, agg) in cmd.aggs.iter().enumerate() {
-        let cells = row_keys
-            .iter()
-            .map(|ks| merge(ks.iter().filter_map(|k| done.get(k)).map(|r| &r[j])))
+
+    /// The next rows (in order), of `columns`.
+    pub fn add(&mut self, columns: &[String], rows: &[Vec<Cell>]) {
+        let ctx = Ctx::of_columns(columns, self.cmd);
+        for row in rows {
+            for k in keys(row, &ctx.by) {
+                let accs = self
+                    .groups
+                    .entry(k)
+                    .or_insert_with(|| fresh(&self.cmd.aggs));
+                ctx.add(accs, &self.cmd.aggs, row);
+            }
+        }
+    }
+
+    /// Every row added: the groups' values.
+    pub fn finish(self) -> Eventstats<'c> {
+        let cmd = self.cmd;
+        let done = self
+            .groups
+            .into_iter()
+            .map(|(k, accs)| (k, results(&accs, &cmd.aggs)))
             .collect();
-        set_column(table, &agg.column, cells);
+        Eventstats { cmd, done }
+    }
+}
+
+/// The groups of an `eventstats`, ready to be given to its rows.
+pub struct Eventstats<'c> {
+    cmd: &'c Stats,
+    done: HashMap<Vec<String>, Vec<Cell>>,
+}
+
+impl Eventstats<'_> {
+    /// Give each row of `chunk` its groups' values.
+    pub fn apply(&self, chunk: &mut Table) {
+        let ctx = Ctx::new(chunk, self.cmd);
+        let row_keys: Vec<Vec<Vec<String>>> = chunk.rows.iter().map(|r| keys(r, &ctx.by)).collect();
+        for (j, agg) in self.cmd.aggs.iter().enumerate() {
+            let cells = row_keys
+                .iter()
+                .map(|ks| merge(ks.iter().filter_map(|k| self.done.get(k)).map(|r| &r[j])))
+                .collect();
+            set_column(chunk, &agg.column, cells);
+        }
     }
 }
 
