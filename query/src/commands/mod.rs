@@ -47,12 +47,14 @@ pub enum PostError {
 }
 
 /// Whether a command needs every row before it can give any: these end
-/// the chunk-by-chunk part of [`run_chunked`].
+/// the chunk-by-chunk part of [`run_chunked`]. (`dedup` without `sortby`
+/// does not: it keeps the keys it has seen from chunk to chunk.)
 fn needs_all_rows(cmd: &Command) -> bool {
-    matches!(
-        cmd,
-        Command::Sort { .. } | Command::Stats(_) | Command::Dedup { .. } | Command::Transaction(_)
-    )
+    match cmd {
+        Command::Dedup { sort, .. } => !sort.is_empty(),
+        Command::Sort { .. } | Command::Stats(_) | Command::Transaction(_) => true,
+        _ => false,
+    }
 }
 
 fn failed(command: &'static str, span: Option<&Span>) -> impl FnOnce(String) -> PostError {
@@ -118,6 +120,25 @@ fn run_chunks(
             _ => usize::MAX,
         })
         .collect();
+    // A `dedup` remembers the keys of the chunks before.
+    let mut dedups: Vec<Option<reshape::Dedup>> = streaming
+        .iter()
+        .map(|c| match c {
+            Command::Dedup {
+                count,
+                fields,
+                keep_empty,
+                consecutive,
+                ..
+            } => Some(reshape::Dedup::new(
+                fields,
+                *count,
+                *keep_empty,
+                *consecutive,
+            )),
+            _ => None,
+        })
+        .collect();
     let top_k = match rest.first() {
         Some(Command::Sort { limit, keys }) => match limit {
             Some(0) => None,
@@ -151,11 +172,17 @@ fn run_chunks(
             rows: std::mem::take(&mut buf),
         };
         let mut done = false;
-        for (cmd, left) in streaming.iter().zip(head_left.iter_mut()) {
+        for ((cmd, left), dedup) in streaming
+            .iter()
+            .zip(head_left.iter_mut())
+            .zip(dedups.iter_mut())
+        {
             if let Command::Head(_) = cmd {
                 t.rows.truncate(*left);
                 *left -= t.rows.len();
                 done |= *left == 0;
+            } else if let Some(d) = dedup {
+                d.apply(&mut t);
             } else {
                 apply(&mut t, cmd)?;
             }
@@ -622,7 +649,8 @@ mod tests {
 
     /// Rows fed in chunks of any size give the table the whole input gives:
     /// `stats` fed chunk by chunk, `eventstats` in two passes over a spool,
-    /// `sort` keeping its best rows, `head`, and the empty result.
+    /// `dedup` remembering keys, `sort` keeping its best rows, `head`, and
+    /// the empty result.
     #[test]
     fn chunks_give_the_whole_tables_answer() {
         use super::columns::testutil::cmds;
@@ -650,6 +678,11 @@ mod tests {
             "| eval k=len(process) | eventstats avg(k) as a max(n) as n by user | eventstats sum(a) as s | stats values(s) by n",
             "| eventstats count as c | head 3",
             "| where n>100 | eventstats count by dest",
+            "| dedup dest | eval x=1",
+            "| dedup 2 user keepempty=true | stats count by user",
+            "| dedup dest consecutive=true",
+            "| dedup user sortby - n",
+            "| eventstats count by dest | dedup count | head 5",
         ];
         for text in pipelines {
             let commands = cmds(text);

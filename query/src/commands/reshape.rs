@@ -88,31 +88,59 @@ pub fn dedup(
     keep_empty: bool,
     consecutive: bool,
 ) {
-    let cols: Vec<Option<usize>> = fields.iter().map(|f| table.column_index(f)).collect();
-    let mut seen: HashMap<Vec<Cell>, usize> = HashMap::new();
-    let mut last: Option<Vec<Cell>> = None;
-    let mut run = 0;
-    table.rows.retain(|row| {
-        let key: Vec<Cell> = cols
-            .iter()
-            .map(|c| c.and_then(|i| row.get(i)).cloned().unwrap_or_default())
-            .collect();
-        if key.iter().any(Cell::is_null) {
-            return keep_empty;
+    Dedup::new(fields, count, keep_empty, consecutive).apply(table);
+}
+
+/// `dedup` over rows that come in chunks: what it has seen is kept from
+/// one chunk to the next (the keys, not the rows), so it streams.
+pub struct Dedup {
+    fields: Vec<String>,
+    count: usize,
+    keep_empty: bool,
+    consecutive: bool,
+    seen: HashMap<Vec<Cell>, usize>,
+    last: Option<Vec<Cell>>,
+    run: usize,
+}
+
+impl Dedup {
+    pub fn new(fields: &[String], count: usize, keep_empty: bool, consecutive: bool) -> Self {
+        Dedup {
+            fields: fields.to_vec(),
+            count: count.max(1),
+            keep_empty,
+            consecutive,
+            seen: HashMap::new(),
+            last: None,
+            run: 0,
         }
-        if consecutive {
-            if last.as_ref() == Some(&key) {
-                run += 1;
-            } else {
-                run = 1;
-                last = Some(key);
+    }
+
+    /// Keep the rows of the next chunk that the rows so far leave in.
+    pub fn apply(&mut self, table: &mut Table) {
+        let cols: Vec<Option<usize>> = self.fields.iter().map(|f| table.column_index(f)).collect();
+        table.rows.retain(|row| {
+            let key: Vec<Cell> = cols
+                .iter()
+                .map(|c| c.and_then(|i| row.get(i)).cloned().unwrap_or_default())
+                .collect();
+            if key.iter().any(Cell::is_null) {
+                return self.keep_empty;
             }
-            return run <= count.max(1);
-        }
-        let n = seen.entry(key).or_insert(0);
-        *n += 1;
-        *n <= count.max(1)
-    });
+            if self.consecutive {
+                if self.last.as_ref() == Some(&key) {
+                    self.run += 1;
+                } else {
+                    self.run = 1;
+                    self.last = Some(key);
+                }
+                return self.run <= self.count;
+            }
+            let n = self.seen.entry(key).or_insert(0);
+            *n += 1;
+            *n <= self.count
+        });
+    }
 }
 
 /// `fillnull`: null cells of `fields` (every column when none) become
