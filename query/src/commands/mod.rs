@@ -188,7 +188,7 @@ fn run_chunks(
             }
         }
         if let Some(st) = stats.as_mut() {
-            st.add(&t);
+            st.add(&t).map_err(temporary_file)?;
             buf = t.rows;
         } else {
             match gathered.as_mut() {
@@ -218,12 +218,22 @@ fn run_chunks(
         }
     }
     if let Some(st) = stats {
-        gathered = Some(st.finish());
+        // Its rows go on, a chunk at a time, to the commands after it.
+        let mut rows = st.finish().map_err(temporary_file)?;
+        let columns = rows.columns().to_vec();
+        let mut failure = None;
+        let mut fill = |buf: &mut Vec<Vec<Cell>>| {
+            rows.next_chunk(buf).unwrap_or_else(|e| {
+                failure = Some(e);
+                false
+            })
+        };
+        let n = run_chunks(columns, &mut fill, &rest[1..], sink)?;
+        return match failure {
+            Some(e) => Err(temporary_file(e)),
+            None => Ok(n),
+        };
     }
-    let rest = match rest.first() {
-        Some(Command::Stats(st)) if st.kind == StatsKind::Stats => &rest[1..],
-        _ => rest,
-    };
     if let Some(mut g) = gathered {
         apply_all(&mut g, rest)?;
         sink.begin(&g.columns).map_err(write)?;
@@ -246,7 +256,6 @@ fn eventstats_in_two_passes(
     after: &[Command],
     sink: &mut dyn RowSink,
 ) -> Result<u64, PostError> {
-    let spool_error = |e: std::io::Error| PostError::Write(format!("a temporary file: {e}"));
     /// The first pass: each row to the spool and to the groups.
     struct Learn<'c> {
         spool: spool::Spool,
@@ -262,7 +271,7 @@ fn eventstats_in_two_passes(
         }
     }
     let mut learn = Learn {
-        spool: spool::Spool::new().map_err(spool_error)?,
+        spool: spool::Spool::new().map_err(temporary_file)?,
         groups: stats::EventstatsStream::new(cmd),
     };
     run_chunks(columns, fill, before, &mut learn)?;
@@ -276,7 +285,7 @@ fn eventstats_in_two_passes(
         rows: Vec::new(),
     };
     groups.apply(&mut shape);
-    let mut reader = spool.read().map_err(spool_error)?;
+    let mut reader = spool.read().map_err(temporary_file)?;
     let mut failure = None;
     let mut fill = |buf: &mut Vec<Vec<Cell>>| {
         let mut chunk = Table {
@@ -298,9 +307,16 @@ fn eventstats_in_two_passes(
     };
     let n = run_chunks(shape.columns, &mut fill, after, sink)?;
     match failure {
-        Some(e) => Err(spool_error(e)),
+        Some(e) => Err(temporary_file(e)),
         None => Ok(n),
     }
+}
+
+/// A command's rows could not be kept in a temporary file (`TMPDIR`).
+fn temporary_file(e: std::io::Error) -> PostError {
+    PostError::Write(format!(
+        "a temporary file (set TMPDIR to a folder with room): {e}"
+    ))
 }
 
 /// Apply every command in order.
@@ -443,10 +459,7 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
             ))),
         },
         Command::Rex(r) => rex::apply(table, r).map_err(failed("rex", Some(&r.span))),
-        Command::Stats(st) => {
-            stats::apply(table, st);
-            Ok(())
-        }
+        Command::Stats(st) => stats::apply(table, st).map_err(temporary_file),
         Command::Makemv {
             field,
             split,

@@ -9,13 +9,21 @@
 //! `earliest`/`latest` follow `_time` when the table has it, row order
 //! otherwise.
 
+mod acc;
+mod runs;
+
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::commands::columns::{cell_at, set_column};
-use crate::num::{format_num, parse_num};
-use crate::spl::ast::{Stats, StatsAgg, StatsFunc, StatsKind};
+use crate::num::parse_num;
+use crate::spl::ast::{Stats, StatsAgg, StatsKind};
 use crate::table::{Cell, Table};
+use acc::{Acc, STRING_BYTES};
+
+/// Heap a `stats` holds its groups in, about; past it they are written to
+/// disk as a sorted run, and the runs are merged as the result is read.
+pub const STATS_MEMORY: usize = 16 << 20;
 
 /// `list()` keeps at most this many values, as Splunk does.
 const LIST_LIMIT: usize = 100;
@@ -27,185 +35,6 @@ pub fn value_cmp(a: &str, b: &str) -> Ordering {
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => a.cmp(b),
-    }
-}
-
-/// The state of one aggregate over one group, as rows arrive: what its
-/// function needs and no more (a count keeps a number, `values()` its
-/// distinct values), so `stats` holds its groups, not its input rows.
-/// Each state gives what the function gives over all the values at once:
-/// ties and sums in row order as before.
-#[derive(Clone)]
-enum Acc {
-    /// `count`: rows.
-    Rows(usize),
-    /// `count(f)`: values (a multivalue counts each).
-    Count(usize),
-    /// `dc`, `values`: the distinct values (byte order).
-    Distinct(BTreeSet<String>),
-    /// `list`: the first [`LIST_LIMIT`] values.
-    List(Vec<String>),
-    /// `min`, `max`, `first`, `last`: the value kept so far.
-    One(Option<String>),
-    /// `sum`, `avg`: the numbers' sum (in row order) and count.
-    Sum(f64, usize),
-    /// `range`: the least and greatest number.
-    Range(Option<(f64, f64)>),
-    /// `stdev`, `var`, ...: the numbers (two passes, mean first).
-    Nums(Vec<f64>),
-    /// `median`: every value.
-    All(Vec<String>),
-    /// `mode`: each value's count and first position, and the values seen.
-    Mode(HashMap<String, (usize, usize)>, usize),
-    /// `earliest`, `latest`: the time and value kept so far.
-    Timed(Option<(f64, String)>),
-}
-
-/// The neutral of `Iterator::sum` over f64, so a running sum adds as the
-/// iterator did.
-fn zero() -> f64 {
-    std::iter::empty::<f64>().sum()
-}
-
-impl Acc {
-    fn new(func: StatsFunc, field: Option<&str>) -> Self {
-        match func {
-            StatsFunc::Count if field.is_none() => Acc::Rows(0),
-            StatsFunc::Count => Acc::Count(0),
-            StatsFunc::Dc | StatsFunc::Values => Acc::Distinct(BTreeSet::new()),
-            StatsFunc::List => Acc::List(Vec::new()),
-            StatsFunc::Min | StatsFunc::Max | StatsFunc::First | StatsFunc::Last => Acc::One(None),
-            StatsFunc::Sum | StatsFunc::Avg => Acc::Sum(zero(), 0),
-            StatsFunc::Range => Acc::Range(None),
-            StatsFunc::Stdev | StatsFunc::Stdevp | StatsFunc::Var | StatsFunc::Varp => {
-                Acc::Nums(Vec::new())
-            }
-            StatsFunc::Median => Acc::All(Vec::new()),
-            StatsFunc::Mode => Acc::Mode(HashMap::new(), 0),
-            StatsFunc::Earliest | StatsFunc::Latest => Acc::Timed(None),
-        }
-    }
-
-    /// One row: its time and the aggregate field's values.
-    fn add(&mut self, func: StatsFunc, time: Option<f64>, vals: &[String]) {
-        match self {
-            Acc::Rows(n) => *n += 1,
-            Acc::Count(n) => *n += vals.len(),
-            Acc::Distinct(set) => {
-                for v in vals {
-                    if !set.contains(v) {
-                        set.insert(v.clone());
-                    }
-                }
-            }
-            Acc::List(list) => {
-                let room = LIST_LIMIT.saturating_sub(list.len());
-                list.extend(vals.iter().take(room).cloned());
-            }
-            Acc::One(kept) => {
-                for v in vals {
-                    // min_by keeps the first of equal values, max_by the
-                    // last; first and last are the row order's.
-                    let take = match (&*kept, func) {
-                        (None, _) | (Some(_), StatsFunc::Last) => true,
-                        (Some(_), StatsFunc::First) => false,
-                        (Some(k), StatsFunc::Min) => value_cmp(v, k) == Ordering::Less,
-                        (Some(k), _) => value_cmp(v, k) != Ordering::Less,
-                    };
-                    if take {
-                        *kept = Some(v.clone());
-                    }
-                }
-            }
-            Acc::Sum(sum, n) => {
-                for x in vals.iter().filter_map(|v| parse_num(v)) {
-                    *sum += x;
-                    *n += 1;
-                }
-            }
-            Acc::Range(r) => {
-                for x in vals.iter().filter_map(|v| parse_num(v)) {
-                    let (lo, hi) = r.get_or_insert((f64::INFINITY, f64::NEG_INFINITY));
-                    *lo = lo.min(x);
-                    *hi = hi.max(x);
-                }
-            }
-            Acc::Nums(nums) => nums.extend(vals.iter().filter_map(|v| parse_num(v))),
-            Acc::All(all) => all.extend(vals.iter().cloned()),
-            Acc::Mode(counts, seen) => {
-                for v in vals {
-                    match counts.get_mut(v.as_str()) {
-                        Some(c) => c.0 += 1,
-                        None => {
-                            counts.insert(v.clone(), (1, *seen));
-                        }
-                    }
-                    *seen += 1;
-                }
-            }
-            Acc::Timed(kept) => {
-                // A row without a time sorts before every time; min_by keeps
-                // the first of equal times, max_by the last.
-                let t = time.unwrap_or(f64::NEG_INFINITY);
-                for v in vals {
-                    let take = match &*kept {
-                        None => true,
-                        Some((k, _)) if func == StatsFunc::Earliest => t < *k,
-                        Some((k, _)) => t >= *k,
-                    };
-                    if take {
-                        *kept = Some((t, v.clone()));
-                    }
-                }
-            }
-        }
-    }
-
-    fn result(&self, func: StatsFunc) -> Cell {
-        let num = |n: Option<f64>| n.map_or(Cell::null(), |n| Cell::one(format_num(n)));
-        match self {
-            Acc::Rows(n) | Acc::Count(n) => Cell::one(n.to_string()),
-            Acc::Distinct(set) if func == StatsFunc::Dc => Cell::one(set.len().to_string()),
-            Acc::Distinct(set) => Cell(set.iter().cloned().collect()),
-            Acc::List(list) => Cell(list.clone()),
-            Acc::One(kept) => kept.as_deref().map_or(Cell::null(), Cell::one),
-            Acc::Sum(_, 0) => Cell::null(),
-            Acc::Sum(sum, n) if func == StatsFunc::Avg => num(Some(sum / *n as f64)),
-            Acc::Sum(sum, _) => num(Some(*sum)),
-            Acc::Range(r) => num(r.map(|(lo, hi)| hi - lo)),
-            Acc::Nums(n) => {
-                let sample = matches!(func, StatsFunc::Stdev | StatsFunc::Var);
-                let denom = if sample {
-                    n.len().saturating_sub(1)
-                } else {
-                    n.len()
-                };
-                if denom == 0 {
-                    // Splunk gives 0 for the spread of a single value.
-                    return num((!n.is_empty()).then_some(0.0));
-                }
-                let mean = n.iter().sum::<f64>() / n.len() as f64;
-                let var = n.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / denom as f64;
-                num(Some(match func {
-                    StatsFunc::Stdev | StatsFunc::Stdevp => var.sqrt(),
-                    _ => var,
-                }))
-            }
-            Acc::All(all) => {
-                let mut v: Vec<&str> = all.iter().map(String::as_str).collect();
-                v.sort_by(|a, b| value_cmp(a, b));
-                // Splunk's median of an even count is the upper middle value.
-                v.get(v.len() / 2).map_or(Cell::null(), |m| Cell::one(*m))
-            }
-            // Most frequent; the first seen wins a tie.
-            Acc::Mode(counts, _) => counts
-                .iter()
-                .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1)))
-                .map_or(Cell::null(), |(v, _)| Cell::one(v)),
-            Acc::Timed(kept) => kept
-                .as_ref()
-                .map_or(Cell::null(), |(_, v)| Cell::one(v.clone())),
-        }
     }
 }
 
@@ -260,14 +89,17 @@ impl Ctx {
         }
     }
 
-    fn add(&self, accs: &mut [Acc], aggs: &[StatsAgg], row: &[Cell]) {
+    /// Add a row to a group's states; about how many bytes they grew by.
+    fn add(&self, accs: &mut [Acc], aggs: &[StatsAgg], row: &[Cell]) -> usize {
         let time = cell_at(row, self.time).first().and_then(|t| parse_num(t));
+        let mut grew = 0;
         for (k, acc) in accs.iter_mut().enumerate() {
-            match aggs[k].field {
+            grew += match aggs[k].field {
                 None => acc.add(aggs[k].func, time, &[]),
                 Some(_) => acc.add(aggs[k].func, time, cell_at(row, self.fields[k])),
-            }
+            };
         }
+        grew
     }
 }
 
@@ -286,52 +118,86 @@ fn results(accs: &[Acc], aggs: &[StatsAgg]) -> Vec<Cell> {
 }
 
 /// Run `cmd` on the table.
-pub fn apply(table: &mut Table, cmd: &Stats) {
+pub fn apply(table: &mut Table, cmd: &Stats) -> std::io::Result<()> {
     match cmd.kind {
-        StatsKind::Stats => stats(table, cmd),
+        StatsKind::Stats => return stats(table, cmd),
         StatsKind::Eventstats => eventstats(table, cmd),
         StatsKind::Streamstats => streamstats(table, cmd),
     }
+    Ok(())
 }
 
-fn stats(table: &mut Table, cmd: &Stats) {
-    let mut stream = StatsStream::new(cmd);
-    stream.add(table);
-    *table = stream.finish();
+fn stats(table: &mut Table, cmd: &Stats) -> std::io::Result<()> {
+    // The table is in memory already: its groups may be too.
+    let mut stream = StatsStream::with_memory(cmd, usize::MAX);
+    stream.add(table)?;
+    *table = stream.finish()?.into_table()?;
+    Ok(())
 }
 
 /// `stats` fed a chunk of rows at a time: it holds its groups' states,
-/// not the rows, so a large result that ends in `stats` streams.
+/// not the rows, so a large result that ends in `stats` streams; groups
+/// past its memory go to disk as sorted runs ([`runs`]).
 pub struct StatsStream<'c> {
     cmd: &'c Stats,
     groups: BTreeMap<Vec<SortKey>, Vec<Acc>>,
+    /// Estimated heap of `groups`, and the most it may be.
+    bytes: usize,
+    budget: usize,
+    runs: Vec<runs::Run>,
 }
 
 impl<'c> StatsStream<'c> {
     pub fn new(cmd: &'c Stats) -> Self {
+        StatsStream::with_memory(cmd, STATS_MEMORY)
+    }
+
+    /// A stream whose groups take about `budget` bytes before they spill
+    /// (0: every chunk's groups go to disk; the answer is the same).
+    pub fn with_memory(cmd: &'c Stats, budget: usize) -> Self {
         let mut groups = BTreeMap::new();
         if cmd.by.is_empty() {
             groups.insert(Vec::new(), fresh(&cmd.aggs));
         }
-        StatsStream { cmd, groups }
-    }
-
-    /// The next rows (in order).
-    pub fn add(&mut self, chunk: &Table) {
-        let ctx = Ctx::new(chunk, self.cmd);
-        for row in &chunk.rows {
-            for key in keys(row, &ctx.by) {
-                let accs = self
-                    .groups
-                    .entry(key.into_iter().map(SortKey).collect())
-                    .or_insert_with(|| fresh(&self.cmd.aggs));
-                ctx.add(accs, &self.cmd.aggs, row);
-            }
+        StatsStream {
+            cmd,
+            groups,
+            bytes: 0,
+            budget,
+            runs: Vec::new(),
         }
     }
 
-    /// The table of groups, ordered by the by-fields.
-    pub fn finish(self) -> Table {
+    /// The next rows (in order).
+    pub fn add(&mut self, chunk: &Table) -> std::io::Result<()> {
+        let ctx = Ctx::new(chunk, self.cmd);
+        let aggs = &self.cmd.aggs;
+        for row in &chunk.rows {
+            for key in keys(row, &ctx.by) {
+                let key: Vec<SortKey> = key.into_iter().map(SortKey).collect();
+                let accs = match self.groups.get_mut(&key) {
+                    Some(accs) => accs,
+                    None => {
+                        // The key, the map's entry and the states.
+                        self.bytes += key.iter().map(|k| k.0.len() + STRING_BYTES).sum::<usize>()
+                            + 64
+                            + aggs.len() * std::mem::size_of::<Acc>();
+                        self.groups.entry(key).or_insert_with(|| fresh(aggs))
+                    }
+                };
+                self.bytes += ctx.add(accs, aggs, row);
+            }
+        }
+        if self.bytes > self.budget {
+            let groups = std::mem::take(&mut self.groups);
+            self.runs.push(runs::write_run(groups.into_iter())?);
+            self.bytes = 0;
+        }
+        Ok(())
+    }
+
+    /// The groups' rows, ordered by the by-fields.
+    pub fn finish(mut self) -> std::io::Result<StatsRows<'c>> {
         let cmd = self.cmd;
         let mut columns = cmd.by.clone();
         for a in &cmd.aggs {
@@ -340,21 +206,80 @@ impl<'c> StatsStream<'c> {
             }
             columns.push(a.column.clone());
         }
-        let rows = self
-            .groups
-            .into_iter()
-            .map(|(key, accs)| {
-                let mut row: Vec<Cell> = key.into_iter().map(|k| Cell::one(k.0)).collect();
-                for (a, cell) in cmd.aggs.iter().zip(results(&accs, &cmd.aggs)) {
-                    if let Some(i) = cmd.by.iter().position(|b| *b == a.column) {
-                        row.remove(i);
-                    }
-                    row.push(cell);
+        let source = match self.runs.is_empty() {
+            true => Groups::Memory(self.groups.into_iter()),
+            false => {
+                if !self.groups.is_empty() {
+                    let groups = std::mem::take(&mut self.groups);
+                    self.runs.push(runs::write_run(groups.into_iter())?);
                 }
-                row
-            })
-            .collect();
-        Table { columns, rows }
+                Groups::Runs(runs::Merge::new(self.runs, cmd.aggs.len())?)
+            }
+        };
+        Ok(StatsRows {
+            cmd,
+            columns,
+            source,
+        })
+    }
+}
+
+/// Where a finished `stats`'s groups come from.
+enum Groups {
+    Memory(std::collections::btree_map::IntoIter<Vec<SortKey>, Vec<Acc>>),
+    Runs(runs::Merge),
+}
+
+/// The rows of a finished `stats`, a chunk at a time.
+pub struct StatsRows<'c> {
+    cmd: &'c Stats,
+    columns: Vec<String>,
+    source: Groups,
+}
+
+impl StatsRows<'_> {
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The next chunk of rows into `buf`; false when none is left.
+    pub fn next_chunk(&mut self, buf: &mut Vec<Vec<Cell>>) -> std::io::Result<bool> {
+        const CHUNK_ROWS: usize = 4096;
+        buf.clear();
+        let cmd = self.cmd;
+        while buf.len() < CHUNK_ROWS {
+            let group = match &mut self.source {
+                Groups::Memory(it) => it.next(),
+                Groups::Runs(merge) => merge.next_group(|earlier, later| {
+                    for ((a, b), agg) in earlier.iter_mut().zip(later).zip(&cmd.aggs) {
+                        a.merge(agg.func, b);
+                    }
+                })?,
+            };
+            let Some((key, accs)) = group else { break };
+            let mut row: Vec<Cell> = key.into_iter().map(|k| Cell::one(k.0)).collect();
+            for (a, cell) in cmd.aggs.iter().zip(results(&accs, &cmd.aggs)) {
+                if let Some(i) = cmd.by.iter().position(|b| *b == a.column) {
+                    row.remove(i);
+                }
+                row.push(cell);
+            }
+            buf.push(row);
+        }
+        Ok(!buf.is_empty())
+    }
+
+    /// Every row, as a table.
+    pub fn into_table(mut self) -> std::io::Result<Table> {
+        let mut rows = Vec::new();
+        let mut buf = Vec::new();
+        while self.next_chunk(&mut buf)? {
+            rows.append(&mut buf);
+        }
+        Ok(Table {
+            columns: self.columns,
+            rows,
+        })
     }
 }
 
@@ -612,6 +537,66 @@ mod tests {
         assert_eq!(col(&tb, "latest(u)"), ["b"]);
         assert_eq!(col(&tb, "mode(v)"), ["1"]);
         assert_eq!(col(&tb, "median(v)"), ["1.0"]);
+    }
+
+    /// Groups spilled to disk after every chunk (memory 0) and merged back
+    /// give the table of groups held whole.
+    #[test]
+    fn spilled_groups_give_the_same_table() {
+        use super::StatsStream;
+        let rows: Vec<Vec<String>> = (0..500)
+            .map(|i| {
+                vec![
+                    format!("h{}", i % 7),
+                    match i % 5 {
+                        0 => "<null>".to_string(),
+                        1 => "bob|eve".to_string(),
+                        _ => format!("u{}", i % 3),
+                    },
+                    format!("{}", (i * 37) % 101) + if i % 4 == 0 { ".25" } else { "" },
+                    if i % 9 == 0 {
+                        "x".into()
+                    } else {
+                        format!("{}", i % 13)
+                    },
+                    format!("{}", 1000 + (i * 7) % 50),
+                ]
+            })
+            .collect();
+        let refs: Vec<Vec<&str>> = rows
+            .iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect();
+        let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+        let table = t(&["dest", "user", "n", "v", "_time"], &slices);
+        let pipeline = crate::spl::parser::parse_pipeline(
+            "| tstats count from datamodel=X | stats count c(v) dc(v) values(user) list(v) min(v) max(v) first(v) last(user) sum(n) avg(n) range(n) stdev(n) var(n) median(v) mode(v) earliest(user) latest(v) by dest user",
+        )
+        .unwrap();
+        let crate::spl::ast::Command::Stats(cmd) = &pipeline.commands[0] else {
+            panic!("not stats");
+        };
+        let run = |memory: usize, chunk: usize| {
+            let mut stream = StatsStream::with_memory(cmd, memory);
+            for part in table.rows.chunks(chunk) {
+                let part = crate::table::Table {
+                    columns: table.columns.clone(),
+                    rows: part.to_vec(),
+                };
+                stream.add(&part).unwrap();
+            }
+            stream.finish().unwrap().into_table().unwrap()
+        };
+        let whole = run(usize::MAX, table.rows.len());
+        assert_eq!(whole.rows.len(), 7 * 5);
+        for (memory, chunk) in [(0, 1), (0, 37), (2000, 50)] {
+            let spilled = run(memory, chunk);
+            assert_eq!(spilled.columns, whole.columns);
+            assert_eq!(
+                spilled.rows, whole.rows,
+                "memory {memory}, chunks of {chunk}"
+            );
+        }
     }
 
     #[test]
