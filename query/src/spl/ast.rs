@@ -399,6 +399,10 @@ pub struct Transaction {
     /// `keepevicted=true`: also the transactions whose `startswith` or
     /// `endswith` did not match (with `closed_txn=0`).
     pub keep_evicted: bool,
+    /// `connected=false`: a row that shares no instantiated field with an
+    /// open transaction (and contradicts none) joins it instead of opening
+    /// a new one (the default, `true`).
+    pub connected: bool,
     pub span: Span,
 }
 

@@ -497,6 +497,7 @@ pub(super) fn parse_transaction(c: &mut Cursor, span: Span) -> Result<Command> {
         endswith: None,
         mvlist: false,
         keep_evicted: false,
+        connected: true,
         span: span.clone(),
     };
     loop {
@@ -554,7 +555,8 @@ pub(super) fn parse_transaction(c: &mut Cursor, span: Span) -> Result<Command> {
             }
             "mvlist" => t.mvlist = parse_bool(&a)?,
             "keepevicted" => t.keep_evicted = parse_bool(&a)?,
-            "connected" | "keeporphans" | "mvraw" | "nullstr" | "unifyends" => {}
+            "connected" => t.connected = parse_bool(&a)?,
+            "keeporphans" | "mvraw" | "nullstr" | "unifyends" => {}
             "startswith" | "endswith" => {
                 let e = eval_condition(&a)?;
                 if a.text.eq_ignore_ascii_case("startswith") {
