@@ -284,6 +284,9 @@ fn edge_searches() -> Vec<(String, String)> {
         format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | regex user!=\"(?i)system\" | regex process_name=\"\\d\" | fillnull value=NA nosuch user"),
         format!("{mv} by Processes.dest | search \"*cmd*\" | where isnull(nosuch) AND isnotnull(user) AND firstTime <= 1800000000"),
         format!("{ts} by Processes.process_id | rename Processes.* as * | search process_id=4* OR Processes.process_id>1000 | where process_id < \"2\""),
+        format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | eval n=len(process_name), u=upper(process_name), l=lower(user), both=process_name . \"@\" . dest, k=count*2+1-procs, c=coalesce(nosuch, dest, \"none\"), m=coalesce(nosuch, user) | where n > 7 AND len(dest) >= 3 AND k != 3"),
+        format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | eval parts=split(process_name, \".\"), np=mvcount(parts), first=mvindex(parts, 0), last=mvindex(parts, -1), none=mvindex(parts, 5), mid=mvindex(user, 0, 1), tail=mvindex(user, -2, -1), s1=substr(process_name, 2, 3), s2=substr(process_name, -4), s3=substr(dest, 0, 2), s4=substr(dest, 3, -1), nu=mvcount(nosuch) | table process_name parts np first last none mid tail s1 s2 s3 s4 nu"),
+        format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | eval big=if(count > 3, \"many\", \"few\"), kind=case(match(process_name, \"^cmd\"), \"shell\", like(process_name, \"%.exe\"), count), flag=isnull(nosuch), cmp=count >= 2, same=process_name = dest, lonely=upper(nosuch) | search big=many OR kind=shell OR cmp=false | where len(process_name) < len(dest) OR count >= procs"),
     ];
     cases
         .into_iter()
@@ -421,16 +424,31 @@ fn spark_jobs_give_evidx_rows_and_tables() {
     for f in &sigma {
         args.extend(["--file".as_ref(), f.as_os_str()]);
     }
+    // The edge cases too, as files named after them.
+    let edge_dir = work.join("edge");
+    std::fs::create_dir_all(&edge_dir).unwrap();
+    let edge: Vec<PathBuf> = edge_searches()
+        .iter()
+        .map(|(name, search)| {
+            let f = edge_dir.join(format!("{name}.spl"));
+            std::fs::write(&f, search).unwrap();
+            f
+        })
+        .collect();
+    for f in &edge {
+        args.extend(["--file".as_ref(), f.as_os_str()]);
+    }
     let report = spark_job("hunt", &args);
     println!("{report}");
     let ms = escu_macros();
     let (mut matched, mut refused, mut failures) = (0, 0, Vec::new());
-    for (name, search) in shared_searches() {
-        // The job names an ESCU detection by its stem and a Sigma query by
-        // its case (`<case>.query`).
+    for (name, search) in shared_searches().into_iter().chain(edge_searches()) {
+        // The job names an ESCU detection or an edge case by its file's
+        // stem and a Sigma query by its case (`<case>.query`).
         let job_name = match name.split_once('.') {
             Some(("escu", stem)) => stem.to_string(),
-            _ => format!("{}.query", name.trim_start_matches("sigma.")),
+            Some(("sigma", case)) => format!("{case}.query"),
+            _ => name.clone(),
         };
         let Ok(q) = spl::parse_query(&search, &ms) else {
             continue;

@@ -144,6 +144,61 @@ impl Dialect {
         }
     }
 
+    /// A list's first value (null for a null or empty list).
+    pub fn list_first(self, x: &str) -> String {
+        self.list_at(x, "0")
+    }
+
+    /// A list's value at the 0-based index `i` (null out of range).
+    pub fn list_at(self, x: &str, i: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("({x})[({i}) + 1]"),
+            Dialect::Spark => format!("try_element_at({x}, CAST(({i}) + 1 AS INT))"),
+        }
+    }
+
+    /// A list's values from 0-based `from` to `to`, both included
+    /// (`from <= to`, both in range).
+    pub fn list_slice(self, x: &str, from: &str, to: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("list_slice({x}, ({from}) + 1, ({to}) + 1)"),
+            Dialect::Spark => {
+                format!("slice({x}, CAST(({from}) + 1 AS INT), CAST(({to}) - ({from}) + 1 AS INT))")
+            }
+        }
+    }
+
+    /// Number of characters (Unicode code points) of `x`.
+    pub fn char_length(self, x: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("length({x})"),
+            Dialect::Spark => format!("char_length({x})"),
+        }
+    }
+
+    /// The characters of `x` from the 1-based `from` (at least 1), `len`
+    /// of them (at least 0) or to the end.
+    pub fn substring(self, x: &str, from: &str, len: Option<&str>) -> String {
+        match len {
+            Some(len) => format!("substring({x}, CAST({from} AS INT), CAST({len} AS INT))"),
+            None => format!("substring({x}, CAST({from} AS INT))"),
+        }
+    }
+
+    /// `x` split at each occurrence of the non-empty literal `delim`
+    /// (empty parts kept), as a list.
+    pub fn split(self, x: &str, delim: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("string_split({x}, {})", self.lit(delim)),
+            // Spark splits on a regex: the delimiter quoted as Java's
+            // Pattern.quote does; -1 keeps trailing empty parts.
+            Dialect::Spark => {
+                let quoted = format!("\\Q{}\\E", delim.replace("\\E", "\\E\\\\E\\Q"));
+                format!("split({x}, {}, -1)", self.lit(&quoted))
+            }
+        }
+    }
+
     /// Whether the regex (already in this dialect's syntax) matches
     /// anywhere in `x`.
     pub fn regex_match(self, x: &str, re: &str) -> String {

@@ -1,5 +1,6 @@
 //! The eval language of `| where` as SQL, for the forms detections use:
-//! comparisons of a field with a literal, `AND`/`OR`/`XOR`/`NOT`,
+//! comparisons of values (fields, literals, and the values of
+//! [`super::value`]), `AND`/`OR`/`XOR`/`NOT`,
 //! `match(field, "re")`, `isnull`/`isnotnull`, `like(field, "pat")`, and
 //! `true`/`false`. The result follows [`crate::eval`]: three-valued logic
 //! (a null field makes a comparison null, and `where` keeps only true),
@@ -7,7 +8,8 @@
 //! numbers compared as numbers and other text in byte order.
 
 use super::regex::translate;
-use super::{compare_literal, refuse, Col, Compiler, Result};
+use super::value::value;
+use super::{compare_literal, refuse, Col, Compiler, Kind, Result, Val};
 use crate::num::{format_num, parse_num};
 use crate::spl::ast::{BinOp, Expr, Span};
 
@@ -52,20 +54,6 @@ fn literal(e: &Expr) -> Option<(String, Option<f64>)> {
 }
 
 fn comparison(c: &Compiler, op: BinOp, lhs: &Expr, rhs: &Expr, span: &Span) -> Result<String> {
-    // Field op literal, or literal op field (the operator mirrored).
-    let (field, lit, op) = match (lhs, rhs) {
-        (Expr::Field(f), l) if literal(l).is_some() => (f, l, op),
-        (l, Expr::Field(f)) if literal(l).is_some() => (f, l, mirror(op)),
-        _ => {
-            return refuse(
-                "only comparisons of a field with a literal are compiled to SQL",
-                span,
-            )
-        }
-    };
-    let Some((text, num)) = literal(lit) else {
-        return refuse("not a literal", span);
-    };
     let sql_op = match op {
         BinOp::Eq => "=",
         BinOp::Ne => "<>",
@@ -74,20 +62,74 @@ fn comparison(c: &Compiler, op: BinOp, lhs: &Expr, rhs: &Expr, span: &Span) -> R
         BinOp::Gt => ">",
         _ => ">=",
     };
-    Ok(match c.col(field) {
+    // A value and a literal, or a literal and a value (mirrored).
+    let (operand, lit, sql_op) = match (lhs, rhs) {
+        (e, l) if literal(l).is_some() => (e, l, sql_op),
+        (l, e) if literal(l).is_some() => (e, l, mirror_sql(sql_op)),
+        _ => return values_compared(c, sql_op, lhs, rhs, span),
+    };
+    let Some((text, num)) = literal(lit) else {
+        return refuse("not a literal", span);
+    };
+    let col = match operand {
+        Expr::Field(f) => c.col(f).cloned(),
+        e => {
+            let (sql, kind) = value(c, e, span)?;
+            Some(Col {
+                name: String::new(),
+                sql: format!("({sql})"),
+                kind,
+            })
+        }
+    };
+    Ok(match col {
         None => "CAST(NULL AS BOOLEAN)".into(),
-        Some(col) => on_values(c, col, |v| compare_literal(c.d, v, sql_op, &text, num)),
+        Some(col) => on_values(c, &col, |v| compare_literal(c.d, v, sql_op, &text, num)),
     })
 }
 
-fn mirror(op: BinOp) -> BinOp {
+fn mirror_sql(op: &'static str) -> &'static str {
     match op {
-        BinOp::Lt => BinOp::Gt,
-        BinOp::Le => BinOp::Ge,
-        BinOp::Gt => BinOp::Lt,
-        BinOp::Ge => BinOp::Le,
+        "<" => ">",
+        "<=" => ">=",
+        ">" => "<",
+        ">=" => "<=",
         other => other,
     }
+}
+
+/// Two single values compared as [`crate::eval::compare`] does: as
+/// numbers when both are, else as texts; null when either is.
+fn values_compared(c: &Compiler, op: &str, lhs: &Expr, rhs: &Expr, span: &Span) -> Result<String> {
+    let d = c.d;
+    let side = |e: &Expr| -> Result<(String, Val)> {
+        let (x, kind) = value(c, e, span)?;
+        let x = format!("({x})");
+        Ok(match kind {
+            Kind::Text => (x.clone(), c.val(&x)),
+            Kind::Int => (
+                x.clone(),
+                Val {
+                    text: d.int_text(&x),
+                    num: format!("CAST({x} AS DOUBLE)"),
+                },
+            ),
+            Kind::Multi => {
+                return refuse(
+                    "a comparison of two expressions with multi-values is not compiled to SQL",
+                    span,
+                )
+            }
+        })
+    };
+    let ((a, va), (b, vb)) = (side(lhs)?, side(rhs)?);
+    Ok(format!(
+        "(CASE WHEN {a} IS NULL OR {b} IS NULL THEN NULL WHEN {na} IS NOT NULL AND {nb} IS NOT NULL THEN {na} {op} {nb} ELSE {ta} {op} {tb} END)",
+        na = va.num,
+        nb = vb.num,
+        ta = va.text,
+        tb = vb.text
+    ))
 }
 
 /// Null when the cell is null, else whether some value satisfies `pred`.

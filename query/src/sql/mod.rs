@@ -10,8 +10,9 @@
 //! One module per concern: `dialect` (what differs between DuckDB and
 //! Spark), `search` (the search language: the tstats `where` over events,
 //! `| search` over result rows), `tstats` (grouping and aggregates),
-//! `eval` (the eval language of `| where`), `regex` (patterns every
-//! engine reads alike), `post` (the commands after tstats).
+//! `eval` (the eval language's conditions, for `| where`), `value` (its
+//! values, for `| eval`), `regex` (patterns every engine reads alike),
+//! `post` (the commands after tstats).
 //!
 //! The statement is a chain of CTEs, one per command. Every column of a
 //! stage has a generated name (`c0`, `c1`, ...; the SPL names are given
@@ -26,6 +27,7 @@ mod post;
 mod regex;
 mod search;
 mod tstats;
+mod value;
 
 pub use dialect::Dialect;
 

@@ -5,8 +5,9 @@
 
 use super::eval::{boolean, regex_command};
 use super::search::rows;
+use super::value::value;
 use super::{refuse, Col, Compiler, Kind, Result};
-use crate::spl::ast::{Command, Span};
+use crate::spl::ast::{Command, Span, StatsKind};
 use crate::table::{Cell, Table};
 
 pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
@@ -95,7 +96,14 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
             }
             Ok(())
         }
-        Command::Eval(_) => refuse("eval is not compiled to SQL yet", span),
+        Command::Eval(assigns) => {
+            // Each assignment sees the ones before it.
+            for (name, expr) in assigns {
+                let (sql, kind) = value(c, expr, span)?;
+                set_column(c, name, sql, kind);
+            }
+            Ok(())
+        }
         Command::Sort { .. } => refuse(
             "sort is not compiled to SQL (evidx's mixed number/text order and default limit of 10000)",
             span,
@@ -103,11 +111,18 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
         Command::Lookup(l) => refuse("lookup is not compiled to SQL", &l.span),
         Command::Rex(r) => refuse("rex is not compiled to SQL", &r.span),
         Command::Transaction(t) => refuse("transaction is not compiled to SQL", &t.span),
-        Command::Stats(_)
-        | Command::Makemv { .. }
-        | Command::Mvexpand { .. }
-        | Command::Dedup { .. }
-        | Command::Join(_) => refuse("this command is not compiled to SQL", span),
+        Command::Stats(st) => {
+            let name = match st.kind {
+                StatsKind::Stats => "stats",
+                StatsKind::Eventstats => "eventstats",
+                StatsKind::Streamstats => "streamstats",
+            };
+            refuse(format!("{name} is not compiled to SQL"), span)
+        }
+        Command::Makemv { .. } => refuse("makemv is not compiled to SQL", span),
+        Command::Mvexpand { .. } => refuse("mvexpand is not compiled to SQL", span),
+        Command::Dedup { .. } => refuse("dedup is not compiled to SQL", span),
+        Command::Join(_) => refuse("join is not compiled to SQL", span),
     }
 }
 
