@@ -23,8 +23,8 @@ use evidx_query::table::Table;
 use evidx_query::{detection, spl, Engine};
 
 /// Compiled and matching detections must not fall below this (the count
-/// when the test was written: a regression in the compiler shows here).
-const MIN_MATCHED: usize = 70;
+/// when last raised: a regression in the compiler shows here).
+const MIN_MATCHED: usize = 76;
 
 /// The ESCU detection files (the main set and the post-command set).
 fn escu_files() -> Vec<PathBuf> {
@@ -287,6 +287,12 @@ fn edge_searches() -> Vec<(String, String)> {
         format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | eval n=len(process_name), u=upper(process_name), l=lower(user), both=process_name . \"@\" . dest, k=count*2+1-procs, c=coalesce(nosuch, dest, \"none\"), m=coalesce(nosuch, user) | where n > 7 AND len(dest) >= 3 AND k != 3"),
         format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | eval parts=split(process_name, \".\"), np=mvcount(parts), first=mvindex(parts, 0), last=mvindex(parts, -1), none=mvindex(parts, 5), mid=mvindex(user, 0, 1), tail=mvindex(user, -2, -1), s1=substr(process_name, 2, 3), s2=substr(process_name, -4), s3=substr(dest, 0, 2), s4=substr(dest, 3, -1), nu=mvcount(nosuch) | table process_name parts np first last none mid tail s1 s2 s3 s4 nu"),
         format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | eval big=if(count > 3, \"many\", \"few\"), kind=case(match(process_name, \"^cmd\"), \"shell\", like(process_name, \"%.exe\"), count), flag=isnull(nosuch), cmp=count >= 2, same=process_name = dest, lonely=upper(nosuch) | search big=many OR kind=shell OR cmp=false | where len(process_name) < len(dest) OR count >= procs"),
+        format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | eventstats count as n dc(process_name) as kinds values(process_name) as names max(lastTime) as last by dest | stats count dc(dest) as dests values(dest) as hosts min(firstTime) as first max(n) as most values(kinds) as k by process_name | where dests > 0"),
+        format!("{fill} by Processes.user Processes.original_file_name Processes.process_id | rename Processes.* as * | stats count dc(original_file_name) as files values(process_id) as pids count(process_id) as n by user"),
+        format!("{ts} by Processes.process_id | rename Processes.* as * | stats count as c by process_id | head 40"),
+        format!("{ts} by Processes.dest | rename Processes.* as * | stats count as hosts, count(nosuch) as none, dc(nosuch) as d2, values(nosuch) as v2, max(count) as top | eval x=top"),
+        format!("{ts} by Processes.dest | rename Processes.* as * | eventstats count as total max(count) as top | eventstats count as x by nosuch | where count = top"),
+        format!("{ts} by Processes.dest | rename Processes.* as * | stats count by nosuch"),
     ];
     cases
         .into_iter()

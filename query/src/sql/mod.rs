@@ -12,7 +12,8 @@
 //! `| search` over result rows), `tstats` (grouping and aggregates),
 //! `eval` (the eval language's conditions, for `| where`), `value` (its
 //! values, for `| eval`), `regex` (patterns every engine reads alike),
-//! `post` (the commands after tstats).
+//! `stats` (`stats` and `eventstats`), `post` (the other commands after
+//! tstats).
 //!
 //! The statement is a chain of CTEs, one per command. Every column of a
 //! stage has a generated name (`c0`, `c1`, ...; the SPL names are given
@@ -26,6 +27,7 @@ mod eval;
 mod post;
 mod regex;
 mod search;
+mod stats;
 mod tstats;
 mod value;
 

@@ -7,7 +7,7 @@ use super::eval::{boolean, regex_command};
 use super::search::rows;
 use super::value::value;
 use super::{refuse, Col, Compiler, Kind, Result};
-use crate::spl::ast::{Command, Span, StatsKind};
+use crate::spl::ast::{Command, Span};
 use crate::table::{Cell, Table};
 
 pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
@@ -111,14 +111,7 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
         Command::Lookup(l) => refuse("lookup is not compiled to SQL", &l.span),
         Command::Rex(r) => refuse("rex is not compiled to SQL", &r.span),
         Command::Transaction(t) => refuse("transaction is not compiled to SQL", &t.span),
-        Command::Stats(st) => {
-            let name = match st.kind {
-                StatsKind::Stats => "stats",
-                StatsKind::Eventstats => "eventstats",
-                StatsKind::Streamstats => "streamstats",
-            };
-            refuse(format!("{name} is not compiled to SQL"), span)
-        }
+        Command::Stats(st) => super::stats::compile(c, st, span),
         Command::Makemv { .. } => refuse("makemv is not compiled to SQL", span),
         Command::Mvexpand { .. } => refuse("mvexpand is not compiled to SQL", span),
         Command::Dedup { .. } => refuse("dedup is not compiled to SQL", span),

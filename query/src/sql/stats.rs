@@ -1,0 +1,215 @@
+//! `stats` and `eventstats` after tstats as SQL, as [`crate::commands::stats`]
+//! makes them, for single-valued by-fields and the aggregates every engine
+//! gives alike: `count`, `count(f)`, `dc(f)` and `values(f)` of single
+//! values, and `min`/`max` of whole numbers (times, counts).
+//!
+//! - `stats` groups the rows whose by-fields all have a value and orders
+//!   the groups as evidx does (numbers first, numerically, then texts in
+//!   byte order; ties by bytes); with no by-field it gives one row even
+//!   for no input.
+//! - `eventstats` gives each row its group's values (a left join on the
+//!   by-fields), null for a row with a null by-field.
+//!
+//! Refused: a multi-valued by-field (a row in several groups), an
+//! aggregate of multi-values, `min`/`max` of texts (Splunk's mixed order
+//! with ties kept by row), and the floating-point aggregates.
+
+use super::{refuse, Col, Compiler, Kind, Result};
+use crate::spl::ast::{Span, Stats, StatsFunc, StatsKind};
+
+pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
+    let d = c.d;
+    if cmd.kind == StatsKind::Streamstats {
+        return refuse("streamstats is not compiled to SQL", span);
+    }
+    // The by-fields: a missing one is null in every row (no group).
+    let mut keys: Vec<(String, Col)> = Vec::new();
+    let mut missing = false;
+    for b in &cmd.by {
+        let col = match c.col(b) {
+            Some(col) if col.kind == Kind::Multi => return refuse(
+                format!(
+                    "{b} is multi-valued: a row would be in several groups; not compiled to SQL"
+                ),
+                span,
+            ),
+            Some(col) => col.clone(),
+            None => {
+                missing = true;
+                Col {
+                    name: b.clone(),
+                    sql: d.null_text(),
+                    kind: Kind::Text,
+                }
+            }
+        };
+        keys.push((col.sql.clone(), col));
+    }
+    let mut aggs: Vec<(String, String, Kind)> = Vec::new();
+    for a in &cmd.aggs {
+        let input = a.field.as_deref().map(|f| c.col(f).cloned());
+        let (expr, kind) = match (a.func, input) {
+            (StatsFunc::Count, None) => ("count(*)".to_string(), Kind::Int),
+            (StatsFunc::Count | StatsFunc::Dc, Some(None)) => ("CAST(0 AS BIGINT)".into(), Kind::Int),
+            (StatsFunc::Values, Some(None)) => (d.null_text(), Kind::Text),
+            (_, Some(Some(col))) if col.kind == Kind::Multi => {
+                return refuse(
+                    format!("{}: an aggregate of a multi-valued field is not compiled to SQL", a.column),
+                    span,
+                )
+            }
+            (StatsFunc::Count, Some(Some(col))) => (format!("count({})", col.sql), Kind::Int),
+            (StatsFunc::Dc, Some(Some(col))) => {
+                (format!("count(DISTINCT {})", col.sql), Kind::Int)
+            }
+            (StatsFunc::Values, Some(Some(col))) => (d.values_agg(&c.text(&col)), Kind::Multi),
+            (StatsFunc::Min | StatsFunc::Max, Some(Some(col))) if col.kind == Kind::Int => {
+                let f = if a.func == StatsFunc::Min { "min" } else { "max" };
+                (format!("{f}({})", col.sql), Kind::Int)
+            }
+            (StatsFunc::Min | StatsFunc::Max, _) => {
+                return refuse(
+                    format!("{}: min/max of texts (numbers before texts, ties by row) is compiled to SQL for whole numbers only", a.column),
+                    span,
+                )
+            }
+            _ => {
+                return refuse(
+                    format!("{}: this aggregate is not compiled to SQL (count, dc, values, and min/max of whole numbers are)", a.column),
+                    span,
+                )
+            }
+        };
+        aggs.push((a.column.clone(), expr, kind));
+    }
+    let present: Vec<String> = keys
+        .iter()
+        .map(|(k, _)| format!("{k} IS NOT NULL"))
+        .collect();
+    let from = c.current();
+    match cmd.kind {
+        StatsKind::Stats => {
+            // Out: the by-fields, then each aggregate (one named like an
+            // earlier column takes its place at the end).
+            let mut cols: Vec<(String, Col)> = Vec::new();
+            for (k, col) in &keys {
+                let sql = c.fresh();
+                cols.push((k.clone(), Col { sql, ..col.clone() }));
+            }
+            for (name, expr, kind) in &aggs {
+                cols.retain(|(_, col)| col.name != *name);
+                let sql = c.fresh();
+                cols.push((
+                    expr.clone(),
+                    Col {
+                        name: name.clone(),
+                        sql,
+                        kind: *kind,
+                    },
+                ));
+            }
+            let order: Vec<String> = keys
+                .iter()
+                .flat_map(|(k, col)| match col.kind {
+                    Kind::Int => vec![k.clone()],
+                    _ => {
+                        let num = d.parse_num(k);
+                        vec![
+                            format!("(CASE WHEN {num} IS NULL THEN 1 ELSE 0 END)"),
+                            num,
+                            k.clone(),
+                        ]
+                    }
+                })
+                .collect();
+            let mut list: Vec<String> = cols
+                .iter()
+                .map(|(e, col)| format!("{e} AS {}", col.sql))
+                .collect();
+            let body = if keys.is_empty() {
+                list.push("1 AS ord".into());
+                format!("SELECT {} FROM {from}", list.join(", "))
+            } else {
+                list.push(format!(
+                    "row_number() OVER (ORDER BY {}) AS ord",
+                    order.join(", ")
+                ));
+                let group: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+                format!(
+                    "SELECT {} FROM {from} WHERE {} GROUP BY {}",
+                    list.join(", "),
+                    present.join(" AND "),
+                    group.join(", ")
+                )
+            };
+            c.push_cte(body);
+            c.cols = cols.into_iter().map(|(_, col)| col).collect();
+        }
+        StatsKind::Eventstats | StatsKind::Streamstats => {
+            // The groups, then every row joined to its own.
+            let mut group_list: Vec<String> = Vec::new();
+            for (i, (k, _)) in keys.iter().enumerate() {
+                group_list.push(format!("{k} AS gk{i}"));
+            }
+            for (j, (_, expr, _)) in aggs.iter().enumerate() {
+                group_list.push(format!("{expr} AS ga{j}"));
+            }
+            let group_body = match keys.is_empty() {
+                true => format!("SELECT {} FROM {from}", group_list.join(", ")),
+                false => {
+                    let group: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+                    format!(
+                        "SELECT {} FROM {from} WHERE {} GROUP BY {}",
+                        group_list.join(", "),
+                        present.join(" AND "),
+                        group.join(", ")
+                    )
+                }
+            };
+            c.push_cte(group_body);
+            let groups = c.current();
+            let mut cols: Vec<(String, Col)> = c
+                .cols
+                .iter()
+                .map(|col| (format!("r.{}", col.sql), col.clone()))
+                .collect();
+            for (j, (name, _, kind)) in aggs.iter().enumerate() {
+                let sql = c.fresh();
+                let new = Col {
+                    name: name.clone(),
+                    sql,
+                    kind: *kind,
+                };
+                let e = format!("g.ga{j}");
+                match cols.iter().position(|(_, col)| col.name == *name) {
+                    Some(i) => cols[i] = (e, new),
+                    None => cols.push((e, new)),
+                }
+            }
+            let on: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| format!("r.{k} = g.gk{i}"))
+                .collect();
+            let join = match (on.is_empty(), missing) {
+                (true, _) => format!("CROSS JOIN {groups} AS g"),
+                // No row has a group.
+                (false, true) => format!("LEFT JOIN {groups} AS g ON FALSE"),
+                (false, false) => format!("LEFT JOIN {groups} AS g ON {}", on.join(" AND ")),
+            };
+            let mut list: Vec<String> = cols
+                .iter()
+                .map(|(e, col)| format!("{e} AS {}", col.sql))
+                .collect();
+            list.push("r.ord".into());
+            // The stage before the groups is the rows' one.
+            let rows = c.ctes[c.ctes.len() - 2].0.clone();
+            c.push_cte(format!(
+                "SELECT {} FROM {rows} AS r {join}",
+                list.join(", ")
+            ));
+            c.cols = cols.into_iter().map(|(_, col)| col).collect();
+        }
+    }
+    Ok(())
+}
