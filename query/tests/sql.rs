@@ -24,7 +24,7 @@ use evidx_query::{detection, spl, Engine};
 
 /// Compiled and matching detections must not fall below this (the count
 /// when last raised: a regression in the compiler shows here).
-const MIN_MATCHED: usize = 76;
+const MIN_MATCHED: usize = 77;
 
 /// The ESCU detection files (the main set and the post-command set).
 fn escu_files() -> Vec<PathBuf> {
@@ -293,6 +293,7 @@ fn edge_searches() -> Vec<(String, String)> {
         format!("{ts} by Processes.dest | rename Processes.* as * | stats count as hosts, count(nosuch) as none, dc(nosuch) as d2, values(nosuch) as v2, max(count) as top | eval x=top"),
         format!("{ts} by Processes.dest | rename Processes.* as * | eventstats count as total max(count) as top | eventstats count as x by nosuch | where count = top"),
         format!("{ts} by Processes.dest | rename Processes.* as * | stats count by nosuch"),
+        format!("{ts} by Processes.process Processes.dest | rename Processes.* as * | eval tag=\"old\" | rex field=process \"(?<exe>[^ ]+[.]exe)(?<rest>.*)\" | rex field=process \"(?i)(?<tag>powershell|cmd)\" | rex field=dest \"(?<dest>[^.]+)[.](?<domain>.*)\" | rex field=nosuch \"(?<never>.)\" | table process exe rest tag dest domain"),
     ];
     cases
         .into_iter()

@@ -208,6 +208,12 @@ impl Dialect {
         }
     }
 
+    /// The text of capture group `group` of the first match of the regex
+    /// (already in this dialect's syntax) in `x`.
+    pub fn regex_extract(self, x: &str, re: &str, group: usize) -> String {
+        format!("regexp_extract({x}, {}, {group})", self.lit(re))
+    }
+
     /// `x` with leading and trailing Unicode white space removed.
     fn trim_ws(self, x: &str) -> String {
         let re = format!("^[{WHITE_SPACE_CLASS}]+|[{WHITE_SPACE_CLASS}]+$");

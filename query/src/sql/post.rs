@@ -109,7 +109,7 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
             span,
         ),
         Command::Lookup(l) => refuse("lookup is not compiled to SQL", &l.span),
-        Command::Rex(r) => refuse("rex is not compiled to SQL", &r.span),
+        Command::Rex(r) => rex(c, r),
         Command::Transaction(t) => refuse("transaction is not compiled to SQL", &t.span),
         Command::Stats(st) => super::stats::compile(c, st, span),
         Command::Makemv { .. } => refuse("makemv is not compiled to SQL", span),
@@ -203,4 +203,75 @@ fn ctime(c: &Compiler, col: &Col, format: &str) -> String {
         Kind::Text => one(&col.sql, &d.parse_num(&col.sql)),
         Kind::Multi => d.list_map(&col.sql, &one("v", &d.parse_num("v"))),
     }
+}
+
+/// `rex field=F "(?<name>...)"`: each named group's text of the first
+/// match becomes its field; a row where the regex does not match keeps the
+/// fields as they were (see `commands::rex`). Compiled for one match of a
+/// single-valued field, with every named group sure to take part.
+fn rex(c: &mut Compiler, r: &crate::spl::ast::Rex) -> Result<()> {
+    let span = &r.span;
+    if r.sed {
+        return refuse("rex mode=sed is not compiled to SQL", span);
+    }
+    if r.max_match != 1 {
+        return refuse(
+            "rex with max_match other than 1 (a multi-value per row) is not compiled to SQL",
+            span,
+        );
+    }
+    let Some(src) = c.col(&r.field).cloned() else {
+        // No such field: rex changes nothing.
+        return Ok(());
+    };
+    if src.kind == Kind::Multi {
+        return refuse(
+            format!("rex over the multi-valued {}: not compiled to SQL", r.field),
+            span,
+        );
+    }
+    let (re, groups) =
+        super::regex::translate_capturing(&r.pattern, c.d).map_err(|m| super::Refusal {
+            message: format!("rex {:?}: {m}", r.pattern),
+            span: span.clone(),
+        })?;
+    let x = c.text(&src);
+    let matched = format!("({x} IS NOT NULL AND {})", c.d.regex_match(&x, &re));
+    // One stage: every group reads the row as it was (the source field
+    // may be one of them).
+    let mut cols = c.passed();
+    for (i, g) in groups.iter().enumerate() {
+        let Some(name) = &g.name else { continue };
+        if !g.certain {
+            return refuse(
+                format!("rex: the group `{name}` may take no part in a match (optional, repeated or in an alternative); not compiled to SQL"),
+                span,
+            );
+        }
+        let old = match c.col(name) {
+            None => c.d.null_text(),
+            Some(col) if col.kind == Kind::Text => col.sql.clone(),
+            Some(_) => return refuse(
+                format!(
+                    "rex: `{name}` already holds numbers or several values; not compiled to SQL"
+                ),
+                span,
+            ),
+        };
+        let expr = format!(
+            "(CASE WHEN {matched} THEN {} ELSE {old} END)",
+            c.d.regex_extract(&x, &re, i + 1)
+        );
+        let new = Col {
+            name: name.clone(),
+            sql: c.fresh(),
+            kind: Kind::Text,
+        };
+        match cols.iter().position(|(_, col)| col.name == *name) {
+            Some(k) => cols[k] = (expr, new),
+            None => cols.push((expr, new)),
+        }
+    }
+    c.stage(cols, None);
+    Ok(())
 }

@@ -17,6 +17,39 @@ use super::dialect::{Dialect, WHITE_SPACE_CLASS};
 
 /// `pattern` in the dialect's syntax, or why it cannot be compiled.
 pub fn translate(pattern: &str, dialect: Dialect) -> Result<String, String> {
+    translate_groups(pattern, dialect, None)
+}
+
+/// A capture group of a pattern translated by [`translate_capturing`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Its name (`(?<name>...)`), if it has one.
+    pub name: Option<String>,
+    /// Whether every match of the pattern has it take part: a group at the
+    /// top of the pattern, not repeated by `?`, `*` or `{0,..}`, in a
+    /// pattern with no top-level `|`. Only then do the engines' empty text
+    /// for a group that took no part and evidx's "no value" agree.
+    pub certain: bool,
+}
+
+/// `pattern` in the dialect's syntax with its capture groups kept (named
+/// ones as plain groups, so they keep their numbers: group `i + 1` is
+/// `groups[i]`), for `rex`.
+pub fn translate_capturing(
+    pattern: &str,
+    dialect: Dialect,
+) -> Result<(String, Vec<Group>), String> {
+    let mut groups = Vec::new();
+    let out = translate_groups(pattern, dialect, Some(&mut groups))?;
+    Ok((out, groups))
+}
+
+/// [`translate`]; with `groups`, capture groups are kept and listed there.
+fn translate_groups(
+    pattern: &str,
+    dialect: Dialect,
+    mut groups: Option<&mut Vec<Group>>,
+) -> Result<String, String> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -28,6 +61,10 @@ pub fn translate(pattern: &str, dialect: Dialect) -> Result<String, String> {
         i = 4;
     }
     let mut depth = 0usize;
+    // Per open group: its index in `groups` if it captures.
+    let mut open: Vec<Option<usize>> = Vec::new();
+    // The capture group that closed last, for a quantifier after it.
+    let mut closed: Option<usize> = None;
     // Whether the previous item can take a quantifier.
     let mut quantifiable = false;
     while i < chars.len() {
@@ -48,18 +85,41 @@ pub fn translate(pattern: &str, dialect: Dialect) -> Result<String, String> {
                 continue;
             }
             '(' => {
-                if chars.get(i + 1) == Some(&'?') {
-                    if chars.get(i + 2) != Some(&':') {
-                        return Err(format!(
-                            "the group `{}` (lookaround, named group or flags) has no equivalent in SQL",
-                            chars[i..(i + 4).min(chars.len())].iter().collect::<String>()
-                        ));
+                let named = named_group(&chars, i);
+                let capture = match (&mut groups, named) {
+                    (Some(groups), Some((name, next))) => {
+                        groups.push(Group {
+                            name: Some(name),
+                            certain: depth == 0,
+                        });
+                        i = next;
+                        Some(groups.len() - 1)
                     }
-                    i += 3;
-                } else {
-                    i += 1;
-                }
-                out.push_str("(?:");
+                    (Some(groups), None) if chars.get(i + 1) != Some(&'?') => {
+                        groups.push(Group {
+                            name: None,
+                            certain: depth == 0,
+                        });
+                        i += 1;
+                        Some(groups.len() - 1)
+                    }
+                    _ => {
+                        if chars.get(i + 1) == Some(&'?') {
+                            if chars.get(i + 2) != Some(&':') {
+                                return Err(format!(
+                                    "the group `{}` (lookaround, named group or flags) has no equivalent in SQL",
+                                    chars[i..(i + 4).min(chars.len())].iter().collect::<String>()
+                                ));
+                            }
+                            i += 3;
+                        } else {
+                            i += 1;
+                        }
+                        None
+                    }
+                };
+                out.push_str(if capture.is_some() { "(" } else { "(?:" });
+                open.push(capture);
                 depth += 1;
                 quantifiable = false;
                 continue;
@@ -67,6 +127,14 @@ pub fn translate(pattern: &str, dialect: Dialect) -> Result<String, String> {
             ')' | '|' | '.' | '^' | '$' => {
                 if c == ')' {
                     depth = depth.checked_sub(1).ok_or("unbalanced `)`")?;
+                    closed = open.pop().flatten();
+                }
+                if c == '|' && depth == 0 {
+                    // Any group may take no part in a match.
+                    groups
+                        .iter_mut()
+                        .flat_map(|g| g.iter_mut())
+                        .for_each(|g| g.certain = false);
                 }
                 // (translation, whether it can be repeated)
                 let (text, q) = match c {
@@ -82,6 +150,13 @@ pub fn translate(pattern: &str, dialect: Dialect) -> Result<String, String> {
             '*' | '+' | '?' | '{' => {
                 if !quantifiable {
                     return Err(format!("`{c}` has nothing to repeat"));
+                }
+                // A group repeated perhaps zero times may take no part.
+                let optional = c != '+' && !(c == '{' && chars.get(i + 1) != Some(&'0'));
+                if let (Some(g), Some(groups), true) = (closed, &mut groups, optional) {
+                    if out.ends_with(')') {
+                        groups[g].certain = false;
+                    }
                 }
                 let next = if c == '{' {
                     let (text, next) = counted(&chars, i)?;
@@ -115,12 +190,29 @@ pub fn translate(pattern: &str, dialect: Dialect) -> Result<String, String> {
                 quantifiable = true;
             }
         }
+        if c != ')' {
+            closed = None;
+        }
         i += 1;
     }
     if depth != 0 {
         return Err("unbalanced `(`".into());
     }
     Ok(out)
+}
+
+/// The name of a named group `(?<name>` or `(?P<name>` at `chars[i]`, and
+/// the index after its `>` (None for any other group, lookbehinds too).
+fn named_group(chars: &[char], i: usize) -> Option<(String, usize)> {
+    let start = match (chars.get(i + 1), chars.get(i + 2), chars.get(i + 3)) {
+        (Some('?'), Some('<'), Some(c)) if *c != '=' && *c != '!' => i + 3,
+        (Some('?'), Some('P'), Some('<')) => i + 4,
+        _ => return None,
+    };
+    let len = chars[start..].iter().position(|&c| c == '>')?;
+    let name: String = chars[start..start + len].iter().collect();
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then_some((name, start + len + 1))
 }
 
 /// A literal character in a form every engine reads the same.
@@ -242,6 +334,39 @@ fn counted(chars: &[char], i: usize) -> Result<(String, usize), String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn capture_groups_keep_their_numbers_and_say_if_they_always_take_part() {
+        let (re, groups) =
+            translate_capturing(r"(?<a>x+)(\d)(?:y)(?P<b>z)?(?<c>[.])", Dialect::DuckDb).unwrap();
+        assert!(re.starts_with("(x+)("), "{re}");
+        let named: Vec<(Option<&str>, bool)> = groups
+            .iter()
+            .map(|g| (g.name.as_deref(), g.certain))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                (Some("a"), true),
+                (None, true),
+                (Some("b"), false),
+                (Some("c"), true)
+            ]
+        );
+        // A top-level alternative, a nested group, a repeat that may be zero.
+        let (_, groups) = translate_capturing("(?<a>x)|y", Dialect::Spark).unwrap();
+        assert!(!groups[0].certain);
+        let (_, groups) = translate_capturing("((?<a>x))", Dialect::Spark).unwrap();
+        assert!(!groups[1].certain);
+        let (_, groups) =
+            translate_capturing("(?<a>x){0,2}(?<b>y){1,2}(?<c>z)*", Dialect::Spark).unwrap();
+        let certain: Vec<bool> = groups.iter().map(|g| g.certain).collect();
+        assert_eq!(certain, [false, true, false]);
+        // Without capture, a named group is still refused; lookbehinds always.
+        assert!(translate("(?<a>x)", Dialect::DuckDb).is_err());
+        assert!(translate_capturing("(?<=a)b", Dialect::DuckDb).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -27,12 +27,14 @@ pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
     let mut missing = false;
     for b in &cmd.by {
         let col = match c.col(b) {
-            Some(col) if col.kind == Kind::Multi => return refuse(
-                format!(
+            Some(col) if col.kind == Kind::Multi => {
+                return refuse(
+                    format!(
                     "{b} is multi-valued: a row would be in several groups; not compiled to SQL"
                 ),
-                span,
-            ),
+                    span,
+                )
+            }
             Some(col) => col.clone(),
             None => {
                 missing = true;
