@@ -293,6 +293,8 @@ fn edge_searches() -> Vec<(String, String)> {
         format!("{ts} by Processes.dest | rename Processes.* as * | stats count as hosts, count(nosuch) as none, dc(nosuch) as d2, values(nosuch) as v2, max(count) as top | eval x=top"),
         format!("{ts} by Processes.dest | rename Processes.* as * | eventstats count as total max(count) as top | eventstats count as x by nosuch | where count = top"),
         format!("{ts} by Processes.dest | rename Processes.* as * | stats count by nosuch"),
+        format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | eval d2=substr(dest, 1, 4) | dedup d2 | dedup 2 process_name keepempty=true | fillnull value=x nosuch | dedup nosuch process_name | dedup nothere keepempty=true"),
+        format!("{ts} by Processes.dest | dedup nothere"),
         format!("{ts} by Processes.process Processes.dest | rename Processes.* as * | eval tag=\"old\" | rex field=process \"(?<exe>[^ ]+[.]exe)(?<rest>.*)\" | rex field=process \"(?i)(?<tag>powershell|cmd)\" | rex field=dest \"(?<dest>[^.]+)[.](?<domain>.*)\" | rex field=nosuch \"(?<never>.)\" | table process exe rest tag dest domain"),
     ];
     cases

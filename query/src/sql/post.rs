@@ -114,7 +114,13 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
         Command::Stats(st) => super::stats::compile(c, st, span),
         Command::Makemv { .. } => refuse("makemv is not compiled to SQL", span),
         Command::Mvexpand { .. } => refuse("mvexpand is not compiled to SQL", span),
-        Command::Dedup { .. } => refuse("dedup is not compiled to SQL", span),
+        Command::Dedup {
+            count,
+            fields,
+            keep_empty,
+            consecutive,
+            sort,
+        } => dedup(c, fields, *count, *keep_empty, *consecutive || !sort.is_empty(), span),
         Command::Join(_) => refuse("join is not compiled to SQL", span),
     }
 }
@@ -251,12 +257,14 @@ fn rex(c: &mut Compiler, r: &crate::spl::ast::Rex) -> Result<()> {
         let old = match c.col(name) {
             None => c.d.null_text(),
             Some(col) if col.kind == Kind::Text => col.sql.clone(),
-            Some(_) => return refuse(
-                format!(
+            Some(_) => {
+                return refuse(
+                    format!(
                     "rex: `{name}` already holds numbers or several values; not compiled to SQL"
                 ),
-                span,
-            ),
+                    span,
+                )
+            }
         };
         let expr = format!(
             "(CASE WHEN {matched} THEN {} ELSE {old} END)",
@@ -273,5 +281,60 @@ fn rex(c: &mut Compiler, r: &crate::spl::ast::Rex) -> Result<()> {
         }
     }
     c.stage(cols, None);
+    Ok(())
+}
+
+/// `dedup FIELDS`: the first `count` rows (in order) of each combination
+/// of the fields' values; a row missing one is dropped, or kept with
+/// `keepempty=true` (see `commands::reshape::Dedup`).
+fn dedup(
+    c: &mut Compiler,
+    fields: &[String],
+    count: usize,
+    keep_empty: bool,
+    unsupported: bool,
+    span: &Span,
+) -> Result<()> {
+    if unsupported {
+        return refuse(
+            "dedup with consecutive=true or sortby is not compiled to SQL",
+            span,
+        );
+    }
+    let mut keys = Vec::new();
+    for f in fields {
+        match c.col(f) {
+            Some(col) if col.kind == Kind::Multi => {
+                return refuse(
+                    format!("dedup on the multi-valued {f}: not compiled to SQL"),
+                    span,
+                )
+            }
+            Some(col) => keys.push(col.sql.clone()),
+            // A missing field: every row misses it.
+            None => keys.push(c.d.null_text()),
+        }
+    }
+    let present: Vec<String> = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect();
+    let present = present.join(" AND ");
+    let keep = format!(
+        "({present} AND dedup_n <= {}){}",
+        count.max(1),
+        if keep_empty {
+            format!(" OR NOT ({present})")
+        } else {
+            String::new()
+        }
+    );
+    let cols = c.passed();
+    let mut list: Vec<String> = cols.iter().map(|(e, _)| e.clone()).collect();
+    list.push("ord".into());
+    let body = format!(
+        "SELECT {} FROM (SELECT *, row_number() OVER (PARTITION BY {} ORDER BY ord) AS dedup_n FROM {}) AS d WHERE {keep}",
+        list.join(", "),
+        keys.join(", "),
+        c.current()
+    );
+    c.push_cte(body);
     Ok(())
 }
