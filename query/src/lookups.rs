@@ -41,7 +41,7 @@ pub enum LookupError {
 
 /// How a lookup field's values match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MatchType {
+pub enum MatchType {
     Exact,
     Wildcard,
     Cidr,
@@ -134,6 +134,15 @@ impl LookupTable {
                 })
                 .collect()
         })
+    }
+
+    /// How column `col`'s values match an event's (Exact for a column
+    /// out of range).
+    pub fn match_type(&self, col: usize) -> MatchType {
+        self.match_types
+            .get(col)
+            .copied()
+            .unwrap_or(MatchType::Exact)
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {

@@ -187,15 +187,8 @@ fn run() -> anyhow::Result<u8> {
     let group_memory = args.group_memory.saturating_mul(1 << 20);
     engine.set_group_memory(group_memory);
     engine.set_subsearch_limits(SubsearchLimits::maxout(args.subsearch_maxout));
-    let lookups_dir = args.lookups.clone().or_else(|| {
-        let dir = args.macros.as_ref()?.parent()?.join("lookups");
-        dir.is_dir().then_some(dir)
-    });
-    if let Some(dir) = lookups_dir {
-        if !dir.is_dir() {
-            anyhow::bail!("--lookups {}: no such folder", dir.display());
-        }
-        engine.set_lookups(evidx_query::lookups::LookupStore::later(&dir));
+    if let Some(store) = lookup_store(&args)? {
+        engine.set_lookups(store);
     }
     if let Some(dir) = &args.pack {
         // Detections run in parallel, one per core, each one's segments in
@@ -249,7 +242,22 @@ fn time_modifier(text: &str) -> Result<String, String> {
         .map_err(|e| e.reason)
 }
 
-/// `--emit-sql`: compile the search and print the statement.
+/// The lookups of `--lookups DIR`, or of the `lookups` folder beside
+/// `--macros` (read when a search first needs one).
+fn lookup_store(args: &Args) -> anyhow::Result<Option<evidx_query::lookups::LookupStore>> {
+    let dir = args.lookups.clone().or_else(|| {
+        let dir = args.macros.as_ref()?.parent()?.join("lookups");
+        dir.is_dir().then_some(dir)
+    });
+    match dir {
+        Some(dir) if !dir.is_dir() => anyhow::bail!("--lookups {}: no such folder", dir.display()),
+        Some(dir) => Ok(Some(evidx_query::lookups::LookupStore::later(&dir))),
+        None => Ok(None),
+    }
+}
+
+/// `--emit-sql`: compile the search and print the statement (a `lookup`'s
+/// rows are written into it).
 fn emit_sql(args: &Args, macros: &MacroSet, dialect: SqlDialect) -> anyhow::Result<u8> {
     let text = match (&args.spl, &args.file) {
         (Some(s), _) => s.clone(),
@@ -260,9 +268,12 @@ fn emit_sql(args: &Args, macros: &MacroSet, dialect: SqlDialect) -> anyhow::Resu
         SqlDialect::Duckdb => evidx_query::sql::Dialect::DuckDb,
         SqlDialect::Spark => evidx_query::sql::Dialect::Spark,
     };
+    let lookups = lookup_store(args)?.unwrap_or_default();
     let compiled = spl::parse_query(&text, macros)
         .map_err(evidx_query::QueryError::Spl)
-        .and_then(|q| evidx_query::sql::compile(&q, dialect));
+        .and_then(|q| {
+            evidx_query::sql::compile(&evidx_query::sql::with_lookups(&q, &lookups), dialect)
+        });
     match compiled {
         Ok(sql) => {
             print!("{sql}");

@@ -144,6 +144,61 @@ impl Dialect {
         }
     }
 
+    /// The non-null, non-empty values of `x` in a group, in the order of
+    /// `by`, as a list (null when there are none).
+    pub fn ordered_values(self, x: &str, by: &str) -> String {
+        match self {
+            Dialect::DuckDb => {
+                format!("list({x} ORDER BY {by}) FILTER (WHERE {x} IS NOT NULL AND {x} <> '')")
+            }
+            // collect_list keeps no order: each value goes with its key,
+            // and the pairs are sorted.
+            Dialect::Spark => format!(
+                "transform(array_sort(collect_list(CASE WHEN {x} IS NOT NULL AND {x} <> '' THEN named_struct('k', {by}, 'v', {x}) END)), s -> s.v)"
+            ),
+        }
+    }
+
+    /// In a group, the non-null `v` whose (`t`, `v`) is greatest
+    /// (`largest`) or least.
+    pub fn extreme_by(self, v: &str, t: &str, largest: bool) -> String {
+        let f = match (self, largest) {
+            (Dialect::DuckDb, true) => "arg_max",
+            (Dialect::DuckDb, false) => "arg_min",
+            (Dialect::Spark, true) => "max_by",
+            (Dialect::Spark, false) => "min_by",
+        };
+        let key = match self {
+            Dialect::DuckDb => format!("{{'t': {t}, 'v': {v}}}"),
+            Dialect::Spark => format!("struct({t}, {v})"),
+        };
+        format!("{f}({v}, {key}) FILTER (WHERE {v} IS NOT NULL)")
+    }
+
+    /// An empty list of texts.
+    pub fn empty_list(self) -> String {
+        match self {
+            Dialect::DuckDb => "CAST([] AS VARCHAR[])".into(),
+            Dialect::Spark => "CAST(array() AS ARRAY<STRING>)".into(),
+        }
+    }
+
+    /// The values of list `a` then those of list `b`.
+    pub fn list_concat(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("list_concat({a}, {b})"),
+            Dialect::Spark => format!("concat({a}, {b})"),
+        }
+    }
+
+    /// A list of `n` times the text `v` (`n` >= 0).
+    pub fn repeat_list(self, v: &str, n: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("list_transform(range(CAST({n} AS BIGINT)), lambda i: {v})"),
+            Dialect::Spark => format!("array_repeat({v}, CAST({n} AS INT))"),
+        }
+    }
+
     /// A list's first value (null for a null or empty list).
     pub fn list_first(self, x: &str) -> String {
         self.list_at(x, "0")

@@ -12,8 +12,8 @@
 //! `| search` over result rows), `tstats` (grouping and aggregates),
 //! `eval` (the eval language's conditions, for `| where`), `value` (its
 //! values, for `| eval`), `regex` (patterns every engine reads alike),
-//! `stats` (`stats` and `eventstats`), `post` (the other commands after
-//! tstats).
+//! `stats` (`stats` and `eventstats`), `lookup` (the lookup's rows written
+//! into the statement), `post` (the other commands after tstats).
 //!
 //! The statement is a chain of CTEs, one per command. Every column of a
 //! stage has a generated name (`c0`, `c1`, ...; the SPL names are given
@@ -24,6 +24,7 @@
 
 mod dialect;
 mod eval;
+mod lookup;
 mod post;
 mod regex;
 mod search;
@@ -80,6 +81,21 @@ fn refuse<T>(message: impl Into<String>, span: &Span) -> Result<T> {
         message: message.into(),
         span: span.clone(),
     })
+}
+
+/// The query with the tables of its `lookup` commands from `store` (a
+/// lookup not found stays without, and compiling it is refused with the
+/// reason).
+pub fn with_lookups(query: &Query, store: &crate::lookups::LookupStore) -> Query {
+    let mut q = query.clone();
+    for cmd in &mut q.pipeline.commands {
+        if let spl::ast::Command::Lookup(l) = cmd {
+            if l.table.is_none() {
+                l.table = store.get(&l.name).ok().flatten();
+            }
+        }
+    }
+    q
 }
 
 /// Compile a parsed query into one SQL statement of `dialect`.

@@ -108,7 +108,7 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
             "sort is not compiled to SQL (evidx's mixed number/text order and default limit of 10000)",
             span,
         ),
-        Command::Lookup(l) => refuse("lookup is not compiled to SQL", &l.span),
+        Command::Lookup(l) => super::lookup::compile(c, l),
         Command::Rex(r) => rex(c, r),
         Command::Transaction(t) => refuse("transaction is not compiled to SQL", &t.span),
         Command::Stats(st) => super::stats::compile(c, st, span),

@@ -7,7 +7,9 @@
 //! - rows come in byte order of the by-field texts, field by field;
 //! - `count`, `count(f)`, `dc(f)` (distinct texts), `values(f)` (distinct
 //!   texts in byte order), `min`/`max`/`earliest`/`latest` of `_time`
-//!   (epoch seconds, rounded down);
+//!   (epoch seconds, rounded down), `earliest`/`latest` of another field
+//!   (the value at the least or greatest time, ties to the least or
+//!   greatest text);
 //! - with no by-field, one row even when nothing matched (counts 0).
 
 use super::search::{event_column, events};
@@ -134,10 +136,15 @@ pub fn compile(c: &mut Compiler, ts: &Tstats) -> Result<()> {
                     &a.span,
                 )
             }
-            (AggFunc::Earliest | AggFunc::Latest, Some(_)) => {
-                return refuse(
-                    "earliest/latest of a field other than `_time`: evidx breaks ties of equal times by index order, which SQL does not have",
-                    &a.span,
+            // The value of the latest (earliest) event that has one; of
+            // events at the same time, the greatest (least) text, as evidx
+            // breaks the tie. An event without a time is before all others.
+            (AggFunc::Earliest | AggFunc::Latest, Some(f)) => {
+                inner.push(format!("{} AS {input}", field_text(c, f)));
+                inner.push(format!("coalesce({micros}, -9223372036854775807) AS t{j}"));
+                (
+                    d.extreme_by(&input, &format!("t{j}"), a.func == AggFunc::Latest),
+                    Kind::Text,
                 )
             }
             (AggFunc::Sum | AggFunc::Avg, _) => {
