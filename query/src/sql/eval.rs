@@ -1,14 +1,28 @@
-//! The eval language of `| where` as SQL, for the forms detections use:
-//! comparisons of values (fields, literals, and the values of
-//! [`super::value`]), `AND`/`OR`/`XOR`/`NOT`,
-//! `match(field, "re")`, `isnull`/`isnotnull`, `like(field, "pat")`, and
-//! `true`/`false`. The result follows [`crate::eval`]: three-valued logic
-//! (a null field makes a comparison null, and `where` keeps only true),
-//! comparisons true when any value of a multi-value satisfies them,
-//! numbers compared as numbers and other text in byte order.
+//! The eval language as SQL: conditions (`| where`, and the conditions
+//! inside values) and values (`| eval`, and the operands of comparisons).
+//! The two are one language, each made of the other, so they live here
+//! together.
+//!
+//! Conditions, in the forms detections use: comparisons of values,
+//! `AND`/`OR`/`XOR`/`NOT`, `match(field, "re")`, `isnull`/`isnotnull`,
+//! `like(field, "pat")`, and `true`/`false`. The result follows
+//! [`crate::eval`]: three-valued logic (a null field makes a comparison
+//! null, and `where` keeps only true), comparisons true when any value of a
+//! multi-value satisfies them, numbers compared as numbers and other text
+//! in byte order.
+//!
+//! Values, in the forms whose answer every engine gives as
+//! [`crate::eval`] does: fields, string and whole-number literals, `.`,
+//! whole-number `+ - *`, conditions (stored as `true`/`false`), `if`,
+//! `case`, `coalesce`, `lower`, `upper`, `len`, `substr` and `mvindex` with
+//! literal positions, `split` on a literal delimiter, and `mvcount`.
+//!
+//! A value has a [`Kind`] known when compiling. What could give another
+//! answer is refused: a division or a fraction (its text is the float
+//! formatting each engine does its own way), `+` of texts (a number or a
+//! concatenation depending on the row), and functions not listed.
 
 use super::regex::translate;
-use super::value::value;
 use super::{compare_literal, refuse, Col, Compiler, Kind, Result, Val};
 use crate::num::{format_num, parse_num};
 use crate::spl::ast::{BinOp, Expr, Span};
@@ -226,5 +240,323 @@ pub fn regex_command(
     Ok(match negate {
         true => format!("(NOT {any})"),
         false => any,
+    })
+}
+
+/// The SQL of an eval expression and the kind of its value.
+pub fn value(c: &Compiler, e: &Expr, span: &Span) -> Result<(String, Kind)> {
+    let d = c.d;
+    Ok(match e {
+        Expr::Field(f) => match c.col(f) {
+            Some(col) => (col.sql.clone(), col.kind),
+            None => (d.null_text(), Kind::Text),
+        },
+        Expr::Str(s) => (d.lit(s), Kind::Text),
+        Expr::Num(n) => (whole(*n, span)?, Kind::Int),
+        Expr::Null => (d.null_text(), Kind::Text),
+        Expr::Neg(inner) => match value(c, inner, span)? {
+            (x, Kind::Int) => (format!("(-{x})"), Kind::Int),
+            _ => return refuse("`-` of a text is a number or null by row; not compiled to SQL", span),
+        },
+        Expr::Binary { op, lhs, rhs } => match op {
+            BinOp::Concat => {
+                let (a, b) = (text(c, lhs, span)?, text(c, rhs, span)?);
+                (format!("({a} || {b})"), Kind::Text)
+            }
+            BinOp::Add | BinOp::Sub | BinOp::Mul => {
+                let (a, ka) = value(c, lhs, span)?;
+                let (b, kb) = value(c, rhs, span)?;
+                if ka != Kind::Int || kb != Kind::Int {
+                    return refuse(
+                        "arithmetic is compiled to SQL on whole numbers only (counts, lengths, literals); a text's `+` is a sum or a concatenation by row",
+                        span,
+                    );
+                }
+                let sym = match op {
+                    BinOp::Add => "+",
+                    BinOp::Sub => "-",
+                    _ => "*",
+                };
+                (format!("({a} {sym} {b})"), Kind::Int)
+            }
+            BinOp::Div | BinOp::Mod => {
+                return refuse(
+                    "`/` and `%` make fractions, whose text SQL engines format their own way; not compiled",
+                    span,
+                )
+            }
+            _ => condition(c, e, span)?,
+        },
+        Expr::Not(_) | Expr::Like { .. } | Expr::Bool(_) => condition(c, e, span)?,
+        Expr::Call { name, args, span } => value_call(c, name, args, span)?,
+        _ => return refuse("this eval expression is not compiled to SQL", span),
+    })
+}
+
+/// A whole-number literal as SQL (evidx prints it without a fraction).
+fn whole(n: f64, span: &Span) -> Result<String> {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        Ok(format!("CAST({} AS BIGINT)", n as i64))
+    } else {
+        refuse(
+            "a number with a fraction: its text is formatted differently by SQL engines; not compiled",
+            span,
+        )
+    }
+}
+
+/// A condition stored as a value: `true`, `false` or null.
+fn condition(c: &Compiler, e: &Expr, span: &Span) -> Result<(String, Kind)> {
+    let b = boolean(c, e, span)?;
+    Ok((
+        format!("(CASE WHEN {b} THEN 'true' WHEN NOT {b} THEN 'false' END)"),
+        Kind::Text,
+    ))
+}
+
+/// An expression's scalar text: a multi-value's first value, a whole
+/// number's digits.
+fn text(c: &Compiler, e: &Expr, span: &Span) -> Result<String> {
+    let (x, kind) = value(c, e, span)?;
+    Ok(as_text(c, &x, kind))
+}
+
+fn as_text(c: &Compiler, x: &str, kind: Kind) -> String {
+    match kind {
+        Kind::Text => x.to_string(),
+        Kind::Int => c.d.int_text(x),
+        Kind::Multi => c.d.list_first(x),
+    }
+}
+
+/// A whole-number literal argument.
+fn int_arg(args: &[Expr], i: usize, name: &str, span: &Span) -> Result<Option<i64>> {
+    match args.get(i) {
+        None => Ok(None),
+        Some(Expr::Num(n)) if n.fract() == 0.0 => Ok(Some(*n as i64)),
+        Some(Expr::Neg(inner)) => match &**inner {
+            Expr::Num(n) if n.fract() == 0.0 => Ok(Some(-(*n as i64))),
+            _ => refuse(
+                format!("`{name}` is compiled to SQL with literal whole-number positions only"),
+                span,
+            ),
+        },
+        Some(_) => refuse(
+            format!("`{name}` is compiled to SQL with literal whole-number positions only"),
+            span,
+        ),
+    }
+}
+
+/// Two branches' values as one kind (a whole number becomes its text
+/// beside a text).
+fn unify(
+    c: &Compiler,
+    a: (String, Kind),
+    b: (String, Kind),
+    span: &Span,
+) -> Result<(String, String, Kind)> {
+    let null = c.d.null_text();
+    Ok(match (a.1, b.1) {
+        (x, y) if x == y => (a.0, b.0, x),
+        // A missing field is null of any kind.
+        _ if a.0 == null => ("NULL".into(), b.0, b.1),
+        _ if b.0 == null => (a.0, "NULL".into(), a.1),
+        (Kind::Multi, _) | (_, Kind::Multi) => {
+            return refuse(
+                "branches of a multi-value and a single value are not compiled to SQL",
+                span,
+            )
+        }
+        _ => (as_text(c, &a.0, a.1), as_text(c, &b.0, b.1), Kind::Text),
+    })
+}
+
+fn value_call(c: &Compiler, name: &str, args: &[Expr], span: &Span) -> Result<(String, Kind)> {
+    let d = c.d;
+    let arg = |i: usize| match args.get(i) {
+        Some(e) => value(c, e, span),
+        None => Ok((d.null_text(), Kind::Text)),
+    };
+    Ok(match name {
+        "isnull" | "isnotnull" | "match" | "like" => condition(
+            c,
+            &Expr::Call {
+                name: name.to_string(),
+                args: args.to_vec(),
+                span: span.clone(),
+            },
+            span,
+        )?,
+        "lower" | "upper" => {
+            let (x, kind) = arg(0)?;
+            let f = |v: &str| format!("{name}({v})");
+            match kind {
+                Kind::Text => (f(&x), Kind::Text),
+                Kind::Int => (d.int_text(&x), Kind::Text),
+                Kind::Multi => (d.list_map(&x, &f("v")), Kind::Multi),
+            }
+        }
+        "len" => {
+            let x = text(c, args.first().unwrap_or(&Expr::Null), span)?;
+            (format!("CAST({} AS BIGINT)", d.char_length(&x)), Kind::Int)
+        }
+        "coalesce" => {
+            let mut out: Option<(String, Kind)> = None;
+            for a in args {
+                let v = value(c, a, span)?;
+                out = Some(match out {
+                    None => v,
+                    Some(acc) => {
+                        let (x, y, kind) = unify(c, acc, v, span)?;
+                        let null = match kind {
+                            Kind::Multi => format!("({x} IS NULL OR {} = 0)", d.list_len(&x)),
+                            _ => format!("({x} IS NULL)"),
+                        };
+                        (format!("(CASE WHEN {null} THEN {y} ELSE {x} END)"), kind)
+                    }
+                });
+            }
+            out.unwrap_or((d.null_text(), Kind::Text))
+        }
+        "if" => {
+            let Some(cond) = args.first() else {
+                return refuse("`if` needs three arguments", span);
+            };
+            let b = boolean(c, cond, span)?;
+            let (x, y, kind) = unify(c, arg(1)?, arg(2)?, span)?;
+            (format!("(CASE WHEN {b} THEN {x} ELSE {y} END)"), kind)
+        }
+        "case" => {
+            let mut kind: Option<Kind> = None;
+            let mut branches = Vec::new();
+            for pair in args.chunks(2) {
+                let [cond, val] = pair else {
+                    return refuse("`case` needs condition, value pairs", span);
+                };
+                let (v, k) = value(c, val, span)?;
+                let v = match (kind, k) {
+                    (None, k) => {
+                        kind = Some(k);
+                        v
+                    }
+                    (Some(a), b) if a == b => v,
+                    (Some(Kind::Multi), _) | (_, Kind::Multi) => {
+                        return refuse(
+                            "`case` of multi-values and single values is not compiled to SQL",
+                            span,
+                        )
+                    }
+                    _ => {
+                        kind = Some(Kind::Text);
+                        as_text(c, &v, k)
+                    }
+                };
+                branches.push((boolean(c, cond, span)?, v, k));
+            }
+            let kind = kind.unwrap_or(Kind::Text);
+            let whens: Vec<String> = branches
+                .into_iter()
+                .map(|(b, v, k)| {
+                    let v = match (kind, k) {
+                        (Kind::Text, Kind::Int) => d.int_text(&v),
+                        _ => v,
+                    };
+                    format!("WHEN {b} THEN {v}")
+                })
+                .collect();
+            match whens.is_empty() {
+                true => (d.null_text(), Kind::Text),
+                false => (format!("(CASE {} END)", whens.join(" ")), kind),
+            }
+        }
+        "substr" => {
+            let x = text(c, args.first().unwrap_or(&Expr::Null), span)?;
+            let Some(start) = int_arg(args, 1, name, span)? else {
+                return refuse("`substr` needs a start", span);
+            };
+            let len = int_arg(args, 2, name, span)?;
+            if len.is_some_and(|l| l < 0) {
+                return Ok((format!("(CASE WHEN {x} IS NOT NULL THEN '' END)"), Kind::Text));
+            }
+            // The 1-based first character evidx takes (see eval::substr).
+            let from = match start {
+                s if s > 0 => format!("{s}"),
+                0 => "1".into(),
+                s => format!("(greatest({} + ({s}), 0) + 1)", d.char_length(&x)),
+            };
+            let sub = match len {
+                Some(l) => d.substring(&x, &from, Some(&l.to_string())),
+                None => d.substring(&x, &from, None),
+            };
+            (sub, Kind::Text)
+        }
+        "split" => {
+            let x = text(c, args.first().unwrap_or(&Expr::Null), span)?;
+            let Some(Expr::Str(delim)) = args.get(1).filter(|a| !matches!(a, Expr::Str(d) if d.is_empty())) else {
+                return refuse(
+                    "`split` is compiled to SQL with a literal, non-empty delimiter only",
+                    span,
+                );
+            };
+            (d.split(&x, delim), Kind::Multi)
+        }
+        "mvcount" => {
+            let (x, kind) = arg(0)?;
+            let n = match kind {
+                Kind::Multi => format!(
+                    "(CASE WHEN {x} IS NULL OR {len} = 0 THEN NULL ELSE {len} END)",
+                    len = d.list_len(&x)
+                ),
+                _ => format!("(CASE WHEN {x} IS NULL THEN NULL ELSE 1 END)"),
+            };
+            (format!("CAST({n} AS BIGINT)"), Kind::Int)
+        }
+        "mvindex" => {
+            let (x, kind) = arg(0)?;
+            let list = match kind {
+                Kind::Multi => x,
+                _ => format!(
+                    "(CASE WHEN {x} IS NULL THEN NULL ELSE {} END)",
+                    d.list_of_one(&as_text(c, &x, kind))
+                ),
+            };
+            let Some(start) = int_arg(args, 1, name, span)? else {
+                return refuse("`mvindex` needs a start", span);
+            };
+            let end = int_arg(args, 2, name, span)?;
+            let n = d.list_len(&list);
+            // 0-based, negative from the end, end inclusive (eval::mvindex).
+            let norm = |i: i64| match i < 0 {
+                true => format!("({n} + ({i}))"),
+                false => format!("{i}"),
+            };
+            let (s, e) = (norm(start), end.map(norm));
+            match e {
+                None => (
+                    format!(
+                        "(CASE WHEN {s} >= 0 AND {s} < {n} THEN {} END)",
+                        d.list_at(&list, &s)
+                    ),
+                    Kind::Text,
+                ),
+                Some(e) => {
+                    let e = format!("least({e}, {n} - 1)");
+                    (
+                        format!(
+                            "(CASE WHEN {s} >= 0 AND {s} < {n} AND {e} >= {s} THEN {} END)",
+                            d.list_slice(&list, &s, &e)
+                        ),
+                        Kind::Multi,
+                    )
+                }
+            }
+        }
+        _ => {
+            return refuse(
+                format!("`{name}` is not compiled to SQL in eval (if, case, coalesce, lower, upper, len, substr, split, mvcount, mvindex, match, like, isnull and isnotnull are)"),
+                span,
+            )
+        }
     })
 }

@@ -10,8 +10,8 @@
 //! One module per concern: `dialect` (what differs between DuckDB and
 //! Spark), `search` (the search language: the tstats `where` over events,
 //! `| search` over result rows), `tstats` (grouping and aggregates),
-//! `eval` (the eval language's conditions, for `| where`), `value` (its
-//! values, for `| eval`), `regex` (patterns every engine reads alike),
+//! `eval` (the eval language: conditions for `| where`, values for
+//! `| eval`), `regex` (patterns every engine reads alike),
 //! `stats` (`stats` and `eventstats`), `lookup` (the lookup's rows written
 //! into the statement), `post` (the other commands after tstats).
 //!
@@ -30,7 +30,6 @@ mod regex;
 mod search;
 mod stats;
 mod tstats;
-mod value;
 
 pub use dialect::Dialect;
 

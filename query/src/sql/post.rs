@@ -3,9 +3,9 @@
 //! running evidx's own command on a one-row probe table whose cells name
 //! the columns, so the names and order come out exactly as evidx's.
 
+use super::eval::value;
 use super::eval::{boolean, regex_command};
 use super::search::rows;
-use super::value::value;
 use super::{refuse, Col, Compiler, Kind, Result};
 use crate::spl::ast::{Command, Span};
 use crate::table::{Cell, Table};
