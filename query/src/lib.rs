@@ -13,6 +13,7 @@
 pub mod collect;
 pub mod commands;
 pub mod detection;
+pub mod encode;
 pub mod engine;
 pub mod eval;
 pub mod events;

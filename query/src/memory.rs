@@ -28,6 +28,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
 
+/// Heap a `String` takes besides its text (the `String` itself and the
+/// allocator's header), for the estimates that bound a search's memory.
+pub const STRING_BYTES: usize = std::mem::size_of::<String>() + 8;
+
 /// Resident bytes of index pages past which they are given back.
 pub const DEFAULT_PAGE_LIMIT: usize = 32 << 20;
 

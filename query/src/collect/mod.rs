@@ -32,7 +32,7 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
 
 use crate::field::{resolve_field, FieldRef};
 use crate::index_set::Part;
-use crate::memory::{Pacer, PACE};
+use crate::memory::{Pacer, PACE, STRING_BYTES};
 use crate::num::format_num;
 use crate::spl::ast::{Agg, AggFunc, ByField};
 use crate::table::{Cell, Table};
@@ -538,10 +538,6 @@ impl SegmentCollector for GroupSegment {
 /// Bytes of heap per ordinal held in a `Set` (a B-tree of `u64`: about
 /// 11 per 192-byte node) or `Ords` state.
 const HELD_ORD_BYTES: usize = 16;
-
-/// Heap a string of a harvest takes besides its text: the `String` itself
-/// and the allocator's header.
-const STRING_BYTES: usize = std::mem::size_of::<String>() + 8;
 
 /// Heap bytes a harvested string takes, as its piece's cap counts them.
 fn held(s: &str) -> usize {

@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 use super::{merge_aggs, AggValue, Groups, Ordered};
+use crate::encode::{get_str, get_u64, put_str, put_u64};
 use crate::field::FieldRef;
 use crate::spl::ast::AggFunc;
 
@@ -155,39 +156,6 @@ impl RunMerge {
         Ok(Some((key, aggs)))
     }
 }
-
-fn put_u64(out: &mut impl Write, v: u64) -> io::Result<()> {
-    out.write_all(&v.to_le_bytes())
-}
-
-fn get_u64(input: &mut impl Read) -> io::Result<u64> {
-    let mut b = [0u8; 8];
-    input.read_exact(&mut b)?;
-    Ok(u64::from_le_bytes(b))
-}
-
-fn put_str(out: &mut impl Write, s: &str) -> io::Result<()> {
-    put_u64(out, s.len() as u64)?;
-    out.write_all(s.as_bytes())
-}
-
-fn get_str(input: &mut impl Read) -> io::Result<String> {
-    let len = get_u64(input)?;
-    // A run is this process's own file: a length past any value's is
-    // damage, not data.
-    let len = usize::try_from(len)
-        .ok()
-        .filter(|&n| n <= MAX_VALUE_BYTES)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "spilled value too long"))?;
-    // Sized once and filled exactly (no growth, no probe for the end).
-    let mut bytes = vec![0; len];
-    input.read_exact(&mut bytes)?;
-    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-}
-
-/// Longest value a run may hold (a full command line from the doc store
-/// is far below it).
-const MAX_VALUE_BYTES: usize = 1 << 30;
 
 fn put_agg(out: &mut impl Write, a: Option<AggValue>) -> io::Result<()> {
     match a {

@@ -191,9 +191,6 @@ impl Open {
     }
 
     fn add(&mut self, r: usize, t: f64, values: &[&[String]]) {
-        if self.rows.is_empty() {
-            self.first = t;
-        }
         self.rows.push(r);
         self.last = t;
         for (have, new) in self.values.iter_mut().zip(values) {

@@ -14,7 +14,7 @@
 //! Refused: CIDR matching, a multi-valued input field, a lookup without
 //! rows (an ES or KV-store lookup), a lookup whose table was not loaded.
 
-use super::{refuse, Col, Compiler, Kind, Result};
+use super::{put_column, refuse, Col, Compiler, Kind, Result};
 use crate::lookups::{LookupTable, MatchType};
 use crate::spl::ast::Lookup;
 
@@ -196,21 +196,13 @@ pub fn compile(c: &mut Compiler, l: &Lookup) -> Result<()> {
             sql: c.fresh(),
             kind: Kind::Multi,
         };
-        match cols.iter().position(|(_, col)| col.name == *ef) {
-            Some(i) => cols[i] = (expr, new),
-            None => cols.push((expr, new)),
-        }
+        put_column(&mut cols, expr, new);
     }
-    let mut list: Vec<String> = cols
-        .iter()
-        .map(|(e, col)| format!("{e} AS {}", col.sql))
-        .collect();
-    list.push("r.ord".into());
-    c.push_cte(format!(
-        "SELECT {} FROM {rows} AS r LEFT JOIN {found} AS g ON g.mord = r.ord",
-        list.join(", ")
-    ));
-    c.cols = cols.into_iter().map(|(_, col)| col).collect();
+    c.stage_from(
+        cols,
+        &format!("{rows} AS r LEFT JOIN {found} AS g ON g.mord = r.ord"),
+        "r.ord",
+    );
     Ok(())
 }
 

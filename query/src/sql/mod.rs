@@ -153,6 +153,16 @@ impl Compiler {
     /// computed by `expr`, or passed on when `expr` is its own name) from
     /// the current stage, keeping the rows where `filter` is true.
     fn stage(&mut self, cols: Vec<(String, Col)>, filter: Option<String>) {
+        let mut from = self.current();
+        if let Some(f) = filter {
+            from.push_str(&format!(" WHERE {f}"));
+        }
+        self.stage_from(cols, &from, "ord");
+    }
+
+    /// Add a stage selecting `cols` and the row order `ord` from `from`
+    /// (what follows FROM: tables, joins, a WHERE).
+    fn stage_from(&mut self, cols: Vec<(String, Col)>, from: &str, ord: &str) {
         let mut list: Vec<String> = cols
             .iter()
             .map(|(e, c)| match *e == c.sql {
@@ -160,12 +170,11 @@ impl Compiler {
                 false => format!("{e} AS {}", c.sql),
             })
             .collect();
-        list.push("ord".into());
-        let mut body = format!("SELECT {} FROM {}", list.join(", "), self.current());
-        if let Some(f) = filter {
-            body.push_str(&format!(" WHERE {f}"));
-        }
-        self.push_cte(body);
+        list.push(match ord {
+            "ord" => "ord".to_string(),
+            o => format!("{o} AS ord"),
+        });
+        self.push_cte(format!("SELECT {} FROM {from}", list.join(", ")));
         self.cols = cols.into_iter().map(|(_, c)| c).collect();
     }
 
@@ -260,6 +269,15 @@ impl Compiler {
             ctes.join(",\n"),
             self.current()
         )
+    }
+}
+
+/// Put `col`, computed by `expr`, in place of the column of its name, or
+/// after the others (as `eval` sets a field).
+fn put_column(cols: &mut Vec<(String, Col)>, expr: String, col: Col) {
+    match cols.iter().position(|(_, c)| c.name == col.name) {
+        Some(i) => cols[i] = (expr, col),
+        None => cols.push((expr, col)),
     }
 }
 

@@ -6,7 +6,7 @@
 use super::eval::value;
 use super::eval::{boolean, regex_command};
 use super::search::rows;
-use super::{refuse, Col, Compiler, Kind, Result};
+use super::{put_column, refuse, Col, Compiler, Kind, Result};
 use crate::spl::ast::{Command, Span};
 use crate::table::{Cell, Table};
 
@@ -181,10 +181,7 @@ fn set_column(c: &mut Compiler, name: &str, expr: String, kind: Kind) {
         kind,
     };
     let mut cols = c.passed();
-    match cols.iter().position(|(_, col)| col.name == name) {
-        Some(i) => cols[i] = (expr, new),
-        None => cols.push((expr, new)),
-    }
+    put_column(&mut cols, expr, new);
     c.stage(cols, None);
 }
 
@@ -275,10 +272,7 @@ fn rex(c: &mut Compiler, r: &crate::spl::ast::Rex) -> Result<()> {
             sql: c.fresh(),
             kind: Kind::Text,
         };
-        match cols.iter().position(|(_, col)| col.name == *name) {
-            Some(k) => cols[k] = (expr, new),
-            None => cols.push((expr, new)),
-        }
+        put_column(&mut cols, expr, new);
     }
     c.stage(cols, None);
     Ok(())

@@ -14,7 +14,7 @@
 //! aggregate of multi-values, `min`/`max` of texts (Splunk's mixed order
 //! with ties kept by row), and the floating-point aggregates.
 
-use super::{refuse, Col, Compiler, Kind, Result};
+use super::{put_column, refuse, Col, Compiler, Kind, Result};
 use crate::spl::ast::{Span, Stats, StatsFunc, StatsKind};
 
 pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
@@ -124,28 +124,18 @@ pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
                     }
                 })
                 .collect();
-            let mut list: Vec<String> = cols
-                .iter()
-                .map(|(e, col)| format!("{e} AS {}", col.sql))
-                .collect();
-            let body = if keys.is_empty() {
-                list.push("1 AS ord".into());
-                format!("SELECT {} FROM {from}", list.join(", "))
+            if keys.is_empty() {
+                c.stage_from(cols, &from, "1");
             } else {
-                list.push(format!(
-                    "row_number() OVER (ORDER BY {}) AS ord",
-                    order.join(", ")
-                ));
                 let group: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-                format!(
-                    "SELECT {} FROM {from} WHERE {} GROUP BY {}",
-                    list.join(", "),
+                let body = format!(
+                    "{from} WHERE {} GROUP BY {}",
                     present.join(" AND "),
                     group.join(", ")
-                )
-            };
-            c.push_cte(body);
-            c.cols = cols.into_iter().map(|(_, col)| col).collect();
+                );
+                let ord = format!("row_number() OVER (ORDER BY {})", order.join(", "));
+                c.stage_from(cols, &body, &ord);
+            }
         }
         StatsKind::Eventstats | StatsKind::Streamstats => {
             // The groups, then every row joined to its own.
@@ -182,11 +172,7 @@ pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
                     sql,
                     kind: *kind,
                 };
-                let e = format!("g.ga{j}");
-                match cols.iter().position(|(_, col)| col.name == *name) {
-                    Some(i) => cols[i] = (e, new),
-                    None => cols.push((e, new)),
-                }
+                put_column(&mut cols, format!("g.ga{j}"), new);
             }
             let on: Vec<String> = keys
                 .iter()
@@ -199,18 +185,7 @@ pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
                 (false, true) => format!("LEFT JOIN {groups} AS g ON FALSE"),
                 (false, false) => format!("LEFT JOIN {groups} AS g ON {}", on.join(" AND ")),
             };
-            let mut list: Vec<String> = cols
-                .iter()
-                .map(|(e, col)| format!("{e} AS {}", col.sql))
-                .collect();
-            list.push("r.ord".into());
-            // The stage before the groups is the rows' one.
-            let rows = c.ctes[c.ctes.len() - 2].0.clone();
-            c.push_cte(format!(
-                "SELECT {} FROM {rows} AS r {join}",
-                list.join(", ")
-            ));
-            c.cols = cols.into_iter().map(|(_, col)| col).collect();
+            c.stage_from(cols, &format!("{from} AS r {join}"), "r.ord");
         }
     }
     Ok(())

@@ -14,6 +14,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Write};
 
 use super::{value_cmp, LIST_LIMIT};
+use crate::encode::{get_f64, get_str, get_u64, put_f64, put_str, put_u64};
+use crate::memory::STRING_BYTES;
 use crate::num::{format_num, parse_num};
 use crate::spl::ast::StatsFunc;
 use crate::table::Cell;
@@ -43,10 +45,6 @@ pub(super) enum Acc {
     /// `earliest`, `latest`: the time and value kept so far.
     Timed(Option<(f64, String)>),
 }
-
-/// Heap a string takes besides its text (the `String` and the allocator's
-/// header), for the estimates of [`Acc::add`].
-pub(super) const STRING_BYTES: usize = std::mem::size_of::<String>() + 8;
 
 impl Acc {
     pub(super) fn new(func: StatsFunc, field: Option<&str>) -> Self {
@@ -432,39 +430,9 @@ fn tag_u64(out: &mut impl Write, tag: u8, n: u64) -> io::Result<()> {
     put_u64(out, n)
 }
 
-fn put_u64(out: &mut impl Write, n: u64) -> io::Result<()> {
-    out.write_all(&n.to_le_bytes())
-}
-
-fn get_u64(input: &mut impl Read) -> io::Result<u64> {
-    let mut b = [0u8; 8];
-    input.read_exact(&mut b)?;
-    Ok(u64::from_le_bytes(b))
-}
-
-fn put_f64(out: &mut impl Write, x: f64) -> io::Result<()> {
-    put_u64(out, x.to_bits())
-}
-
-fn get_f64(input: &mut impl Read) -> io::Result<f64> {
-    Ok(f64::from_bits(get_u64(input)?))
-}
-
-pub(super) fn put_str(out: &mut impl Write, s: &str) -> io::Result<()> {
-    put_u64(out, s.len() as u64)?;
-    out.write_all(s.as_bytes())
-}
-
 /// `n` strings into any collection of them.
 fn get_strs<C: FromIterator<String>>(input: &mut impl Read, n: usize) -> io::Result<C> {
     (0..n).map(|_| get_str(input)).collect()
-}
-
-pub(super) fn get_str(input: &mut impl Read) -> io::Result<String> {
-    let len = get_u64(input)? as usize;
-    let mut bytes = vec![0u8; len];
-    input.read_exact(&mut bytes)?;
-    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 #[cfg(test)]

@@ -16,10 +16,11 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::commands::columns::{cell_at, set_column};
+use crate::memory::STRING_BYTES;
 use crate::num::parse_num;
 use crate::spl::ast::{Stats, StatsAgg, StatsKind};
 use crate::table::{Cell, Table};
-use acc::{Acc, STRING_BYTES};
+use acc::Acc;
 
 /// Heap a `stats` holds its groups in, about; past it they are written to
 /// disk as a sorted run, and the runs are merged as the result is read.

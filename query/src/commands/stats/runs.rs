@@ -14,6 +14,7 @@ use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
 
 use super::acc::{self, Acc};
 use super::SortKey;
+use crate::encode::{get_str, get_u64, put_str, put_u64};
 
 /// A run on disk.
 pub(super) struct Run {
@@ -29,9 +30,9 @@ pub(super) fn write_run(
     let n = groups.len() as u64;
     let mut out = BufWriter::with_capacity(1 << 16, &mut file);
     for (key, accs) in groups {
-        out.write_all(&(key.len() as u64).to_le_bytes())?;
+        put_u64(&mut out, key.len() as u64)?;
         for k in &key {
-            acc::put_str(&mut out, &k.0)?;
+            put_str(&mut out, &k.0)?;
         }
         for a in &accs {
             acc::write(&mut out, a)?;
@@ -56,11 +57,9 @@ impl Reader {
             return Ok(None);
         }
         self.left -= 1;
-        let mut b = [0u8; 8];
-        io::Read::read_exact(&mut self.input, &mut b)?;
-        let width = u64::from_le_bytes(b) as usize;
+        let width = get_u64(&mut self.input)? as usize;
         let key = (0..width)
-            .map(|_| acc::get_str(&mut self.input).map(SortKey))
+            .map(|_| get_str(&mut self.input).map(SortKey))
             .collect::<io::Result<_>>()?;
         let accs = (0..self.n_aggs)
             .map(|_| acc::read(&mut self.input))

@@ -1,0 +1,49 @@
+//! Numbers and strings in the temporary files a search writes (spilled
+//! group runs, `stats` runs): little-endian `u64`s, `f64`s by their bits,
+//! strings as a `u64` length and their bytes.
+
+use std::io::{self, Read, Write};
+
+/// Longest string a temporary file may hold (a full command line from the
+/// doc store is far below it): the file is this process's own, so a
+/// length past it is damage, not data.
+const MAX_STRING_BYTES: usize = 1 << 30;
+
+pub fn put_u64(out: &mut impl Write, v: u64) -> io::Result<()> {
+    out.write_all(&v.to_le_bytes())
+}
+
+pub fn get_u64(input: &mut impl Read) -> io::Result<u64> {
+    let mut b = [0u8; 8];
+    input.read_exact(&mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+pub fn put_f64(out: &mut impl Write, x: f64) -> io::Result<()> {
+    put_u64(out, x.to_bits())
+}
+
+pub fn get_f64(input: &mut impl Read) -> io::Result<f64> {
+    Ok(f64::from_bits(get_u64(input)?))
+}
+
+pub fn put_str(out: &mut impl Write, s: &str) -> io::Result<()> {
+    put_u64(out, s.len() as u64)?;
+    out.write_all(s.as_bytes())
+}
+
+pub fn get_str(input: &mut impl Read) -> io::Result<String> {
+    let len = usize::try_from(get_u64(input)?)
+        .ok()
+        .filter(|&n| n <= MAX_STRING_BYTES)
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a temporary file's string is too long",
+            )
+        })?;
+    // Sized once and filled exactly (no growth, no probe for the end).
+    let mut bytes = vec![0; len];
+    input.read_exact(&mut bytes)?;
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
