@@ -13,7 +13,8 @@
 //! `eval` (the eval language: conditions for `| where`, values for
 //! `| eval`), `regex` (patterns every engine reads alike),
 //! `stats` (`stats` and `eventstats`), `lookup` (the lookup's rows written
-//! into the statement), `post` (the other commands after tstats).
+//! into the statement), `subsearch` (`search [...]` and `join`), `post`
+//! (the other commands after tstats).
 //!
 //! The statement is a chain of CTEs, one per command. Every column of a
 //! stage has a generated name (`c0`, `c1`, ...; the SPL names are given
@@ -29,6 +30,7 @@ mod post;
 mod regex;
 mod search;
 mod stats;
+mod subsearch;
 mod tstats;
 
 pub use dialect::Dialect;
@@ -105,6 +107,7 @@ pub fn compile(query: &Query, dialect: Dialect) -> std::result::Result<String, Q
         ctes: Vec::new(),
         cols: Vec::new(),
         next_id: 0,
+        subs: Vec::new(),
     };
     c.run(query, &spans).map_err(|r| QueryError::Unsupported {
         message: format!("--emit-sql: {}", r.message),
@@ -120,6 +123,8 @@ struct Compiler {
     ctes: Vec<(String, String)>,
     cols: Vec<Col>,
     next_id: usize,
+    /// The compiled subsearches of `| search` filters, by their span.
+    subs: Vec<(Span, subsearch::SubTable)>,
 }
 
 impl Compiler {

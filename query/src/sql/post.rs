@@ -43,7 +43,10 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
         Command::Where(_) | Command::Search(_) | Command::Regex { .. } => {
             let keep = match cmd {
                 Command::Where(e) => boolean(c, e, span)?,
-                Command::Search(e) => rows(c, e)?,
+                Command::Search(e) => {
+                    super::subsearch::compile_filters(c, e)?;
+                    rows(c, e)?
+                }
                 Command::Regex {
                     field,
                     negate,
@@ -121,7 +124,7 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
             consecutive,
             sort,
         } => dedup(c, fields, *count, *keep_empty, *consecutive || !sort.is_empty(), span),
-        Command::Join(_) => refuse("join is not compiled to SQL", span),
+        Command::Join(j) => super::subsearch::join(c, j, span),
     }
 }
 

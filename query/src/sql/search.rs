@@ -94,7 +94,7 @@ pub fn events(d: Dialect, e: &SearchExpr) -> Result<String> {
         }
         SearchExpr::Subsearch(sub) => {
             return refuse(
-                "a subsearch is run by evidx before the search; it is not compiled to SQL",
+                "a subsearch in the tstats `where` is not compiled to SQL (one in `| search` is)",
                 &sub.span,
             )
         }
@@ -217,13 +217,29 @@ pub fn rows(c: &Compiler, e: &SearchExpr) -> Result<String> {
                     .collect(),
             )
         }
-        SearchExpr::Subsearch(sub) => {
-            return refuse(
-                "a subsearch is run by evidx before the search; it is not compiled to SQL",
-                &sub.span,
-            )
-        }
+        SearchExpr::Subsearch(sub) => super::subsearch::filter(c, &sub.span)?,
     })
+}
+
+/// A search value computed in SQL (`value`, text) against one value, as
+/// [`glob_eq`] compares a written one: a `*` in it is a wildcard, an
+/// exact number equals numerically, else the lower-cased texts compare.
+pub fn rows_glob_dynamic(d: Dialect, v: &super::Val, value: &str) -> String {
+    let lowered = d.lower(value);
+    let esc = d.lit("\\");
+    let mut like = lowered.clone();
+    for (from, to) in [("\\", "\\\\"), ("%", "\\%"), ("_", "\\_"), ("*", "%")] {
+        like = format!("replace({like}, {}, {})", d.lit(from), d.lit(to));
+    }
+    let num = d.parse_num(value);
+    format!(
+        "(CASE WHEN strpos({value}, '*') > 0 THEN ({} LIKE {like} ESCAPE {esc}) \
+         WHEN {num} IS NOT NULL AND {vnum} IS NOT NULL THEN {vnum} = {num} \
+         ELSE {} = {lowered} END)",
+        d.lower(&v.text),
+        d.lower(&v.text),
+        vnum = v.num
+    )
 }
 
 /// A glob against one value: an exact number equals numerically.
