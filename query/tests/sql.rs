@@ -310,6 +310,13 @@ fn edge_searches() -> Vec<(String, String)> {
         format!("{ts} by Processes.process_name Processes.dest | rename Processes.* as * | eval count=if(process_name=\"cmd.exe\", null(), count) | join type=left max=0 overwrite=false process_name [| tstats count values(Processes.dest) as dests from datamodel=Endpoint.Processes where Processes.process_name=cmd.exe OR Processes.process_name=powershell.exe by Processes.process_name Processes.user | rename Processes.* as *]"),
         format!("{ts} by Processes.process_name Processes.dest | rename Processes.* as * | join max=2 process_name nosuch [| tstats count from datamodel=Endpoint.Processes by Processes.process_name | rename Processes.* as * | eval nosuch=1]"),
         format!("{ts} by Processes.process_name Processes.dest | rename Processes.* as * | join type=left [| tstats count as n from datamodel=Endpoint.Processes by Processes.process_name Processes.dest | rename Processes.* as * | eval dest=lower(dest)] | head 50"),
+        // transaction: pauses, maxevents, keepevicted, no `_time`, rows
+        // without the field, a field no row has.
+        format!("{ts} by Processes.dest Processes.process_name _time | rename Processes.* as * | transaction dest maxpause=5m | where eventcount >= 2"),
+        "| tstats count values(Processes.user) as user from datamodel=Endpoint.Processes by Processes.process_name Processes.dest _time span=1h | rename Processes.* as * | transaction process_name maxevents=3 maxpause=1d keepevicted=true | head 60".into(),
+        format!("{ts} by Processes.dest Processes.process_name | rename Processes.* as * | transaction dest maxevents=4 | head 30"),
+        format!("{ts} by Processes.dest Processes.process_name _time span=1d | rename Processes.* as * | eval k=if(count > 1, dest, null()) | transaction k connected=false | table k _time duration eventcount count"),
+        format!("{ts} by Processes.dest _time | rename Processes.* as * | transaction nosuch"),
         format!("{ts} by Processes.process Processes.dest | rename Processes.* as * | eval tag=\"old\" | rex field=process \"(?<exe>[^ ]+[.]exe)(?<rest>.*)\" | rex field=process \"(?i)(?<tag>powershell|cmd)\" | rex field=dest \"(?<dest>[^.]+)[.](?<domain>.*)\" | rex field=nosuch \"(?<never>.)\" | table process exe rest tag dest domain"),
     ];
     cases

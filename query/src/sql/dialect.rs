@@ -57,6 +57,52 @@ impl Dialect {
         format!("CAST({x} AS {})", self.text_type())
     }
 
+    /// evidx's text of a finite DOUBLE `x` ([`crate::num::format_num`]):
+    /// a whole number under 1e15 without a point, any other in plain
+    /// decimal notation with the fewest digits that read back as `x`. The
+    /// digits are the engine's own shortest text (DuckDB's, Java's
+    /// `Double.toString`), laid out again without their exponent or
+    /// padding zeros.
+    pub fn num_text(self, x: &str) -> String {
+        let t = self.text_type();
+        let s = format!("lower(CAST({x} AS {t}))");
+        let int_part = self.regex_extract(&s, r"^-?([0-9]*)", 1);
+        let frac = self.regex_extract(&s, r"^-?[0-9]*\.([0-9]*)", 1);
+        let exp = format!(
+            "coalesce(TRY_CAST(nullif({}, '') AS BIGINT), 0)",
+            self.regex_extract(&s, r"e\+?(-?[0-9]+)$", 1)
+        );
+        let digits = format!("({int_part} || {frac})");
+        let trimmed = self.regex_replace(&digits, "^0+", "");
+        // Digits before the point, once the leading zeros are gone.
+        let point = format!("(length({int_part}) + {exp} - length({digits}) + length({trimmed}))");
+        let d = self.regex_replace(&trimmed, "0+$", "");
+        format!(
+            "(CASE WHEN {x} = floor({x}) AND abs({x}) < 1e15 THEN CAST(CAST({x} AS BIGINT) AS {t}) \
+             WHEN {d} = '' THEN '0' \
+             ELSE (CASE WHEN {x} < 0 THEN '-' ELSE '' END) || (CASE \
+             WHEN {point} <= 0 THEN '0.' || repeat('0', CAST(-{point} AS INT)) || {d} \
+             WHEN {point} >= length({d}) THEN {d} || repeat('0', CAST({point} - length({d}) AS INT)) \
+             ELSE substr({d}, 1, CAST({point} AS INT)) || '.' || substr({d}, CAST({point} + 1 AS INT)) END) END)"
+        )
+    }
+
+    /// The first match of the regex (this dialect's syntax) in `x`
+    /// replaced by `with`.
+    pub fn regex_replace(self, x: &str, re: &str, with: &str) -> String {
+        format!("regexp_replace({x}, {}, {})", self.lit(re), self.lit(with))
+    }
+
+    /// Sorted (byte order) distinct values of the lists `x` in a group.
+    pub fn flat_values_agg(self, x: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!(
+                "list_sort(list_distinct(flatten(list({x}) FILTER (WHERE {x} IS NOT NULL))))"
+            ),
+            Dialect::Spark => format!("array_sort(array_distinct(flatten(collect_list({x}))))"),
+        }
+    }
+
     /// A null of the text type.
     pub fn null_text(self) -> String {
         format!("CAST(NULL AS {})", self.text_type())

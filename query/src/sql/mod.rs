@@ -13,8 +13,8 @@
 //! `eval` (the eval language: conditions for `| where`, values for
 //! `| eval`), `regex` (patterns every engine reads alike),
 //! `stats` (`stats` and `eventstats`), `lookup` (the lookup's rows written
-//! into the statement), `subsearch` (`search [...]` and `join`), `post`
-//! (the other commands after tstats).
+//! into the statement), `subsearch` (`search [...]` and `join`),
+//! `transaction`, `post` (the other commands after tstats).
 //!
 //! The statement is a chain of CTEs, one per command. Every column of a
 //! stage has a generated name (`c0`, `c1`, ...; the SPL names are given
@@ -31,6 +31,7 @@ mod regex;
 mod search;
 mod stats;
 mod subsearch;
+mod transaction;
 mod tstats;
 
 pub use dialect::Dialect;

@@ -113,7 +113,7 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
         ),
         Command::Lookup(l) => super::lookup::compile(c, l),
         Command::Rex(r) => rex(c, r),
-        Command::Transaction(t) => refuse("transaction is not compiled to SQL", &t.span),
+        Command::Transaction(t) => super::transaction::compile(c, t),
         Command::Stats(st) => super::stats::compile(c, st, span),
         Command::Makemv { .. } => refuse("makemv is not compiled to SQL", span),
         Command::Mvexpand { .. } => refuse("mvexpand is not compiled to SQL", span),
