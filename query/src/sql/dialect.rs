@@ -65,26 +65,51 @@ impl Dialect {
     /// padding zeros.
     pub fn num_text(self, x: &str) -> String {
         let t = self.text_type();
-        let s = format!("lower(CAST({x} AS {t}))");
-        let int_part = self.regex_extract(&s, r"^-?([0-9]*)", 1);
-        let frac = self.regex_extract(&s, r"^-?[0-9]*\.([0-9]*)", 1);
-        let exp = format!(
-            "coalesce(TRY_CAST(nullif({}, '') AS BIGINT), 0)",
-            self.regex_extract(&s, r"e\+?(-?[0-9]+)$", 1)
-        );
-        let digits = format!("({int_part} || {frac})");
-        let trimmed = self.regex_replace(&digits, "^0+", "");
-        // Digits before the point, once the leading zeros are gone.
-        let point = format!("(length({int_part}) + {exp} - length({digits}) + length({trimmed}))");
-        let d = self.regex_replace(&trimmed, "0+$", "");
-        format!(
-            "(CASE WHEN {x} = floor({x}) AND abs({x}) < 1e15 THEN CAST(CAST({x} AS BIGINT) AS {t}) \
-             WHEN {d} = '' THEN '0' \
-             ELSE (CASE WHEN {x} < 0 THEN '-' ELSE '' END) || (CASE \
-             WHEN {point} <= 0 THEN '0.' || repeat('0', CAST(-{point} AS INT)) || {d} \
-             WHEN {point} >= length({d}) THEN {d} || repeat('0', CAST({point} - length({d}) AS INT)) \
-             ELSE substr({d}, 1, CAST({point} AS INT)) || '.' || substr({d}, CAST({point} + 1 AS INT)) END) END)"
-        )
+        // Each intermediate is bound once (see `bind`): written inline,
+        // the text of `x` would be repeated dozens of times, and nested
+        // numbers would grow the statement exponentially.
+        let body = |x: &str| {
+            let s = format!("lower(CAST({x} AS {t}))");
+            let int_part = self.regex_extract(&s, r"^-?([0-9]*)", 1);
+            let frac = self.regex_extract(&s, r"^-?[0-9]*\.([0-9]*)", 1);
+            let exp = format!(
+                "coalesce(TRY_CAST(nullif({}, '') AS BIGINT), 0)",
+                self.regex_extract(&s, r"e\+?(-?[0-9]+)$", 1)
+            );
+            let with_digits = |digits: &str| {
+                let trimmed = self.regex_replace(digits, "^0+", "");
+                // Digits before the point, once the leading zeros are gone.
+                let point =
+                    format!("(length({int_part}) + {exp} - length({digits}) + length({trimmed}))");
+                let d = self.regex_replace(&trimmed, "0+$", "");
+                let layout = |p: &str| {
+                    self.bind(&d, "nd", &format!(
+                        "(CASE WHEN nd = '' THEN '0' \
+                         ELSE (CASE WHEN {x} < 0 THEN '-' ELSE '' END) || (CASE \
+                         WHEN {p} <= 0 THEN '0.' || repeat('0', CAST(-{p} AS INT)) || nd \
+                         WHEN {p} >= length(nd) THEN nd || repeat('0', CAST({p} - length(nd) AS INT)) \
+                         ELSE substr(nd, 1, CAST({p} AS INT)) || '.' || substr(nd, CAST({p} + 1 AS INT)) END) END)"
+                    ))
+                };
+                self.bind(&point, "np", &layout("np"))
+            };
+            let digits = format!("({int_part} || {frac})");
+            format!(
+                "(CASE WHEN {x} = floor({x}) AND abs({x}) < 1e15 THEN CAST(CAST({x} AS BIGINT) AS {t}) ELSE {} END)",
+                self.bind(&digits, "ng", &with_digits("ng"))
+            )
+        };
+        self.bind(x, "nx", &body("nx"))
+    }
+
+    /// `body` (an expression over the variable `name`) with `name` bound
+    /// to the value of `x`, which is computed once: a lambda over a list
+    /// of one. An inner binding of the same name hides the outer one.
+    pub fn bind(self, x: &str, name: &str, body: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("list_transform([{x}], lambda {name}: {body})[1]"),
+            Dialect::Spark => format!("transform(array({x}), {name} -> {body})[0]"),
+        }
     }
 
     /// The first match of the regex (this dialect's syntax) in `x`
@@ -100,6 +125,14 @@ impl Dialect {
                 "list_sort(list_distinct(flatten(list({x}) FILTER (WHERE {x} IS NOT NULL))))"
             ),
             Dialect::Spark => format!("array_sort(array_distinct(flatten(collect_list({x}))))"),
+        }
+    }
+
+    /// Stop the statement with `message` (an expression of any type).
+    pub fn raise_error(self, message: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("error({})", self.lit(message)),
+            Dialect::Spark => format!("raise_error({})", self.lit(message)),
         }
     }
 
@@ -327,6 +360,10 @@ impl Dialect {
     /// evidx's `parse_num` of a text expression: the number it spells
     /// (trimmed, Rust float syntax, finite), else null.
     pub fn parse_num(self, x: &str) -> String {
+        self.bind(x, "pn", &self.parse_num_of("pn"))
+    }
+
+    fn parse_num_of(self, x: &str) -> String {
         let ws = WHITE_SPACE_CLASS;
         let re = format!(r"^[{ws}]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[{ws}]*$");
         let cast = format!("TRY_CAST({} AS DOUBLE)", self.trim_ws(x));

@@ -128,6 +128,13 @@ fn values_compared(c: &Compiler, op: &str, lhs: &Expr, rhs: &Expr, span: &Span) 
                     num: format!("CAST({x} AS DOUBLE)"),
                 },
             ),
+            Kind::Float => (
+                x.clone(),
+                Val {
+                    text: d.num_text(&x),
+                    num: x.clone(),
+                },
+            ),
             Kind::Multi => {
                 return refuse(
                     "a comparison of two expressions with multi-values is not compiled to SQL",
@@ -256,34 +263,35 @@ pub fn value(c: &Compiler, e: &Expr, span: &Span) -> Result<(String, Kind)> {
         Expr::Null => (d.null_text(), Kind::Text),
         Expr::Neg(inner) => match value(c, inner, span)? {
             (x, Kind::Int) => (format!("(-{x})"), Kind::Int),
-            _ => return refuse("`-` of a text is a number or null by row; not compiled to SQL", span),
+            _ => {
+                return refuse(
+                    "`-` of a text is a number or null by row; not compiled to SQL",
+                    span,
+                )
+            }
         },
         Expr::Binary { op, lhs, rhs } => match op {
             BinOp::Concat => {
                 let (a, b) = (text(c, lhs, span)?, text(c, rhs, span)?);
                 (format!("({a} || {b})"), Kind::Text)
             }
-            BinOp::Add | BinOp::Sub | BinOp::Mul => {
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => {
                 let (a, ka) = value(c, lhs, span)?;
                 let (b, kb) = value(c, rhs, span)?;
-                if ka != Kind::Int || kb != Kind::Int {
-                    return refuse(
-                        "arithmetic is compiled to SQL on whole numbers only (counts, lengths, literals); a text's `+` is a sum or a concatenation by row",
-                        span,
-                    );
-                }
                 let sym = match op {
                     BinOp::Add => "+",
                     BinOp::Sub => "-",
-                    _ => "*",
+                    BinOp::Mul => "*",
+                    _ => "/",
                 };
-                (format!("({a} {sym} {b})"), Kind::Int)
+                if ka == Kind::Int && kb == Kind::Int && *op != BinOp::Div {
+                    (format!("({a} {sym} {b})"), Kind::Int)
+                } else {
+                    arithmetic(c, *op, (&a, ka), (&b, kb))
+                }
             }
-            BinOp::Div | BinOp::Mod => {
-                return refuse(
-                    "`/` and `%` make fractions, whose text SQL engines format their own way; not compiled",
-                    span,
-                )
+            BinOp::Mod => {
+                return refuse("`%` is not compiled to SQL (`+`, `-`, `*`, `/` are)", span)
             }
             _ => condition(c, e, span)?,
         },
@@ -291,6 +299,40 @@ pub fn value(c: &Compiler, e: &Expr, span: &Span) -> Result<(String, Kind)> {
         Expr::Call { name, args, span } => value_call(c, name, args, span)?,
         _ => return refuse("this eval expression is not compiled to SQL", span),
     })
+}
+
+/// Arithmetic as [`crate::eval`] does it, in DOUBLEs: each side's number
+/// (a multi-value's first value; null when not a number) and a null
+/// result when either is null or for a division by zero. `+` of two
+/// values that are not both numbers joins their texts, so when a side may
+/// be text the result is text (a number as evidx prints it).
+fn arithmetic(c: &Compiler, op: BinOp, a: (&str, Kind), b: (&str, Kind)) -> (String, Kind) {
+    let d = c.d;
+    let num = |(x, k): (&str, Kind)| match k {
+        Kind::Int => format!("CAST({x} AS DOUBLE)"),
+        Kind::Float => format!("({x})"),
+        Kind::Text => d.parse_num(x),
+        Kind::Multi => d.parse_num(&d.list_first(x)),
+    };
+    let (na, nb) = (num(a), num(b));
+    let result = match op {
+        BinOp::Add => format!("({na} + {nb})"),
+        BinOp::Sub => format!("({na} - {nb})"),
+        BinOp::Mul => format!("({na} * {nb})"),
+        _ => format!("(CASE WHEN {nb} <> 0 THEN {na} / {nb} END)"),
+    };
+    let numeric = |k: Kind| matches!(k, Kind::Int | Kind::Float);
+    if op != BinOp::Add || (numeric(a.1) && numeric(b.1)) {
+        return (result, Kind::Float);
+    }
+    let (ta, tb) = (as_text(c, a.0, a.1), as_text(c, b.0, b.1));
+    (
+        format!(
+            "(CASE WHEN {na} IS NOT NULL AND {nb} IS NOT NULL THEN {} WHEN {ta} IS NOT NULL AND {tb} IS NOT NULL THEN {ta} || {tb} END)",
+            d.num_text(&result)
+        ),
+        Kind::Text,
+    )
 }
 
 /// A whole-number literal as SQL (evidx prints it without a fraction).
@@ -325,6 +367,7 @@ fn as_text(c: &Compiler, x: &str, kind: Kind) -> String {
     match kind {
         Kind::Text => x.to_string(),
         Kind::Int => c.d.int_text(x),
+        Kind::Float => c.d.num_text(x),
         Kind::Multi => c.d.list_first(x),
     }
 }
@@ -394,6 +437,7 @@ fn value_call(c: &Compiler, name: &str, args: &[Expr], span: &Span) -> Result<(S
             match kind {
                 Kind::Text => (f(&x), Kind::Text),
                 Kind::Int => (d.int_text(&x), Kind::Text),
+                Kind::Float => (d.num_text(&x), Kind::Text),
                 Kind::Multi => (d.list_map(&x, &f("v")), Kind::Multi),
             }
         }

@@ -38,6 +38,7 @@ pub use dialect::Dialect;
 
 use crate::engine::QueryError;
 use crate::spl::ast::Span;
+use crate::spl::ast::{SubSource, Subsearch};
 use crate::spl::{self, Query};
 
 /// How a column's values are held in SQL.
@@ -50,6 +51,9 @@ enum Kind {
     /// A list of texts: a multi-valued cell (`values()`); NULL or empty
     /// is a null cell.
     Multi,
+    /// A DOUBLE (`stats avg()`, arithmetic on fractions) whose text is
+    /// evidx's `format_num` of it ([`Dialect::num_text`]).
+    Float,
 }
 
 /// A column of the current stage.
@@ -141,6 +145,39 @@ impl Compiler {
         Ok(self.finish())
     }
 
+    /// Compile `sub` into stages of its own, its rows cut to `cap`; the
+    /// current stage and columns are those from before.
+    fn subsearch(&mut self, sub: &Subsearch, cap: usize) -> Result<subsearch::SubTable> {
+        let SubSource::Tstats(ts) = &sub.source else {
+            return refuse(
+                "a subsearch over `inputlookup` is not compiled to SQL (one over tstats is)",
+                &sub.span,
+            );
+        };
+        let outer = self.current();
+        let outer_cols = std::mem::take(&mut self.cols);
+        tstats::compile(self, ts)?;
+        for cmd in &sub.commands {
+            post::compile(self, cmd, &sub.span)?;
+        }
+        let cols = std::mem::replace(&mut self.cols, outer_cols);
+        let mut list: Vec<String> = cols.iter().map(|col| col.sql.clone()).collect();
+        list.push("ord".into());
+        let capped = match cap {
+            usize::MAX => format!("SELECT {} FROM {}", list.join(", "), self.current()),
+            cap => format!(
+                "SELECT {} FROM (SELECT *, row_number() OVER (ORDER BY ord) AS sub_n FROM {}) AS q WHERE sub_n <= {cap}",
+                list.join(", "),
+                self.current()
+            ),
+        };
+        self.push_cte(capped);
+        let name = self.current();
+        // The stages go on from the outer one.
+        self.push_cte(format!("SELECT * FROM {outer}"));
+        Ok(subsearch::SubTable { name, cols })
+    }
+
     /// A new generated column name.
     fn fresh(&mut self) -> String {
         let s = format!("c{}", self.next_id);
@@ -209,6 +246,7 @@ impl Compiler {
         match c.kind {
             Kind::Text => c.sql.clone(),
             Kind::Int => self.d.int_text(&c.sql),
+            Kind::Float => self.d.num_text(&c.sql),
             Kind::Multi => self.d.list_join(&c.sql),
         }
     }
@@ -237,6 +275,13 @@ impl Compiler {
                 };
                 format!("({} IS NOT NULL AND {})", c.sql, pred(&v))
             }
+            Kind::Float => {
+                let v = Val {
+                    text: self.d.num_text(&c.sql),
+                    num: c.sql.clone(),
+                };
+                format!("({} IS NOT NULL AND {})", c.sql, pred(&v))
+            }
             Kind::Multi => format!(
                 "coalesce({}, FALSE)",
                 self.d.list_any(&c.sql, &pred(&self.val("v")))
@@ -247,7 +292,7 @@ impl Compiler {
     /// True when the cell is null.
     fn is_null(&self, c: &Col) -> String {
         match c.kind {
-            Kind::Text | Kind::Int => format!("({} IS NULL)", c.sql),
+            Kind::Text | Kind::Int | Kind::Float => format!("({} IS NULL)", c.sql),
             Kind::Multi => format!("({} IS NULL OR {} = 0)", c.sql, self.d.list_len(&c.sql)),
         }
     }

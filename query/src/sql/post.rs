@@ -80,8 +80,8 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
                     None => (c.d.lit(value), Kind::Text),
                     Some(col) => match col.kind {
                         Kind::Text => (format!("coalesce({}, {})", col.sql, c.d.lit(value)), Kind::Text),
-                        Kind::Int => (
-                            format!("coalesce({}, {})", c.d.int_text(&col.sql), c.d.lit(value)),
+                        Kind::Int | Kind::Float => (
+                            format!("coalesce({}, {})", c.text(&col), c.d.lit(value)),
                             Kind::Text,
                         ),
                         Kind::Multi => (
@@ -207,6 +207,7 @@ fn ctime(c: &Compiler, col: &Col, format: &str) -> String {
             x = col.sql
         ),
         Kind::Text => one(&col.sql, &d.parse_num(&col.sql)),
+        Kind::Float => one(&d.num_text(&col.sql), &col.sql),
         Kind::Multi => d.list_map(&col.sql, &one("v", &d.parse_num("v"))),
     }
 }

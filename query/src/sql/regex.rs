@@ -9,9 +9,11 @@
 //!   and Java read them as ASCII); punctuation and control characters
 //!   are written `\x{..}`; capture groups become `(?:...)`;
 //! - `(?i)` is allowed at the start (Java needs `(?iu)` for Unicode);
-//! - refused: `\w`, `\b` (no exact RE2 form), lookarounds,
-//!   backreferences, atomic groups, other flags, nested or set-operation
-//!   classes, repetition counts over 1000 (RE2's limit).
+//! - `\w`, `\W`, `\b`, `\B` and lookarounds are kept for Spark (Java
+//!   reads the word classes as Unicode's under `(?U)`, which is added)
+//!   and refused for DuckDB (RE2's are ASCII; it has no lookarounds);
+//! - refused: backreferences, atomic groups, other flags, nested or
+//!   set-operation classes, repetition counts over 1000 (RE2's limit).
 
 use super::dialect::{Dialect, WHITE_SPACE_CLASS};
 
@@ -71,14 +73,14 @@ fn translate_groups(
         let c = chars[i];
         match c {
             '\\' => {
-                let (text, next) = escape(&chars, i, false)?;
+                let (text, next) = escape(&chars, i, false, dialect)?;
                 out.push_str(&text);
                 i = next;
                 quantifiable = true;
                 continue;
             }
             '[' => {
-                let (text, next) = class(&chars, i)?;
+                let (text, next) = class(&chars, i, dialect)?;
                 out.push_str(&text);
                 i = next;
                 quantifiable = true;
@@ -102,6 +104,21 @@ fn translate_groups(
                         });
                         i += 1;
                         Some(groups.len() - 1)
+                    }
+                    _ if lookaround(&chars, i).is_some() => {
+                        let len = lookaround(&chars, i).unwrap_or_default();
+                        if dialect == Dialect::DuckDb {
+                            return Err(format!(
+                                "the lookaround `{}` has no equivalent in DuckDB's RE2; compiled for Spark only",
+                                chars[i..i + len].iter().collect::<String>()
+                            ));
+                        }
+                        out.push_str(&chars[i..i + len].iter().collect::<String>());
+                        open.push(None);
+                        depth += 1;
+                        quantifiable = false;
+                        i += len;
+                        continue;
                     }
                     _ => {
                         if chars.get(i + 1) == Some(&'?') {
@@ -198,7 +215,28 @@ fn translate_groups(
     if depth != 0 {
         return Err("unbalanced `(`".into());
     }
+    if dialect == Dialect::Spark && UNICODE_WORDS.iter().any(|w| out.contains(w)) {
+        out.insert_str(0, "(?U)");
+    }
     Ok(out)
+}
+
+/// Escapes that Java reads as Unicode's word characters under `(?U)`
+/// (`UNICODE_CHARACTER_CLASS`), as Rust's regex reads them: alphabetic,
+/// marks, decimal digits, connector punctuation, join controls. The rest
+/// of a translated pattern never writes them (literal backslashes are
+/// `\x{5C}`), and `\d`, `\s` are already explicit, so the flag changes
+/// nothing else.
+const UNICODE_WORDS: [&str; 4] = [r"\w", r"\W", r"\b", r"\B"];
+
+/// The length of a lookaround opening `(?=`, `(?!`, `(?<=`, `(?<!` at
+/// `chars[i]`.
+fn lookaround(chars: &[char], i: usize) -> Option<usize> {
+    match (chars.get(i + 1), chars.get(i + 2), chars.get(i + 3)) {
+        (Some('?'), Some('=' | '!'), _) => Some(3),
+        (Some('?'), Some('<'), Some('=' | '!')) => Some(4),
+        _ => None,
+    }
 }
 
 /// The name of a named group `(?<name>` or `(?P<name>` at `chars[i]`, and
@@ -226,12 +264,25 @@ fn literal(c: char) -> String {
 
 /// The escape at `chars[i]` (a backslash): its translation and the index
 /// after it. `in_class`: inside `[...]`, where `\s` is spliced as ranges.
-fn escape(chars: &[char], i: usize, in_class: bool) -> Result<(String, usize), String> {
+fn escape(
+    chars: &[char],
+    i: usize,
+    in_class: bool,
+    dialect: Dialect,
+) -> Result<(String, usize), String> {
     let Some(&e) = chars.get(i + 1) else {
         return Err("the pattern ends with a lone `\\`".into());
     };
     let simple = |text: String| Ok((text, i + 2));
     match e {
+        // Java's word classes under `(?U)` are Unicode's, as evidx's are
+        // (see `UNICODE_WORDS`); RE2's are ASCII.
+        'w' | 'W' | 'b' | 'B' if dialect == Dialect::Spark && !(in_class && e == 'b') => {
+            simple(format!("\\{e}"))
+        }
+        'w' | 'W' | 'b' | 'B' if dialect == Dialect::DuckDb => Err(format!(
+            "`\\{e}` is ASCII to DuckDB's RE2 (evidx's is Unicode); compiled for Spark only"
+        )),
         'd' => simple(r"\p{Nd}".into()),
         'D' if !in_class => simple(r"\P{Nd}".into()),
         's' if in_class => simple(WHITE_SPACE_CLASS.into()),
@@ -264,7 +315,7 @@ fn escape(chars: &[char], i: usize, in_class: bool) -> Result<(String, usize), S
 }
 
 /// The class `[...]` at `chars[i]`: its translation and the index after it.
-fn class(chars: &[char], i: usize) -> Result<(String, usize), String> {
+fn class(chars: &[char], i: usize, dialect: Dialect) -> Result<(String, usize), String> {
     let mut out = String::from("[");
     let mut j = i + 1;
     if chars.get(j) == Some(&'^') {
@@ -289,7 +340,7 @@ fn class(chars: &[char], i: usize) -> Result<(String, usize), String> {
                 return Err("class set operations have no SQL equivalent".into())
             }
             '\\' => {
-                let (text, next) = escape(chars, j, true)?;
+                let (text, next) = escape(chars, j, true, dialect)?;
                 out.push_str(&text);
                 j = next;
             }

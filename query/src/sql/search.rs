@@ -221,27 +221,6 @@ pub fn rows(c: &Compiler, e: &SearchExpr) -> Result<String> {
     })
 }
 
-/// A search value computed in SQL (`value`, text) against one value, as
-/// [`glob_eq`] compares a written one: a `*` in it is a wildcard, an
-/// exact number equals numerically, else the lower-cased texts compare.
-pub fn rows_glob_dynamic(d: Dialect, v: &super::Val, value: &str) -> String {
-    let lowered = d.lower(value);
-    let esc = d.lit("\\");
-    let mut like = lowered.clone();
-    for (from, to) in [("\\", "\\\\"), ("%", "\\%"), ("_", "\\_"), ("*", "%")] {
-        like = format!("replace({like}, {}, {})", d.lit(from), d.lit(to));
-    }
-    let num = d.parse_num(value);
-    format!(
-        "(CASE WHEN strpos({value}, '*') > 0 THEN ({} LIKE {like} ESCAPE {esc}) \
-         WHEN {num} IS NOT NULL AND {vnum} IS NOT NULL THEN {vnum} = {num} \
-         ELSE {} = {lowered} END)",
-        d.lower(&v.text),
-        d.lower(&v.text),
-        vnum = v.num
-    )
-}
-
 /// A glob against one value: an exact number equals numerically.
 fn glob_eq(d: Dialect, glob: &Glob, v: &super::Val) -> String {
     let text = glob_sql(d, &d.lower(&v.text), glob);

@@ -1,7 +1,9 @@
 //! `stats` and `eventstats` after tstats as SQL, as [`crate::commands::stats`]
 //! makes them, for single-valued by-fields and the aggregates every engine
 //! gives alike: `count`, `count(f)`, `dc(f)` and `values(f)` of single
-//! values, and `min`/`max` of whole numbers (times, counts).
+//! values, `min`/`max` of whole numbers (times, counts), and `sum`,
+//! `avg`, `stdev`, `stdevp`, `var`, `varp` of whole numbers (exact; other
+//! numbers stop the statement with an error).
 //!
 //! - `stats` groups the rows whose by-fields all have a value and orders
 //!   the groups as evidx does (numbers first, numerically, then texts in
@@ -12,7 +14,7 @@
 //!
 //! Refused: a multi-valued by-field (a row in several groups), an
 //! aggregate of multi-values, `min`/`max` of texts (Splunk's mixed order
-//! with ties kept by row), and the floating-point aggregates.
+//! with ties kept by row), and the other aggregates.
 
 use super::{put_column, refuse, Col, Compiler, Kind, Result};
 use crate::spl::ast::{Span, Stats, StatsFunc, StatsKind};
@@ -69,6 +71,26 @@ pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
                 let f = if a.func == StatsFunc::Min { "min" } else { "max" };
                 (format!("{f}({})", col.sql), Kind::Int)
             }
+            (
+                StatsFunc::Sum
+                | StatsFunc::Avg
+                | StatsFunc::Stdev
+                | StatsFunc::Stdevp
+                | StatsFunc::Var
+                | StatsFunc::Varp,
+                Some(input),
+            ) => match input {
+                // No such field: no numbers.
+                None => (d.null_text(), Kind::Text),
+                Some(col) => {
+                    let num = match col.kind {
+                        Kind::Int => format!("CAST({} AS DOUBLE)", col.sql),
+                        Kind::Float => col.sql.clone(),
+                        _ => d.parse_num(&col.sql),
+                    };
+                    (numeric(d, a.func, &num, &a.column), Kind::Float)
+                }
+            },
             (StatsFunc::Min | StatsFunc::Max, _) => {
                 return refuse(
                     format!("{}: min/max of texts (numbers before texts, ties by row) is compiled to SQL for whole numbers only", a.column),
@@ -77,7 +99,7 @@ pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
             }
             _ => {
                 return refuse(
-                    format!("{}: this aggregate is not compiled to SQL (count, dc, values, and min/max of whole numbers are)", a.column),
+                    format!("{}: this aggregate is not compiled to SQL (count, dc, values, sum, avg, stdev, var, and min/max of whole numbers are)", a.column),
                     span,
                 )
             }
@@ -113,7 +135,7 @@ pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
             let order: Vec<String> = keys
                 .iter()
                 .flat_map(|(k, col)| match col.kind {
-                    Kind::Int => vec![k.clone()],
+                    Kind::Int | Kind::Float => vec![k.clone()],
                     _ => {
                         let num = d.parse_num(k);
                         vec![
@@ -189,4 +211,48 @@ pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `sum`, `avg`, `stdev`, `stdevp`, `var`, `varp` of `num` (each row's
+/// value as a DOUBLE, NULL when not a number) as a DOUBLE, bit for bit
+/// evidx's (`commands::stats::acc`): over whole numbers under 2^31 the
+/// sums are exact DECIMALs, and each side of the last division is rounded
+/// once (from its decimal text, which both engines read correctly
+/// rounded). Other numbers would need evidx's exact float sums: the
+/// statement stops with an error rather than give another answer.
+fn numeric(d: super::Dialect, func: StatsFunc, num: &str, column: &str) -> String {
+    let dec = format!("CAST({num} AS DECIMAL(38,0))");
+    let double = |x: &str| format!("CAST(CAST({x} AS {}) AS DOUBLE)", d.text_type());
+    let (n, sum) = (format!("count({num})"), format!("sum({dec})"));
+    let value = match func {
+        StatsFunc::Sum => double(&sum),
+        StatsFunc::Avg => format!("{} / CAST({n} AS DOUBLE)", double(&sum)),
+        _ => {
+            let sample = matches!(func, StatsFunc::Stdev | StatsFunc::Var);
+            let denom = match sample {
+                true => format!("({n} - 1)"),
+                false => n.clone(),
+            };
+            let spread = format!(
+                "{} / {}",
+                double(&format!(
+                    "CAST({n} AS DECIMAL(38,0)) * sum({dec} * {dec}) - {sum} * {sum}"
+                )),
+                double(&format!("CAST({n} AS DECIMAL(38,0)) * {denom}"))
+            );
+            let spread = match func {
+                StatsFunc::Stdev | StatsFunc::Stdevp => format!("sqrt({spread})"),
+                _ => spread,
+            };
+            // A single value has no spread (Splunk's 0).
+            format!("(CASE WHEN {denom} = 0 THEN CAST(0 AS DOUBLE) ELSE {spread} END)")
+        }
+    };
+    let whole = format!("bool_and({num} = floor({num}) AND abs({num}) < 2147483648.0)");
+    format!(
+        "(CASE WHEN {n} = 0 THEN CAST(NULL AS DOUBLE) WHEN {whole} THEN {value} ELSE {} END)",
+        d.raise_error(&format!(
+            "evidx: {column}: this aggregate of numbers other than whole numbers under 2^31 is not exact in SQL; run it with evidx-query"
+        ))
+    )
 }

@@ -14,10 +14,10 @@
 //!   join fields, `max` matches per row in the subsearch's order, and a
 //!   subsearch value replaces the row's as evidx's `join` replaces it.
 
-use super::search::rows_glob_dynamic;
-use super::{refuse, Col, Compiler, Kind, Result};
+use super::dialect::Dialect;
+use super::{refuse, Col, Compiler, Kind, Result, Val};
 use crate::resolve::SubsearchLimits;
-use crate::spl::ast::{Join, SearchExpr, Span, SubSource, Subsearch};
+use crate::spl::ast::{Join, SearchExpr, Span};
 
 /// A compiled subsearch: the stage holding its rows (at most the cap, in
 /// its order, with their `ord`) and its columns.
@@ -28,7 +28,7 @@ pub struct SubTable {
 }
 
 /// Compile the subsearches of a `| search` expression, so that
-/// [`super::search::rows`] finds them by their span.
+/// `search::rows` finds them by their span.
 pub fn compile_filters(c: &mut Compiler, e: &SearchExpr) -> Result<()> {
     match e {
         SearchExpr::And(items) | SearchExpr::Or(items) => {
@@ -39,45 +39,12 @@ pub fn compile_filters(c: &mut Compiler, e: &SearchExpr) -> Result<()> {
         }
         SearchExpr::Not(inner) => compile_filters(c, inner),
         SearchExpr::Subsearch(sub) => {
-            let t = table(c, sub, SubsearchLimits::default().rows)?;
+            let t = c.subsearch(sub, SubsearchLimits::default().rows)?;
             c.subs.push((sub.span.clone(), t));
             Ok(())
         }
         _ => Ok(()),
     }
-}
-
-/// Compile `sub` into stages of its own, its rows cut to `cap`; the
-/// current stage and columns are those from before.
-fn table(c: &mut Compiler, sub: &Subsearch, cap: usize) -> Result<SubTable> {
-    let SubSource::Tstats(ts) = &sub.source else {
-        return refuse(
-            "a subsearch over `inputlookup` is not compiled to SQL (one over tstats is)",
-            &sub.span,
-        );
-    };
-    let outer = c.current();
-    let outer_cols = std::mem::take(&mut c.cols);
-    super::tstats::compile(c, ts)?;
-    for cmd in &sub.commands {
-        super::post::compile(c, cmd, &sub.span)?;
-    }
-    let cols = std::mem::replace(&mut c.cols, outer_cols);
-    let mut list: Vec<String> = cols.iter().map(|col| col.sql.clone()).collect();
-    list.push("ord".into());
-    let capped = match cap {
-        usize::MAX => format!("SELECT {} FROM {}", list.join(", "), c.current()),
-        cap => format!(
-            "SELECT {} FROM (SELECT *, row_number() OVER (ORDER BY ord) AS sub_n FROM {}) AS q WHERE sub_n <= {cap}",
-            list.join(", "),
-            c.current()
-        ),
-    };
-    c.push_cte(capped);
-    let name = c.current();
-    // The stages go on from the outer one.
-    c.push_cte(format!("SELECT * FROM {outer}"));
-    Ok(SubTable { name, cols })
 }
 
 /// The filter of the subsearch at `span` (compiled by
@@ -137,7 +104,7 @@ pub fn filter(c: &Compiler, span: &Span) -> Result<String> {
 
 /// `| join [type=..] [max=N] [overwrite=..] FIELDS [ subsearch ]`.
 pub fn join(c: &mut Compiler, j: &Join, span: &Span) -> Result<()> {
-    let sub = table(c, &j.sub, SubsearchLimits::default().join_rows)?;
+    let sub = c.subsearch(&j.sub, SubsearchLimits::default().join_rows)?;
     let fields: Vec<String> = match j.fields.is_empty() {
         true => c
             .cols
@@ -241,4 +208,25 @@ fn qualified(col: &Col, alias: &str) -> Col {
         sql: format!("{alias}.{}", col.sql),
         ..col.clone()
     }
+}
+
+/// A search value computed in SQL (`value`, text) against one value, as
+/// `search::glob_eq` compares a written one: a `*` in it is a wildcard, an
+/// exact number equals numerically, else the lower-cased texts compare.
+fn rows_glob_dynamic(d: Dialect, v: &Val, value: &str) -> String {
+    let lowered = d.lower(value);
+    let esc = d.lit("\\");
+    let mut like = lowered.clone();
+    for (from, to) in [("\\", "\\\\"), ("%", "\\%"), ("_", "\\_"), ("*", "%")] {
+        like = format!("replace({like}, {}, {})", d.lit(from), d.lit(to));
+    }
+    let num = d.parse_num(value);
+    format!(
+        "(CASE WHEN instr({value}, '*') > 0 THEN ({} LIKE {like} ESCAPE {esc}) \
+         WHEN {num} IS NOT NULL AND {vnum} IS NOT NULL THEN {vnum} = {num} \
+         ELSE {} = {lowered} END)",
+        d.lower(&v.text),
+        d.lower(&v.text),
+        vnum = v.num
+    )
 }

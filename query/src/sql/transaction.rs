@@ -48,6 +48,7 @@ pub fn compile(c: &mut Compiler, t: &Transaction) -> Result<()> {
         Some(col) => {
             let num = match col.kind {
                 Kind::Int => format!("CAST({} AS DOUBLE)", col.sql),
+                Kind::Float => col.sql.clone(),
                 Kind::Text => d.parse_num(&col.sql),
                 Kind::Multi => d.parse_num(&d.list_first(&col.sql)),
             };

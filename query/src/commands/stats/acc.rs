@@ -212,8 +212,7 @@ impl Acc {
                     // Splunk gives 0 for the spread of a single value.
                     return num((!n.is_empty()).then_some(0.0));
                 }
-                let mean = n.iter().sum::<f64>() / n.len() as f64;
-                let var = n.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / denom as f64;
+                let var = variance(n, denom);
                 num(Some(match func {
                     StatsFunc::Stdev | StatsFunc::Stdevp => var.sqrt(),
                     _ => var,
@@ -256,6 +255,33 @@ fn timed_wins(func: StatsFunc, kept: Option<f64>, t: f64) -> bool {
         Some(k) if func == StatsFunc::Earliest => t < k,
         Some(k) => t >= k,
     }
+}
+
+/// The variance of `n` (`denom` is `n.len()` or one less), the same
+/// whatever the order of `n`. Whole numbers under 2^31 (lengths, counts,
+/// ids) are exact up to the last division, `(n*sum(x^2) - sum(x)^2) /
+/// (n*denom)`, each side rounded once, so SQL engines give it to the bit
+/// (`sql::stats`); other numbers take their deviations from the exact
+/// mean, summed exactly.
+pub(super) fn variance(n: &[f64], denom: usize) -> f64 {
+    const WHOLE: f64 = 2_147_483_648.0;
+    if n.len() < 1 << 31 && n.iter().all(|x| x.fract() == 0.0 && x.abs() < WHOLE) {
+        let (mut sum, mut squares) = (0i128, 0i128);
+        for &x in n {
+            let x = x as i128;
+            sum += x;
+            squares += x * x;
+        }
+        let count = n.len() as i128;
+        let num = count * squares - sum * sum;
+        return num as f64 / (count * denom as i128) as f64;
+    }
+    let mut sum = ExactSum::default();
+    n.iter().for_each(|&x| sum.add(x));
+    let mean = sum.value() / n.len() as f64;
+    let mut dev = ExactSum::default();
+    n.iter().for_each(|&x| dev.add((x - mean) * (x - mean)));
+    dev.value() / denom as f64
 }
 
 /// An exact sum of floats (Shewchuk's non-overlapping partials, as
@@ -458,6 +484,28 @@ mod tests {
         (1..=100).for_each(|i| ints.add(f64::from(i)));
         assert_eq!(ints.value(), 5050.0);
         assert_eq!(ExactSum::default().value(), 0.0);
+    }
+
+    #[test]
+    fn variance_does_not_depend_on_order() {
+        // Whole numbers: the exact formula, also against the textbook one
+        // on small values where both are exact.
+        let lens = [31.0, 7.0, 12.0, 12.0, 64.0, 3.0, 250.0];
+        let mut rev = lens;
+        rev.reverse();
+        assert_eq!(variance(&lens, 6).to_bits(), variance(&rev, 6).to_bits());
+        let small = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(variance(&small, 3), 5.0 / 3.0);
+        assert_eq!(variance(&small, 4), 1.25);
+        // Fractions: deviations from the exact mean, summed exactly.
+        let xs = [0.1, 1e8 + 0.7, 0.2, 3.3, -1e8, 2.25];
+        let mut ys = xs;
+        ys.rotate_left(2);
+        ys.swap(0, 3);
+        assert_eq!(variance(&xs, 5).to_bits(), variance(&ys, 5).to_bits());
+        // Past 2^31 the fraction path is taken, still exact for these.
+        let big = [3e9, 3e9 + 2.0];
+        assert_eq!(variance(&big, 1), 2.0);
     }
 
     #[test]
