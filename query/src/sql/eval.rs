@@ -13,14 +13,15 @@
 //!
 //! Values, in the forms whose answer every engine gives as
 //! [`crate::eval`] does: fields, string and whole-number literals, `.`,
-//! whole-number `+ - *`, conditions (stored as `true`/`false`), `if`,
-//! `case`, `coalesce`, `lower`, `upper`, `len`, `substr` and `mvindex` with
-//! literal positions, `split` on a literal delimiter, and `mvcount`.
+//! `+ - * /` (whole numbers as BIGINTs, anything else in DOUBLEs; `+` of a
+//! side that may be text is a sum or a concatenation by row, as text),
+//! conditions (stored as `true`/`false`), `if`, `case`, `coalesce`,
+//! `lower`, `upper`, `len`, `substr` and `mvindex` with literal positions,
+//! `split` on a literal delimiter, and `mvcount`.
 //!
 //! A value has a [`Kind`] known when compiling. What could give another
-//! answer is refused: a division or a fraction (its text is the float
-//! formatting each engine does its own way), `+` of texts (a number or a
-//! concatenation depending on the row), and functions not listed.
+//! answer is refused: `%`, `-` of a text, fractional literals, and
+//! functions not listed.
 
 use super::regex::translate;
 use super::{compare_literal, refuse, Col, Compiler, Kind, Result, Val};
