@@ -326,6 +326,13 @@ fn edge_searches() -> Vec<(String, String)> {
         format!("{ts} by Processes.dest Processes.process_name | rename Processes.* as * | eval l=len(process_name) | stats avg(l) as a stdev(l) as s var(l) as v stdevp(l) as sp varp(l) as vp sum(l) as t avg(count) as ac stdev(nosuch) as ns by dest"),
         format!("{ts} by Processes.dest Processes.process_name | rename Processes.* as * | eval l=len(process_name) | eventstats avg(l) as a stdev(l) as s by dest | eval z=(l - a) / s, half=l / 2, mix=a + dest, y=3*s + a, zero=l / 0 | where l > 2*s + a OR z < -1 | table dest process_name l a s z half mix y zero"),
         format!("{ts} by Processes.dest Processes.process_name | rename Processes.* as * | eval l=len(process_name) | eventstats avg(l) as a by dest | stats count values(a) as avgs by a | head 20"),
+        // sort: numbers before texts, nulls first, `-` reversing all of
+        // it, str(), a multi-value's first value, equal numbers keeping
+        // their order, a limit, 0 for all, a field no row has.
+        format!("{mv} by Processes.process_name | rename Processes.* as * | sort - count, str(process_name) | head 30"),
+        format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | sort 40 user -dest"),
+        format!("{mv} by Processes.process_name | rename Processes.* as * | eval k=if(count > 3, count, process_name), r=count / 3, e=if(count > 3, \"1.0\", \"1\") | sort -k | head 25 | sort - r, nosuch, e"),
+        format!("{mv} by Processes.process_name | rename Processes.* as * | eval e=if(count > 3, \"1.0\", \"1\"), n=if(procs > 2, null(), procs) | sort 0 e, -n"),
         format!("{ts} by Processes.process Processes.dest | rename Processes.* as * | eval tag=\"old\" | rex field=process \"(?<exe>[^ ]+[.]exe)(?<rest>.*)\" | rex field=process \"(?i)(?<tag>powershell|cmd)\" | rex field=dest \"(?<dest>[^.]+)[.](?<domain>.*)\" | rex field=nosuch \"(?<never>.)\" | table process exe rest tag dest domain"),
     ];
     cases

@@ -25,7 +25,10 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
             };
             for conv in conversions {
                 if conv.func != "ctime" {
-                    return refuse(format!("convert {}() is not compiled to SQL", conv.func), span);
+                    return refuse(
+                        format!("convert {}() is not compiled to SQL", conv.func),
+                        span,
+                    );
                 }
                 let Some(src) = c.col(&conv.field).cloned() else {
                     continue;
@@ -79,7 +82,10 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
                 let (expr, kind) = match c.col(&name).cloned() {
                     None => (c.d.lit(value), Kind::Text),
                     Some(col) => match col.kind {
-                        Kind::Text => (format!("coalesce({}, {})", col.sql, c.d.lit(value)), Kind::Text),
+                        Kind::Text => (
+                            format!("coalesce({}, {})", col.sql, c.d.lit(value)),
+                            Kind::Text,
+                        ),
                         Kind::Int | Kind::Float => (
                             format!("coalesce({}, {})", c.text(&col), c.d.lit(value)),
                             Kind::Text,
@@ -107,10 +113,10 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
             }
             Ok(())
         }
-        Command::Sort { .. } => refuse(
-            "sort is not compiled to SQL (evidx's mixed number/text order and default limit of 10000)",
-            span,
-        ),
+        Command::Sort { limit, keys } => {
+            sort(c, *limit, keys);
+            Ok(())
+        }
         Command::Lookup(l) => super::lookup::compile(c, l),
         Command::Rex(r) => rex(c, r),
         Command::Transaction(t) => super::transaction::compile(c, t),
@@ -123,7 +129,14 @@ pub fn compile(c: &mut Compiler, cmd: &Command, span: &Span) -> Result<()> {
             keep_empty,
             consecutive,
             sort,
-        } => dedup(c, fields, *count, *keep_empty, *consecutive || !sort.is_empty(), span),
+        } => dedup(
+            c,
+            fields,
+            *count,
+            *keep_empty,
+            *consecutive || !sort.is_empty(),
+            span,
+        ),
         Command::Join(j) => super::subsearch::join(c, j, span),
     }
 }
@@ -335,4 +348,61 @@ fn dedup(
     );
     c.push_cte(body);
     Ok(())
+}
+
+/// `sort [N] [-]FIELD ...` as [`crate::commands::sort`] orders rows: by
+/// each field's first value, nulls first, then numbers by value, then
+/// texts in byte order (`str(f)`: all as texts); `-` reverses the whole
+/// order of its field; ties keep their order. At most N rows (10,000
+/// without N, all with 0).
+fn sort(c: &mut Compiler, limit: Option<usize>, keys: &[crate::spl::ast::SortKey]) {
+    let d = c.d;
+    let mut order = Vec::new();
+    for k in keys {
+        let dir = if k.descending { " DESC" } else { "" };
+        let Some(col) = c.col(&k.field) else {
+            // No such field: every row ties.
+            continue;
+        };
+        let (text, num) = match col.kind {
+            Kind::Int | Kind::Float => (None, col.sql.clone()),
+            Kind::Text => (Some(col.sql.clone()), d.parse_num(&col.sql)),
+            Kind::Multi => {
+                let first = d.list_first(&col.sql);
+                (Some(first.clone()), d.parse_num(&first))
+            }
+        };
+        let Some(text) = text else {
+            order.push(format!("(CASE WHEN {num} IS NULL THEN 0 ELSE 1 END){dir}"));
+            order.push(format!("{num}{dir}"));
+            continue;
+        };
+        if k.kind.as_deref() == Some("str") {
+            order.push(format!("(CASE WHEN {text} IS NULL THEN 0 ELSE 1 END){dir}"));
+            order.push(format!("{text}{dir}"));
+            continue;
+        }
+        order.push(format!(
+            "(CASE WHEN {text} IS NULL THEN 0 WHEN {num} IS NOT NULL THEN 1 ELSE 2 END){dir}"
+        ));
+        order.push(format!("{num}{dir}"));
+        order.push(format!("(CASE WHEN {num} IS NULL THEN {text} END){dir}"));
+    }
+    order.push("ord".into());
+    let limit = match limit {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => Some(crate::commands::sort::SORT_DEFAULT_LIMIT),
+    };
+    let cols = c.passed();
+    let mut list: Vec<String> = cols.iter().map(|(e, _)| e.clone()).collect();
+    list.push("sort_n AS ord".into());
+    let keep = limit.map_or(String::new(), |n| format!(" WHERE sort_n <= {n}"));
+    let body = format!(
+        "SELECT {} FROM (SELECT *, row_number() OVER (ORDER BY {}) AS sort_n FROM {}) AS o{keep}",
+        list.join(", "),
+        order.join(", "),
+        c.current()
+    );
+    c.push_cte(body);
 }
