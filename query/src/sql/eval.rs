@@ -23,7 +23,7 @@
 //! answer is refused: `%`, `-` of a text, fractional literals, and
 //! functions not listed.
 
-use super::regex::translate;
+use super::filter_regex::translate_filter;
 use super::{compare_literal, refuse, Col, Compiler, Kind, Result, Val};
 use crate::num::{format_num, parse_num};
 use crate::spl::ast::{BinOp, Expr, Span};
@@ -218,7 +218,7 @@ fn like(c: &Compiler, expr: &Expr, pattern: &Expr, span: &Span) -> Result<String
 /// Whether the pattern matches some value of the column (null for a null
 /// cell or a missing column).
 fn regex_on(c: &Compiler, col: Option<&Col>, re: &str, span: &Span) -> Result<String> {
-    let re = translate(re, c.d).map_err(|m| super::Refusal {
+    let re = translate_filter(re, c.d).map_err(|m| super::Refusal {
         message: format!("regex {re:?}: {m}"),
         span: span.clone(),
     })?;
@@ -237,7 +237,7 @@ pub fn regex_command(
     pattern: &str,
     span: &Span,
 ) -> Result<String> {
-    let re = translate(pattern, c.d).map_err(|m| super::Refusal {
+    let re = translate_filter(pattern, c.d).map_err(|m| super::Refusal {
         message: format!("regex {pattern:?}: {m}"),
         span: span.clone(),
     })?;

@@ -25,6 +25,7 @@
 
 mod dialect;
 mod eval;
+mod filter_regex;
 mod lookup;
 mod post;
 mod regex;

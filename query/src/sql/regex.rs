@@ -10,8 +10,11 @@
 //!   are written `\x{..}`; capture groups become `(?:...)`;
 //! - `(?i)` is allowed at the start (Java needs `(?iu)` for Unicode);
 //! - `\w`, `\W`, `\b`, `\B` and lookarounds are kept for Spark (Java
-//!   reads the word classes as Unicode's under `(?U)`, which is added)
-//!   and refused for DuckDB (RE2's are ASCII; it has no lookarounds);
+//!   reads the word classes as Unicode's under `(?U)`, which is added);
+//!   for DuckDB `\w` and `\W` are written out as Unicode classes, and
+//!   `\b`, `\B` and lookarounds refused (RE2's are ASCII, it has no
+//!   lookarounds; at a filter's edges [`super::filter_regex`] rewrites
+//!   them first);
 //! - refused: backreferences, atomic groups, other flags, nested or
 //!   set-operation classes, repetition counts over 1000 (RE2's limit).
 
@@ -280,8 +283,20 @@ fn escape(
         'w' | 'W' | 'b' | 'B' if dialect == Dialect::Spark && !(in_class && e == 'b') => {
             simple(format!("\\{e}"))
         }
-        'w' | 'W' | 'b' | 'B' if dialect == Dialect::DuckDb => Err(format!(
-            "`\\{e}` is ASCII to DuckDB's RE2 (evidx's is Unicode); compiled for Spark only"
+        // For RE2, Unicode's word characters written out.
+        'w' | 'W' if dialect == Dialect::DuckDb => {
+            let mut class = word_class();
+            if e == 'W' {
+                class.negate();
+            }
+            let text = unicode_class(&class);
+            simple(match in_class {
+                true => text[1..text.len() - 1].to_string(),
+                false => text,
+            })
+        }
+        'b' | 'B' if dialect == Dialect::DuckDb => Err(format!(
+            "`\\{e}` inside the pattern has no RE2 form (RE2's is ASCII, evidx's Unicode); at its edges it is rewritten, and Spark reads it everywhere"
         )),
         'd' => simple(r"\p{Nd}".into()),
         'D' if !in_class => simple(r"\P{Nd}".into()),
@@ -381,6 +396,35 @@ fn counted(chars: &[char], i: usize) -> Result<(String, usize), String> {
         ));
     }
     Ok((format!("{{{}}}", body.replace(' ', "")), end + 1))
+}
+
+/// Unicode's word characters, as evidx's regexes read `\w`.
+pub fn word_class() -> regex_syntax::hir::ClassUnicode {
+    match regex_syntax::Parser::new()
+        .parse(r"\w")
+        .map(|h| h.into_kind())
+    {
+        Ok(regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(c))) => c,
+        // `\w` always parses to a Unicode class.
+        _ => regex_syntax::hir::ClassUnicode::empty(),
+    }
+}
+
+/// A class written out as `[\x{..}-\x{..}...]` (RE2 and Java syntax).
+pub fn unicode_class(class: &regex_syntax::hir::ClassUnicode) -> String {
+    let mut out = String::from("[");
+    for r in class.ranges() {
+        match r.start() == r.end() {
+            true => out.push_str(&format!(r"\x{{{:X}}}", r.start() as u32)),
+            false => out.push_str(&format!(
+                r"\x{{{:X}}}-\x{{{:X}}}",
+                r.start() as u32,
+                r.end() as u32
+            )),
+        }
+    }
+    out.push(']');
+    out
 }
 
 #[cfg(test)]
