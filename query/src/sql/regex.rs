@@ -13,7 +13,7 @@
 //!   reads the word classes as Unicode's under `(?U)`, which is added);
 //!   for DuckDB `\w` and `\W` are written out as Unicode classes, and
 //!   `\b`, `\B` and lookarounds refused (RE2's are ASCII, it has no
-//!   lookarounds; at a filter's edges [`super::filter_regex`] rewrites
+//!   lookarounds; at a filter's edges `filter_regex` rewrites
 //!   them first);
 //! - refused: backreferences, atomic groups, other flags, nested or
 //!   set-operation classes, repetition counts over 1000 (RE2's limit).
