@@ -482,8 +482,10 @@ mod tests {
     #[test]
     fn refuses_what_differs() {
         let d = Dialect::DuckDb;
+        // `\w` is written out as Unicode's word characters.
+        let words = regex::Regex::new(&translate(r"^\w+$", d).unwrap()).unwrap();
+        assert!(words.is_match("é_Ω9٣") && !words.is_match("a-b"));
         for p in [
-            r"\w+",
             r"a\b",
             r"(?!\.)",
             r"(?<=a)b",
