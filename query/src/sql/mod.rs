@@ -38,8 +38,7 @@ mod tstats;
 pub use dialect::Dialect;
 
 use crate::engine::QueryError;
-use crate::spl::ast::Span;
-use crate::spl::ast::{SubSource, Subsearch};
+use crate::spl::ast::{Span, SubSource, Subsearch};
 use crate::spl::{self, Query};
 
 /// How a column's values are held in SQL.
@@ -164,15 +163,11 @@ impl Compiler {
         let cols = std::mem::replace(&mut self.cols, outer_cols);
         let mut list: Vec<String> = cols.iter().map(|col| col.sql.clone()).collect();
         list.push("ord".into());
-        let capped = match cap {
-            usize::MAX => format!("SELECT {} FROM {}", list.join(", "), self.current()),
-            cap => format!(
-                "SELECT {} FROM (SELECT *, row_number() OVER (ORDER BY ord) AS sub_n FROM {}) AS q WHERE sub_n <= {cap}",
-                list.join(", "),
-                self.current()
-            ),
-        };
-        self.push_cte(capped);
+        self.push_cte(format!(
+            "SELECT {} FROM (SELECT *, row_number() OVER (ORDER BY ord) AS sub_n FROM {}) AS q WHERE sub_n <= {cap}",
+            list.join(", "),
+            self.current()
+        ));
         let name = self.current();
         // The stages go on from the outer one.
         self.push_cte(format!("SELECT * FROM {outer}"));
