@@ -94,8 +94,8 @@ struct Element {
 enum Cond {
     /// `\b` (true) or `\B`.
     Boundary(bool),
-    /// `^` or `$` (the text's edge).
-    Edge,
+    /// `^` (true: the text's start) or `$` (its end).
+    Edge(bool),
     /// A lookaround of one character: direction (ahead?), negated, the
     /// character class's text.
     Look {
@@ -204,9 +204,10 @@ fn context(
                             edge: !want_word,
                         }
                     }
-                    Cond::Edge => Allowed {
+                    // `^` after the match, or `$` before it: never.
+                    Cond::Edge(start) => Allowed {
                         chars: ClassUnicode::empty(),
-                        edge: true,
+                        edge: *start == (side == Side::Before),
                     },
                     Cond::Look {
                         ahead,
@@ -219,7 +220,7 @@ fn context(
                                     .into(),
                             );
                         }
-                        let mut set = look_set(class, flag)?;
+                        let mut set = look_set(class, flag, side)?;
                         if *negated {
                             set.chars.negate();
                             set.edge = !set.edge;
@@ -242,7 +243,7 @@ fn context(
 
 /// What a lookaround's inside matches: alternatives of one character or
 /// the text's edge (`(?=\s|"|$)`).
-fn look_set(inner: &str, flag: &str) -> Result<Allowed, String> {
+fn look_set(inner: &str, flag: &str, side: Side) -> Result<Allowed, String> {
     let mut set = Allowed {
         chars: ClassUnicode::empty(),
         edge: false,
@@ -251,7 +252,8 @@ fn look_set(inner: &str, flag: &str) -> Result<Allowed, String> {
         split_alternatives(inner).ok_or_else(|| format!("the lookaround `{inner}`"))?;
     for alt in alternatives {
         match alt.as_str() {
-            "^" | "$" | r"\A" | r"\z" => set.edge = true,
+            "^" | r"\A" => set.edge |= side == Side::Before,
+            "$" | r"\z" => set.edge |= side == Side::After,
             one => set.chars.union(&one_char(one, flag)?),
         }
     }
@@ -459,7 +461,8 @@ fn element(src: &str) -> Option<Element> {
     match src {
         r"\b" => return one(vec![Cond::Boundary(true)]),
         r"\B" => return one(vec![Cond::Boundary(false)]),
-        "^" | "$" | r"\A" | r"\z" => return one(vec![Cond::Edge]),
+        "^" | r"\A" => return one(vec![Cond::Edge(true)]),
+        "$" | r"\z" => return one(vec![Cond::Edge(false)]),
         _ => {}
     }
     let inner = src.strip_prefix('(')?.strip_suffix(')')?;
@@ -550,7 +553,9 @@ mod tests {
     /// The translation matches (RE2 is not here: Rust's regex reads the
     /// same syntax) exactly where evidx's regex does.
     fn agrees(p: &str, texts: &[&str]) {
-        let ours = regex::Regex::new(&duck(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+        let translated =
+            translate_filter(p, Dialect::DuckDb).unwrap_or_else(|e| panic!("{p}: {e}"));
+        let ours = regex::Regex::new(&translated).unwrap_or_else(|e| panic!("{p}: {e}"));
         let evidx = fancy_regex::Regex::new(p).unwrap();
         for t in texts {
             assert_eq!(
@@ -591,6 +596,9 @@ mod tests {
             r"(?:\b|\()cmd",
             r#"(?<![\\])\b\w+\.exe(?=\s|"|$)"#,
             r"(?i)\bcmd(?!\.|x)",
+            r"$cmd",
+            r"cmd^",
+            r"(?<=^|\s)cmd(?=$)",
         ] {
             agrees(p, &texts);
         }
