@@ -40,6 +40,24 @@ pub fn translate_filter(pattern: &str, dialect: Dialect) -> Result<String, Strin
     if lead == 0 && trail == 0 {
         return translate(pattern, dialect);
     }
+    // Every edge element speaks of the one character beside the rest of
+    // the pattern; one that consumes a character is that character only
+    // when nothing stands between it and the rest's far side.
+    let consumes = |i: &Item| {
+        i.context.as_ref().is_some_and(|e| {
+            e.alternatives
+                .iter()
+                .flatten()
+                .any(|c| matches!(c, Cond::Char(_)))
+        })
+    };
+    let inner_lead = items[..lead].iter().skip(1);
+    let inner_trail = items[items.len() - trail..].iter().rev().skip(1);
+    if inner_lead.chain(inner_trail).any(consumes) {
+        return Err(
+            "an assertion between a consumed edge character and the rest has no RE2 form".into(),
+        );
+    }
     let core_items = &items[lead..items.len() - trail];
     if core_items.is_empty() {
         return Err("a pattern of assertions only has no RE2 form".into());
@@ -599,6 +617,7 @@ mod tests {
             r"$cmd",
             r"cmd^",
             r"(?<=^|\s)cmd(?=$)",
+            r"(\s|^)\bcmd\b(?!\.)(\s|$)",
         ] {
             agrees(p, &texts);
         }
@@ -610,6 +629,10 @@ mod tests {
         assert!(duck(r"\b.?x").starts_with("refused"));
         assert!(duck(r"(?=x)x").starts_with("refused"));
         assert!(duck(r"\b").starts_with("refused"));
+        // `\b` between the consumed space and the word: not the same
+        // character as the one before `cmd`.
+        assert!(duck(r"\b(\s|^)cmd").starts_with("refused"));
+        assert!(duck(r"cmd(\s|$)\b").starts_with("refused"));
         // Spark keeps them.
         assert!(translate_filter(r"a\bb", Dialect::Spark).is_ok());
     }
