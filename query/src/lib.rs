@@ -32,6 +32,7 @@ pub mod pushdown;
 pub mod raw_glob_query;
 pub mod render;
 pub mod resolve;
+pub mod sorted_runs;
 pub mod spl;
 pub mod sql;
 pub mod table;

@@ -988,7 +988,7 @@ pub struct Merger {
     /// Estimated heap bytes of the merged table, and the budget.
     bytes: usize,
     budget: usize,
-    runs: Vec<spill::Run>,
+    runs: Vec<crate::sorted_runs::Run>,
 }
 
 impl Merger {

@@ -145,7 +145,7 @@ pub struct StatsStream<'c> {
     /// Estimated heap of `groups`, and the most it may be.
     bytes: usize,
     budget: usize,
-    runs: Vec<runs::Run>,
+    runs: Vec<crate::sorted_runs::Run>,
 }
 
 impl<'c> StatsStream<'c> {
@@ -191,7 +191,7 @@ impl<'c> StatsStream<'c> {
         }
         if self.bytes > self.budget {
             let groups = std::mem::take(&mut self.groups);
-            self.runs.push(runs::write_run(groups.into_iter())?);
+            self.runs.push(runs::write_run(groups)?);
             self.bytes = 0;
         }
         Ok(())
@@ -212,9 +212,9 @@ impl<'c> StatsStream<'c> {
             false => {
                 if !self.groups.is_empty() {
                     let groups = std::mem::take(&mut self.groups);
-                    self.runs.push(runs::write_run(groups.into_iter())?);
+                    self.runs.push(runs::write_run(groups)?);
                 }
-                Groups::Runs(runs::Merge::new(self.runs, cmd.aggs.len())?)
+                Groups::Runs(runs::merge(self.runs, cmd.aggs.len())?)
             }
         };
         Ok(StatsRows {

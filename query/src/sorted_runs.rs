@@ -1,0 +1,119 @@
+//! Sorted runs on disk and their k-way merge, for a table of groups that
+//! outgrows its memory (`collect::spill` after tstats, `commands::stats`
+//! after it). A run is an unnamed temporary file (gone when closed, even
+//! after a kill) of records in key order. The merge gives each key once,
+//! the records of equal keys combined in run order (the order the runs
+//! were written), so the answer is the one a table held whole gives.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Seek, SeekFrom, Write};
+
+/// A run on disk.
+pub struct Run {
+    file: File,
+    records: u64,
+}
+
+/// Write `records` (in key order) as a run, each with `put`.
+pub fn write<T>(
+    records: impl IntoIterator<Item = T>,
+    mut put: impl FnMut(&mut BufWriter<&mut File>, T) -> io::Result<()>,
+) -> io::Result<Run> {
+    let mut file = tempfile::tempfile()?;
+    let mut out = BufWriter::with_capacity(1 << 16, &mut file);
+    let mut n = 0;
+    for r in records {
+        put(&mut out, r)?;
+        n += 1;
+    }
+    out.flush()?;
+    drop(out);
+    file.seek(SeekFrom::Start(0))?;
+    Ok(Run { file, records: n })
+}
+
+/// Reads one record, as its key and value.
+pub type ReadRecord<K, V> = Box<dyn FnMut(&mut BufReader<File>) -> io::Result<(K, V)> + Send>;
+
+/// The records of several runs, merged in key order.
+pub struct Merge<K, V> {
+    /// Each run and the records it has left.
+    readers: Vec<(BufReader<File>, u64)>,
+    /// The next record of each run that has one, smallest key on top.
+    heap: BinaryHeap<Head<K, V>>,
+    read: ReadRecord<K, V>,
+}
+
+struct Head<K, V> {
+    key: K,
+    value: V,
+    run: usize,
+}
+
+impl<K: Ord, V> Ord for Head<K, V> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed: BinaryHeap is a max-heap. Equal keys: earliest run.
+        (&other.key, other.run).cmp(&(&self.key, self.run))
+    }
+}
+
+impl<K: Ord, V> PartialOrd for Head<K, V> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<K: Ord, V> PartialEq for Head<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl<K: Ord, V> Eq for Head<K, V> {}
+
+impl<K: Ord, V> Merge<K, V> {
+    pub fn new(runs: Vec<Run>, read: ReadRecord<K, V>) -> io::Result<Self> {
+        let mut merge = Merge {
+            readers: runs
+                .into_iter()
+                .map(|r| (BufReader::with_capacity(1 << 16, r.file), r.records))
+                .collect(),
+            heap: BinaryHeap::new(),
+            read,
+        };
+        for run in 0..merge.readers.len() {
+            merge.advance(run)?;
+        }
+        Ok(merge)
+    }
+
+    /// Put the next record of `run`, if any, on the heap.
+    fn advance(&mut self, run: usize) -> io::Result<()> {
+        let (input, left) = &mut self.readers[run];
+        if *left == 0 {
+            return Ok(());
+        }
+        *left -= 1;
+        let (key, value) = (self.read)(input)?;
+        self.heap.push(Head { key, value, run });
+        Ok(())
+    }
+
+    /// The next key and its value, the values of equal keys combined in
+    /// run order with `combine(earlier, later)`.
+    pub fn next_group(&mut self, mut combine: impl FnMut(&mut V, V)) -> io::Result<Option<(K, V)>> {
+        let Some(first) = self.heap.pop() else {
+            return Ok(None);
+        };
+        self.advance(first.run)?;
+        let (key, mut value) = (first.key, first.value);
+        while self.heap.peek().is_some_and(|h| h.key == key) {
+            let Some(same) = self.heap.pop() else { break };
+            self.advance(same.run)?;
+            combine(&mut value, same.value);
+        }
+        Ok(Some((key, value)))
+    }
+}
