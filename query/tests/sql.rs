@@ -493,7 +493,8 @@ fn spark_jobs_give_evidx_rows_and_tables() {
     let edge_dir = work.join("edge");
     std::fs::create_dir_all(&edge_dir).unwrap();
     let edge: Vec<PathBuf> = edge_searches()
-        .iter()
+        .into_iter()
+        .chain(spark_edge_searches())
         .map(|(name, search)| {
             let f = edge_dir.join(format!("{name}.spl"));
             std::fs::write(&f, search).unwrap();
@@ -501,17 +502,6 @@ fn spark_jobs_give_evidx_rows_and_tables() {
         })
         .collect();
     for f in &edge {
-        args.extend(["--file".as_ref(), f.as_os_str()]);
-    }
-    let spark_edge: Vec<PathBuf> = spark_edge_searches()
-        .iter()
-        .map(|(name, search)| {
-            let f = edge_dir.join(format!("{name}.spl"));
-            std::fs::write(&f, search).unwrap();
-            f
-        })
-        .collect();
-    for f in &spark_edge {
         args.extend(["--file".as_ref(), f.as_os_str()]);
     }
     let report = spark_job("hunt", &args);

@@ -208,6 +208,21 @@ pub(crate) mod testutil {
         }
     }
 
+    /// Process rows of the stats tests: two hosts and a null one, a
+    /// multivalue, a value that is not a number.
+    pub fn procs() -> Table {
+        t(
+            &["dest", "user", "process", "n", "_time"],
+            &[
+                &["h1", "bob", "cmd.exe", "3", "30"],
+                &["h1", "eve", "net.exe|cmd.exe", "10", "10"],
+                &["h2", "bob", "ipconfig", "x", "20"],
+                &["<null>", "bob", "whoami", "1", "40"],
+                &["h1", "bob", "cmd.exe", "2", "50"],
+            ],
+        )
+    }
+
     /// A column's cells, multivalues joined with `|`, null as `<null>`.
     pub fn col(table: &Table, name: &str) -> Vec<String> {
         let i = table

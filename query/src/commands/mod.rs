@@ -666,19 +666,18 @@ mod tests {
     /// the empty result.
     #[test]
     fn chunks_give_the_whole_tables_answer() {
-        use super::columns::testutil::cmds;
-        let input = t(
+        use super::columns::testutil::{cmds, procs};
+        // The stats rows, and a negative zero and a row without user,
+        // process or time.
+        let mut input = procs();
+        let more = t(
             &["dest", "user", "process", "n", "_time"],
             &[
-                &["h1", "bob", "cmd.exe", "3", "30"],
-                &["h1", "eve", "net.exe|cmd.exe", "10", "10"],
-                &["h2", "bob", "ipconfig", "x", "20"],
-                &["<null>", "bob", "whoami", "1", "40"],
-                &["h1", "bob", "cmd.exe", "2", "50"],
                 &["h2", "eve", "cmd.exe", "-0", "50"],
                 &["h3", "<null>", "<null>", "7", "<null>"],
             ],
         );
+        input.rows.extend(more.rows);
         let pipelines = [
             "| stats count c(process) dc(process) values(process) list(user) min(n) max(n) first(n) last(n) by dest",
             "| stats sum(n) avg(n) range(n) stdev(n) var(n) median(n) mode(user) earliest(user) latest(user) by user",

@@ -65,41 +65,38 @@ impl Dialect {
     /// padding zeros.
     pub fn num_text(self, x: &str) -> String {
         let t = self.text_type();
-        // Each intermediate is bound once (see `bind`): written inline,
-        // the text of `x` would be repeated dozens of times, and nested
-        // numbers would grow the statement exponentially.
-        let body = |x: &str| {
-            let s = format!("lower(CAST({x} AS {t}))");
-            let int_part = self.regex_extract(&s, r"^-?([0-9]*)", 1);
-            let frac = self.regex_extract(&s, r"^-?[0-9]*\.([0-9]*)", 1);
-            let exp = format!(
-                "coalesce(TRY_CAST(nullif({}, '') AS BIGINT), 0)",
-                self.regex_extract(&s, r"e\+?(-?[0-9]+)$", 1)
-            );
-            let with_digits = |digits: &str| {
-                let trimmed = self.regex_replace(digits, "^0+", "");
-                // Digits before the point, once the leading zeros are gone.
-                let point =
-                    format!("(length({int_part}) + {exp} - length({digits}) + length({trimmed}))");
-                let d = self.regex_replace(&trimmed, "0+$", "");
-                let layout = |p: &str| {
-                    self.bind(&d, "nd", &format!(
-                        "(CASE WHEN nd = '' THEN '0' \
-                         ELSE (CASE WHEN {x} < 0 THEN '-' ELSE '' END) || (CASE \
-                         WHEN {p} <= 0 THEN '0.' || repeat('0', CAST(-{p} AS INT)) || nd \
-                         WHEN {p} >= length(nd) THEN nd || repeat('0', CAST({p} - length(nd) AS INT)) \
-                         ELSE substr(nd, 1, CAST({p} AS INT)) || '.' || substr(nd, CAST({p} + 1 AS INT)) END) END)"
-                    ))
-                };
-                self.bind(&point, "np", &layout("np"))
-            };
-            let digits = format!("({int_part} || {frac})");
-            format!(
-                "(CASE WHEN {x} = floor({x}) AND abs({x}) < 1e15 THEN CAST(CAST({x} AS BIGINT) AS {t}) ELSE {} END)",
-                self.bind(&digits, "ng", &with_digits("ng"))
-            )
-        };
-        self.bind(x, "nx", &body("nx"))
+        // Each intermediate is bound once (see `bind`), innermost last:
+        // `nx` the number, `ng` its digits, `np` the digits before the
+        // point, `nd` the significant digits. Written inline, the text of
+        // `x` would be repeated dozens of times, and nested numbers would
+        // grow the statement exponentially.
+        let s = format!("lower(CAST(nx AS {t}))");
+        let int_part = self.regex_extract(&s, r"^-?([0-9]*)", 1);
+        let frac = self.regex_extract(&s, r"^-?[0-9]*\.([0-9]*)", 1);
+        let exp = format!(
+            "coalesce(TRY_CAST(nullif({}, '') AS BIGINT), 0)",
+            self.regex_extract(&s, r"e\+?(-?[0-9]+)$", 1)
+        );
+        let trimmed = self.regex_replace("ng", "^0+", "");
+        let point = format!("(length({int_part}) + {exp} - length(ng) + length({trimmed}))");
+        let significant = self.regex_replace(&trimmed, "0+$", "");
+        let layout = "(CASE WHEN nd = '' THEN '0' \
+             ELSE (CASE WHEN nx < 0 THEN '-' ELSE '' END) || (CASE \
+             WHEN np <= 0 THEN '0.' || repeat('0', CAST(-np AS INT)) || nd \
+             WHEN np >= length(nd) THEN nd || repeat('0', CAST(np - length(nd) AS INT)) \
+             ELSE substr(nd, 1, CAST(np AS INT)) || '.' || substr(nd, CAST(np + 1 AS INT)) END) END)";
+        let digits = self.bind(
+            &format!("({int_part} || {frac})"),
+            "ng",
+            &self.bind(&point, "np", &self.bind(&significant, "nd", layout)),
+        );
+        self.bind(
+            x,
+            "nx",
+            &format!(
+                "(CASE WHEN nx = floor(nx) AND abs(nx) < 1e15 THEN CAST(CAST(nx AS BIGINT) AS {t}) ELSE {digits} END)"
+            ),
+        )
     }
 
     /// `body` (an expression over the variable `name`) with `name` bound

@@ -116,33 +116,20 @@ fn mirror_sql(op: &'static str) -> &'static str {
 /// Two single values compared as [`crate::eval::compare`] does: as
 /// numbers when both are, else as texts; null when either is.
 fn values_compared(c: &Compiler, op: &str, lhs: &Expr, rhs: &Expr, span: &Span) -> Result<String> {
-    let d = c.d;
     let side = |e: &Expr| -> Result<(String, Val)> {
         let (x, kind) = value(c, e, span)?;
+        if kind == Kind::Multi {
+            return refuse(
+                "a comparison of two expressions with multi-values is not compiled to SQL",
+                span,
+            );
+        }
         let x = format!("({x})");
-        Ok(match kind {
-            Kind::Text => (x.clone(), c.val(&x)),
-            Kind::Int => (
-                x.clone(),
-                Val {
-                    text: d.int_text(&x),
-                    num: format!("CAST({x} AS DOUBLE)"),
-                },
-            ),
-            Kind::Float => (
-                x.clone(),
-                Val {
-                    text: d.num_text(&x),
-                    num: x.clone(),
-                },
-            ),
-            Kind::Multi => {
-                return refuse(
-                    "a comparison of two expressions with multi-values is not compiled to SQL",
-                    span,
-                )
-            }
-        })
+        let v = Val {
+            text: c.first_text(&x, kind),
+            num: c.first_num(&x, kind),
+        };
+        Ok((x, v))
     };
     let ((a, va), (b, vb)) = (side(lhs)?, side(rhs)?);
     Ok(format!(
@@ -309,13 +296,7 @@ pub fn value(c: &Compiler, e: &Expr, span: &Span) -> Result<(String, Kind)> {
 /// be text the result is text (a number as evidx prints it).
 fn arithmetic(c: &Compiler, op: BinOp, a: (&str, Kind), b: (&str, Kind)) -> (String, Kind) {
     let d = c.d;
-    let num = |(x, k): (&str, Kind)| match k {
-        Kind::Int => format!("CAST({x} AS DOUBLE)"),
-        Kind::Float => format!("({x})"),
-        Kind::Text => d.parse_num(x),
-        Kind::Multi => d.parse_num(&d.list_first(x)),
-    };
-    let (na, nb) = (num(a), num(b));
+    let (na, nb) = (c.first_num(a.0, a.1), c.first_num(b.0, b.1));
     let result = match op {
         BinOp::Add => format!("({na} + {nb})"),
         BinOp::Sub => format!("({na} - {nb})"),
@@ -326,7 +307,7 @@ fn arithmetic(c: &Compiler, op: BinOp, a: (&str, Kind), b: (&str, Kind)) -> (Str
     if op != BinOp::Add || (numeric(a.1) && numeric(b.1)) {
         return (result, Kind::Float);
     }
-    let (ta, tb) = (as_text(c, a.0, a.1), as_text(c, b.0, b.1));
+    let (ta, tb) = (c.first_text(a.0, a.1), c.first_text(b.0, b.1));
     (
         format!(
             "(CASE WHEN {na} IS NOT NULL AND {nb} IS NOT NULL THEN {} WHEN {ta} IS NOT NULL AND {tb} IS NOT NULL THEN {ta} || {tb} END)",
@@ -361,16 +342,7 @@ fn condition(c: &Compiler, e: &Expr, span: &Span) -> Result<(String, Kind)> {
 /// number's digits.
 fn text(c: &Compiler, e: &Expr, span: &Span) -> Result<String> {
     let (x, kind) = value(c, e, span)?;
-    Ok(as_text(c, &x, kind))
-}
-
-fn as_text(c: &Compiler, x: &str, kind: Kind) -> String {
-    match kind {
-        Kind::Text => x.to_string(),
-        Kind::Int => c.d.int_text(x),
-        Kind::Float => c.d.num_text(x),
-        Kind::Multi => c.d.list_first(x),
-    }
+    Ok(c.first_text(&x, kind))
 }
 
 /// A whole-number literal argument.
@@ -412,7 +384,7 @@ fn unify(
                 span,
             )
         }
-        _ => (as_text(c, &a.0, a.1), as_text(c, &b.0, b.1), Kind::Text),
+        _ => (c.first_text(&a.0, a.1), c.first_text(&b.0, b.1), Kind::Text),
     })
 }
 
@@ -494,7 +466,7 @@ fn value_call(c: &Compiler, name: &str, args: &[Expr], span: &Span) -> Result<(S
                     }
                     _ => {
                         kind = Some(Kind::Text);
-                        as_text(c, &v, k)
+                        c.first_text(&v, k)
                     }
                 };
                 branches.push((boolean(c, cond, span)?, v, k));
@@ -563,7 +535,7 @@ fn value_call(c: &Compiler, name: &str, args: &[Expr], span: &Span) -> Result<(S
                 Kind::Multi => x,
                 _ => format!(
                     "(CASE WHEN {x} IS NULL THEN NULL ELSE {} END)",
-                    d.list_of_one(&as_text(c, &x, kind))
+                    d.list_of_one(&c.first_text(&x, kind))
                 ),
             };
             let Some(start) = int_arg(args, 1, name, span)? else {

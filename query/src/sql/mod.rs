@@ -260,28 +260,41 @@ impl Compiler {
         }
     }
 
+    /// The text of a value of `kind` (a multi-value's first value).
+    fn first_text(&self, x: &str, kind: Kind) -> String {
+        match kind {
+            Kind::Text => x.to_string(),
+            Kind::Int => self.d.int_text(x),
+            Kind::Float => self.d.num_text(x),
+            Kind::Multi => self.d.list_first(x),
+        }
+    }
+
+    /// evidx's number of a value of `kind` (a multi-value's first value),
+    /// as a DOUBLE; null when it is not a number.
+    fn first_num(&self, x: &str, kind: Kind) -> String {
+        match kind {
+            Kind::Int => format!("CAST({x} AS DOUBLE)"),
+            Kind::Float => x.to_string(),
+            Kind::Text => self.d.parse_num(x),
+            Kind::Multi => self.d.parse_num(&self.d.list_first(x)),
+        }
+    }
+
     /// True when some value of the cell satisfies `pred`; false for null.
     fn any_value(&self, c: &Col, pred: impl Fn(&Val) -> String) -> String {
         match c.kind {
-            Kind::Text => format!("({} IS NOT NULL AND {})", c.sql, pred(&self.val(&c.sql))),
-            Kind::Int => {
-                let v = Val {
-                    text: self.d.int_text(&c.sql),
-                    num: format!("CAST({} AS DOUBLE)", c.sql),
-                };
-                format!("({} IS NOT NULL AND {})", c.sql, pred(&v))
-            }
-            Kind::Float => {
-                let v = Val {
-                    text: self.d.num_text(&c.sql),
-                    num: c.sql.clone(),
-                };
-                format!("({} IS NOT NULL AND {})", c.sql, pred(&v))
-            }
             Kind::Multi => format!(
                 "coalesce({}, FALSE)",
                 self.d.list_any(&c.sql, &pred(&self.val("v")))
             ),
+            kind => {
+                let v = Val {
+                    text: self.first_text(&c.sql, kind),
+                    num: self.first_num(&c.sql, kind),
+                };
+                format!("({} IS NOT NULL AND {})", c.sql, pred(&v))
+            }
         }
     }
 

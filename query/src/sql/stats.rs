@@ -82,14 +82,10 @@ pub fn compile(c: &mut Compiler, cmd: &Stats, span: &Span) -> Result<()> {
             ) => match input {
                 // No such field: no numbers.
                 None => (d.null_text(), Kind::Text),
-                Some(col) => {
-                    let num = match col.kind {
-                        Kind::Int => format!("CAST({} AS DOUBLE)", col.sql),
-                        Kind::Float => col.sql.clone(),
-                        _ => d.parse_num(&col.sql),
-                    };
-                    (numeric(d, a.func, &num, &a.column), Kind::Float)
-                }
+                Some(col) => (
+                    numeric(d, a.func, &c.first_num(&col.sql, col.kind), &a.column),
+                    Kind::Float,
+                ),
             },
             (StatsFunc::Min | StatsFunc::Max, _) => {
                 return refuse(

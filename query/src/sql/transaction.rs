@@ -45,15 +45,10 @@ pub fn compile(c: &mut Compiler, t: &Transaction) -> Result<()> {
     // A row's time: the first value of `_time` as a number, else 0.
     let time = match c.col("_time") {
         None => "CAST(0 AS DOUBLE)".to_string(),
-        Some(col) => {
-            let num = match col.kind {
-                Kind::Int => format!("CAST({} AS DOUBLE)", col.sql),
-                Kind::Float => col.sql.clone(),
-                Kind::Text => d.parse_num(&col.sql),
-                Kind::Multi => d.parse_num(&d.list_first(&col.sql)),
-            };
-            format!("coalesce({num}, CAST(0 AS DOUBLE))")
-        }
+        Some(col) => format!(
+            "coalesce({}, CAST(0 AS DOUBLE))",
+            c.first_num(&col.sql, col.kind)
+        ),
     };
     let order = "tx_t, ord";
     // The rows with the field, their time and their place in time order.

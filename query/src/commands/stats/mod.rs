@@ -416,20 +416,7 @@ fn streamstats(table: &mut Table, cmd: &Stats) {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::columns::testutil::{col, run, t};
-
-    fn procs() -> crate::table::Table {
-        t(
-            &["dest", "user", "process", "n", "_time"],
-            &[
-                &["h1", "bob", "cmd.exe", "3", "30"],
-                &["h1", "eve", "net.exe|cmd.exe", "10", "10"],
-                &["h2", "bob", "ipconfig", "x", "20"],
-                &["<null>", "bob", "whoami", "1", "40"],
-                &["h1", "bob", "cmd.exe", "2", "50"],
-            ],
-        )
-    }
+    use crate::commands::columns::testutil::{col, procs, run, t};
 
     #[test]
     fn stats_by_drops_nulls_and_orders_groups() {
