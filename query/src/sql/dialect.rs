@@ -145,7 +145,19 @@ impl Dialect {
 
     /// `x LIKE pattern`, `\` escaping `%`, `_` and itself.
     pub fn like(self, x: &str, pattern: &str) -> String {
-        format!("({x} LIKE {} ESCAPE {})", self.lit(pattern), self.lit("\\"))
+        self.like_expr(x, &self.lit(pattern))
+    }
+
+    /// `s` as literal LIKE text: `\`, `%` and `_` escaped with `\`.
+    pub fn like_literal(s: &str) -> String {
+        s.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    }
+
+    /// `x LIKE pattern` for a pattern computed in SQL, `\` escaping.
+    pub fn like_expr(self, x: &str, pattern: &str) -> String {
+        format!("({x} LIKE {pattern} ESCAPE {})", self.lit("\\"))
     }
 
     /// Epoch microseconds of a timestamp column.

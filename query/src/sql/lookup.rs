@@ -14,7 +14,7 @@
 //! Refused: CIDR matching, a multi-valued input field, a lookup without
 //! rows (an ES or KV-store lookup), a lookup whose table was not loaded.
 
-use super::{put_column, refuse, Col, Compiler, Kind, Result};
+use super::{put_column, refuse, Col, Compiler, Dialect, Kind, Result};
 use crate::lookups::{LookupTable, MatchType};
 use crate::spl::ast::Lookup;
 
@@ -63,10 +63,7 @@ pub fn compile(c: &mut Compiler, l: &Lookup) -> Result<()> {
                     span,
                 )
             }
-            Some(col) => Some(c.text(&Col {
-                sql: format!("r.{}", col.sql),
-                ..col.clone()
-            })),
+            Some(col) => Some(c.text(&col.at("r"))),
         };
         inputs.push((lc, value));
     }
@@ -101,7 +98,7 @@ pub fn compile(c: &mut Compiler, l: &Lookup) -> Result<()> {
                         true => (d.lower(x), d.lower(&format!("l.p{lc}"))),
                         false => (x.clone(), format!("l.p{lc}")),
                     };
-                    format!("({x} LIKE {p} ESCAPE {})", d.lit("\\"))
+                    d.like_expr(&x, &p)
                 }
                 _ => match ci {
                     true => format!("{} = {}", d.lower(&format!("l.v{lc}")), d.lower(x)),
@@ -171,10 +168,7 @@ pub fn compile(c: &mut Compiler, l: &Lookup) -> Result<()> {
         let (old_list, old_null) = match &old {
             None => ("NULL".to_string(), "TRUE".to_string()),
             Some(col) => {
-                let q = Col {
-                    sql: format!("r.{}", col.sql),
-                    ..col.clone()
-                };
+                let q = col.at("r");
                 let as_list = match col.kind {
                     Kind::Multi => q.sql.clone(),
                     _ => format!(
@@ -242,18 +236,8 @@ fn values_table(c: &Compiler, table: &LookupTable) -> String {
 }
 
 /// A WILDCARD lookup value as a LIKE pattern: `*` any text, everything
-/// else literal (`\`, `%` and `_` escaped with `\`).
+/// else literal.
 fn like_pattern(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for ch in v.chars() {
-        match ch {
-            '*' => out.push('%'),
-            '\\' | '%' | '_' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            _ => out.push(ch),
-        }
-    }
-    out
+    let pieces: Vec<String> = v.split('*').map(Dialect::like_literal).collect();
+    pieces.join("%")
 }

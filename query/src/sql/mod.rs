@@ -66,6 +66,16 @@ struct Col {
     kind: Kind,
 }
 
+impl Col {
+    /// The column read through the table alias `alias`.
+    fn at(&self, alias: &str) -> Col {
+        Col {
+            sql: format!("{alias}.{}", self.sql),
+            ..self.clone()
+        }
+    }
+}
+
 /// One value of a cell as SQL: its text and evidx's number reading of it
 /// (`parse_num`: NULL when it is not a number).
 struct Val {

@@ -36,11 +36,7 @@ pub fn glob_sql(d: Dialect, lowered: &str, glob: &Glob) -> String {
     let like: Vec<String> = glob
         .pieces()
         .iter()
-        .map(|p| {
-            p.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        })
+        .map(|p| Dialect::like_literal(p))
         .collect();
     d.like(lowered, &like.join("%"))
 }

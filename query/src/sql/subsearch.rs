@@ -77,11 +77,7 @@ pub fn filter(c: &Compiler, span: &Span) -> Result<String> {
                 span,
             );
         }
-        let u = Col {
-            sql: format!("u.{}", col.sql),
-            ..col.clone()
-        };
-        let value = c.text(&u);
+        let value = c.text(&col.at("u"));
         present.push(format!("{value} IS NOT NULL"));
         // A row without the field matches no term on it.
         let matched = match c.col(&col.name) {
@@ -122,7 +118,7 @@ pub fn join(c: &mut Compiler, j: &Join, span: &Span) -> Result<()> {
             on = vec!["FALSE".to_string()];
             break;
         };
-        let (mq, sq) = (qualified(m, "m"), qualified(s, "u"));
+        let (mq, sq) = (m.at("m"), s.at("u"));
         on.push(match (m.kind == Kind::Multi, s.kind == Kind::Multi) {
             (false, false) => format!("{} = {}", c.text(&mq), c.text(&sq)),
             (true, true) => format!(
@@ -202,30 +198,21 @@ pub fn join(c: &mut Compiler, j: &Join, span: &Span) -> Result<()> {
     Ok(())
 }
 
-/// `col` read through the table alias `alias`.
-fn qualified(col: &Col, alias: &str) -> Col {
-    Col {
-        sql: format!("{alias}.{}", col.sql),
-        ..col.clone()
-    }
-}
-
 /// A search value computed in SQL (`value`, text) against one value, as
 /// `search::glob_eq` compares a written one: a `*` in it is a wildcard, an
 /// exact number equals numerically, else the lower-cased texts compare.
 fn rows_glob_dynamic(d: Dialect, v: &Val, value: &str) -> String {
     let lowered = d.lower(value);
-    let esc = d.lit("\\");
     let mut like = lowered.clone();
     for (from, to) in [("\\", "\\\\"), ("%", "\\%"), ("_", "\\_"), ("*", "%")] {
         like = format!("replace({like}, {}, {})", d.lit(from), d.lit(to));
     }
     let num = d.parse_num(value);
     format!(
-        "(CASE WHEN instr({value}, '*') > 0 THEN ({} LIKE {like} ESCAPE {esc}) \
+        "(CASE WHEN instr({value}, '*') > 0 THEN {} \
          WHEN {num} IS NOT NULL AND {vnum} IS NOT NULL THEN {vnum} = {num} \
          ELSE {} = {lowered} END)",
-        d.lower(&v.text),
+        d.like_expr(&d.lower(&v.text), &like),
         d.lower(&v.text),
         vnum = v.num
     )
