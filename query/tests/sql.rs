@@ -332,6 +332,7 @@ fn edge_searches() -> Vec<(String, String)> {
         format!("{mv} by Processes.process_name Processes.dest | rename Processes.* as * | sort 40 user -dest"),
         format!("{mv} by Processes.process_name | rename Processes.* as * | eval k=if(count > 3, count, process_name), r=count / 3, e=if(count > 3, \"1.0\", \"1\") | sort -k | head 25 | sort - r, nosuch, e"),
         format!("{mv} by Processes.process_name | rename Processes.* as * | eval e=if(count > 3, \"1.0\", \"1\"), n=if(procs > 2, null(), procs) | sort 0 e, -n"),
+        format!("{ts} by Processes.process_name | rename Processes.* as * | eval n=count * 7 | sort str(n) -process_name | head 40"),
         // Regexes with Unicode word classes, and assertions and
         // one-character lookarounds at their edges (DuckDB's RE2 gets
         // them rewritten as context).

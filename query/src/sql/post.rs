@@ -356,7 +356,6 @@ fn dedup(
 /// order of its field; ties keep their order. At most N rows (10,000
 /// without N, all with 0).
 fn sort(c: &mut Compiler, limit: Option<usize>, keys: &[crate::spl::ast::SortKey]) {
-    let d = c.d;
     let mut order = Vec::new();
     for k in keys {
         let dir = if k.descending { " DESC" } else { "" };
@@ -364,19 +363,10 @@ fn sort(c: &mut Compiler, limit: Option<usize>, keys: &[crate::spl::ast::SortKey
             // No such field: every row ties.
             continue;
         };
-        let (text, num) = match col.kind {
-            Kind::Int | Kind::Float => (None, col.sql.clone()),
-            Kind::Text => (Some(col.sql.clone()), d.parse_num(&col.sql)),
-            Kind::Multi => {
-                let first = d.list_first(&col.sql);
-                (Some(first.clone()), d.parse_num(&first))
-            }
-        };
-        let Some(text) = text else {
-            order.push(format!("(CASE WHEN {num} IS NULL THEN 0 ELSE 1 END){dir}"));
-            order.push(format!("{num}{dir}"));
-            continue;
-        };
+        let (text, num) = (
+            c.first_text(&col.sql, col.kind),
+            c.first_num(&col.sql, col.kind),
+        );
         if k.kind.as_deref() == Some("str") {
             order.push(format!("(CASE WHEN {text} IS NULL THEN 0 ELSE 1 END){dir}"));
             order.push(format!("{text}{dir}"));
