@@ -32,8 +32,10 @@ pub fn put_str(out: &mut impl Write, s: &str) -> io::Result<()> {
     out.write_all(s.as_bytes())
 }
 
-pub fn get_str(input: &mut impl Read) -> io::Result<String> {
-    let len = usize::try_from(get_u64(input)?)
+/// A length written by [`put_str`] (or for bytes of the same kind),
+/// checked against [`MAX_STRING_BYTES`].
+pub fn get_len(input: &mut impl Read) -> io::Result<usize> {
+    usize::try_from(get_u64(input)?)
         .ok()
         .filter(|&n| n <= MAX_STRING_BYTES)
         .ok_or_else(|| {
@@ -41,9 +43,12 @@ pub fn get_str(input: &mut impl Read) -> io::Result<String> {
                 io::ErrorKind::InvalidData,
                 "a temporary file's string is too long",
             )
-        })?;
+        })
+}
+
+pub fn get_str(input: &mut impl Read) -> io::Result<String> {
     // Sized once and filled exactly (no growth, no probe for the end).
-    let mut bytes = vec![0; len];
+    let mut bytes = vec![0; get_len(input)?];
     input.read_exact(&mut bytes)?;
     String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }

@@ -4,15 +4,16 @@
 //! not the size of the answer.
 //!
 //! A run holds, per group in by-field order (byte order of the values,
-//! field by field, as the result is sorted), each by-value then each
-//! aggregate's merged state. Groups with the same key in several runs are
-//! combined in run order, the order the segments were merged in, so the
-//! answer is the one an unbounded table gives.
+//! field by field, as the result is sorted), its key (the by-values as one
+//! byte string, [`put_value`]) then each aggregate's merged state. Groups
+//! with the same key in several runs are combined in run order, the order
+//! the segments were merged in, so the answer is the one an unbounded table
+//! gives.
 
 use std::io::{self, Read, Write};
 
 use super::{merge_aggs, AggValue, Groups, Ordered};
-use crate::encode::{get_str, get_u64, put_str, put_u64};
+use crate::encode::{get_len, get_str, get_u64, put_str, put_u64};
 use crate::field::FieldRef;
 use crate::sorted_runs::{self, Run};
 use crate::spl::ast::AggFunc;
@@ -22,34 +23,88 @@ use crate::spl::ast::AggFunc;
 pub(super) fn write_run(groups: Groups, width: usize, n_aggs: usize) -> io::Result<Run> {
     let order = groups.sorted_order(width);
     let mut aggs: Vec<Option<AggValue>> = groups.aggs.into_iter().map(Some).collect();
+    let mut key = Vec::new();
     sorted_runs::write(order, |out, g| {
         let g = g as usize;
+        key.clear();
         for (i, &id) in groups.keys[g * width..(g + 1) * width].iter().enumerate() {
-            put_str(out, &groups.values[i][id as usize])?;
+            put_value(&mut key, &groups.values[i][id as usize]);
         }
+        put_u64(out, key.len() as u64)?;
+        out.write_all(&key)?;
         aggs[g * n_aggs..(g + 1) * n_aggs]
             .iter_mut()
             .try_for_each(|a| put_agg(out, a.take()))
     })
 }
 
+/// Append `value` to a key so that keys compare, as bytes, in the order of
+/// their values field by field: the value's bytes with each 0 written as
+/// 0 1, then 0 0 (which sorts before any byte that may follow a prefix).
+/// One allocation and one `memcmp` per key, where a key of separate
+/// strings took one allocation per field.
+fn put_value(key: &mut Vec<u8>, value: &str) {
+    let mut rest = value.as_bytes();
+    while let Some(at) = memchr::memchr(0, rest) {
+        key.extend_from_slice(&rest[..=at]);
+        key.push(1);
+        rest = &rest[at + 1..];
+    }
+    key.extend_from_slice(rest);
+    key.extend_from_slice(&[0, 0]);
+}
+
+/// The `width` by-values of a key made by [`put_value`], each given to
+/// `take` with its position; None for a key that is not one.
+pub(super) fn key_values(
+    key: &[u8],
+    width: usize,
+    mut take: impl FnMut(usize, &str),
+) -> Option<()> {
+    let mut rest = key;
+    let mut bytes = Vec::new();
+    for i in 0..width {
+        let at = memchr::memchr(0, rest)?;
+        let value = match rest.get(at + 1)? {
+            // No 0 inside the value (the usual case): no copy.
+            0 => {
+                let value = &rest[..at];
+                rest = &rest[at + 2..];
+                value
+            }
+            _ => {
+                bytes.clear();
+                loop {
+                    let at = memchr::memchr(0, rest)?;
+                    bytes.extend_from_slice(&rest[..at]);
+                    let marker = *rest.get(at + 1)?;
+                    rest = &rest[at + 2..];
+                    match marker {
+                        0 => break,
+                        1 => bytes.push(0),
+                        _ => return None,
+                    }
+                }
+                &bytes[..]
+            }
+        };
+        take(i, std::str::from_utf8(value).ok()?);
+    }
+    rest.is_empty().then_some(())
+}
+
 /// The groups of several runs, merged, in by-field order.
 pub struct RunMerge {
-    merge: sorted_runs::Merge<Vec<String>, Vec<AggValue>>,
+    merge: sorted_runs::Merge<Vec<u8>, Vec<AggValue>>,
     aggs: Vec<(AggFunc, Option<FieldRef>)>,
 }
 
 impl RunMerge {
-    pub(super) fn new(
-        runs: Vec<Run>,
-        width: usize,
-        aggs: Vec<(AggFunc, Option<FieldRef>)>,
-    ) -> io::Result<Self> {
+    pub(super) fn new(runs: Vec<Run>, aggs: Vec<(AggFunc, Option<FieldRef>)>) -> io::Result<Self> {
         let n_aggs = aggs.len();
         let read = Box::new(move |input: &mut std::io::BufReader<std::fs::File>| {
-            let key = (0..width)
-                .map(|_| get_str(input))
-                .collect::<io::Result<_>>()?;
+            let mut key = vec![0; get_len(input)?];
+            input.read_exact(&mut key)?;
             let aggs = (0..n_aggs)
                 .map(|_| get_agg(input))
                 .collect::<io::Result<_>>()?;
@@ -61,8 +116,9 @@ impl RunMerge {
         })
     }
 
-    /// The next group: its by-values and merged aggregates.
-    pub(super) fn next_group(&mut self) -> io::Result<Option<(Vec<String>, Vec<AggValue>)>> {
+    /// The next group: its key ([`key_values`] reads its by-values) and
+    /// merged aggregates.
+    pub(super) fn next_group(&mut self) -> io::Result<Option<(Vec<u8>, Vec<AggValue>)>> {
         let funcs = &self.aggs;
         self.merge
             .next_group(|aggs, later| merge_aggs(aggs, later.into_iter(), funcs))
@@ -133,4 +189,45 @@ fn get_agg(input: &mut impl Read) -> io::Result<AggValue> {
         },
         _ => return Err(io::ErrorKind::InvalidData.into()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{key_values, put_value};
+
+    fn key(values: &[&str]) -> Vec<u8> {
+        let mut k = Vec::new();
+        values.iter().for_each(|v| put_value(&mut k, v));
+        k
+    }
+
+    #[test]
+    fn keys_sort_as_their_values_field_by_field() {
+        let tuples: Vec<Vec<&str>> = vec![
+            vec!["", ""],
+            vec!["", "a"],
+            vec!["a", ""],
+            vec!["a", "z"],
+            vec!["a\0", ""],
+            vec!["a\0b", "c"],
+            vec!["a\x01", ""],
+            vec!["ab", "a"],
+            vec!["b\0\0", "\0"],
+            vec!["é", "x"],
+        ];
+        for a in &tuples {
+            for b in &tuples {
+                assert_eq!(key(a).cmp(&key(b)), a.cmp(b), "{a:?} against {b:?}");
+            }
+            let mut back = vec![String::new(); a.len()];
+            let found = key_values(&key(a), a.len(), |i, v| back[i] = v.to_string());
+            assert_eq!(found, Some(()));
+            assert_eq!(&back, a);
+        }
+        // A key cut short, or with a stray marker, is refused.
+        let k = key(&["ab", "c"]);
+        assert_eq!(key_values(&k[..k.len() - 1], 2, |_, _| ()), None);
+        assert_eq!(key_values(&k, 1, |_, _| ()), None);
+        assert_eq!(key_values(b"a\0\x07b\0\0", 1, |_, _| ()), None);
+    }
 }
