@@ -17,6 +17,7 @@ pub mod encode;
 pub mod engine;
 pub mod eval;
 pub mod events;
+pub mod exact_sum;
 pub mod field;
 pub mod glob;
 pub mod glob_query;

@@ -136,8 +136,13 @@ impl Drop for CsvWriter<'_> {
     }
 }
 
+/// Whether `v` holds a byte that must be quoted. Every byte is tested,
+/// without an early exit, so that the loop compiles to vector compares
+/// (most fields are short, where `memchr`'s set-up costs more).
 fn needs_quotes(v: &[u8]) -> bool {
-    memchr::memchr3(b',', b'"', b'\n', v).is_some() || memchr::memchr(b'\r', v).is_some()
+    v.iter().fold(false, |any, &b| {
+        any | matches!(b, b',' | b'"' | b'\n' | b'\r')
+    })
 }
 
 /// `v` with each `"` doubled.

@@ -202,6 +202,16 @@ fn three_indexes_give_the_tables_of_one() {
         );
         bad.extend(b);
     }
+    // One thread, with every group table spilled: the threads that take
+    // the segments, the order their groups merge in and the spills change
+    // nothing.
+    let mut one_thread = open(&fixture().groups, TimeWindow::default());
+    one_thread.set_sequential_segments();
+    one_thread.set_group_memory(0);
+    for (searches, macros) in [(escu_searches(), &escu), (hand_written(), &builtin)] {
+        let (b, _) = disagreements(&one_thread, &single, &searches, macros);
+        bad.extend(b);
+    }
     assert!(
         bad.is_empty(),
         "{} disagreements:\n{}",

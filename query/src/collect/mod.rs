@@ -15,8 +15,8 @@
 //!   are evaluated once per distinct value of the segment, and documents
 //!   whose group would be filtered out are never grouped.
 
-mod in_order;
 mod key_table;
+mod parallel;
 mod spill;
 
 use std::collections::{BTreeSet, HashMap};
@@ -30,14 +30,15 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::Weight;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
 
+use crate::exact_sum::ExactSum;
 use crate::field::{resolve_field, FieldRef};
 use crate::index_set::Part;
 use crate::memory::{Pacer, PACE, STRING_BYTES};
-use crate::num::format_num;
+use crate::num::{format_num, parse_num};
 use crate::spl::ast::{Agg, AggFunc, ByField};
 use crate::table::{Cell, Table};
-use in_order::InOrder;
 use key_table::KeyTable;
+use parallel::Mergers;
 
 /// Groups in the first piece of a segment's harvest (see
 /// `GroupSegment::flush`).
@@ -137,8 +138,9 @@ enum AggValue {
     /// min/max/latest/earliest: (sort key time or value, text).
     Extreme(Option<(Ordered, String)>),
     Set(BTreeSet<String>),
+    /// sum/avg: exact, so that segments and runs merge in any order.
     Sum {
-        sum: f64,
+        sum: ExactSum,
         n: u64,
     },
 }
@@ -813,14 +815,10 @@ impl GroupSegment {
                         _ => AggValue::Set(s.iter().filter_map(text).collect()),
                     },
                     SegAgg::Ords(o) => {
-                        let mut sum = 0.0;
+                        let mut sum = ExactSum::default();
                         let mut n = 0;
-                        for x in o
-                            .iter()
-                            .filter_map(text)
-                            .filter_map(|s| s.trim().parse::<f64>().ok())
-                        {
-                            sum += x;
+                        for x in o.iter().filter_map(text).filter_map(|s| parse_num(&s)) {
+                            sum.add(x);
                             n += 1;
                         }
                         AggValue::Sum { sum, n }
@@ -1078,6 +1076,13 @@ impl Merger {
         Ok(())
     }
 
+    /// Merge in every group of `other` (its runs join these).
+    fn absorb(&mut self, mut other: Merger) -> std::io::Result<()> {
+        self.runs.append(&mut other.runs);
+        let rest = other.take();
+        self.add(rest)
+    }
+
     /// The merged table so far, leaving the merger empty.
     fn take(&mut self) -> Groups {
         let mut out = std::mem::take(&mut self.out);
@@ -1134,7 +1139,7 @@ fn merge_aggs(
             }
             (AggValue::Set(x), AggValue::Set(y)) => x.extend(y),
             (AggValue::Sum { sum, n }, AggValue::Sum { sum: s2, n: n2 }) => {
-                *sum += s2;
+                sum.merge(&s2);
                 *n += n2;
             }
             _ => {}
@@ -1205,15 +1210,15 @@ impl GroupBy {
     }
 
     /// Collect the groups of each part's matches (its weight's) in every
-    /// segment of its searcher, on up to `threads` threads, merged in a
-    /// fixed order (part order, then segment order) within about `budget`
-    /// bytes of heap: a segment's groups are made in pieces, and a merged
-    /// table over its share spills to disk. Several indexes merge as one.
+    /// segment of its searcher, on up to `threads` threads, within about
+    /// `budget` bytes of heap: a segment's groups are made in pieces, each
+    /// thread merges the pieces of its segments, and a merged table over
+    /// its share spills to disk. Several indexes merge as one.
     ///
     /// The budget is shared so that its parts add up to about the whole,
-    /// whatever the threads: the merged table half, pieces waiting for
-    /// their turn a quarter, the threads' segment tables a quarter between
-    /// them, and the piece being made an eighth.
+    /// whatever the threads: the merged tables three quarters between
+    /// them, the segment tables a quarter between them, and the piece
+    /// being made an eighth.
     pub fn collect(
         &self,
         parts: &[Part],
@@ -1221,10 +1226,7 @@ impl GroupBy {
         budget: usize,
     ) -> Result<Merged, CollectError> {
         let threads = threads.max(1);
-        let merger = InOrder::new(
-            Merger::new(self.by.len(), &self.aggs, budget / 2),
-            budget / 4,
-        );
+        let mergers = Mergers::new(self.by.len(), &self.aggs, budget / 4 * 3, threads);
         let piece_bytes = (budget / 8).max(1);
         let spill = |e: std::io::Error| tantivy::TantivyError::InternalError(spill_message(&e));
         let segments: Vec<(&SegmentReader, &dyn Weight)> = parts
@@ -1235,39 +1237,33 @@ impl GroupBy {
         // its share: the memory a search takes does not follow the size of
         // its segments.
         let segment_budget = budget / 4 / threads;
-        in_order::run_in_order(
-            segments.len(),
-            threads,
-            |ord| {
-                let (reader, weight) = segments[ord];
-                let mut seg = self.for_segment(ord as SegmentOrdinal, reader)?;
-                let mut flushed = Ok(());
-                let mut collect = |seg: &mut GroupSegment, docs: &[DocId]| {
-                    seg.collect_block(docs);
-                    if seg.heap_bytes() > segment_budget && flushed.is_ok() {
-                        flushed = seg.flush(piece_bytes, |piece| merger.piece(ord, piece));
-                    }
-                };
-                match reader.alive_bitset() {
-                    None => {
-                        weight.for_each_no_score(reader, &mut |docs| collect(&mut seg, docs))?
-                    }
-                    Some(alive) => weight.for_each_no_score(reader, &mut |docs| {
-                        for &d in docs.iter().filter(|&&d| alive.is_alive(d)) {
-                            collect(&mut seg, &[d]);
-                        }
-                    })?,
+        parallel::run_in_order(segments.len(), threads, |ord| {
+            let (reader, weight) = segments[ord];
+            let mut seg = self.for_segment(ord as SegmentOrdinal, reader)?;
+            let mut merger = mergers.take();
+            let mut flushed = Ok(());
+            let mut collect = |seg: &mut GroupSegment, docs: &[DocId]| {
+                seg.collect_block(docs);
+                if seg.heap_bytes() > segment_budget && flushed.is_ok() {
+                    flushed = seg.flush(piece_bytes, |piece| merger.add(piece));
                 }
-                flushed
-                    .and_then(|()| seg.flush(piece_bytes, |piece| merger.piece(ord, piece)))
-                    .and_then(|()| merger.done(ord))
-                    .map_err(spill)?;
-                crate::memory::release_if_over();
-                Ok::<(), tantivy::TantivyError>(())
-            },
-            || merger.abort(),
-        )?;
-        Ok(merger.finish()?)
+            };
+            let searched = match reader.alive_bitset() {
+                None => weight.for_each_no_score(reader, &mut |docs| collect(&mut seg, docs)),
+                Some(alive) => weight.for_each_no_score(reader, &mut |docs| {
+                    for &d in docs.iter().filter(|&&d| alive.is_alive(d)) {
+                        collect(&mut seg, &[d]);
+                    }
+                }),
+            };
+            let merged = searched
+                .map(|()| flushed.and_then(|()| seg.flush(piece_bytes, |piece| merger.add(piece))));
+            mergers.put(merger);
+            merged?.map_err(spill)?;
+            crate::memory::release_if_over();
+            Ok::<(), tantivy::TantivyError>(())
+        })?;
+        Ok(mergers.finish()?)
     }
 
     /// Write aggregate `a` into `cell`, reusing its text.
@@ -1284,10 +1280,10 @@ impl GroupBy {
             },
             Some(AggValue::Sum { sum, n }) => match func {
                 AggFunc::Avg if n > 0 => {
-                    set_text(cell, format_args!("{}", format_num(sum / n as f64)))
+                    set_text(cell, format_args!("{}", format_num(sum.value() / n as f64)))
                 }
                 AggFunc::Avg => cell.0.clear(),
-                _ => set_text(cell, format_args!("{}", format_num(sum))),
+                _ => set_text(cell, format_args!("{}", format_num(sum.value()))),
             },
             Some(AggValue::Time(None) | AggValue::Extreme(None)) | None => cell.0.clear(),
         }

@@ -6,14 +6,14 @@
 //! A run holds, per group in by-field order (byte order of the values,
 //! field by field, as the result is sorted), its key (the by-values as one
 //! byte string, [`put_value`]) then each aggregate's merged state. Groups
-//! with the same key in several runs are combined in run order, the order
-//! the segments were merged in, so the answer is the one an unbounded table
-//! gives.
+//! with the same key in several runs are combined as they meet: every
+//! aggregate combines the same way in any order.
 
 use std::io::{self, Read, Write};
 
 use super::{merge_aggs, AggValue, Groups, Ordered};
 use crate::encode::{get_len, get_str, get_u64, put_str, put_u64};
+use crate::exact_sum::ExactSum;
 use crate::field::FieldRef;
 use crate::sorted_runs::{self, Run};
 use crate::spl::ast::AggFunc;
@@ -61,36 +61,39 @@ pub(super) fn key_values(
     width: usize,
     mut take: impl FnMut(usize, &str),
 ) -> Option<()> {
-    let mut rest = key;
+    // One scan for the 0 bytes of the whole key: a 0 is followed by 0
+    // (the value's end) or 1 (a 0 inside it).
+    let mut zeros = memchr::memchr_iter(0, key);
+    let mut start = 0;
     let mut bytes = Vec::new();
     for i in 0..width {
-        let at = memchr::memchr(0, rest)?;
-        let value = match rest.get(at + 1)? {
-            // No 0 inside the value (the usual case): no copy.
-            0 => {
-                let value = &rest[..at];
-                rest = &rest[at + 2..];
-                value
-            }
-            _ => {
-                bytes.clear();
-                loop {
-                    let at = memchr::memchr(0, rest)?;
-                    bytes.extend_from_slice(&rest[..at]);
-                    let marker = *rest.get(at + 1)?;
-                    rest = &rest[at + 2..];
-                    match marker {
-                        0 => break,
-                        1 => bytes.push(0),
-                        _ => return None,
-                    }
+        let mut inner = false;
+        let end = loop {
+            let at = zeros.next()?;
+            match key.get(at + 1)? {
+                0 => {
+                    zeros.next();
+                    break at;
                 }
-                &bytes[..]
+                1 => inner = true,
+                _ => return None,
             }
         };
+        let mut value = &key[start..end];
+        start = end + 2;
+        if inner {
+            bytes.clear();
+            let mut rest = value;
+            while let Some(at) = memchr::memchr(0, rest) {
+                bytes.extend_from_slice(&rest[..=at]);
+                rest = &rest[at + 2..];
+            }
+            bytes.extend_from_slice(rest);
+            value = &bytes;
+        }
         take(i, std::str::from_utf8(value).ok()?);
     }
-    rest.is_empty().then_some(())
+    (start == key.len()).then_some(())
 }
 
 /// The groups of several runs, merged, in by-field order.
@@ -157,7 +160,7 @@ fn put_agg(out: &mut impl Write, a: Option<AggValue>) -> io::Result<()> {
         }
         Some(AggValue::Sum { sum, n }) => {
             out.write_all(&[7])?;
-            put_u64(out, sum.to_bits())?;
+            sum.write(out)?;
             put_u64(out, n)
         }
     }
@@ -184,7 +187,7 @@ fn get_agg(input: &mut impl Read) -> io::Result<AggValue> {
             AggValue::Set((0..n).map(|_| get_str(input)).collect::<io::Result<_>>()?)
         }
         7 => AggValue::Sum {
-            sum: f64::from_bits(get_u64(input)?),
+            sum: ExactSum::read(input)?,
             n: get_u64(input)?,
         },
         _ => return Err(io::ErrorKind::InvalidData.into()),

@@ -15,6 +15,7 @@ use std::io::{self, Read, Write};
 
 use super::{value_cmp, LIST_LIMIT};
 use crate::encode::{get_f64, get_str, get_u64, put_f64, put_str, put_u64};
+use crate::exact_sum::ExactSum;
 use crate::memory::STRING_BYTES;
 use crate::num::{format_num, parse_num};
 use crate::spl::ast::StatsFunc;
@@ -284,71 +285,6 @@ pub(super) fn variance(n: &[f64], denom: usize) -> f64 {
     dev.value() / denom as f64
 }
 
-/// An exact sum of floats (Shewchuk's non-overlapping partials, as
-/// Python's `math.fsum`), rounded once at the end: the same whatever the
-/// order the numbers came in or where the sum was cut and merged.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(super) struct ExactSum {
-    /// Non-overlapping, increasing magnitude; their exact sum is the sum.
-    partials: Vec<f64>,
-}
-
-impl ExactSum {
-    pub(super) fn add(&mut self, mut x: f64) {
-        let mut i = 0;
-        for j in 0..self.partials.len() {
-            let mut y = self.partials[j];
-            if x.abs() < y.abs() {
-                std::mem::swap(&mut x, &mut y);
-            }
-            let hi = x + y;
-            let lo = y - (hi - x);
-            if lo != 0.0 {
-                self.partials[i] = lo;
-                i += 1;
-            }
-            x = hi;
-        }
-        self.partials.truncate(i);
-        self.partials.push(x);
-    }
-
-    fn merge(&mut self, other: &ExactSum) {
-        for &p in &other.partials {
-            self.add(p);
-        }
-    }
-
-    /// The exact sum, correctly rounded (half to even).
-    pub(super) fn value(&self) -> f64 {
-        let p = &self.partials;
-        let Some(&top) = p.last() else {
-            return 0.0;
-        };
-        let (mut hi, mut lo) = (top, 0.0);
-        let mut n = p.len() - 1;
-        while n > 0 {
-            let (x, y) = (hi, p[n - 1]);
-            n -= 1;
-            hi = x + y;
-            lo = y - (hi - x);
-            if lo != 0.0 {
-                break;
-            }
-        }
-        // Round half to even: when the rest is exactly half an ulp in the
-        // direction of `lo`, the next partial decides.
-        if n > 0 && ((lo < 0.0 && p[n - 1] < 0.0) || (lo > 0.0 && p[n - 1] > 0.0)) {
-            let y = lo * 2.0;
-            let x = hi + y;
-            if y == x - hi {
-                hi = x;
-            }
-        }
-        hi
-    }
-}
-
 /// A state as bytes, for a run on disk.
 pub(super) fn write(out: &mut impl Write, acc: &Acc) -> io::Result<()> {
     match acc {
@@ -368,8 +304,7 @@ pub(super) fn write(out: &mut impl Write, acc: &Acc) -> io::Result<()> {
         }
         Acc::Sum(sum, n) => {
             tag_u64(out, 5, *n as u64)?;
-            put_u64(out, sum.partials.len() as u64)?;
-            sum.partials.iter().try_for_each(|p| put_f64(out, *p))
+            sum.write(out)
         }
         Acc::Range(r) => {
             tag_u64(out, 6, u64::from(r.is_some()))?;
@@ -412,13 +347,7 @@ pub(super) fn read(input: &mut impl Read) -> io::Result<Acc> {
         2 => Acc::Distinct(get_strs(input, n)?),
         3 => Acc::List(get_strs(input, n)?),
         4 => Acc::One(if n == 1 { Some(get_str(input)?) } else { None }),
-        5 => {
-            let parts = get_u64(input)? as usize;
-            let partials = (0..parts)
-                .map(|_| get_f64(input))
-                .collect::<io::Result<_>>()?;
-            Acc::Sum(ExactSum { partials }, n)
-        }
+        5 => Acc::Sum(ExactSum::read(input)?, n),
         6 => Acc::Range(if n == 1 {
             Some((get_f64(input)?, get_f64(input)?))
         } else {
@@ -464,27 +393,6 @@ fn get_strs<C: FromIterator<String>>(input: &mut impl Read, n: usize) -> io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exact_sums_do_not_depend_on_order_or_cuts() {
-        let xs = [0.1, 1e16, 0.2, -1e16, 0.3, 1.5, -2.25, 1e-300, 3.0];
-        let mut whole = ExactSum::default();
-        xs.iter().for_each(|&x| whole.add(x));
-        let mut reversed = ExactSum::default();
-        xs.iter().rev().for_each(|&x| reversed.add(x));
-        let (mut a, mut b) = (ExactSum::default(), ExactSum::default());
-        xs[..4].iter().for_each(|&x| a.add(x));
-        xs[4..].iter().for_each(|&x| b.add(x));
-        a.merge(&b);
-        // What math.fsum gives; a running float sum gives 2.55 here.
-        assert_eq!(whole.value(), reversed.value());
-        assert_eq!(whole.value(), a.value());
-        assert_eq!(whole.value(), 2.85);
-        let mut ints = ExactSum::default();
-        (1..=100).for_each(|i| ints.add(f64::from(i)));
-        assert_eq!(ints.value(), 5050.0);
-        assert_eq!(ExactSum::default().value(), 0.0);
-    }
 
     #[test]
     fn variance_does_not_depend_on_order() {
