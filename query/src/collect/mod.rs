@@ -355,6 +355,22 @@ struct SegFilter {
     keep: Predicate,
     verdicts: Vec<u8>,
     null_verdict: u8,
+    /// Verdicts made one ordinal at a time: past [`sweep_after`] of them,
+    /// the rest are made in one pass over the dictionary.
+    looked_up: usize,
+}
+
+/// Verdicts looked up one by one, in a column of `terms` distinct values
+/// in a segment of `docs` documents, after which the rest are made in one
+/// pass ([`GroupSegment::sweep`]). A lookup decodes a block of the
+/// dictionary (a few KiB) for one value; the pass reads the by-columns of
+/// every document (some 0.1 µs each) and decodes each value once. Past an
+/// eighth of the values, and as many lookups as a 32nd of the documents
+/// (the pass then costs about what the lookups did), a filter over a large
+/// share of a segment (a `tstats` with no `where`) pays at most twice the
+/// pass, and a narrow one never makes it.
+fn sweep_after(terms: usize, docs: u32) -> usize {
+    (terms / 8).max(docs as usize / 32).max(64)
 }
 
 pub struct GroupSegment {
@@ -426,6 +442,7 @@ impl Collector for GroupBy {
                     keep: (f.make)(),
                     verdicts: Vec::new(),
                     null_verdict: 0,
+                    looked_up: 0,
                 })
                 .collect(),
             table: KeyTable::new(&cards),
@@ -627,8 +644,76 @@ impl GroupSegment {
             if let Some(v) = filter.verdicts.get_mut(ord as usize) {
                 *v = verdict;
             }
+            filter.looked_up += 1;
+            if filter.looked_up == sweep_after(filter.verdicts.len(), self.segment.max_doc()) {
+                self.sweep(f);
+            }
         }
         verdict == 1
+    }
+
+    /// Make filter `f`'s verdict of every value a document would bring
+    /// that is not judged yet: one pass over the segment's by-columns finds
+    /// the values of the documents the filter sees (every by-value present,
+    /// unless fillnull), one pass over the dictionary tests them. The
+    /// predicate sees no value a lookup would not have brought (it may
+    /// cost far more than the lookup: a `split` into every word). A value
+    /// cut short in its column (its full text is read from a document) or
+    /// that is not UTF-8 is left to be judged when a document brings it.
+    fn sweep(&mut self, f: usize) {
+        /// A value a document brings, not judged yet.
+        const BROUGHT: u8 = 3;
+        let by = self.filters[f].by_index;
+        let SegSource::Str(c) = &self.by_cols[by] else {
+            return;
+        };
+        let Ok(mut terms) = c.dictionary().stream() else {
+            return;
+        };
+        let verdicts = &mut self.filters[f].verdicts;
+        let mut pages = Pacer::new(PACE);
+        let mut vals: Vec<Vec<u64>> = vec![Vec::new(); self.by_cols.len()];
+        let mut tmp = Vec::new();
+        let max_doc = self.segment.max_doc();
+        let mut docs: Vec<DocId> = Vec::with_capacity(64);
+        for start in (0..max_doc).step_by(64) {
+            pages.step();
+            docs.clear();
+            docs.extend(start..max_doc.min(start + 64));
+            for (col, v) in self.by_cols.iter().zip(vals.iter_mut()) {
+                col.fill(&docs, v, false, &mut tmp);
+            }
+            for d in 0..docs.len() {
+                if self.fillnull.is_none() && vals.iter().any(|v| v[d] == NULL) {
+                    continue;
+                }
+                if let Some(v) = verdicts.get_mut(vals[by][d] as usize) {
+                    if *v == 0 {
+                        *v = BROUGHT;
+                    }
+                }
+            }
+        }
+        let SegFilter { keep, verdicts, .. } = &mut self.filters[f];
+        while terms.advance() {
+            pages.step();
+            let Some(slot) = verdicts.get_mut(terms.term_ord() as usize) else {
+                continue;
+            };
+            if *slot != BROUGHT {
+                continue;
+            }
+            *slot = match std::str::from_utf8(terms.key()) {
+                Ok(text) if !is_cut(text) => match keep(text) {
+                    true => 1,
+                    false => 2,
+                },
+                _ => 0,
+            };
+        }
+        for v in verdicts.iter_mut().filter(|v| **v == BROUGHT) {
+            *v = 0;
+        }
     }
 
     /// The full text of ordinal `ord` of by-column `by`, read from `doc`'s
