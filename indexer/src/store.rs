@@ -77,6 +77,9 @@ impl Store {
             index
         };
         evidx_schema::grams::register_tokenizers(&index);
+        // Merges read their segments through maps that would otherwise
+        // stay resident: RSS would follow the size of the index.
+        evidx_schema::memory::watch(dir);
         let mut writer = index.writer_with_num_threads(threads, memory)?;
         writer.set_merge_policy(Box::<crate::merges::BoundedMerges>::default());
         if create {

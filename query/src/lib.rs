@@ -24,7 +24,9 @@ pub mod glob_query;
 pub mod index_set;
 pub mod lint;
 pub mod lookups;
-pub mod memory;
+/// Index pages and freed heap given back (in `evidx-schema`: the indexer's
+/// merges read the index through the same maps).
+pub use evidx_schema::memory;
 pub mod num;
 pub mod pack;
 pub mod pattern;

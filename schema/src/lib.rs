@@ -14,11 +14,14 @@
 //!   segments a `*text*` search asks).
 //! - [`version`]: the format version, recorded in every commit and checked
 //!   on open.
+//! - [`memory`]: index pages mapped by tantivy, and freed heap, given back
+//!   past a limit: searches and the indexer's merges read the index alike.
 
 pub mod bloom;
 pub mod fields;
 pub mod grams;
 pub mod layout;
+pub mod memory;
 pub mod terms;
 pub mod value_filter;
 pub mod version;

@@ -4,7 +4,9 @@
 //!   page a search touches stays resident in the process until unmapped,
 //!   which for an open index is never: a pack over a large index would end
 //!   up holding most of the index (RSS growing with the archive) though it
-//!   needs only the pages of the segment it is reading. When the
+//!   needs only the pages of the segment it is reading. The indexer's
+//!   merges read their segments the same way (at 32 GiB of input, 850 MiB
+//!   of the index stayed resident). When the
 //!   file-backed resident memory passes a limit (above what the program
 //!   and its libraries map), the maps of the open
 //!   indexes' files are advised `MADV_DONTNEED`. The pages stay in the OS
