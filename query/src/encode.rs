@@ -28,13 +28,18 @@ pub fn get_f64(input: &mut impl Read) -> io::Result<f64> {
 }
 
 pub fn put_str(out: &mut impl Write, s: &str) -> io::Result<()> {
-    put_u64(out, s.len() as u64)?;
-    out.write_all(s.as_bytes())
+    put_bytes(out, s.as_bytes())
 }
 
-/// A length written by [`put_str`] (or for bytes of the same kind),
-/// checked against [`MAX_STRING_BYTES`].
-pub fn get_len(input: &mut impl Read) -> io::Result<usize> {
+/// Bytes as a `u64` length and the bytes (a string's layout).
+pub fn put_bytes(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    put_u64(out, bytes.len() as u64)?;
+    out.write_all(bytes)
+}
+
+/// A length written by [`put_bytes`], checked against
+/// [`MAX_STRING_BYTES`].
+fn get_len(input: &mut impl Read) -> io::Result<usize> {
     usize::try_from(get_u64(input)?)
         .ok()
         .filter(|&n| n <= MAX_STRING_BYTES)
@@ -47,8 +52,13 @@ pub fn get_len(input: &mut impl Read) -> io::Result<usize> {
 }
 
 pub fn get_str(input: &mut impl Read) -> io::Result<String> {
+    String::from_utf8(get_bytes(input)?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Bytes written by [`put_bytes`].
+pub fn get_bytes(input: &mut impl Read) -> io::Result<Vec<u8>> {
     // Sized once and filled exactly (no growth, no probe for the end).
     let mut bytes = vec![0; get_len(input)?];
     input.read_exact(&mut bytes)?;
-    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    Ok(bytes)
 }

@@ -79,7 +79,7 @@ const CSV_BUFFER: usize = 1 << 16;
 /// record whose fields are all empty and unseparated is `""`; records end
 /// with `\n`. Written here because the crate tests a field byte by byte
 /// and copies it through a second buffer, a tenth of the time of printing
-/// a wide group-by; `memchr` finds the special bytes many at a time.
+/// a wide group-by; [`needs_quotes`] tests many bytes at a time.
 struct CsvWriter<'w> {
     out: &'w mut dyn Write,
     buf: Vec<u8>,

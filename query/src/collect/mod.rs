@@ -216,7 +216,10 @@ impl Groups {
             })
             .collect();
         let key = |g: u32| &self.keys[g as usize * width..(g as usize + 1) * width];
-        let shown = (0..self.len as u32).filter(|&g| key(g).iter().all(|&k| k != NULL_ID));
+        let shown: Vec<u32> = (0..self.len as u32)
+            .filter(|&g| key(g).iter().all(|&k| k != NULL_ID))
+            .collect();
+        let rank = |g: u32| key(g).iter().zip(&ranks).map(|(&id, r)| r[id as usize]);
         // Each group's ranks packed into one u128, most significant field
         // first, when they fit (a 9-field key of 387 K groups takes about
         // 130 bits, most keys far fewer): the sort compares integers held
@@ -227,33 +230,23 @@ impl Groups {
             .collect();
         if bits.iter().sum::<u32>() <= u128::BITS {
             let mut packed: Vec<(u128, u32)> = shown
+                .into_iter()
                 .map(|g| {
-                    let k = key(g)
-                        .iter()
-                        .zip(&ranks)
+                    let k = rank(g)
                         .zip(&bits)
-                        .fold(0u128, |acc, ((&id, r), &b)| {
-                            (acc << b) | u128::from(r[id as usize])
-                        });
+                        .fold(0u128, |acc, (r, &b)| (acc << b) | u128::from(r));
                     (k, g)
                 })
                 .collect();
             packed.sort_unstable();
             return packed.into_iter().map(|(_, g)| g).collect();
         }
-        // Wider keys: the ranks of each group side by side.
-        let mut order: Vec<u32> = shown.collect();
-        let ranked: Vec<u32> = (0..self.len as u32)
-            .flat_map(|g| {
-                key(g)
-                    .iter()
-                    .zip(&ranks)
-                    .map(|(&id, r)| r.get(id as usize).copied().unwrap_or(0))
-            })
-            .collect();
-        let ranked = |g: u32| &ranked[g as usize * width..(g as usize + 1) * width];
+        // Wider keys: the ranks of each shown group side by side.
+        let ranked: Vec<u32> = shown.iter().flat_map(|&g| rank(g)).collect();
+        let ranked = |i: usize| &ranked[i * width..(i + 1) * width];
+        let mut order: Vec<usize> = (0..shown.len()).collect();
         order.sort_unstable_by(|&a, &b| ranked(a).cmp(ranked(b)));
-        order
+        order.into_iter().map(|i| shown[i]).collect()
     }
 }
 
@@ -1532,7 +1525,40 @@ impl Rows<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{distinct_ids, NULL, NULL_ID};
+    use super::{distinct_ids, Groups, NULL, NULL_ID};
+
+    /// Groups sort by their values field by field, whether their ranks
+    /// pack into a u128 (few fields) or not (70 fields of 3 values: 140
+    /// bits); a group with a null value is left out.
+    #[test]
+    fn groups_sort_by_their_values_packed_or_not() {
+        for width in [3, 70] {
+            let dict: Vec<String> = ["b", "a", "ab"].iter().map(|s| s.to_string()).collect();
+            let n = 50;
+            // Scattered value ids (a multiplicative hash of the position).
+            let mut keys: Vec<u32> = (0..n * width)
+                .map(|i| ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61) as u32 % 3)
+                .collect();
+            keys[7 * width + 1] = NULL_ID;
+            let groups = Groups {
+                values: vec![dict.clone(); width],
+                keys,
+                aggs: Vec::new(),
+                len: n,
+            };
+            let text = |g: u32| -> Vec<&str> {
+                groups.keys[g as usize * width..(g as usize + 1) * width]
+                    .iter()
+                    .map(|&id| dict[id as usize].as_str())
+                    .collect()
+            };
+            let mut expected: Vec<u32> = (0..n as u32).filter(|&g| g != 7).collect();
+            expected.sort_by(|&a, &b| text(a).cmp(&text(b)).then(a.cmp(&b)));
+            let order = groups.sorted_order(width);
+            let texts = |o: &[u32]| o.iter().map(|&g| text(g)).collect::<Vec<_>>();
+            assert_eq!(texts(&order), texts(&expected), "width {width}");
+        }
+    }
 
     #[test]
     fn dense_and_sorted_distinct_ids_agree() {

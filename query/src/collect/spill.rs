@@ -12,7 +12,7 @@
 use std::io::{self, Read, Write};
 
 use super::{merge_aggs, AggValue, Groups, Ordered};
-use crate::encode::{get_len, get_str, get_u64, put_str, put_u64};
+use crate::encode::{get_bytes, get_str, get_u64, put_bytes, put_str, put_u64};
 use crate::exact_sum::ExactSum;
 use crate::field::FieldRef;
 use crate::sorted_runs::{self, Run};
@@ -30,8 +30,7 @@ pub(super) fn write_run(groups: Groups, width: usize, n_aggs: usize) -> io::Resu
         for (i, &id) in groups.keys[g * width..(g + 1) * width].iter().enumerate() {
             put_value(&mut key, &groups.values[i][id as usize]);
         }
-        put_u64(out, key.len() as u64)?;
-        out.write_all(&key)?;
+        put_bytes(out, &key)?;
         aggs[g * n_aggs..(g + 1) * n_aggs]
             .iter_mut()
             .try_for_each(|a| put_agg(out, a.take()))
@@ -47,15 +46,12 @@ fn put_value(key: &mut Vec<u8>, value: &str) {
     let mut rest = value.as_bytes();
     // Most values have no 0: a test of every byte, which compiles to
     // vector compares, costs less than `memchr`'s set-up on short values.
-    if !rest.iter().fold(false, |any, &b| any | (b == 0)) {
-        key.extend_from_slice(rest);
-        key.extend_from_slice(&[0, 0]);
-        return;
-    }
-    while let Some(at) = memchr::memchr(0, rest) {
-        key.extend_from_slice(&rest[..=at]);
-        key.push(1);
-        rest = &rest[at + 1..];
+    if rest.iter().fold(false, |any, &b| any | (b == 0)) {
+        while let Some(at) = memchr::memchr(0, rest) {
+            key.extend_from_slice(&rest[..=at]);
+            key.push(1);
+            rest = &rest[at + 1..];
+        }
     }
     key.extend_from_slice(rest);
     key.extend_from_slice(&[0, 0]);
@@ -113,8 +109,7 @@ impl RunMerge {
     pub(super) fn new(runs: Vec<Run>, aggs: Vec<(AggFunc, Option<FieldRef>)>) -> io::Result<Self> {
         let n_aggs = aggs.len();
         let read = Box::new(move |input: &mut std::io::BufReader<std::fs::File>| {
-            let mut key = vec![0; get_len(input)?];
-            input.read_exact(&mut key)?;
+            let key = get_bytes(input)?;
             let aggs = (0..n_aggs)
                 .map(|_| get_agg(input))
                 .collect::<io::Result<_>>()?;
