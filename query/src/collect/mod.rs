@@ -15,6 +15,7 @@
 //!   are evaluated once per distinct value of the segment, and documents
 //!   whose group would be filtered out are never grouped.
 
+mod flat_dict;
 mod key_table;
 mod parallel;
 mod spill;
@@ -37,6 +38,7 @@ use crate::memory::{Pacer, PACE, STRING_BYTES};
 use crate::num::{format_num, parse_num};
 use crate::spl::ast::{Agg, AggFunc, ByField};
 use crate::table::{Cell, Table};
+use flat_dict::FlatDict;
 use key_table::KeyTable;
 use parallel::Mergers;
 
@@ -392,6 +394,11 @@ pub struct GroupSegment {
     times: Vec<u64>,
     /// Index pages are given back every few blocks or values read.
     pages: Pacer,
+    /// Times the table was emptied into the merge.
+    flushes: u32,
+    /// Per by-column, its dictionary written out flat once the segment has
+    /// been emptied twice ([`flat_dict`]).
+    flat: Vec<Option<FlatDict>>,
 }
 
 impl Collector for GroupBy {
@@ -449,6 +456,8 @@ impl Collector for GroupBy {
             tmp: Vec::new(),
             times: Vec::new(),
             pages: Pacer::new(RELEASE_EVERY),
+            flushes: 0,
+            flat: by_cols.iter().map(|_| None).collect(),
             by_cols,
         })
     }
@@ -567,7 +576,8 @@ impl SegmentCollector for GroupSegment {
     fn harvest(self) -> Groups {
         let mut store = None;
         // Without a cap the harvest is never given up.
-        let all = self.harvest_range(0..self.table.len(), &mut store, usize::MAX);
+        let slots: Vec<u32> = (0..self.table.len() as u32).collect();
+        let all = self.harvest_range(&slots, &mut store, usize::MAX);
         all.unwrap_or_default()
     }
 }
@@ -750,6 +760,11 @@ impl GroupSegment {
         let n = self.table.len();
         let piece_bytes = piece_bytes.max(1);
         let mut store = None;
+        self.flushes += 1;
+        if self.flushes == 2 {
+            self.flatten_dictionaries();
+        }
+        let order = self.piece_order();
         // The first piece is small; the next ones are sized from the bytes
         // per group of the last (values are only known once decoded), and
         // grow at most fourfold a piece. Values differ in size along a
@@ -763,7 +778,7 @@ impl GroupSegment {
             } else {
                 piece_bytes
             };
-            let Some(piece) = self.harvest_range(start..end, &mut store, cap) else {
+            let Some(piece) = self.harvest_range(&order[start..end], &mut store, cap) else {
                 size = (end - start) / 2;
                 continue;
             };
@@ -779,29 +794,62 @@ impl GroupSegment {
         Ok(())
     }
 
-    /// The groups `range` (slot numbers) of the segment, with their values;
-    /// None as soon as the text decoded passes `cap` bytes.
+    /// Write out flat the large dictionaries of the by-columns: the
+    /// segment's answer is large, and each later flush would decode them
+    /// again. A dictionary that cannot be written out is decoded as before.
+    fn flatten_dictionaries(&mut self) {
+        for (col, flat) in self.by_cols.iter().zip(self.flat.iter_mut()) {
+            if let SegSource::Str(c) = col {
+                if c.num_terms() >= flat_dict::MIN_TERMS {
+                    *flat = FlatDict::build(c).ok();
+                }
+            }
+        }
+    }
+
+    /// The order in which [`Self::flush`] cuts the groups into pieces:
+    /// by their ordinal in the by-column with the largest dictionary. Each
+    /// piece decodes its values in one pass over the dictionary blocks that
+    /// hold them; in the order groups were found, every piece of a wide
+    /// group-by touched most blocks of a large column (a block decoded per
+    /// value: a fifth of the search), sorted, the pieces share them out.
+    fn piece_order(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.table.len() as u32).collect();
+        let largest = (self.by_cols.iter().enumerate())
+            .filter_map(|(i, col)| match col {
+                SegSource::Str(c) => Some((c.dictionary().num_bytes(), i)),
+                _ => None,
+            })
+            .max();
+        if let Some((_, i)) = largest {
+            order.sort_unstable_by_key(|&slot| (self.table.key(slot as usize)[i], slot));
+        }
+        order
+    }
+
+    /// The groups in `slots` of the segment, with their values; None as
+    /// soon as the text decoded passes `cap` bytes.
     fn harvest_range(
         &self,
-        range: std::ops::Range<usize>,
+        slots: &[u32],
         store: &mut Option<(tantivy::store::StoreReader, EvidxSchema)>,
         cap: usize,
     ) -> Option<Groups> {
         let mut left = cap;
         let width = self.by_cols.len();
-        let start = range.start;
-        let n_groups = range.len();
+        let n_groups = slots.len();
         // By-fields: decode each column's distinct ordinals in one pass.
         let mut values: Vec<Vec<String>> = Vec::with_capacity(width);
         let mut keys = vec![NULL_ID; n_groups * width];
         for (i, col) in self.by_cols.iter().enumerate() {
-            let parts = range.clone().map(|g| self.table.key(g)[i]);
-            let (mut dict, ids) = decode_column(col, parts, left)?;
+            let parts = slots.iter().map(|&g| self.table.key(g as usize)[i]);
+            let (mut dict, ids) = decode_column(col, self.flat[i].as_ref(), parts, left)?;
             // A value too long for its fast column: its full text.
             for (id, v) in dict.iter_mut().enumerate() {
                 if is_cut(v) {
                     if let Some(g) = ids.iter().position(|&x| x == id as u32) {
-                        if let Some(full) = self.full_value(store, self.first_doc[start + g], i) {
+                        let doc = self.first_doc[slots[g] as usize];
+                        if let Some(full) = self.full_value(store, doc, i) {
                             *v = full;
                         }
                     }
@@ -836,8 +884,8 @@ impl GroupSegment {
                 // Min and max of a time column stay numbers (AggValue::Time).
                 let is_time = matches!(col, SegSource::Time(..));
                 let mut ords: Vec<u64> = Vec::new();
-                for g in 0..n_groups {
-                    match &self.states[(start + g) * n_aggs + j] {
+                for &g in slots {
+                    match &self.states[g as usize * n_aggs + j] {
                         SegAgg::Min(Some(v)) | SegAgg::Max(Some(v)) if !is_time => ords.push(*v),
                         SegAgg::Latest(Some((_, v))) | SegAgg::Earliest(Some((_, v))) => {
                             ords.push(*v)
@@ -859,19 +907,19 @@ impl GroupSegment {
             if matches!(self.aggs[j].0, AggFunc::Min | AggFunc::Max) {
                 continue;
             }
-            for g in 0..n_groups {
-                if let SegAgg::Set(s) = &self.states[(start + g) * n_aggs + j] {
+            for &g in slots {
+                if let SegAgg::Set(s) = &self.states[g as usize * n_aggs + j] {
                     let copies: usize =
                         s.iter().filter_map(|v| texts.get(v)).map(|t| held(t)).sum();
                     left = left.checked_sub(copies)?;
                 }
             }
         }
-        for g in 0..n_groups {
+        for &g in slots {
             for (j, col) in self.agg_cols.iter().enumerate() {
                 let text = |v: &u64| texts[j].get(v).cloned();
                 let is_time = matches!(col, SegSource::Time(..));
-                aggs.push(match &self.states[(start + g) * n_aggs + j] {
+                aggs.push(match &self.states[g as usize * n_aggs + j] {
                     SegAgg::Count(n) => AggValue::Count(*n),
                     SegAgg::Min(m) | SegAgg::Max(m) if is_time => {
                         AggValue::Time(m.map(|v| v as i64))
@@ -940,6 +988,7 @@ impl GroupSegment {
 /// order) and, per part, the index of its value ([`NULL_ID`] for null).
 fn decode_column(
     col: &SegSource,
+    flat: Option<&FlatDict>,
     parts: impl Iterator<Item = u64>,
     cap: usize,
 ) -> Option<(Vec<String>, Vec<u32>)> {
@@ -950,19 +999,29 @@ fn decode_column(
             let mut out = Vec::with_capacity(distinct.len());
             let mut pacer = Pacer::new(PACE);
             let (mut left, mut over) = (cap, false);
-            let ok = c
-                .dictionary()
-                .sorted_ords_to_term_cb(&distinct, |bytes| {
-                    pacer.step();
-                    // Past the cap the rest is read but not kept.
-                    if over || bytes.len() + STRING_BYTES > left {
-                        over = true;
-                        return;
-                    }
-                    left -= bytes.len() + STRING_BYTES;
-                    out.push(utf8(bytes));
-                })
-                .unwrap_or(false);
+            // Whether the value is kept: past the cap the rest is read (from
+            // the dictionary's blocks) but not kept.
+            let mut keep = |bytes: &[u8]| {
+                pacer.step();
+                if over || bytes.len() + STRING_BYTES > left {
+                    over = true;
+                    return false;
+                }
+                left -= bytes.len() + STRING_BYTES;
+                out.push(utf8(bytes));
+                true
+            };
+            let ok = match flat {
+                Some(flat) => distinct
+                    .iter()
+                    .all(|&o| flat.term(o).is_some_and(&mut keep)),
+                None => c
+                    .dictionary()
+                    .sorted_ords_to_term_cb(&distinct, |bytes| {
+                        keep(bytes);
+                    })
+                    .unwrap_or(false),
+            };
             if over {
                 return None;
             }
@@ -1043,7 +1102,7 @@ fn agg_texts(col: &SegSource, mut ords: Vec<u64>, cap: usize) -> Option<HashMap<
     ords.dedup();
     Some(match col {
         SegSource::Str(_) => {
-            let (dict, _) = decode_column(col, ords.iter().copied(), cap)?;
+            let (dict, _) = decode_column(col, None, ords.iter().copied(), cap)?;
             ords.into_iter().zip(dict).collect()
         }
         SegSource::Time(..) => ords
@@ -1293,9 +1352,10 @@ impl GroupBy {
     /// thread merges the pieces of its segments, and a merged table over
     /// its share spills to disk. Several indexes merge as one.
     ///
-    /// The budget is shared so that its parts add up to about the whole,
-    /// whatever the threads: the merged tables three quarters between
-    /// them, the segment tables a quarter between them, and the piece
+    /// The budget is shared so that its parts add up to the whole,
+    /// whatever the threads: the merged tables half between them, the
+    /// segment tables three eighths between them (a larger table is emptied
+    /// less often, and each time decodes its values again), and the piece
     /// being made an eighth.
     pub fn collect(
         &self,
@@ -1304,7 +1364,7 @@ impl GroupBy {
         budget: usize,
     ) -> Result<Merged, CollectError> {
         let threads = threads.max(1);
-        let mergers = Mergers::new(self.by.len(), &self.aggs, budget / 4 * 3, threads);
+        let mergers = Mergers::new(self.by.len(), &self.aggs, budget / 2, threads);
         let piece_bytes = (budget / 8).max(1);
         let spill = |e: std::io::Error| tantivy::TantivyError::InternalError(spill_message(&e));
         let segments: Vec<(&SegmentReader, &dyn Weight)> = parts
@@ -1314,7 +1374,7 @@ impl GroupBy {
         // A segment's table is emptied into the merge whenever it passes
         // its share: the memory a search takes does not follow the size of
         // its segments.
-        let segment_budget = budget / 4 / threads;
+        let segment_budget = budget / 8 * 3 / threads;
         parallel::run_in_order(segments.len(), threads, |ord| {
             let (reader, weight) = segments[ord];
             let mut seg = self.for_segment(ord as SegmentOrdinal, reader)?;
