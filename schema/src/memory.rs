@@ -14,8 +14,8 @@
 //!   read); they are only no longer counted against the process.
 //! - Freed heap. glibc keeps what a finished search freed in its per-thread
 //!   arenas (up to eight per core, each fragmented on its own):
-//!   [`limit_arenas`] keeps two, and [`trim_heap`] returns the free pages
-//!   to the OS between the detections of a pack.
+//!   [`limit_arenas`] keeps one per working thread, and [`trim_heap`]
+//!   returns the free pages to the OS between the detections of a pack.
 //!
 //! Both are process-wide, as resident memory is: [`watch`] registers an
 //! index, [`release_if_over`] may be called as often as every few thousand
