@@ -298,9 +298,15 @@ struct Check {
     template: Table,
     by: usize,
     transforms: Arc<Vec<Command>>,
-    /// With no `eval`/`convert` before the filter, the row after the
-    /// transforms is the template moved around: the cells holding the value.
-    direct: Option<(Table, Vec<usize>)>,
+    /// The leading renames, `table`s and `fields` of the transforms only
+    /// move columns: the template after them, once, and the cells where
+    /// the value lands. Per value, only the rest (`eval`, `convert`) runs;
+    /// with no rest, the filter reads the moved template itself.
+    moved: Option<(Table, Vec<usize>)>,
+    /// How many transforms lead: the moves.
+    lead: usize,
+    /// The row the rest runs on, reused from one value to the next.
+    work: Table,
     test: Test,
 }
 
@@ -336,15 +342,19 @@ impl Check {
             Command::Search(e) => Test::Search(SearchMatcher::new(e)),
             _ => Test::Keep,
         };
-        let direct = if transforms.iter().all(|c| {
-            matches!(
-                c,
-                Command::Rename(_) | Command::Table(_) | Command::Fields { .. }
-            )
-        }) {
+        let lead = transforms
+            .iter()
+            .take_while(|c| {
+                matches!(
+                    c,
+                    Command::Rename(_) | Command::Table(_) | Command::Fields { .. }
+                )
+            })
+            .count();
+        let moved = {
             let mut t = template.clone();
             t.rows[0][by] = Cell::one(marker(by));
-            let ok = transforms
+            let ok = transforms[..lead]
                 .iter()
                 .all(|c| commands::apply(&mut t, c).is_ok());
             ok.then(|| {
@@ -354,28 +364,44 @@ impl Check {
                     .filter(|(_, c)| c.first() == Some(marker(by).as_str()))
                     .map(|(i, _)| i)
                     .collect();
+                for &i in &at {
+                    t.rows[0][i] = Cell::null();
+                }
                 (t, at)
             })
-        } else {
-            None
         };
         Check {
+            work: template.clone(),
             template,
             by,
             transforms,
-            direct,
+            moved,
+            lead,
             test,
         }
     }
 
     fn keep(&mut self, value: &str) -> bool {
         let replayed;
-        let table = match &mut self.direct {
-            Some((t, at)) => {
+        let rest = &self.transforms[self.lead..];
+        let table = match &mut self.moved {
+            Some((t, at)) if rest.is_empty() => {
                 for &i in at.iter() {
                     t.rows[0][i] = Cell::one(value);
                 }
                 &*t
+            }
+            Some((t, at)) => {
+                let work = &mut self.work;
+                work.columns.clone_from(&t.columns);
+                work.rows.clone_from(&t.rows);
+                for &i in at.iter() {
+                    work.rows[0][i] = Cell::one(value);
+                }
+                if rest.iter().any(|c| commands::apply(work, c).is_err()) {
+                    return true;
+                }
+                &*work
             }
             None => {
                 let mut t = self.template.clone();
