@@ -6,10 +6,11 @@
 //! decodes its values from the column's sstable dictionary: one pass over
 //! the blocks that hold them. With a wide answer, every piece touches most
 //! blocks of a large column (a command line, a process id), so the segment
-//! decodes its dictionaries about as many times as it is emptied. From the
-//! second time on, a [`FlatDict`] holds the terms one after the other in a
-//! temporary file, with their offsets in another, both mapped: a value is
-//! then a slice, and the dictionary is decoded once per segment.
+//! decodes its dictionaries about as many times as it is emptied. Once the
+//! harvests have decoded a good share of a dictionary ([`worth_it`]), a
+//! [`FlatDict`] holds its terms one after the other in a temporary file,
+//! with their offsets in another, both mapped: a value is then a slice, and
+//! the dictionary is decoded once more in all.
 //!
 //! The maps are read-only shared maps of files in the temporary folder,
 //! which [`crate::memory`] watches like an index: their pages are given
@@ -24,7 +25,18 @@ use tantivy::columnar::StrColumn;
 
 /// Terms below which a dictionary is decoded from its blocks: a few blocks
 /// cost less than two files.
-pub const MIN_TERMS: usize = 256;
+const MIN_TERMS: usize = 256;
+
+/// Whether a dictionary of `terms` terms, of which the segment's harvests
+/// have decoded `decoded` values so far, is worth writing out flat. A value
+/// decoded from the blocks costs the decoding of about half a block (tens
+/// of terms) when the values are sparse; writing out flat decodes every
+/// term once. Past a sixteenth, the harvests have spent about what the copy
+/// costs, and a wide answer keeps harvesting; a narrow one over a large
+/// segment never pays for it.
+pub fn worth_it(terms: usize, decoded: usize) -> bool {
+    terms >= MIN_TERMS && decoded >= terms / 16
+}
 
 /// Every term of one dictionary, in ordinal order.
 pub struct FlatDict {

@@ -7,7 +7,11 @@
 //!   (`collect_block`) and aggregated without loading a stored document.
 //! - At harvest, each column's distinct ordinals are sorted and decoded in
 //!   one streaming pass over its dictionary (random ordinal lookups in the
-//!   sstable dictionary were the largest cost of a wide group-by).
+//!   sstable dictionary were the largest cost of a wide group-by). A
+//!   segment with a large answer is harvested in pieces cut in the order
+//!   of its largest dictionary, and once its harvests have decoded a good
+//!   share of a dictionary, the rest are read from a flat copy
+//!   ([`flat_dict`]).
 //! - Segments merge on interned value ids: a string is hashed once per
 //!   distinct value and segment, not once per group.
 //! - [`KeyFilter`]s, predicates on one by-field that a later command would
@@ -394,10 +398,10 @@ pub struct GroupSegment {
     times: Vec<u64>,
     /// Index pages are given back every few blocks or values read.
     pages: Pacer,
-    /// Times the table was emptied into the merge.
-    flushes: u32,
-    /// Per by-column, its dictionary written out flat once the segment has
-    /// been emptied twice ([`flat_dict`]).
+    /// Per by-column, the values its harvests decoded so far.
+    decoded: Vec<usize>,
+    /// Per by-column, its dictionary written out flat once the harvests
+    /// have decoded enough of it ([`flat_dict::worth_it`]).
     flat: Vec<Option<FlatDict>>,
 }
 
@@ -456,7 +460,7 @@ impl Collector for GroupBy {
             tmp: Vec::new(),
             times: Vec::new(),
             pages: Pacer::new(RELEASE_EVERY),
-            flushes: 0,
+            decoded: vec![0; by_cols.len()],
             flat: by_cols.iter().map(|_| None).collect(),
             by_cols,
         })
@@ -760,10 +764,7 @@ impl GroupSegment {
         let n = self.table.len();
         let piece_bytes = piece_bytes.max(1);
         let mut store = None;
-        self.flushes += 1;
-        if self.flushes == 2 {
-            self.flatten_dictionaries();
-        }
+        self.flatten_dictionaries();
         let order = self.piece_order();
         // The first piece is small; the next ones are sized from the bytes
         // per group of the last (values are only known once decoded), and
@@ -784,6 +785,9 @@ impl GroupSegment {
             };
             let per_group = piece.heap_bytes() / (end - start).max(1);
             size = (piece_bytes / per_group.max(1)).min(size * 4).max(1);
+            for (decoded, values) in self.decoded.iter_mut().zip(&piece.values) {
+                *decoded += values.len();
+            }
             emit(piece)?;
             start = end;
         }
@@ -794,13 +798,15 @@ impl GroupSegment {
         Ok(())
     }
 
-    /// Write out flat the large dictionaries of the by-columns: the
-    /// segment's answer is large, and each later flush would decode them
-    /// again. A dictionary that cannot be written out is decoded as before.
+    /// Write out flat the dictionaries of the by-columns whose harvests
+    /// have decoded enough of them that the next ones would cost more than
+    /// one pass. A dictionary that cannot be written out is decoded as
+    /// before.
     fn flatten_dictionaries(&mut self) {
-        for (col, flat) in self.by_cols.iter().zip(self.flat.iter_mut()) {
-            if let SegSource::Str(c) = col {
-                if c.num_terms() >= flat_dict::MIN_TERMS {
+        let cols = self.by_cols.iter().zip(&self.decoded);
+        for ((col, &decoded), flat) in cols.zip(self.flat.iter_mut()) {
+            if let (SegSource::Str(c), None) = (col, &flat) {
+                if flat_dict::worth_it(c.num_terms(), decoded) {
                     *flat = FlatDict::build(c).ok();
                 }
             }
