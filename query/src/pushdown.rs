@@ -371,7 +371,7 @@ impl Check {
             })
         };
         Check {
-            work: template.clone(),
+            work: Table::default(),
             template,
             by,
             transforms,

@@ -85,21 +85,11 @@ impl<K: Ord, V> Merge<K, V> {
             read,
         };
         for run in 0..merge.readers.len() {
-            merge.advance(run)?;
+            if let Some(head) = next_of(&mut merge.readers, &mut merge.read, run)? {
+                merge.heap.push(head);
+            }
         }
         Ok(merge)
-    }
-
-    /// Put the next record of `run`, if any, on the heap.
-    fn advance(&mut self, run: usize) -> io::Result<()> {
-        let (input, left) = &mut self.readers[run];
-        if *left == 0 {
-            return Ok(());
-        }
-        *left -= 1;
-        let (key, value) = (self.read)(input)?;
-        self.heap.push(Head { key, value, run });
-        Ok(())
     }
 
     /// The smallest record, replaced on the heap by the next record of its
@@ -110,14 +100,12 @@ impl<K: Ord, V> Merge<K, V> {
         let Some(mut top) = self.heap.peek_mut() else {
             return Ok(None);
         };
-        let run = top.run;
-        let (input, left) = &mut self.readers[run];
-        if *left == 0 {
-            return Ok(Some(PeekMut::pop(top)));
-        }
-        *left -= 1;
-        let (key, value) = (self.read)(input)?;
-        Ok(Some(std::mem::replace(&mut *top, Head { key, value, run })))
+        Ok(Some(
+            match next_of(&mut self.readers, &mut self.read, top.run)? {
+                Some(next) => std::mem::replace(&mut *top, next),
+                None => PeekMut::pop(top),
+            },
+        ))
     }
 
     /// The next key and its value, the values of equal keys combined in
@@ -133,6 +121,21 @@ impl<K: Ord, V> Merge<K, V> {
         }
         Ok(Some((key, value)))
     }
+}
+
+/// The next record of `run`, if it has one left.
+fn next_of<K, V>(
+    readers: &mut [(BufReader<File>, u64)],
+    read: &mut ReadRecord<K, V>,
+    run: usize,
+) -> io::Result<Option<Head<K, V>>> {
+    let (input, left) = &mut readers[run];
+    if *left == 0 {
+        return Ok(None);
+    }
+    *left -= 1;
+    let (key, value) = read(input)?;
+    Ok(Some(Head { key, value, run }))
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@
 //!   up holding most of the index (RSS growing with the archive) though it
 //!   needs only the pages of the segment it is reading. The indexer's
 //!   merges read their segments the same way (at 32 GiB of input, 850 MiB
-//!   of the index stayed resident). When the
-//!   file-backed resident memory passes a limit (above what the program
-//!   and its libraries map), the maps of the open
-//!   indexes' files are advised `MADV_DONTNEED`. The pages stay in the OS
-//!   page cache, so a later read finds them there (a minor fault, no disk
-//!   read); they are only no longer counted against the process.
+//!   of the index stayed resident). When the file-backed resident memory
+//!   passes a limit (above what the program and its libraries map), the
+//!   maps of the open indexes' files are advised `MADV_DONTNEED`. The
+//!   pages stay in the OS page cache, so a later read finds them there (a
+//!   minor fault, no disk read); they are only no longer counted against
+//!   the process.
 //! - Freed heap. glibc keeps what a finished search freed in its per-thread
 //!   arenas (up to eight per core, each fragmented on its own):
 //!   [`limit_arenas`] keeps one per working thread, and [`trim_heap`]
