@@ -7,9 +7,13 @@
 //! value of what it reads: true of a by-field, and of anything `eval`
 //! computes from that by-field alone. The commands before the filter are
 //! followed column by column (renames, `table`/`fields`, `eval`,
-//! `convert`) to know what each column is computed from; `sort` and `head`
-//! end the analysis (they choose rows, so a later filter cannot move ahead
-//! of them). The filter still runs on the result as written: a pushed
+//! `convert`, `lookup`) to know what each column is computed from. A
+//! lookup's outputs follow from its inputs (and, where a row has no input
+//! or OUTPUTNEW keeps a value, from the column's earlier value): `| lookup
+//! tools name AS process_name OUTPUT description | search
+//! description!=false` groups only the processes the lookup lists. `sort`
+//! and `head` end the analysis (they choose rows, so a later filter cannot
+//! move ahead of them). The filter still runs on the result as written: a pushed
 //! filter only saves work and never changes the answer. A value on which
 //! evaluation fails is kept, so the command reports the error itself.
 
@@ -21,7 +25,7 @@ use crate::commands;
 use crate::commands::search::SearchMatcher;
 use crate::eval::Evaluator;
 use crate::pattern::Pattern;
-use crate::spl::ast::{BinOp, Command, Expr, SearchExpr};
+use crate::spl::ast::{BinOp, Command, Expr, Lookup, SearchExpr};
 use crate::table::{Cell, Table};
 
 /// What a column is computed from: a set of result columns of tstats
@@ -74,6 +78,17 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
                 }
                 transforms.push(cmd.clone());
             }
+            Command::Lookup(l) => {
+                let Some(outputs) = lookup_outputs(l) else {
+                    break;
+                };
+                let read = union_all(l.inputs.iter().map(|(_, ef)| column_deps(ef, &cols, &deps)));
+                for ef in outputs {
+                    let d = union_all([read.clone(), column_deps(ef, &cols, &deps)].into_iter());
+                    set_column(&mut cols, &mut deps, ef, d);
+                }
+                transforms.push(cmd.clone());
+            }
             Command::Where(expr) => {
                 for part in conjuncts(expr) {
                     let d = expr_deps(part, &cols, &deps);
@@ -100,6 +115,23 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
         }
     }
     filters
+}
+
+/// The columns a lookup writes; None when its table is not loaded.
+fn lookup_outputs(l: &Lookup) -> Option<Vec<&str>> {
+    if !l.outputs.is_empty() {
+        return Some(l.outputs.iter().map(|(_, ef)| ef.as_str()).collect());
+    }
+    // No OUTPUT: every lookup field that is not an input.
+    let table = l.table.as_ref()?;
+    Some(
+        table
+            .columns
+            .iter()
+            .filter(|c| !l.inputs.iter().any(|(lf, _)| lf == *c))
+            .map(String::as_str)
+            .collect(),
+    )
 }
 
 /// A command sets column `name` (replaced, or added at the end).
@@ -219,7 +251,7 @@ fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Comma
     }
 }
 
-/// `transforms` without its trailing `eval`s and `convert`s that only set
+/// `transforms` without its trailing `eval`s, `convert`s and `lookup`s that only set
 /// columns `filter` does not read: they cannot change what it sees, and
 /// dropping them lets a filter behind `| convert ctime(firstTime)` test the
 /// value directly instead of replaying the commands on every value.
@@ -234,6 +266,10 @@ fn relevant(mut transforms: Vec<Command>, filter: &Command) -> Vec<Command> {
                 .iter()
                 .map(|c| c.alias.as_deref().unwrap_or(&c.field))
                 .collect(),
+            Command::Lookup(l) => match lookup_outputs(l) {
+                Some(outputs) => outputs,
+                None => break,
+            },
             _ => break,
         };
         // A glob (`convert ctime(*)`) may set any column.

@@ -10,10 +10,11 @@
 //! otherwise.
 
 mod acc;
+mod groups;
 mod runs;
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use crate::commands::columns::{cell_at, set_column};
 use crate::memory::STRING_BYTES;
@@ -21,6 +22,7 @@ use crate::num::parse_num;
 use crate::spl::ast::{Stats, StatsAgg, StatsKind};
 use crate::table::{Cell, Table};
 use acc::Acc;
+use groups::{each_key, GroupTable};
 
 /// Heap a `stats` holds its groups in, about; past it they are written to
 /// disk as a sorted run, and the runs are merged as the result is read.
@@ -141,7 +143,7 @@ fn stats(table: &mut Table, cmd: &Stats) -> std::io::Result<()> {
 /// past its memory go to disk as sorted runs ([`runs`]).
 pub struct StatsStream<'c> {
     cmd: &'c Stats,
-    groups: BTreeMap<Vec<SortKey>, Vec<Acc>>,
+    groups: GroupTable<Vec<Acc>>,
     /// Estimated heap of `groups`, and the most it may be.
     bytes: usize,
     budget: usize,
@@ -156,9 +158,9 @@ impl<'c> StatsStream<'c> {
     /// A stream whose groups take about `budget` bytes before they spill
     /// (0: every chunk's groups go to disk; the answer is the same).
     pub fn with_memory(cmd: &'c Stats, budget: usize) -> Self {
-        let mut groups = BTreeMap::new();
+        let mut groups = GroupTable::default();
         if cmd.by.is_empty() {
-            groups.insert(Vec::new(), fresh(&cmd.aggs));
+            groups.get_or_insert(&[], || fresh(&cmd.aggs));
         }
         StatsStream {
             cmd,
@@ -173,25 +175,23 @@ impl<'c> StatsStream<'c> {
     pub fn add(&mut self, chunk: &Table) -> std::io::Result<()> {
         let ctx = Ctx::new(chunk, self.cmd);
         let aggs = &self.cmd.aggs;
+        let (groups, bytes) = (&mut self.groups, &mut self.bytes);
+        let mut key = Vec::with_capacity(ctx.by.len());
         for row in &chunk.rows {
-            for key in keys(row, &ctx.by) {
-                let key: Vec<SortKey> = key.into_iter().map(SortKey).collect();
-                let accs = match self.groups.get_mut(&key) {
-                    Some(accs) => accs,
-                    None => {
-                        // The key, the map's entry and the states.
-                        self.bytes += key.iter().map(|k| k.0.len() + STRING_BYTES).sum::<usize>()
-                            + 64
-                            + aggs.len() * std::mem::size_of::<Acc>();
-                        self.groups.entry(key).or_insert_with(|| fresh(aggs))
-                    }
-                };
-                self.bytes += ctx.add(accs, aggs, row);
-            }
+            each_key(row, &ctx.by, &mut key, &mut |key| {
+                let (accs, new) = groups.get_or_insert(key, || fresh(aggs));
+                if new {
+                    // The key, the table's entry and the states.
+                    *bytes += key.iter().map(|k| k.len() + STRING_BYTES).sum::<usize>()
+                        + 64
+                        + aggs.len() * std::mem::size_of::<Acc>();
+                }
+                *bytes += ctx.add(accs, aggs, row);
+            });
         }
         if self.bytes > self.budget {
             let groups = std::mem::take(&mut self.groups);
-            self.runs.push(runs::write_run(groups)?);
+            self.runs.push(runs::write_run(groups.into_sorted())?);
             self.bytes = 0;
         }
         Ok(())
@@ -208,11 +208,11 @@ impl<'c> StatsStream<'c> {
             columns.push(a.column.clone());
         }
         let source = match self.runs.is_empty() {
-            true => Groups::Memory(self.groups.into_iter()),
+            true => Groups::Memory(self.groups.into_sorted().into_iter()),
             false => {
                 if !self.groups.is_empty() {
                     let groups = std::mem::take(&mut self.groups);
-                    self.runs.push(runs::write_run(groups)?);
+                    self.runs.push(runs::write_run(groups.into_sorted())?);
                 }
                 Groups::Runs(runs::merge(self.runs, cmd.aggs.len())?)
             }
@@ -227,7 +227,7 @@ impl<'c> StatsStream<'c> {
 
 /// Where a finished `stats`'s groups come from.
 enum Groups {
-    Memory(std::collections::btree_map::IntoIter<Vec<SortKey>, Vec<Acc>>),
+    Memory(std::vec::IntoIter<(Vec<String>, Vec<Acc>)>),
     Runs(runs::Merge),
 }
 
@@ -251,14 +251,16 @@ impl StatsRows<'_> {
         while buf.len() < CHUNK_ROWS {
             let group = match &mut self.source {
                 Groups::Memory(it) => it.next(),
-                Groups::Runs(merge) => merge.next_group(|earlier, later| {
-                    for ((a, b), agg) in earlier.iter_mut().zip(later).zip(&cmd.aggs) {
-                        a.merge(agg.func, b);
-                    }
-                })?,
+                Groups::Runs(merge) => merge
+                    .next_group(|earlier, later| {
+                        for ((a, b), agg) in earlier.iter_mut().zip(later).zip(&cmd.aggs) {
+                            a.merge(agg.func, b);
+                        }
+                    })?
+                    .map(|(key, accs)| (key.into_iter().map(|k| k.0).collect(), accs)),
             };
             let Some((key, accs)) = group else { break };
-            let mut row: Vec<Cell> = key.into_iter().map(|k| Cell::one(k.0)).collect();
+            let mut row: Vec<Cell> = key.into_iter().map(Cell::one).collect();
             for (a, cell) in cmd.aggs.iter().zip(results(&accs, &cmd.aggs)) {
                 if let Some(i) = cmd.by.iter().position(|b| *b == a.column) {
                     row.remove(i);
@@ -312,39 +314,34 @@ fn eventstats(table: &mut Table, cmd: &Stats) {
 /// two the rows can wait on disk (`spool`): only the groups are held.
 pub struct EventstatsStream<'c> {
     cmd: &'c Stats,
-    groups: HashMap<Vec<String>, Vec<Acc>>,
+    groups: GroupTable<Vec<Acc>>,
 }
 
 impl<'c> EventstatsStream<'c> {
     pub fn new(cmd: &'c Stats) -> Self {
         EventstatsStream {
             cmd,
-            groups: HashMap::new(),
+            groups: GroupTable::default(),
         }
     }
 
     /// The next rows (in order), of `columns`.
     pub fn add(&mut self, columns: &[String], rows: &[Vec<Cell>]) {
         let ctx = Ctx::of_columns(columns, self.cmd);
+        let (groups, aggs) = (&mut self.groups, &self.cmd.aggs);
+        let mut key = Vec::with_capacity(ctx.by.len());
         for row in rows {
-            for k in keys(row, &ctx.by) {
-                let accs = self
-                    .groups
-                    .entry(k)
-                    .or_insert_with(|| fresh(&self.cmd.aggs));
-                ctx.add(accs, &self.cmd.aggs, row);
-            }
+            each_key(row, &ctx.by, &mut key, &mut |key| {
+                let (accs, _) = groups.get_or_insert(key, || fresh(aggs));
+                ctx.add(accs, aggs, row);
+            });
         }
     }
 
     /// Every row added: the groups' values.
     pub fn finish(self) -> Eventstats<'c> {
         let cmd = self.cmd;
-        let done = self
-            .groups
-            .into_iter()
-            .map(|(k, accs)| (k, results(&accs, &cmd.aggs)))
-            .collect();
+        let done = self.groups.map(|accs| results(&accs, &cmd.aggs));
         Eventstats { cmd, done }
     }
 }
@@ -352,20 +349,28 @@ impl<'c> EventstatsStream<'c> {
 /// The groups of an `eventstats`, ready to be given to its rows.
 pub struct Eventstats<'c> {
     cmd: &'c Stats,
-    done: HashMap<Vec<String>, Vec<Cell>>,
+    done: GroupTable<Vec<Cell>>,
 }
 
 impl Eventstats<'_> {
     /// Give each row of `chunk` its groups' values.
     pub fn apply(&self, chunk: &mut Table) {
         let ctx = Ctx::new(chunk, self.cmd);
-        let row_keys: Vec<Vec<Vec<String>>> = chunk.rows.iter().map(|r| keys(r, &ctx.by)).collect();
-        for (j, agg) in self.cmd.aggs.iter().enumerate() {
-            let cells = row_keys
-                .iter()
-                .map(|ks| merge(ks.iter().filter_map(|k| self.done.get(k)).map(|r| &r[j])))
-                .collect();
-            set_column(chunk, &agg.column, cells);
+        let mut cells: Vec<Vec<Cell>> =
+            vec![Vec::with_capacity(chunk.rows.len()); self.cmd.aggs.len()];
+        let mut key = Vec::with_capacity(ctx.by.len());
+        let mut found: Vec<&Vec<Cell>> = Vec::new();
+        for row in &chunk.rows {
+            found.clear();
+            each_key(row, &ctx.by, &mut key, &mut |k| {
+                found.extend(self.done.get(k))
+            });
+            for (j, column) in cells.iter_mut().enumerate() {
+                column.push(merge(found.iter().map(|r| &r[j])));
+            }
+        }
+        for (agg, column) in self.cmd.aggs.iter().zip(cells) {
+            set_column(chunk, &agg.column, column);
         }
     }
 }

@@ -19,12 +19,12 @@ pub(super) type Merge = sorted_runs::Merge<Vec<SortKey>, Vec<Acc>>;
 
 /// Write `groups` (in key order) as a run.
 pub(super) fn write_run(
-    groups: impl IntoIterator<Item = (Vec<SortKey>, Vec<Acc>)>,
+    groups: impl IntoIterator<Item = (Vec<String>, Vec<Acc>)>,
 ) -> io::Result<Run> {
     sorted_runs::write(groups, |out, (key, accs)| {
         put_u64(out, key.len() as u64)?;
         for k in &key {
-            put_str(out, &k.0)?;
+            put_str(out, k)?;
         }
         accs.iter().try_for_each(|a| acc::write(out, a))
     })
