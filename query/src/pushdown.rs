@@ -251,10 +251,11 @@ fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Comma
     }
 }
 
-/// `transforms` without its trailing `eval`s, `convert`s and `lookup`s that only set
-/// columns `filter` does not read: they cannot change what it sees, and
-/// dropping them lets a filter behind `| convert ctime(firstTime)` test the
-/// value directly instead of replaying the commands on every value.
+/// `transforms` without its trailing `eval`s, `convert`s and `lookup`s
+/// that only set columns `filter` does not read: they cannot change what
+/// it sees, and dropping them lets a filter behind `| convert
+/// ctime(firstTime)` test the value directly instead of replaying the
+/// commands on every value.
 fn relevant(mut transforms: Vec<Command>, filter: &Command) -> Vec<Command> {
     let Some(read) = reads(filter) else {
         return transforms;

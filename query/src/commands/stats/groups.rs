@@ -1,8 +1,8 @@
 //! The groups of a `stats` or `eventstats`: found by hashing a row's
 //! by-values where they lie in the row (no string is copied for a group
-//! that exists), ordered only when they are written out. A B-tree keyed
-//! by the values parsed both sides of every comparison for Splunk's
-//! number-first order, and took most of a `stats` by four fields.
+//! that exists), and ordered only when they are written out. They were
+//! held in a B-tree whose every comparison parsed both values as numbers
+//! (Splunk's order): most of the time of a `stats` by four fields.
 
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
