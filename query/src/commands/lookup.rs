@@ -9,6 +9,9 @@
 //!   than `min_matches` are padded with `default_match`.
 //! - A multivalue input matches when any of its values does.
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
 use crate::commands::columns::ensure_column;
 use crate::lookups::LookupTable;
 use crate::spl::ast::Lookup;
@@ -46,6 +49,11 @@ pub fn apply(table: &mut Table, cmd: &Lookup, lookup: &LookupTable) -> Result<()
         .iter()
         .map(|(_, ef)| ensure_column(table, ef))
         .collect();
+    // The rows each input values matched: a result's rows repeat a few
+    // values (a process name per host and command line), and a wildcard
+    // lookup tests every pattern of the table for each.
+    let mut matched_by: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut memo_key = String::new();
     for row in &mut table.rows {
         let mut values: Vec<(usize, &[String])> = Vec::with_capacity(inputs.len());
         let mut missing = false;
@@ -62,7 +70,20 @@ pub fn apply(table: &mut Table, cmd: &Lookup, lookup: &LookupTable) -> Result<()
         if missing {
             continue;
         }
-        let matched = lookup.matching_rows(&values);
+        // Counts and lengths first: no two inputs give the same key.
+        memo_key.clear();
+        for (_, vals) in &values {
+            let _ = write!(memo_key, "{};", vals.len());
+            for v in vals.iter() {
+                let _ = write!(memo_key, "{}:{v}", v.len());
+            }
+        }
+        let matched: &[usize] = match matched_by.get(&memo_key) {
+            Some(rows) => rows,
+            None => matched_by
+                .entry(memo_key.clone())
+                .or_insert_with(|| lookup.matching_rows(&values)),
+        };
         let pad = lookup.min_matches.saturating_sub(matched.len());
         for ((lc, _), &oc) in outputs.iter().zip(&out_cols) {
             if cmd.output_new && !row[oc].is_null() {
@@ -183,6 +204,31 @@ mod tests {
         );
         // An empty lookup cell is no value.
         assert_eq!(col(&tb, "sev"), ["high", "high", "<null>", "<null>", "low"]);
+    }
+
+    /// Rows with the same input values share one match; values that only
+    /// read alike when run together (`net` and `.exe`, `net.exe`) do not.
+    #[test]
+    fn repeated_inputs_match_once_and_distinct_ones_apart() {
+        let mut tb = t(
+            &["process_name"],
+            &[
+                &["net|.exe"],
+                &["net.exe"],
+                &["NET.EXE"],
+                &["net|.exe"],
+                &["psexec.exe"],
+            ],
+        );
+        run(
+            &mut tb,
+            "| lookup tools name AS process_name OUTPUT description",
+            tools(),
+        );
+        assert_eq!(
+            col(&tb, "description"),
+            ["<null>", "discovery", "discovery", "<null>", "remote exec"]
+        );
     }
 
     #[test]
