@@ -139,12 +139,22 @@ fn run_chunks(
             _ => None,
         })
         .collect();
+    // A sort keeps only the rows it may give: its count, and no more than
+    // a `head` right after it takes (`sort 0 - count | head 20` holds 20
+    // rows, not the whole result).
     let top_k = match rest.first() {
-        Some(Command::Sort { limit, keys }) => match limit {
-            Some(0) => None,
-            Some(n) => Some((*n, keys)),
-            None => Some((SORT_DEFAULT_LIMIT, keys)),
-        },
+        Some(Command::Sort { limit, keys }) => {
+            let sort_k = match limit {
+                Some(0) => None,
+                Some(n) => Some(*n),
+                None => Some(SORT_DEFAULT_LIMIT),
+            };
+            let head_k = match rest.get(1) {
+                Some(Command::Head(n)) => Some(*n),
+                _ => None,
+            };
+            sort_k.into_iter().chain(head_k).min().map(|k| (k, keys))
+        }
         _ => None,
     };
     // A `stats` keeps its groups' states, not the rows: the chunks are fed
@@ -658,6 +668,54 @@ mod tests {
         let mut ev = Evaluator::new();
         let v = ev.eval(&e, &procs(), 1).unwrap().into_cell();
         assert_eq!(v.0, ["cmd.exe", "/c", "whoami"]);
+    }
+
+    /// A sort that keeps only its best rows as they come (more rows than
+    /// it keeps between two trims) gives the rows a sort of the whole
+    /// input gives, ties in input order: with its count, with `head`
+    /// right after it, and with both.
+    #[test]
+    fn a_trimmed_sort_keeps_the_rows_of_a_whole_sort() {
+        use super::columns::testutil::cmds;
+        let rows: Vec<Vec<Cell>> = (0..150_000u64)
+            .map(|i| {
+                let n = (i * 7919) % 1000;
+                vec![
+                    Cell::one(format!("r{i}")),
+                    Cell::one(n.to_string()),
+                    Cell::one((i % 3).to_string()),
+                ]
+            })
+            .collect();
+        let input = Table {
+            columns: vec!["id".into(), "n".into(), "m".into()],
+            rows,
+        };
+        // `m` has three values: which of its ties a sort keeps decides
+        // the answer.
+        for text in [
+            "| sort 0 - n | head 300",
+            "| sort - n",
+            "| sort 0 - m | head 300",
+            "| sort 200 + m | head 500",
+            "| sort 0 n | head 70000",
+        ] {
+            let commands = cmds(text);
+            let mut whole = input.clone();
+            apply_all(&mut whole, &commands).unwrap();
+            let mut chunks = input.rows.chunks(4096).map(<[_]>::to_vec);
+            let fill = |buf: &mut Vec<Vec<Cell>>| match chunks.next() {
+                Some(c) => {
+                    *buf = c;
+                    true
+                }
+                None => false,
+            };
+            let mut got = Table::default();
+            run_chunked(input.columns.clone(), fill, &commands, &mut got).unwrap();
+            assert!(!got.rows.is_empty());
+            assert_eq!(got.rows, whole.rows, "{text}");
+        }
     }
 
     /// Rows fed in chunks of any size give the table the whole input gives:
