@@ -22,7 +22,7 @@ use crate::spl::ast::{Command, SearchExpr, Span, Stats, StatsKind};
 use crate::table::{Cell, RowSink, Table};
 use columns::{name_matches, project, rename, retain_rows, select_columns, set_column};
 use search::SearchMatcher;
-use sort::{sort, SORT_DEFAULT_LIMIT};
+use sort::{sort, SortStream, SORT_DEFAULT_LIMIT, SORT_MEMORY};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PostError {
@@ -165,7 +165,14 @@ fn run_chunks(
         }
         _ => None,
     };
-    let mut gathered: Option<Table> = (!rest.is_empty() && stats.is_none()).then(Table::default);
+    // An unlimited sort keeps its rows within a budget, spilling sorted
+    // runs to disk, and gives them on sorted.
+    let mut sorter = match (rest.first(), top_k) {
+        (Some(Command::Sort { keys, .. }), None) => Some(SortStream::new(keys, SORT_MEMORY)),
+        _ => None,
+    };
+    let mut gathered: Option<Table> =
+        (!rest.is_empty() && stats.is_none() && sorter.is_none()).then(Table::default);
     let mut begun = false;
     let mut written = 0u64;
     let mut buf: Vec<Vec<Cell>> = Vec::new();
@@ -200,6 +207,8 @@ fn run_chunks(
         if let Some(st) = stats.as_mut() {
             st.add(&t).map_err(temporary_file)?;
             buf = t.rows;
+        } else if let Some(s) = sorter.as_mut() {
+            s.add(t).map_err(temporary_file)?;
         } else {
             match gathered.as_mut() {
                 None => {
@@ -227,22 +236,17 @@ fn run_chunks(
             break;
         }
     }
+    // The rows of a stats or of an unlimited sort go on, a chunk at a
+    // time, to the commands after it.
     if let Some(st) = stats {
-        // Its rows go on, a chunk at a time, to the commands after it.
         let mut rows = st.finish().map_err(temporary_file)?;
         let columns = rows.columns().to_vec();
-        let mut failure = None;
-        let mut fill = |buf: &mut Vec<Vec<Cell>>| {
-            rows.next_chunk(buf).unwrap_or_else(|e| {
-                failure = Some(e);
-                false
-            })
-        };
-        let n = run_chunks(columns, &mut fill, &rest[1..], sink)?;
-        return match failure {
-            Some(e) => Err(temporary_file(e)),
-            None => Ok(n),
-        };
+        return run_rest(columns, |buf| rows.next_chunk(buf), &rest[1..], sink);
+    }
+    if let Some(s) = sorter {
+        let mut rows = s.finish().map_err(temporary_file)?;
+        let columns = rows.columns().to_vec();
+        return run_rest(columns, |buf| rows.next_chunk(buf), &rest[1..], sink);
     }
     if let Some(mut g) = gathered {
         apply_all(&mut g, rest)?;
@@ -252,6 +256,28 @@ fn run_chunks(
     }
     sink.finish().map_err(write)?;
     Ok(written)
+}
+
+/// Run `cmds` on rows read back from disk by `next_chunk`; a failure to
+/// read them is an error even if the commands ended.
+fn run_rest(
+    columns: Vec<String>,
+    mut next_chunk: impl FnMut(&mut Vec<Vec<Cell>>) -> std::io::Result<bool>,
+    cmds: &[Command],
+    sink: &mut dyn RowSink,
+) -> Result<u64, PostError> {
+    let mut failure = None;
+    let mut fill = |buf: &mut Vec<Vec<Cell>>| {
+        next_chunk(buf).unwrap_or_else(|e| {
+            failure = Some(e);
+            false
+        })
+    };
+    let n = run_chunks(columns, &mut fill, cmds, sink)?;
+    match failure {
+        Some(e) => Err(temporary_file(e)),
+        None => Ok(n),
+    }
 }
 
 /// `eventstats` over rows that need not fit in memory: the rows that reach
@@ -720,8 +746,8 @@ mod tests {
 
     /// Rows fed in chunks of any size give the table the whole input gives:
     /// `stats` fed chunk by chunk, `eventstats` in two passes over a spool,
-    /// `dedup` remembering keys, `sort` keeping its best rows, `head`, and
-    /// the empty result.
+    /// `dedup` remembering keys, `sort` keeping its best rows or all of
+    /// them through a [`SortStream`], `head`, and the empty result.
     #[test]
     fn chunks_give_the_whole_tables_answer() {
         use super::columns::testutil::{cmds, procs};
@@ -743,6 +769,8 @@ mod tests {
             "| where n>1 | stats values(dest) as d by process | sort - d | head 2",
             "| eval k=len(process) | stats count by k | stats sum(count) as rows",
             "| sort 3 n | eval z=1",
+            "| sort 0 - n | eval z=1",
+            "| eval k=len(process) | sort 0 user, - k | stats count by user",
             "| head 4 | stats count by dest | where count>1",
             "| eventstats count dc(process) as dcp values(user) as users by dest | where count>1 | eval m=n*2",
             "| eval k=len(process) | eventstats avg(k) as a max(n) as n by user | eventstats sum(a) as s | stats values(s) by n",
