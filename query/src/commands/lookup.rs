@@ -49,7 +49,7 @@ pub fn apply(table: &mut Table, cmd: &Lookup, lookup: &LookupTable) -> Result<()
         .iter()
         .map(|(_, ef)| ensure_column(table, ef))
         .collect();
-    // The rows each input values matched: a result's rows repeat a few
+    // The rows each input's values matched: a result's rows repeat a few
     // values (a process name per host and command line), and a wildcard
     // lookup tests every pattern of the table for each.
     let mut matched_by: HashMap<String, Vec<usize>> = HashMap::new();
