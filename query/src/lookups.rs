@@ -210,8 +210,7 @@ impl LookupTable {
             return false;
         };
         match self.match_types[col] {
-            MatchType::Exact if self.case_sensitive => cell == value,
-            MatchType::Exact => cell.to_lowercase() == value.to_lowercase(),
+            MatchType::Exact => self.fold(cell) == self.fold(value),
             MatchType::Wildcard => self.wildcards()[col]
                 .as_ref()
                 .is_some_and(|w| w[row].is_match(value)),

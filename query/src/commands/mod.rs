@@ -322,30 +322,19 @@ fn eventstats_in_two_passes(
     };
     groups.apply(&mut shape);
     let mut reader = spool.read().map_err(temporary_file)?;
-    let mut failure = None;
-    let mut fill = |buf: &mut Vec<Vec<Cell>>| {
+    let next_chunk = |buf: &mut Vec<Vec<Cell>>| {
         let mut chunk = Table {
             columns: read_columns.clone(),
             rows: std::mem::take(buf),
         };
-        match reader.next_chunk(&mut chunk.rows) {
-            Ok(true) => {
-                groups.apply(&mut chunk);
-                *buf = chunk.rows;
-                true
-            }
-            Ok(false) => false,
-            Err(e) => {
-                failure = Some(e);
-                false
-            }
+        let more = reader.next_chunk(&mut chunk.rows)?;
+        if more {
+            groups.apply(&mut chunk);
         }
+        *buf = chunk.rows;
+        Ok(more)
     };
-    let n = run_chunks(shape.columns, &mut fill, after, sink)?;
-    match failure {
-        Some(e) => Err(temporary_file(e)),
-        None => Ok(n),
-    }
+    run_rest(shape.columns, next_chunk, after, sink)
 }
 
 /// A command's rows could not be kept in a temporary file (`TMPDIR`).

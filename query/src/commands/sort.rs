@@ -9,7 +9,8 @@
 
 use std::io;
 
-use crate::encode::{get_bytes, get_str, get_u64, put_bytes, put_str, put_u64};
+use super::spool::{get_row, put_row};
+use crate::encode::{get_bytes, put_bytes};
 use crate::memory::STRING_BYTES;
 use crate::num::parse_num;
 use crate::sorted_runs::{self, Run};
@@ -142,12 +143,7 @@ impl<'k> SortStream<'k> {
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.runs.push(sorted_runs::write(rows, |out, (key, row)| {
             put_bytes(out, &key)?;
-            put_u64(out, row.len() as u64)?;
-            for cell in &row {
-                put_u64(out, cell.0.len() as u64)?;
-                cell.0.iter().try_for_each(|v| put_str(out, v))?;
-            }
-            Ok(())
+            put_row(out, &row)
         })?);
         self.bytes = 0;
         Ok(())
@@ -164,14 +160,8 @@ impl<'k> SortStream<'k> {
             }
             let read = Box::new(|input: &mut io::BufReader<std::fs::File>| {
                 let key = get_bytes(input)?;
-                let cells = get_u64(input)?;
                 let mut row = Vec::new();
-                for _ in 0..cells {
-                    let n = get_u64(input)?;
-                    row.push(Cell(
-                        (0..n).map(|_| get_str(input)).collect::<io::Result<_>>()?,
-                    ));
-                }
+                get_row(input, &mut row)?;
                 Ok((key, row))
             });
             Sorted::Runs(sorted_runs::Merge::new(self.runs, read)?)

@@ -57,16 +57,8 @@ impl RowSink for Spool {
     }
 
     fn rows(&mut self, rows: &[Vec<Cell>]) -> io::Result<()> {
-        for row in rows {
-            put_len(&mut self.out, row.len())?;
-            for cell in row {
-                put_len(&mut self.out, cell.0.len())?;
-                for v in &cell.0 {
-                    put_len(&mut self.out, v.len())?;
-                    self.out.write_all(v.as_bytes())?;
-                }
-            }
-        }
+        rows.iter()
+            .try_for_each(|row| put_row(&mut self.out, row))?;
         self.rows += rows.len() as u64;
         Ok(())
     }
@@ -87,31 +79,51 @@ impl SpoolReader {
             if buf.len() == n {
                 buf.push(Vec::new());
             }
-            let row = &mut buf[n];
-            let cells = get_len(&mut self.input)?;
-            row.truncate(cells);
-            row.resize_with(cells, Cell::null);
-            for cell in row.iter_mut() {
-                let values = get_len(&mut self.input)?;
-                cell.0.truncate(values);
-                cell.0.resize_with(values, String::new);
-                for v in cell.0.iter_mut() {
-                    let len = get_len(&mut self.input)?;
-                    let mut bytes_of = std::mem::take(v).into_bytes();
-                    bytes_of.clear();
-                    bytes_of.resize(len, 0);
-                    self.input.read_exact(&mut bytes_of)?;
-                    *v = String::from_utf8(bytes_of)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-                    bytes += len;
-                }
-            }
+            bytes += get_row(&mut self.input, &mut buf[n])?;
             self.left -= 1;
             n += 1;
         }
         buf.truncate(n);
         Ok(n > 0)
     }
+}
+
+/// Write `row` in the spool's layout (also a sorted run's rows).
+pub(super) fn put_row(out: &mut impl Write, row: &[Cell]) -> io::Result<()> {
+    put_len(out, row.len())?;
+    for cell in row {
+        put_len(out, cell.0.len())?;
+        for v in &cell.0 {
+            put_len(out, v.len())?;
+            out.write_all(v.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// Read a row written by [`put_row`] into `row`, reusing its cells and
+/// strings; returns the bytes of text read.
+pub(super) fn get_row(input: &mut impl Read, row: &mut Vec<Cell>) -> io::Result<usize> {
+    let mut bytes = 0;
+    let cells = get_len(input)?;
+    row.truncate(cells);
+    row.resize_with(cells, Cell::null);
+    for cell in row.iter_mut() {
+        let values = get_len(input)?;
+        cell.0.truncate(values);
+        cell.0.resize_with(values, String::new);
+        for v in cell.0.iter_mut() {
+            let len = get_len(input)?;
+            let mut bytes_of = std::mem::take(v).into_bytes();
+            bytes_of.clear();
+            bytes_of.resize(len, 0);
+            input.read_exact(&mut bytes_of)?;
+            *v = String::from_utf8(bytes_of)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            bytes += len;
+        }
+    }
+    Ok(bytes)
 }
 
 fn put_len(out: &mut impl Write, n: usize) -> io::Result<()> {

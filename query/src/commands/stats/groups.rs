@@ -4,9 +4,9 @@
 //! held in a B-tree whose every comparison parsed both values as numbers
 //! (Splunk's order): most of the time of a `stats` by four fields.
 
-use std::cmp::Ordering;
 use std::hash::BuildHasher;
 
+use super::num_first;
 use crate::commands::columns::cell_at;
 use crate::num::parse_num;
 use crate::table::Cell;
@@ -103,17 +103,6 @@ impl<V> GroupTable<V> {
             .into_iter()
             .filter_map(|i| entries[i].take())
             .collect()
-    }
-}
-
-/// Splunk's order of two values by their parsed numbers: numbers
-/// numerically, before text; two texts are equal here.
-fn num_first(a: Option<f64>, b: Option<f64>) -> Ordering {
-    match (a, b) {
-        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
     }
 }
 

@@ -33,11 +33,21 @@ const LIST_LIMIT: usize = 100;
 
 /// Splunk's order of values: numbers (numerically) before text.
 pub fn value_cmp(a: &str, b: &str) -> Ordering {
-    match (parse_num(a), parse_num(b)) {
+    let (x, y) = (parse_num(a), parse_num(b));
+    match num_first(x, y) {
+        Ordering::Equal if x.is_none() => a.cmp(b),
+        o => o,
+    }
+}
+
+/// Splunk's order of two values by their parsed numbers: numbers
+/// numerically, before text; two texts are equal here.
+fn num_first(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
         (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
-        (None, None) => a.cmp(b),
+        (None, None) => Ordering::Equal,
     }
 }
 
