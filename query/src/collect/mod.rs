@@ -1156,7 +1156,7 @@ pub struct Merger {
     /// Estimated heap bytes of the merged table, and the budget.
     bytes: usize,
     budget: usize,
-    runs: Vec<crate::sorted_runs::Run>,
+    runs: crate::sorted_runs::Runs<spill::GroupRecords>,
 }
 
 impl Merger {
@@ -1170,7 +1170,7 @@ impl Merger {
             out: Groups::default(),
             bytes: 0,
             budget,
-            runs: Vec::new(),
+            runs: spill::GroupRecords::runs(aggs),
         }
     }
 
@@ -1214,15 +1214,15 @@ impl Merger {
         if self.bytes > self.budget {
             let full = self.take();
             self.runs
-                .push(spill::write_run(full, self.width, self.aggs.len())?);
+                .push(spill::write_run(full, self.width, self.aggs.len())?)?;
         }
         Ok(())
     }
 
     /// Merge in every group of `other` (its runs join these).
     fn absorb(&mut self, mut other: Merger) -> std::io::Result<()> {
-        self.runs.append(&mut other.runs);
         let rest = other.take();
+        self.runs.append(other.runs)?;
         self.add(rest)
     }
 
@@ -1246,8 +1246,8 @@ impl Merger {
             return Ok(Merged::Memory(rest));
         }
         self.runs
-            .push(spill::write_run(rest, self.width, self.aggs.len())?);
-        Ok(Merged::Runs(spill::RunMerge::new(self.runs, self.aggs)?))
+            .push(spill::write_run(rest, self.width, self.aggs.len())?)?;
+        Ok(Merged::Runs(spill::RunMerge::new(self.runs)?))
     }
 }
 

@@ -13,7 +13,7 @@ use super::spool::{get_row, put_row};
 use crate::encode::{get_bytes, put_bytes};
 use crate::memory::STRING_BYTES;
 use crate::num::parse_num;
-use crate::sorted_runs::{self, Run};
+use crate::sorted_runs::{self, Records, Runs};
 use crate::spl::ast::SortKey;
 use crate::table::{Cell, Table};
 
@@ -96,7 +96,7 @@ pub struct SortStream<'k> {
     bytes: usize,
     budget: usize,
     seen: u64,
-    runs: Vec<Run>,
+    runs: Runs<RowRecords>,
     columns: Vec<String>,
 }
 
@@ -110,7 +110,7 @@ impl<'k> SortStream<'k> {
             bytes: 0,
             budget,
             seen: 0,
-            runs: Vec::new(),
+            runs: Runs::new(RowRecords),
             columns: Vec::new(),
         }
     }
@@ -142,9 +142,8 @@ impl<'k> SortStream<'k> {
         let mut rows = std::mem::take(&mut self.rows);
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.runs.push(sorted_runs::write(rows, |out, (key, row)| {
-            put_bytes(out, &key)?;
-            put_row(out, &row)
-        })?);
+            RowRecords.write(out, &key, &row)
+        })?)?;
         self.bytes = 0;
         Ok(())
     }
@@ -158,13 +157,7 @@ impl<'k> SortStream<'k> {
             if !self.rows.is_empty() {
                 self.spill()?;
             }
-            let read = Box::new(|input: &mut io::BufReader<std::fs::File>| {
-                let key = get_bytes(input)?;
-                let mut row = Vec::new();
-                get_row(input, &mut row)?;
-                Ok((key, row))
-            });
-            Sorted::Runs(sorted_runs::Merge::new(self.runs, read)?)
+            Sorted::Runs(self.runs.merge()?)
         };
         Ok(SortedRows {
             columns: self.columns,
@@ -175,7 +168,34 @@ impl<'k> SortStream<'k> {
 
 enum Sorted {
     Memory(std::vec::IntoIter<(Vec<u8>, Vec<Cell>)>),
-    Runs(sorted_runs::Merge<Vec<u8>, Vec<Cell>>),
+    Runs(sorted_runs::Merge<RowRecords>),
+}
+
+/// A spilled row: its sort key, then its cells. Keys end in the row's
+/// number, so no two are equal and nothing combines.
+#[derive(Clone)]
+struct RowRecords;
+
+impl sorted_runs::Records for RowRecords {
+    type Key = Vec<u8>;
+    type Value = Vec<Cell>;
+
+    fn read(
+        &mut self,
+        input: &mut io::BufReader<std::fs::File>,
+    ) -> io::Result<(Vec<u8>, Vec<Cell>)> {
+        let key = get_bytes(input)?;
+        let mut row = Vec::new();
+        get_row(input, &mut row)?;
+        Ok((key, row))
+    }
+
+    fn write(&self, mut out: &mut dyn io::Write, key: &Vec<u8>, row: &Vec<Cell>) -> io::Result<()> {
+        put_bytes(&mut out, key)?;
+        put_row(&mut out, row)
+    }
+
+    fn combine(&self, _: &mut Vec<Cell>, _: Vec<Cell>) {}
 }
 
 /// The rows of a finished [`SortStream`], a chunk at a time.
@@ -196,8 +216,7 @@ impl SortedRows {
         while buf.len() < CHUNK_ROWS {
             let next = match &mut self.source {
                 Sorted::Memory(it) => it.next(),
-                // Keys are unique: nothing combines.
-                Sorted::Runs(merge) => merge.next_group(|_, _| {})?,
+                Sorted::Runs(merge) => merge.next_group()?,
             };
             let Some((_, row)) = next else { break };
             buf.push(row);
@@ -277,9 +296,11 @@ mod tests {
             let keys = keys_of(text);
             let mut whole = tb.clone();
             sort(&mut whole, &keys);
-            for budget in [0, 1000, usize::MAX] {
+            // Chunks of 3 at budget 0 make more runs than a merge reads at
+            // once (`sorted_runs::FAN_IN`).
+            for (budget, rows) in [(0, 37), (0, 3), (1000, 37), (usize::MAX, 37)] {
                 let mut s = SortStream::new(&keys, budget);
-                for chunk in tb.rows.chunks(37) {
+                for chunk in tb.rows.chunks(rows) {
                     s.add(Table {
                         columns: tb.columns.clone(),
                         rows: chunk.to_vec(),
@@ -292,7 +313,7 @@ mod tests {
                 while out.next_chunk(&mut buf).unwrap() {
                     got.append(&mut buf);
                 }
-                assert_eq!(got, whole.rows, "{text}, budget {budget}");
+                assert_eq!(got, whole.rows, "{text}, budget {budget}, chunks of {rows}");
             }
         }
     }

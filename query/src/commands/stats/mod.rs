@@ -157,7 +157,7 @@ pub struct StatsStream<'c> {
     /// Estimated heap of `groups`, and the most it may be.
     bytes: usize,
     budget: usize,
-    runs: Vec<crate::sorted_runs::Run>,
+    runs: crate::sorted_runs::Runs<runs::GroupRecords>,
 }
 
 impl<'c> StatsStream<'c> {
@@ -177,7 +177,7 @@ impl<'c> StatsStream<'c> {
             groups,
             bytes: 0,
             budget,
-            runs: Vec::new(),
+            runs: runs::GroupRecords::runs(cmd),
         }
     }
 
@@ -201,7 +201,7 @@ impl<'c> StatsStream<'c> {
         }
         if self.bytes > self.budget {
             let groups = std::mem::take(&mut self.groups);
-            self.runs.push(runs::write_run(groups.into_sorted())?);
+            self.runs.push(runs::write_run(groups.into_sorted())?)?;
             self.bytes = 0;
         }
         Ok(())
@@ -222,9 +222,9 @@ impl<'c> StatsStream<'c> {
             false => {
                 if !self.groups.is_empty() {
                     let groups = std::mem::take(&mut self.groups);
-                    self.runs.push(runs::write_run(groups.into_sorted())?);
+                    self.runs.push(runs::write_run(groups.into_sorted())?)?;
                 }
-                Groups::Runs(runs::merge(self.runs, cmd.aggs.len())?)
+                Groups::Runs(self.runs.merge()?)
             }
         };
         Ok(StatsRows {
@@ -262,11 +262,7 @@ impl StatsRows<'_> {
             let group = match &mut self.source {
                 Groups::Memory(it) => it.next(),
                 Groups::Runs(merge) => merge
-                    .next_group(|earlier, later| {
-                        for ((a, b), agg) in earlier.iter_mut().zip(later).zip(&cmd.aggs) {
-                            a.merge(agg.func, b);
-                        }
-                    })?
+                    .next_group()?
                     .map(|(key, accs)| (key.into_iter().map(|k| k.0).collect(), accs)),
             };
             let Some((key, accs)) = group else { break };
