@@ -5,7 +5,7 @@ use crate::table::{Cell, Table};
 
 pub fn retain_rows(table: &mut Table, keep: &[bool]) {
     let mut i = 0;
-    table.rows.retain(|_| {
+    table.retain_rows(|_| {
         let k = keep.get(i).copied().unwrap_or(false);
         i += 1;
         k

@@ -47,14 +47,89 @@ pub enum PostError {
 }
 
 /// Whether a command needs every row before it can give any: these end
-/// the chunk-by-chunk part of [`run_chunked`]. (`dedup` without `sortby`
-/// does not: it keeps the keys it has seen from chunk to chunk.)
+/// the chunk-by-chunk part of [`run_chunked`]. (`dedup` and `streamstats`
+/// do not: they carry what they learned from chunk to chunk, see
+/// [`Carry`]; a `dedup ... sortby` is a `dedup` and then a `sort`.)
 fn needs_all_rows(cmd: &Command) -> bool {
     match cmd {
         Command::Dedup { sort, .. } => !sort.is_empty(),
-        Command::Sort { .. } | Command::Stats(_) | Command::Transaction(_) => true,
+        Command::Stats(st) => st.kind != StatsKind::Streamstats,
+        Command::Sort { .. } | Command::Transaction(_) => true,
         _ => false,
     }
+}
+
+/// A streaming command that remembers the chunks before: `dedup` their
+/// keys, `streamstats` its groups' running states.
+enum Carry<'c> {
+    Dedup(reshape::Dedup),
+    Streamstats(stats::Streamstats<'c>),
+}
+
+impl<'c> Carry<'c> {
+    fn of(cmd: &'c Command) -> Option<Self> {
+        match cmd {
+            Command::Dedup {
+                count,
+                fields,
+                keep_empty,
+                consecutive,
+                ..
+            } => Some(Carry::Dedup(reshape::Dedup::new(
+                fields,
+                *count,
+                *keep_empty,
+                *consecutive,
+            ))),
+            Command::Stats(st) if st.kind == StatsKind::Streamstats => {
+                Some(Carry::Streamstats(stats::Streamstats::new(st)))
+            }
+            _ => None,
+        }
+    }
+
+    fn apply(&mut self, chunk: &mut Table) {
+        match self {
+            Carry::Dedup(d) => d.apply(chunk),
+            Carry::Streamstats(s) => s.apply(chunk),
+        }
+    }
+}
+
+/// The commands with each `dedup ... sortby` written as a `dedup` and
+/// then a `sort 0` (what it does), so the dedup streams and the sort keeps
+/// within its memory.
+fn split_dedup_sortby(cmds: &[Command]) -> std::borrow::Cow<'_, [Command]> {
+    let sorts = |c: &Command| matches!(c, Command::Dedup { sort, .. } if !sort.is_empty());
+    if !cmds.iter().any(sorts) {
+        return std::borrow::Cow::Borrowed(cmds);
+    }
+    let mut out = Vec::with_capacity(cmds.len() + 1);
+    for c in cmds {
+        match c {
+            Command::Dedup {
+                count,
+                fields,
+                keep_empty,
+                consecutive,
+                sort,
+            } if !sort.is_empty() => {
+                out.push(Command::Dedup {
+                    count: *count,
+                    fields: fields.clone(),
+                    keep_empty: *keep_empty,
+                    consecutive: *consecutive,
+                    sort: Vec::new(),
+                });
+                out.push(Command::Sort {
+                    limit: Some(0),
+                    keys: sort.clone(),
+                });
+            }
+            c => out.push(c.clone()),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn failed(command: &'static str, span: Option<&Span>) -> impl FnOnce(String) -> PostError {
@@ -94,7 +169,9 @@ pub fn run_chunked(
     cmds: &[Command],
     sink: &mut dyn RowSink,
 ) -> Result<u64, PostError> {
-    run_chunks(columns, &mut fill, cmds, sink)
+    let n = run_chunks(columns, &mut fill, cmds, sink);
+    crate::table::drop_removed();
+    n
 }
 
 /// [`run_chunked`] on a `dyn` source of chunks, as `eventstats` calls it
@@ -106,6 +183,7 @@ fn run_chunks(
     sink: &mut dyn RowSink,
 ) -> Result<u64, PostError> {
     let write = |e: std::io::Error| PostError::Write(e.to_string());
+    let cmds = split_dedup_sortby(cmds);
     let split = cmds.iter().position(needs_all_rows).unwrap_or(cmds.len());
     let (streaming, rest) = cmds.split_at(split);
     if let Some(Command::Stats(st)) = rest.first() {
@@ -120,25 +198,7 @@ fn run_chunks(
             _ => usize::MAX,
         })
         .collect();
-    // A `dedup` remembers the keys of the chunks before.
-    let mut dedups: Vec<Option<reshape::Dedup>> = streaming
-        .iter()
-        .map(|c| match c {
-            Command::Dedup {
-                count,
-                fields,
-                keep_empty,
-                consecutive,
-                ..
-            } => Some(reshape::Dedup::new(
-                fields,
-                *count,
-                *keep_empty,
-                *consecutive,
-            )),
-            _ => None,
-        })
-        .collect();
+    let mut carries: Vec<Option<Carry>> = streaming.iter().map(Carry::of).collect();
     // A sort keeps only the rows it may give: its count, and no more than
     // a `head` right after it takes (`sort 0 - count | head 20` holds 20
     // rows, not the whole result).
@@ -189,17 +249,17 @@ fn run_chunks(
             rows: std::mem::take(&mut buf),
         };
         let mut done = false;
-        for ((cmd, left), dedup) in streaming
+        for ((cmd, left), carry) in streaming
             .iter()
             .zip(head_left.iter_mut())
-            .zip(dedups.iter_mut())
+            .zip(carries.iter_mut())
         {
             if let Command::Head(_) = cmd {
                 t.rows.truncate(*left);
                 *left -= t.rows.len();
                 done |= *left == 0;
-            } else if let Some(d) = dedup {
-                d.apply(&mut t);
+            } else if let Some(c) = carry {
+                c.apply(&mut t);
             } else {
                 apply(&mut t, cmd)?;
             }
@@ -232,6 +292,8 @@ fn run_chunks(
                 }
             }
         }
+        // Rows the commands removed are filled again, not made anew.
+        crate::table::take_removed(&mut buf);
         if done || !more {
             break;
         }
@@ -770,6 +832,10 @@ mod tests {
             "| dedup dest consecutive=true",
             "| dedup user sortby - n",
             "| eventstats count by dest | dedup count | head 5",
+            "| streamstats count sum(n) as s values(process) as p by user | eval z=s*2",
+            "| streamstats current=f window=2 max(n) as m dc(process) as d by dest | dedup dest sortby - m",
+            "| streamstats count as k | where k>2 | streamstats window=1 latest(process) as l",
+            "| dedup 2 dest sortby user, - n | streamstats count by dest | head 3",
         ];
         for text in pipelines {
             let commands = cmds(text);

@@ -119,7 +119,7 @@ impl Dedup {
     /// Keep the rows of the next chunk that the rows so far leave in.
     pub fn apply(&mut self, table: &mut Table) {
         let cols: Vec<Option<usize>> = self.fields.iter().map(|f| table.column_index(f)).collect();
-        table.rows.retain(|row| {
+        table.retain_rows(|row| {
             let key: Vec<Cell> = cols
                 .iter()
                 .map(|c| c.and_then(|i| row.get(i)).cloned().unwrap_or_default())

@@ -14,7 +14,7 @@ mod groups;
 mod runs;
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::commands::columns::{cell_at, set_column};
 use crate::memory::STRING_BYTES;
@@ -49,33 +49,6 @@ fn num_first(a: Option<f64>, b: Option<f64>) -> Ordering {
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
     }
-}
-
-/// The group keys of a row: every combination of its by-field values;
-/// none when a by-field is null.
-fn keys(row: &[Cell], by: &[Option<usize>]) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = vec![Vec::new()];
-    for col in by {
-        let vals = cell_at(row, *col);
-        if vals.is_empty() {
-            return Vec::new();
-        }
-        let mut next = Vec::with_capacity(out.len() * vals.len());
-        for k in &out {
-            let mut seen: Vec<&String> = Vec::new();
-            for v in vals {
-                if seen.contains(&v) {
-                    continue;
-                }
-                seen.push(v);
-                let mut k2 = k.clone();
-                k2.push(v.clone());
-                next.push(k2);
-            }
-        }
-        out = next;
-    }
-    out
 }
 
 struct Ctx {
@@ -392,41 +365,88 @@ fn merge<'a>(cells: impl Iterator<Item = &'a Cell>) -> Cell {
 }
 
 fn streamstats(table: &mut Table, cmd: &Stats) {
-    let ctx = Ctx::new(table, cmd);
-    // Per group: the rows seen so far (bounded by `window`).
-    let mut seen: HashMap<Vec<String>, VecDeque<usize>> = HashMap::new();
-    let mut out: Vec<Vec<Cell>> = vec![Vec::with_capacity(table.rows.len()); cmd.aggs.len()];
-    for (r, row) in table.rows.iter().enumerate() {
-        let ks = keys(row, &ctx.by);
-        let mut per_group: Vec<Vec<Cell>> = Vec::new();
-        for k in &ks {
-            let q = seen.entry(k.clone()).or_default();
-            let mut accs = fresh(&cmd.aggs);
-            let window: Vec<usize> = q.iter().copied().chain(cmd.current.then_some(r)).collect();
-            let skip = match cmd.window {
-                0 => 0,
-                w => window.len().saturating_sub(w),
-            };
-            for &i in &window[skip..] {
-                ctx.add(&mut accs, &cmd.aggs, &table.rows[i]);
-            }
-            per_group.push(results(&accs, &cmd.aggs));
-            q.push_back(r);
-            if cmd.window > 0 && q.len() > cmd.window {
-                q.pop_front();
-            }
-        }
-        for (j, col) in out.iter_mut().enumerate() {
-            col.push(merge(per_group.iter().map(|g| &g[j])));
+    Streamstats::new(cmd).apply(table);
+}
+
+/// `streamstats` fed a chunk of rows at a time (in order). Each group
+/// keeps its running states, or with a `window` its last rows, so the
+/// command streams, and a row costs its window, not its group's past.
+pub struct Streamstats<'c> {
+    cmd: &'c Stats,
+    groups: GroupTable<Stream>,
+}
+
+/// What a group of a `streamstats` keeps.
+enum Stream {
+    /// No window: the states of every row so far.
+    Running(Vec<Acc>),
+    /// The last `window` rows, whose states are made again for each row.
+    Window(VecDeque<Vec<Cell>>),
+}
+
+impl<'c> Streamstats<'c> {
+    pub fn new(cmd: &'c Stats) -> Self {
+        Streamstats {
+            cmd,
+            groups: GroupTable::default(),
         }
     }
-    for (agg, cells) in cmd.aggs.iter().zip(out) {
-        set_column(table, &agg.column, cells);
+
+    /// Give each row of the next chunk its groups' values so far.
+    pub fn apply(&mut self, chunk: &mut Table) {
+        let cmd = self.cmd;
+        let (aggs, window, current) = (&cmd.aggs, cmd.window, cmd.current);
+        let ctx = Ctx::new(chunk, cmd);
+        let mut out: Vec<Vec<Cell>> = vec![Vec::with_capacity(chunk.rows.len()); aggs.len()];
+        let mut key = Vec::with_capacity(ctx.by.len());
+        let mut per_group: Vec<Vec<Cell>> = Vec::new();
+        for row in &chunk.rows {
+            per_group.clear();
+            each_key(row, &ctx.by, &mut key, &mut |k| {
+                let (group, _) = self.groups.get_or_insert(k, || match window {
+                    0 => Stream::Running(fresh(aggs)),
+                    _ => Stream::Window(VecDeque::new()),
+                });
+                per_group.push(match group {
+                    Stream::Running(accs) if current => {
+                        ctx.add(accs, aggs, row);
+                        results(accs, aggs)
+                    }
+                    Stream::Running(accs) => {
+                        let before = results(accs, aggs);
+                        ctx.add(accs, aggs, row);
+                        before
+                    }
+                    Stream::Window(last) => {
+                        let mut accs = fresh(aggs);
+                        let earlier = if current { window - 1 } else { window };
+                        for r in last.iter().skip(last.len().saturating_sub(earlier)) {
+                            ctx.add(&mut accs, aggs, r);
+                        }
+                        if current {
+                            ctx.add(&mut accs, aggs, row);
+                        }
+                        last.push_back(row.clone());
+                        if last.len() > window {
+                            last.pop_front();
+                        }
+                        results(&accs, aggs)
+                    }
+                });
+            });
+            for (j, col) in out.iter_mut().enumerate() {
+                col.push(merge(per_group.iter().map(|g| &g[j])));
+            }
+        }
+        for (agg, cells) in aggs.iter().zip(out) {
+            set_column(chunk, &agg.column, cells);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::commands::columns::testutil::{col, procs, run, t};
 
     #[test]
@@ -608,6 +628,94 @@ mod tests {
         let mut tb = procs();
         run(&mut tb, "| eventstats max(n) as n");
         assert_eq!(col(&tb, "n"), ["x"; 5]);
+    }
+
+    /// A row's streamstats values, made as the command is defined: the
+    /// states of its group's rows so far (the last `window`, with or
+    /// without the row itself) made afresh for each row.
+    fn streamstats_by_definition(table: &mut Table, cmd: &Stats) {
+        let ctx = Ctx::new(table, cmd);
+        let mut seen: std::collections::HashMap<Vec<String>, Vec<usize>> = Default::default();
+        let mut out: Vec<Vec<Cell>> = vec![Vec::new(); cmd.aggs.len()];
+        for (r, row) in table.rows.iter().enumerate() {
+            let mut keys: Vec<Vec<String>> = Vec::new();
+            each_key(row, &ctx.by, &mut Vec::new(), &mut |k| {
+                keys.push(k.iter().map(|v| v.to_string()).collect())
+            });
+            let mut per_group: Vec<Vec<Cell>> = Vec::new();
+            for k in keys {
+                let earlier = seen.entry(k).or_default();
+                let mut rows: Vec<usize> = earlier.clone();
+                rows.extend(cmd.current.then_some(r));
+                if cmd.window > 0 {
+                    rows.drain(..rows.len().saturating_sub(cmd.window));
+                }
+                let mut accs = fresh(&cmd.aggs);
+                for i in rows {
+                    ctx.add(&mut accs, &cmd.aggs, &table.rows[i]);
+                }
+                per_group.push(results(&accs, &cmd.aggs));
+                earlier.push(r);
+            }
+            for (j, col) in out.iter_mut().enumerate() {
+                col.push(merge(per_group.iter().map(|g| &g[j])));
+            }
+        }
+        for (agg, cells) in cmd.aggs.iter().zip(out) {
+            set_column(table, &agg.column, cells);
+        }
+    }
+
+    /// streamstats keeps running states (or a window of rows) per group:
+    /// the values of making every row's states afresh, for windows of
+    /// none, one and three rows, with and without the row itself, by no
+    /// field, one, and a multivalue one.
+    #[test]
+    fn streamstats_gives_the_values_of_its_definition() {
+        let rows: Vec<Vec<String>> = (0..300)
+            .map(|i| {
+                vec![
+                    format!("h{}", i % 4),
+                    match i % 7 {
+                        0 => "<null>".to_string(),
+                        1 => "bob|eve".to_string(),
+                        _ => format!("u{}", i % 3),
+                    },
+                    format!("{}", (i * 37) % 101) + if i % 4 == 0 { ".5" } else { "" },
+                    format!("p{}", i % 9),
+                    format!("{}", 1000 + (i * 7) % 50),
+                ]
+            })
+            .collect();
+        let refs: Vec<Vec<&str>> = rows
+            .iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect();
+        let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+        let table = t(&["dest", "user", "n", "process", "_time"], &slices);
+        let aggs = "count sum(n) as s avg(n) as a dc(process) as d values(user) as v list(process) as l earliest(process) as e latest(n) as t max(n) as m";
+        for by in ["", " by user", " by dest user"] {
+            for opts in [
+                "",
+                "current=f ",
+                "window=1 ",
+                "window=3 ",
+                "current=f window=3 ",
+            ] {
+                let text =
+                    format!("| tstats count from datamodel=X | streamstats {opts}{aggs}{by}");
+                let pipeline = crate::spl::parser::parse_pipeline(&text).unwrap();
+                let crate::spl::ast::Command::Stats(cmd) = &pipeline.commands[0] else {
+                    panic!("not streamstats");
+                };
+                let mut expected = table.clone();
+                streamstats_by_definition(&mut expected, cmd);
+                let mut got = table.clone();
+                super::apply(&mut got, cmd).unwrap();
+                assert_eq!(got.columns, expected.columns, "{text}");
+                assert_eq!(got.rows, expected.rows, "{text}");
+            }
+        }
     }
 
     #[test]
