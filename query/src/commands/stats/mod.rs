@@ -558,12 +558,10 @@ mod tests {
         assert_eq!(col(&tb, "median(v)"), ["1.0"]);
     }
 
-    /// Groups spilled to disk after every chunk (memory 0) and merged back
-    /// give the table of groups held whole.
-    #[test]
-    fn spilled_groups_give_the_same_table() {
-        use super::StatsStream;
-        let rows: Vec<Vec<String>> = (0..500)
+    /// `n` rows of dest (7 hosts), user (null, a multivalue, 3 names), n
+    /// (integers and halves), v (numbers and text) and _time.
+    fn mixed_rows(n: usize) -> Table {
+        let rows: Vec<Vec<String>> = (0..n)
             .map(|i| {
                 vec![
                     format!("h{}", i % 7),
@@ -587,7 +585,15 @@ mod tests {
             .map(|r| r.iter().map(String::as_str).collect())
             .collect();
         let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
-        let table = t(&["dest", "user", "n", "v", "_time"], &slices);
+        t(&["dest", "user", "n", "v", "_time"], &slices)
+    }
+
+    /// Groups spilled to disk after every chunk (memory 0) and merged back
+    /// give the table of groups held whole.
+    #[test]
+    fn spilled_groups_give_the_same_table() {
+        use super::StatsStream;
+        let table = mixed_rows(500);
         let pipeline = crate::spl::parser::parse_pipeline(
             "| tstats count from datamodel=X | stats count c(v) dc(v) values(user) list(v) min(v) max(v) first(v) last(user) sum(n) avg(n) range(n) stdev(n) var(n) median(v) mode(v) earliest(user) latest(v) by dest user",
         )
@@ -672,28 +678,8 @@ mod tests {
     /// field, one, and a multivalue one.
     #[test]
     fn streamstats_gives_the_values_of_its_definition() {
-        let rows: Vec<Vec<String>> = (0..300)
-            .map(|i| {
-                vec![
-                    format!("h{}", i % 4),
-                    match i % 7 {
-                        0 => "<null>".to_string(),
-                        1 => "bob|eve".to_string(),
-                        _ => format!("u{}", i % 3),
-                    },
-                    format!("{}", (i * 37) % 101) + if i % 4 == 0 { ".5" } else { "" },
-                    format!("p{}", i % 9),
-                    format!("{}", 1000 + (i * 7) % 50),
-                ]
-            })
-            .collect();
-        let refs: Vec<Vec<&str>> = rows
-            .iter()
-            .map(|r| r.iter().map(String::as_str).collect())
-            .collect();
-        let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
-        let table = t(&["dest", "user", "n", "process", "_time"], &slices);
-        let aggs = "count sum(n) as s avg(n) as a dc(process) as d values(user) as v list(process) as l earliest(process) as e latest(n) as t max(n) as m";
+        let table = mixed_rows(300);
+        let aggs = "count sum(n) as s avg(n) as a dc(v) as d values(user) as u list(v) as l earliest(v) as e latest(n) as t max(v) as m";
         for by in ["", " by user", " by dest user"] {
             for opts in [
                 "",
