@@ -76,7 +76,7 @@ pub struct Runs<R> {
     fan_in: usize,
 }
 
-impl<R: Records + Clone> Runs<R> {
+impl<R: Records> Runs<R> {
     pub fn new(records: R) -> Self {
         Runs::with_fan_in(records, FAN_IN)
     }
@@ -202,7 +202,7 @@ impl<R: Records> Merge<R> {
         Ok(merge)
     }
 
-    /// Every group left, as one run.
+    /// Every record left (equal keys combined), as one run.
     fn write_run(&mut self) -> io::Result<Run> {
         write_with(|out| {
             let mut n = 0;
