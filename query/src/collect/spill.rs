@@ -5,7 +5,7 @@
 //!
 //! A run holds, per group in by-field order (byte order of the values,
 //! field by field, as the result is sorted), its key (the by-values as one
-//! byte string, [`put_value`]) then each aggregate's merged state. Groups
+//! byte string, [`put_ordered`]) then each aggregate's merged state. Groups
 //! with the same key in several runs are combined as they meet: every
 //! aggregate combines the same way in any order.
 
@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 
 use super::{merge_aggs, AggValue, Groups, Ordered};
-use crate::encode::{get_bytes, get_str, get_u64, put_bytes, put_str, put_u64};
+use crate::encode::{get_bytes, get_str, get_u64, put_bytes, put_ordered, put_str, put_u64};
 use crate::exact_sum::ExactSum;
 use crate::field::FieldRef;
 use crate::sorted_runs::{self, Run, Runs};
@@ -28,7 +28,7 @@ pub(super) fn write_run(groups: Groups, width: usize, n_aggs: usize) -> io::Resu
         let g = g as usize;
         key.clear();
         for (i, &id) in groups.keys[g * width..(g + 1) * width].iter().enumerate() {
-            put_value(&mut key, &groups.values[i][id as usize]);
+            put_ordered(&mut key, &groups.values[i][id as usize]);
         }
         put_bytes(out, &key)?;
         groups.aggs[g * n_aggs..(g + 1) * n_aggs]
@@ -37,27 +37,7 @@ pub(super) fn write_run(groups: Groups, width: usize, n_aggs: usize) -> io::Resu
     })
 }
 
-/// Append `value` to a key so that keys compare, as bytes, in the order of
-/// their values field by field: the value's bytes with each 0 written as
-/// 0 1, then 0 0 (which sorts before any byte that may follow a prefix).
-/// One allocation and one `memcmp` per key, where a key of separate
-/// strings took one allocation per field.
-fn put_value(key: &mut Vec<u8>, value: &str) {
-    let mut rest = value.as_bytes();
-    // Most values have no 0: a test of every byte, which compiles to
-    // vector compares, costs less than `memchr`'s set-up on short values.
-    if rest.iter().fold(false, |any, &b| any | (b == 0)) {
-        while let Some(at) = memchr::memchr(0, rest) {
-            key.extend_from_slice(&rest[..=at]);
-            key.push(1);
-            rest = &rest[at + 1..];
-        }
-    }
-    key.extend_from_slice(rest);
-    key.extend_from_slice(&[0, 0]);
-}
-
-/// The `width` by-values of a key made by [`put_value`], each given to
+/// The `width` by-values of a key made by [`put_ordered`], each given to
 /// `take` with its position; None for a key that is not one.
 pub(super) fn key_values(
     key: &[u8],
@@ -311,7 +291,7 @@ mod tests {
 
     fn key(values: &[&str]) -> Vec<u8> {
         let mut k = Vec::new();
-        values.iter().for_each(|v| put_value(&mut k, v));
+        values.iter().for_each(|v| put_ordered(&mut k, v));
         k
     }
 

@@ -106,27 +106,17 @@ fn split_dedup_sortby(cmds: &[Command]) -> std::borrow::Cow<'_, [Command]> {
     }
     let mut out = Vec::with_capacity(cmds.len() + 1);
     for c in cmds {
-        match c {
-            Command::Dedup {
-                count,
-                fields,
-                keep_empty,
-                consecutive,
-                sort,
-            } if !sort.is_empty() => {
-                out.push(Command::Dedup {
-                    count: *count,
-                    fields: fields.clone(),
-                    keep_empty: *keep_empty,
-                    consecutive: *consecutive,
-                    sort: Vec::new(),
-                });
-                out.push(Command::Sort {
-                    limit: Some(0),
-                    keys: sort.clone(),
-                });
-            }
-            c => out.push(c.clone()),
+        let mut c = c.clone();
+        let keys = match &mut c {
+            Command::Dedup { sort, .. } => std::mem::take(sort),
+            _ => Vec::new(),
+        };
+        out.push(c);
+        if !keys.is_empty() {
+            out.push(Command::Sort {
+                limit: Some(0),
+                keys,
+            });
         }
     }
     std::borrow::Cow::Owned(out)

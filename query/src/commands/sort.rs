@@ -10,7 +10,7 @@
 use std::io;
 
 use super::spool::{get_row, put_row};
-use crate::encode::{get_bytes, put_bytes};
+use crate::encode::{get_bytes, put_bytes, put_ordered};
 use crate::memory::STRING_BYTES;
 use crate::num::parse_num;
 use crate::sorted_runs::{self, Records, Runs};
@@ -44,13 +44,7 @@ fn encode_key(row: &[Cell], cols: &[(Option<usize>, &SortKey)], out: &mut Vec<u8
             Some(v) => match (key.kind.as_deref(), parse_num(v)) {
                 (Some("str"), _) | (_, None) => {
                     out.push(2);
-                    for &b in v.as_bytes() {
-                        out.push(b);
-                        if b == 0 {
-                            out.push(1);
-                        }
-                    }
-                    out.extend_from_slice(&[0, 0]);
+                    put_ordered(out, v);
                 }
                 (_, Some(x)) => {
                     out.push(1);
