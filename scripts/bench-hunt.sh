@@ -26,7 +26,10 @@
 #   pack peak RSS LARGE             <  1 GiB, and LARGE / SMALL about 1
 #                                   (peak RSS counts the index pages mapped;
 #                                   the heap, RssAnon, is printed too)
-#   groupby9 / duckdb               <= 2
+#   groupby9 / duckdb group alone   <= 2 (the issue's "DuckDB grouping
+#                                   the same rows"); against DuckDB's
+#                                   group+sort+CSV, the same work as evidx,
+#                                   the ratio is printed too
 #
 # Knobs (environment): RUNS [5], KEEP [0: delete archives, indexes and
 #   exports at the end], plus SEED, THREADS, EVIDX_BENCH_DIR, ESCU_DIR
@@ -174,6 +177,6 @@ log "RATIOS (target in brackets)"
 printf '  seed p50 %s / %s                RATIO %.2f   [<= 1.5]\n' "$LARGE" "$SMALL" "$(calc "$SEED_L / $SEED_S")"
 printf '  pack %s / evidx-index %s         RATIO %.3f  [<= 0.05]\n' "$LARGE" "$LARGE" "$(calc "$PACK_L / ${IDX_MS[$LARGE]}")"
 printf '  pack peak RSS %s / %s           RATIO %.2f   [about 1; under 1 GiB]\n' "$LARGE" "$SMALL" "$(calc "$(medrss "pack-$LARGE") / $(medrss "pack-$SMALL")")"
-printf '  groupby9 / duckdb group+sort+csv    RATIO %.2f   [<= 2]\n' "$(calc "$GB / ($D_FULL * 1000)")"
-printf '  groupby9 / duckdb group alone       RATIO %.2f\n' "$(calc "$GB / ($D_GROUP * 1000)")"
+printf '  groupby9 / duckdb group alone       RATIO %.2f   [<= 2]\n' "$(calc "$GB / ($D_GROUP * 1000)")"
+printf '  groupby9 / duckdb group+sort+csv    RATIO %.2f\n' "$(calc "$GB / ($D_FULL * 1000)")"
 log "-------------------------------------------------------------------"
