@@ -1568,7 +1568,10 @@ impl Rows<'_> {
                     let Some((key, aggs)) = runs.next_group()? else {
                         break;
                     };
-                    if spill::key_values(&key, width, |i, v| set_str(&mut by_cells[i], v)).is_none()
+                    if crate::encode::ordered_values(&key, width, |i, v| {
+                        set_str(&mut by_cells[i], v)
+                    })
+                    .is_none()
                     {
                         return Err(std::io::Error::new(
                             std::io::ErrorKind::InvalidData,

@@ -37,48 +37,6 @@ pub(super) fn write_run(groups: Groups, width: usize, n_aggs: usize) -> io::Resu
     })
 }
 
-/// The `width` by-values of a key made by [`put_ordered`], each given to
-/// `take` with its position; None for a key that is not one.
-pub(super) fn key_values(
-    key: &[u8],
-    width: usize,
-    mut take: impl FnMut(usize, &str),
-) -> Option<()> {
-    // One scan for the 0 bytes of the whole key: a 0 is followed by 0
-    // (the value's end) or 1 (a 0 inside it).
-    let mut zeros = memchr::memchr_iter(0, key);
-    let mut start = 0;
-    let mut bytes = Vec::new();
-    for i in 0..width {
-        let mut inner = false;
-        let end = loop {
-            let at = zeros.next()?;
-            match key.get(at + 1)? {
-                0 => {
-                    zeros.next();
-                    break at;
-                }
-                1 => inner = true,
-                _ => return None,
-            }
-        };
-        let mut value = &key[start..end];
-        start = end + 2;
-        if inner {
-            bytes.clear();
-            let mut rest = value;
-            while let Some(at) = memchr::memchr(0, rest) {
-                bytes.extend_from_slice(&rest[..=at]);
-                rest = &rest[at + 2..];
-            }
-            bytes.extend_from_slice(rest);
-            value = &bytes;
-        }
-        take(i, std::str::from_utf8(value).ok()?);
-    }
-    (start == key.len()).then_some(())
-}
-
 /// The groups of several runs, merged, in by-field order.
 pub struct RunMerge {
     merge: sorted_runs::Merge<GroupRecords>,
@@ -133,7 +91,8 @@ impl RunMerge {
         })
     }
 
-    /// The next group: its key ([`key_values`] reads its by-values) and
+    /// The next group: its key ([`crate::encode::ordered_values`] reads its
+    /// by-values) and
     /// merged aggregates.
     pub(super) fn next_group(&mut self) -> io::Result<Option<(Vec<u8>, Vec<AggValue>)>> {
         self.merge.next_group()
@@ -209,6 +168,7 @@ fn get_agg(input: &mut impl Read) -> io::Result<AggValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::ordered_key as key;
     use std::collections::BTreeMap;
 
     /// Groups spilled in more runs than a merge reads at once
@@ -287,41 +247,5 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(shown(&got), shown(&whole));
-    }
-
-    fn key(values: &[&str]) -> Vec<u8> {
-        let mut k = Vec::new();
-        values.iter().for_each(|v| put_ordered(&mut k, v));
-        k
-    }
-
-    #[test]
-    fn keys_sort_as_their_values_field_by_field() {
-        let tuples: Vec<Vec<&str>> = vec![
-            vec!["", ""],
-            vec!["", "a"],
-            vec!["a", ""],
-            vec!["a", "z"],
-            vec!["a\0", ""],
-            vec!["a\0b", "c"],
-            vec!["a\x01", ""],
-            vec!["ab", "a"],
-            vec!["b\0\0", "\0"],
-            vec!["é", "x"],
-        ];
-        for a in &tuples {
-            for b in &tuples {
-                assert_eq!(key(a).cmp(&key(b)), a.cmp(b), "{a:?} against {b:?}");
-            }
-            let mut back = vec![String::new(); a.len()];
-            let found = key_values(&key(a), a.len(), |i, v| back[i] = v.to_string());
-            assert_eq!(found, Some(()));
-            assert_eq!(&back, a);
-        }
-        // A key cut short, or with a stray marker, is refused.
-        let k = key(&["ab", "c"]);
-        assert_eq!(key_values(&k[..k.len() - 1], 2, |_, _| ()), None);
-        assert_eq!(key_values(&k, 1, |_, _| ()), None);
-        assert_eq!(key_values(b"a\0\x07b\0\0", 1, |_, _| ()), None);
     }
 }
