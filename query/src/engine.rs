@@ -81,6 +81,8 @@ pub struct Engine {
     /// The time range every search (and subsearch) is restricted to.
     window: TimeWindow,
     pushdown: bool,
+    /// Whether group-bys that allow it merge on term ordinals.
+    ordinal_groups: bool,
     /// Threads that search the segments of one search: one per core for a
     /// single search; one in a pack, whose detections already run in
     /// parallel.
@@ -120,6 +122,7 @@ impl Engine {
             schema,
             window,
             pushdown: true,
+            ordinal_groups: true,
             segment_threads,
             lookups: LookupStore::new(),
             group_memory: DEFAULT_GROUP_MEMORY,
@@ -143,6 +146,14 @@ impl Engine {
     /// for tests that prove so, and for diagnosis.
     pub fn set_pushdown(&mut self, on: bool) {
         self.pushdown = on;
+    }
+
+    /// Let group-bys whose by-fields are text and whose aggregates are
+    /// counts and `_time` extremes merge on term ordinals (see
+    /// [`crate::collect`]), or make every group-by merge on the values'
+    /// text. It never changes an answer; off is for tests that prove so.
+    pub fn set_ordinal_groups(&mut self, on: bool) {
+        self.ordinal_groups = on;
     }
 
     /// Heap bytes a search's group table may take before it spills to disk
@@ -251,7 +262,9 @@ impl Engine {
             true => crate::pushdown::key_filters(&collector, &query.pipeline.commands),
             false => Vec::new(),
         };
-        let collector = collector.with_filters(filters);
+        let collector = collector
+            .with_filters(filters)
+            .with_ordinals(self.ordinal_groups);
         let groups = collector.collect(&parts, self.segment_threads, self.group_memory)?;
         let rows = collector.rows(groups, ROWS_PER_CHUNK);
         let columns = collector.columns();

@@ -134,10 +134,18 @@ impl<R: Records> Runs<R> {
     }
 
     /// Every record of every run, merged in key order.
-    pub fn merge(mut self) -> io::Result<Merge<R>> {
-        while self.runs.len() > self.fan_in {
+    pub fn merge(self) -> io::Result<Merge<R>> {
+        let most = self.fan_in;
+        self.merge_within(most)
+    }
+
+    /// [`Runs::merge`], reading at most `most` runs at once (at least one):
+    /// runs are first merged, `fan_in` at a time, into fewer.
+    pub fn merge_within(mut self, most: usize) -> io::Result<Merge<R>> {
+        let most = most.clamp(1, self.fan_in);
+        while self.runs.len() > most {
             // The last runs are the shortest: merge just enough of them.
-            let n = (self.runs.len() - self.fan_in + 1).min(self.fan_in);
+            let n = (self.runs.len() - most + 1).min(self.fan_in);
             let level = self.runs[self.runs.len() - n].1 + 1;
             self.merge_last(n, level)?;
         }

@@ -173,6 +173,7 @@ fn hand_written() -> Vec<(String, String)> {
         format!("| tstats count {dm} where Processes.process_name=*.exe NOT Processes.process_name=cmd.exe by sourcetype"),
         format!("| tstats count {dm} where [| tstats count {dm} where Processes.process_name=whoami.exe by Processes.dest | fields Processes.dest] by Processes.dest Processes.process_name"),
         format!("| tstats count {dm} by Processes.dest | sort - count | head 5"),
+        format!("| tstats count(Processes.process_id) as n max(_time) as last {dm} by Processes.original_file_name Processes.process_id Processes.parent_process_id Processes.process_hash Processes.dest Processes.user Processes.parent_process_name Processes.process_name Processes.process"),
         "| from datamodel:Endpoint.Processes | search Processes.process_name=cmd.exe".into(),
     ]
     .into_iter()
@@ -211,6 +212,58 @@ fn three_indexes_give_the_tables_of_one() {
     for (searches, macros) in [(escu_searches(), &escu), (hand_written(), &builtin)] {
         let (b, _) = disagreements(&one_thread, &single, &searches, macros);
         bad.extend(b);
+    }
+    assert!(
+        bad.is_empty(),
+        "{} disagreements:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+/// Group-bys merged on term ordinals give the tables of the same
+/// group-bys merged on the values' text: over three indexes and over one,
+/// in memory and with every table spilled, on one thread and on several.
+#[test]
+fn ordinal_and_text_merges_agree() {
+    let f = fixture();
+    let escu = escu_macros();
+    let builtin = MacroSet::builtin();
+    let all = std::slice::from_ref(&f.all);
+    let mut bad = Vec::new();
+    for (dirs, memory, sequential) in [
+        (&f.groups[..], None, false),
+        (&f.groups[..], Some(0), true),
+        (all, Some(0), false),
+        (all, Some(4096), false),
+    ] {
+        let [mut ordinal, mut text] = [
+            open(dirs, TimeWindow::default()),
+            open(dirs, TimeWindow::default()),
+        ];
+        text.set_ordinal_groups(false);
+        for e in [&mut ordinal, &mut text] {
+            if let Some(bytes) = memory {
+                e.set_group_memory(bytes);
+            }
+            if sequential {
+                e.set_sequential_segments();
+            }
+        }
+        for (searches, macros, min_with_rows) in [
+            (escu_searches(), &escu, 10),
+            (sigma_searches(), &builtin, 40),
+            (hand_written(), &builtin, 12),
+        ] {
+            let (b, with_rows) = disagreements(&ordinal, &text, &searches, macros);
+            assert!(
+                with_rows >= min_with_rows,
+                "only {with_rows} of {} found rows",
+                searches.len()
+            );
+            let config = format!("{} index(es), memory {memory:?}", dirs.len());
+            bad.extend(b.into_iter().map(|b| format!("{config}: {b}")));
+        }
     }
     assert!(
         bad.is_empty(),

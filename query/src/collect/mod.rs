@@ -14,6 +14,10 @@
 //!   ([`flat_dict`]).
 //! - Segments merge on interned value ids: a string is hashed once per
 //!   distinct value and segment, not once per group.
+//! - A group-by whose by-fields are text and whose aggregates are counts
+//!   and `_time` extremes (most detections) needs no value's text before
+//!   it is shown: it goes from the documents to the output on ordinals,
+//!   and its segments meet only there ([`ordinal`]).
 //! - [`KeyFilter`]s, predicates on one by-field that a later command would
 //!   apply anyway (`| regex process=...`, `| where match(process, ...)`),
 //!   are evaluated once per distinct value of the segment, and documents
@@ -21,6 +25,7 @@
 
 mod flat_dict;
 mod key_table;
+mod ordinal;
 mod parallel;
 mod spill;
 
@@ -92,6 +97,8 @@ pub struct GroupBy {
     agg_names: Vec<String>,
     fillnull: Option<String>,
     filters: Vec<KeyFilter>,
+    /// Whether the group-by may merge on ordinals ([`ordinal`]).
+    ordinals: bool,
 }
 
 impl GroupBy {
@@ -120,12 +127,20 @@ impl GroupBy {
             agg_names: aggs.iter().map(|a| a.column.clone()).collect(),
             fillnull: fillnull.map(str::to_string),
             filters: Vec::new(),
+            ordinals: true,
         }
     }
 
     /// Add predicates on by-field values (see [`KeyFilter`]).
     pub fn with_filters(mut self, filters: Vec<KeyFilter>) -> Self {
         self.filters = filters;
+        self
+    }
+
+    /// Let the group-by merge on term ordinals when it can ([`ordinal`]),
+    /// or make it merge on the values' text; the answer is the same.
+    pub fn with_ordinals(mut self, on: bool) -> Self {
+        self.ordinals = on;
         self
     }
 
@@ -1256,6 +1271,8 @@ pub enum Merged {
     Memory(Groups),
     /// Too large for the budget: sorted runs on disk, merged as read.
     Runs(spill::RunMerge),
+    /// Each segment's groups on ordinals, merged as read ([`ordinal`]).
+    Ordinal(ordinal::OrdinalMerge),
 }
 
 fn merge_aggs(
@@ -1341,6 +1358,7 @@ impl GroupBy {
                 keys: groups.keys,
             },
             Merged::Runs(runs) => Source::Runs(runs),
+            Merged::Ordinal(merge) => Source::Ordinal(merge),
         };
         let zero_row =
             width == 0 && matches!(&source, Source::Memory { order, .. } if order.len() == 0);
@@ -1380,6 +1398,10 @@ impl GroupBy {
         // A segment's table is emptied into the merge whenever it passes
         // its share: the memory a search takes does not follow the size of
         // its segments.
+        let readers: Vec<&SegmentReader> = segments.iter().map(|&(r, _)| r).collect();
+        if self.ordinals && ordinal::applies(self, &readers) {
+            return self.collect_ordinals(&segments, threads, budget);
+        }
         let segment_budget = budget / 8 * 3 / threads;
         parallel::run_in_order(segments.len(), threads, |ord| {
             let (reader, weight) = segments[ord];
@@ -1392,14 +1414,7 @@ impl GroupBy {
                     flushed = seg.flush(piece_bytes, |piece| merger.add(piece));
                 }
             };
-            let searched = match reader.alive_bitset() {
-                None => weight.for_each_no_score(reader, &mut |docs| collect(&mut seg, docs)),
-                Some(alive) => weight.for_each_no_score(reader, &mut |docs| {
-                    for &d in docs.iter().filter(|&&d| alive.is_alive(d)) {
-                        collect(&mut seg, &[d]);
-                    }
-                }),
-            };
+            let searched = search_segment(reader, weight, &mut |docs| collect(&mut seg, docs));
             let merged = searched
                 .map(|()| flushed.and_then(|()| seg.flush(piece_bytes, |piece| merger.add(piece))));
             mergers.put(merger);
@@ -1431,6 +1446,23 @@ impl GroupBy {
             },
             Some(AggValue::Time(None) | AggValue::Extreme(None)) | None => cell.0.clear(),
         }
+    }
+}
+
+/// Pass every block of the live documents `weight` matches in `reader` to
+/// `collect`.
+fn search_segment(
+    reader: &SegmentReader,
+    weight: &dyn Weight,
+    collect: &mut dyn FnMut(&[DocId]),
+) -> tantivy::Result<()> {
+    match reader.alive_bitset() {
+        None => weight.for_each_no_score(reader, &mut |docs| collect(docs)),
+        Some(alive) => weight.for_each_no_score(reader, &mut |docs| {
+            for &d in docs.iter().filter(|&&d| alive.is_alive(d)) {
+                collect(&[d]);
+            }
+        }),
     }
 }
 
@@ -1509,6 +1541,7 @@ enum Source {
         order: std::vec::IntoIter<u32>,
     },
     Runs(spill::RunMerge),
+    Ordinal(ordinal::OrdinalMerge),
 }
 
 impl Rows<'_> {
@@ -1578,6 +1611,15 @@ impl Rows<'_> {
                             "a spilled group's key is damaged",
                         ));
                     }
+                    for ((cell, a), (func, _)) in agg_cells.iter_mut().zip(aggs).zip(&self.by.aggs)
+                    {
+                        self.by.agg_cell(*func, Some(a), cell);
+                    }
+                }
+                Source::Ordinal(merge) => {
+                    let Some(aggs) = merge.next_group(|i, v| set_str(&mut by_cells[i], v))? else {
+                        break;
+                    };
                     for ((cell, a), (func, _)) in agg_cells.iter_mut().zip(aggs).zip(&self.by.aggs)
                     {
                         self.by.agg_cell(*func, Some(a), cell);
