@@ -49,25 +49,61 @@ pub struct FlatDict {
 impl FlatDict {
     /// Write out the dictionary of `col` in one pass.
     pub fn build(col: &StrColumn) -> io::Result<FlatDict> {
+        FlatDict::write(|push| {
+            let mut stream = col.dictionary().stream()?;
+            let mut n = 0;
+            while stream.advance() {
+                // Ordinals are the stream's positions: a gap would shift them.
+                if stream.term_ord() != n {
+                    return Err(io::Error::other("dictionary stream skipped an ordinal"));
+                }
+                push(stream.key())?;
+                n += 1;
+            }
+            Ok(())
+        })
+    }
+
+    /// Write out the terms of the sorted ordinals `ords` of `col` (term `i`
+    /// is the term of `ords[i]`), in one pass over the blocks that hold
+    /// them.
+    pub fn build_some(col: &StrColumn, ords: &[u64]) -> io::Result<FlatDict> {
+        FlatDict::write(|push| {
+            let (mut written, mut n) = (Ok(()), 0);
+            let found = col.dictionary().sorted_ords_to_term_cb(ords, |term| {
+                if written.is_ok() {
+                    written = push(term);
+                    n += 1;
+                }
+            })?;
+            written?;
+            match found && n == ords.len() {
+                true => Ok(()),
+                false => Err(io::Error::other(
+                    "an ordinal is missing from its dictionary",
+                )),
+            }
+        })
+    }
+
+    /// The terms `fill` pushes, written out and mapped.
+    fn write(
+        fill: impl FnOnce(&mut dyn FnMut(&[u8]) -> io::Result<()>) -> io::Result<()>,
+    ) -> io::Result<FlatDict> {
         crate::memory::watch(&std::env::temp_dir());
         let (terms_file, offsets_file) = (tempfile::tempfile()?, tempfile::tempfile()?);
         let mut terms = BufWriter::with_capacity(1 << 16, &terms_file);
         let mut offsets = BufWriter::with_capacity(1 << 16, &offsets_file);
-        let mut stream = col.dictionary().stream()?;
         let mut pages = crate::memory::Pacer::new(crate::memory::PACE);
         let (mut at, mut n) = (0u64, 0usize);
         offsets.write_all(&at.to_le_bytes())?;
-        while stream.advance() {
+        fill(&mut |term| {
             pages.step();
-            // Ordinals are the stream's positions: a gap would shift them.
-            if stream.term_ord() != n as u64 {
-                return Err(io::Error::other("dictionary stream skipped an ordinal"));
-            }
-            terms.write_all(stream.key())?;
-            at += stream.key().len() as u64;
-            offsets.write_all(&at.to_le_bytes())?;
+            terms.write_all(term)?;
+            at += term.len() as u64;
             n += 1;
-        }
+            offsets.write_all(&at.to_le_bytes())
+        })?;
         terms.flush()?;
         offsets.flush()?;
         drop((terms, offsets));
@@ -78,7 +114,8 @@ impl FlatDict {
         })
     }
 
-    /// The bytes of term `ord`; None past the end.
+    /// The bytes of term `ord` (of the `ord`th term written); None past
+    /// the end.
     pub fn term(&self, ord: u64) -> Option<&[u8]> {
         let ord = usize::try_from(ord).ok().filter(|&o| o < self.n)?;
         let offset = |i: usize| {
@@ -141,5 +178,16 @@ mod tests {
         }
         assert_eq!(flat.term(n), None);
         assert_eq!(flat.term(u64::MAX), None);
+        // Some terms: every third, and the last.
+        let some: Vec<u64> = (0..n).filter(|o| o % 3 == 1 || *o == n - 1).collect();
+        let flat = FlatDict::build_some(&col, &some).unwrap();
+        for (i, &ord) in some.iter().enumerate() {
+            let mut expected = String::new();
+            assert!(col.ord_to_str(ord, &mut expected).unwrap());
+            assert_eq!(flat.term(i as u64), Some(expected.as_bytes()), "ord {ord}");
+        }
+        assert_eq!(flat.term(some.len() as u64), None);
+        // An ordinal the dictionary does not have is an error.
+        assert!(FlatDict::build_some(&col, &[0, n + 5]).is_err());
     }
 }

@@ -601,6 +601,50 @@ impl SegmentCollector for GroupSegment {
     }
 }
 
+/// The merged state of aggregate `func` from its state in a segment,
+/// `text` giving the text of the ordinals it holds (of a time column, the
+/// value itself is kept).
+fn agg_value(
+    func: AggFunc,
+    is_time: bool,
+    state: &SegAgg,
+    text: impl Fn(u64) -> Option<String>,
+) -> AggValue {
+    match state {
+        SegAgg::Count(n) => AggValue::Count(*n),
+        SegAgg::Min(m) | SegAgg::Max(m) if is_time => AggValue::Time(m.map(|v| v as i64)),
+        SegAgg::Min(m) | SegAgg::Max(m) => {
+            AggValue::Extreme(m.and_then(&text).map(|s| (ordered(&s), s)))
+        }
+        SegAgg::Latest(l) | SegAgg::Earliest(l) => {
+            AggValue::Extreme(l.and_then(|(t, v)| text(v).map(|s| (Ordered::Num(t as f64), s))))
+        }
+        SegAgg::Set(s) => match func {
+            f @ (AggFunc::Min | AggFunc::Max) => {
+                let values = s.iter().filter_map(|&v| text(v)).map(|s| (ordered(&s), s));
+                AggValue::Extreme(values.reduce(|a, b| match extreme_wins(f, &b, &a) {
+                    true => b,
+                    false => a,
+                }))
+            }
+            _ => AggValue::Set(s.iter().filter_map(|&v| text(v)).collect()),
+        },
+        SegAgg::Ords(o) => {
+            let mut sum = ExactSum::default();
+            let mut n = 0;
+            for x in o
+                .iter()
+                .filter_map(|&v| text(v))
+                .filter_map(|s| parse_num(&s))
+            {
+                sum.add(x);
+                n += 1;
+            }
+            AggValue::Sum { sum, n }
+        }
+    }
+}
+
 /// Bytes of heap per ordinal held in a `Set` (a B-tree of `u64`: about
 /// 11 per 192-byte node) or `Ords` state.
 const HELD_ORD_BYTES: usize = 16;
@@ -938,39 +982,10 @@ impl GroupSegment {
         }
         for &g in slots {
             for (j, col) in self.agg_cols.iter().enumerate() {
-                let text = |v: &u64| texts[j].get(v).cloned();
+                let text = |v: u64| texts[j].get(&v).cloned();
                 let is_time = matches!(col, SegSource::Time(..));
-                aggs.push(match &self.states[g as usize * n_aggs + j] {
-                    SegAgg::Count(n) => AggValue::Count(*n),
-                    SegAgg::Min(m) | SegAgg::Max(m) if is_time => {
-                        AggValue::Time(m.map(|v| v as i64))
-                    }
-                    SegAgg::Min(m) | SegAgg::Max(m) => {
-                        AggValue::Extreme(m.as_ref().and_then(text).map(|s| (ordered(&s), s)))
-                    }
-                    SegAgg::Latest(l) | SegAgg::Earliest(l) => AggValue::Extreme(
-                        l.and_then(|(t, v)| text(&v).map(|s| (Ordered::Num(t as f64), s))),
-                    ),
-                    SegAgg::Set(s) => match self.aggs[j].0 {
-                        f @ (AggFunc::Min | AggFunc::Max) => {
-                            let values = s.iter().filter_map(text).map(|s| (ordered(&s), s));
-                            AggValue::Extreme(values.reduce(|a, b| match extreme_wins(f, &b, &a) {
-                                true => b,
-                                false => a,
-                            }))
-                        }
-                        _ => AggValue::Set(s.iter().filter_map(text).collect()),
-                    },
-                    SegAgg::Ords(o) => {
-                        let mut sum = ExactSum::default();
-                        let mut n = 0;
-                        for x in o.iter().filter_map(text).filter_map(|s| parse_num(&s)) {
-                            sum.add(x);
-                            n += 1;
-                        }
-                        AggValue::Sum { sum, n }
-                    }
-                });
+                let state = &self.states[g as usize * n_aggs + j];
+                aggs.push(agg_value(self.aggs[j].0, is_time, state, text));
             }
         }
         Some(Groups {

@@ -1,8 +1,9 @@
 //! Ordinal groups: a group-by carried on term ordinals from the documents
 //! to its output.
 //!
-//! When every by-field is a text column and every aggregate is a count or
-//! a `_time` extreme, no group needs its text until it is shown. Within a
+//! When every by-field is a text column, no group needs its text until it
+//! is shown: its aggregates hold counts, times and the ordinals of the
+//! values they gather (`values()`, `latest()`, ...). Within a
 //! segment a term's ordinal orders it as its bytes do, so a segment's
 //! groups sort on their ordinals, spill as runs of integers (tens of bytes
 //! a group, where the values' text is hundreds) and merge back without
@@ -11,27 +12,28 @@
 //! once per group shown, from a [`FlatDict`] when the segment's answer is
 //! large, else from the values its groups hold, decoded in one pass.
 //!
-//! Any other group-by (a `_time` by-field, `fillnull_value`, `values()`,
-//! a value too long for its fast column, ...) merges its segments on the
-//! values' text ([`super::Merger`]).
+//! A group-by by `_time`, or by a value too long for its fast column,
+//! merges its segments on the values' text ([`super::Merger`]).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use evidx_schema::EvidxSchema;
 use tantivy::collector::{Collector as _, SegmentCollector as _};
-use tantivy::columnar::StrColumn;
+use tantivy::columnar::{StrColumn, TermOrdHit};
 use tantivy::query::Weight;
 use tantivy::{DocId, SegmentOrdinal, SegmentReader, Term};
 
 use super::flat_dict::FlatDict;
 use super::{
-    decode_column, parallel, search_segment, spill_message, AggValue, CollectError, GroupBy,
-    GroupSegment, Merged, SegAgg, SegSource,
+    agg_texts as agg_texts_of, agg_value, decode_column, init, merge_aggs, parallel,
+    search_segment, spill_message, AggValue, CollectError, GroupBy, GroupSegment, Merged, SegAgg,
+    SegSource, HELD_ORD_BYTES, MICROS, NULL, NULL_ID,
 };
 use crate::encode::{get_u64, put_u64};
 use crate::field::FieldRef;
@@ -40,20 +42,22 @@ use crate::sorted_runs::{self, Runs, FAN_IN};
 use crate::spl::ast::AggFunc;
 
 /// Whether the group-by goes the ordinal way over `segments`: by-fields
-/// that are all text, aggregates that are all counts or `_time` extremes,
-/// no fill value, and no by-value cut in its fast column (its full text,
-/// from the doc store, would not sort as its ordinal does).
+/// that are all text, aggregates of text fields or of `_time`, not too
+/// many segments (their runs are read at once), and no
+/// by-value cut in its fast column (its full text, from the doc store,
+/// would not sort as its ordinal does).
 pub(super) fn applies(by: &GroupBy, segments: &[&SegmentReader]) -> bool {
     let text_by = |f: &FieldRef| !matches!(f, FieldRef::Time);
-    let counted = |(func, field): &(AggFunc, Option<FieldRef>)| match func {
-        AggFunc::Count => true,
-        AggFunc::Min | AggFunc::Max => matches!(field, Some(FieldRef::Time)),
-        _ => false,
+    let held = |(func, field): &(AggFunc, Option<FieldRef>)| match (func, field) {
+        (AggFunc::Count, _) => true,
+        (_, Some(FieldRef::Time)) => true,
+        (_, Some(f)) => f.text_column().is_some(),
+        (_, None) => false,
     };
     if by.by.is_empty()
-        || by.fillnull.is_some()
         || !by.by.iter().all(|(f, _)| text_by(f))
-        || !by.aggs.iter().all(counted)
+        || !by.aggs.iter().all(held)
+        || segments.len() > MAX_SEGMENTS
     {
         return false;
     }
@@ -62,8 +66,12 @@ pub(super) fn applies(by: &GroupBy, segments: &[&SegmentReader]) -> bool {
         .all(|reader| no_cut_values(by, reader).unwrap_or(false))
 }
 
+/// The most segments a group-by merges on ordinals: each spilled one keeps
+/// a run open to the end (a file and its buffer).
+const MAX_SEGMENTS: usize = 4 * FAN_IN;
+
 /// True when no by-field of `reader` holds a value cut in its fast column,
-/// and its ordinals fit in a `u32`.
+/// and its ranks ([`rank`]) fit in a `u32`.
 fn no_cut_values(by: &GroupBy, reader: &SegmentReader) -> tantivy::Result<bool> {
     let schema = EvidxSchema::from_schema(reader.schema())
         .map_err(|e| tantivy::TantivyError::SchemaError(e.to_string()))?;
@@ -77,7 +85,7 @@ fn no_cut_values(by: &GroupBy, reader: &SegmentReader) -> tantivy::Result<bool> 
             }
         }
         let terms = SegSource::open(reader, field, 1)?.cardinality();
-        if terms.is_none_or(|n| n >= u64::from(u32::MAX)) {
+        if terms.is_none_or(|n| n >= u64::from(u32::MAX / 2)) {
             return Ok(false);
         }
     }
@@ -108,16 +116,23 @@ impl GroupBy {
         parallel::run_in_order(segments.len(), threads, |ord| {
             let (reader, weight) = segments[ord];
             let mut seg = self.for_segment(ord as SegmentOrdinal, reader)?;
+            let fills = (seg.by_cols.iter())
+                .map(|col| fill_rank(col, self.fillnull.as_deref()))
+                .collect::<io::Result<Vec<u32>>>()
+                .map_err(spill)?;
             let mut runs = Runs::new(OrdRecords::new(&seg));
+            let mut seen = Seen::new(&seg);
             let mut spilled = Ok(());
             search_segment(reader, weight, &mut |docs: &[DocId]| {
                 seg.collect_block(docs);
                 if seg.heap_bytes() > table_budget && spilled.is_ok() {
-                    spilled = seg.take_sorted().write(&runs).and_then(|r| runs.push(r));
+                    spilled = (seg.take_sorted(&fills, &mut seen))
+                        .write(&runs)
+                        .and_then(|r| runs.push(r));
                 }
             })?;
             spilled.map_err(spill)?;
-            let sorted = seg.finish_sorted(runs, &held).map_err(spill)?;
+            let sorted = (seg.finish_sorted(runs, &fills, &mut seen, &held)).map_err(spill)?;
             let mut done = done.lock().unwrap_or_else(|p| p.into_inner());
             done[ord] = Some(sorted);
             drop(done);
@@ -125,10 +140,39 @@ impl GroupBy {
             Ok::<(), tantivy::TantivyError>(())
         })?;
         let done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+        let fill = self.fillnull.as_deref().unwrap_or_default();
         Ok(Merged::Ordinal(OrdinalMerge::new(
             done.into_iter().flatten().collect(),
+            fill.into(),
+            &self.aggs,
         )?))
     }
+}
+
+/// A key part as the ordinal way keeps it, its rank: term `o` is `2o + 1`,
+/// and null (kept only with `fillnull_value`) is `fill`, the fill value's
+/// place among the terms ([`fill_rank`]). Ranks order the parts as their
+/// text does.
+fn rank(part: u64, fill: u32) -> u32 {
+    match part {
+        NULL => fill,
+        // Terms are fewer than u32::MAX / 2 (see `no_cut_values`).
+        o => (2 * o + 1) as u32,
+    }
+}
+
+/// The rank of the fill value in `col`: the rank of the term equal to it
+/// (its groups are the term's), or the even rank just before the first
+/// term after it.
+fn fill_rank(col: &SegSource, fill: Option<&str>) -> io::Result<u32> {
+    let (Some(fill), SegSource::Str(c)) = (fill, col) else {
+        return Ok(0);
+    };
+    let rank = match c.dictionary().term_ord_or_next(fill)? {
+        TermOrdHit::Exact(o) => 2 * o + 1,
+        TermOrdHit::Next(o) => 2 * o.min(c.num_terms() as u64),
+    };
+    Ok(rank as u32)
 }
 
 /// Bytes of finished segments' tables held in memory by a search, and
@@ -155,13 +199,16 @@ impl Held {
 }
 
 /// Groups of one segment sorted on their keys: `keys[g * width + i]` is
-/// the ordinal (or, once decoded, the value id) of by-field `i` in group
-/// `g`, `aggs[g * n_aggs + j]` its aggregate `j`.
+/// the rank ([`rank`]) of by-field `i` in group `g`, of its ordinal or,
+/// once decoded, of its value id; `aggs[g * n_aggs + j]` its aggregate
+/// `j`.
 struct SortedTable {
     width: usize,
     n_aggs: usize,
     keys: Vec<u32>,
     aggs: Vec<SegAgg>,
+    /// Ordinals the aggregates hold.
+    held_ords: usize,
 }
 
 impl SortedTable {
@@ -170,62 +217,102 @@ impl SortedTable {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.keys.len() * 4 + self.aggs.len() * std::mem::size_of::<SegAgg>()
+        self.keys.len() * 4
+            + self.aggs.len() * std::mem::size_of::<SegAgg>()
+            + self.held_ords * HELD_ORD_BYTES
+    }
+
+    /// Group `g`: its key and its aggregates.
+    fn group(&self, g: usize) -> (&[u32], &[SegAgg]) {
+        let (w, n) = (self.width, self.n_aggs);
+        (
+            &self.keys[g * w..(g + 1) * w],
+            &self.aggs[g * n..(g + 1) * n],
+        )
     }
 
     /// Write the table as a run.
     fn write(self, runs: &Runs<OrdRecords>) -> io::Result<sorted_runs::Run> {
         let records = runs.records();
-        let groups = (self.keys.chunks(self.width)).zip(self.aggs.chunks(self.n_aggs.max(1)));
+        let groups = (0..self.len()).map(|g| self.group(g));
         sorted_runs::write(groups, |out, (key, aggs)| records.put(out, key, aggs))
     }
 }
 
 impl GroupSegment {
-    /// The groups collected so far, sorted on their ordinals, leaving the
-    /// table empty.
-    fn take_sorted(&mut self) -> SortedTable {
+    /// The groups collected so far, sorted on their ranks (the fill
+    /// value's rank in each by-column is `fills`), leaving the table empty;
+    /// the ordinals they hold are added to `seen`.
+    fn take_sorted(&mut self, fills: &[u32], seen: &mut Seen) -> SortedTable {
         let (width, n_aggs) = (self.by_cols.len(), self.aggs.len());
-        let mut order: Vec<u32> = (0..self.table.len() as u32).collect();
-        // Each key's ordinals packed into one u128 when they fit (they
-        // mostly do: a 9-field key of a large segment takes about 100
-        // bits), so the sort compares integers held side by side.
+        let n = self.table.len();
+        let mut ranked = Vec::with_capacity(n * width);
+        for g in 0..n {
+            let key = self.table.key(g).iter().zip(fills).zip(&mut seen.by);
+            ranked.extend(key.map(|((&part, &fill), seen)| {
+                seen.insert(part);
+                rank(part, fill)
+            }));
+        }
+        let mut ords = Vec::new();
+        for (j, seen) in seen.aggs.iter_mut().enumerate() {
+            for state in self.states.iter().skip(j).step_by(n_aggs) {
+                ords.clear();
+                held_ordinals(state, &mut ords);
+                ords.iter().for_each(|&o| seen.insert(o));
+            }
+        }
+        let key = |g: u32| &ranked[g as usize * width..(g as usize + 1) * width];
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        // Each key's ranks packed into one u128 when they fit (they mostly
+        // do: a 9-field key of a large segment takes about 110 bits), so
+        // the sort compares integers held side by side.
         let bits: Vec<u32> = (self.by_cols.iter())
-            .map(|c| u64::BITS - c.cardinality().unwrap_or(u64::MAX).leading_zeros())
+            .map(|c| c.cardinality().map_or(u64::MAX, |n| 2 * n + 1))
+            .map(|most| u64::BITS - most.leading_zeros())
             .collect();
         if bits.iter().sum::<u32>() <= u128::BITS {
-            let mut packed: Vec<(u128, u32)> = order
-                .iter()
+            let mut packed: Vec<(u128, u32)> = (order.iter())
                 .map(|&g| {
-                    let key = self.table.key(g as usize).iter().zip(&bits);
-                    let k = key.fold(0u128, |acc, (&o, &b)| (acc << b) | u128::from(o));
+                    let parts = key(g).iter().zip(&bits);
+                    let k = parts.fold(0u128, |acc, (&r, &b)| (acc << b) | u128::from(r));
                     (k, g)
                 })
                 .collect();
             packed.sort_unstable();
             order = packed.into_iter().map(|(_, g)| g).collect();
         } else {
-            order.sort_unstable_by(|&a, &b| {
-                self.table.key(a as usize).cmp(self.table.key(b as usize))
-            });
+            order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
         }
-        let mut keys = Vec::with_capacity(order.len() * width);
-        let mut aggs = Vec::with_capacity(order.len() * n_aggs);
-        for &g in &order {
-            // Ordinals are below the column's term count (checked to fit).
-            keys.extend(self.table.key(g as usize).iter().map(|&o| o as u32));
-            let g = g as usize;
-            aggs.extend_from_slice(&self.states[g * n_aggs..(g + 1) * n_aggs]);
+        let mut keys = Vec::with_capacity(n * width);
+        let mut aggs = Vec::with_capacity(n * n_aggs);
+        let mut states = std::mem::take(&mut self.states);
+        for (i, &g) in order.iter().enumerate() {
+            let g_states = &mut states[g as usize * n_aggs..(g as usize + 1) * n_aggs];
+            let g_states = g_states
+                .iter_mut()
+                .map(|s| std::mem::replace(s, SegAgg::Count(0)));
+            // Nulls filled with a value the column has are that value's
+            // group: two slots, one key.
+            if i > 0 && key(order[i - 1]) == key(g) {
+                let last = aggs.len() - n_aggs;
+                combine(&mut aggs[last..], g_states);
+                continue;
+            }
+            keys.extend_from_slice(key(g));
+            aggs.extend(g_states);
         }
+        states.clear();
+        self.states = states;
         self.table.clear();
-        self.states.clear();
         self.first_doc.clear();
-        self.held_ords = 0;
+        let held_ords = std::mem::take(&mut self.held_ords);
         SortedTable {
             width,
             n_aggs,
             keys,
             aggs,
+            held_ords,
         }
     }
 
@@ -235,18 +322,22 @@ impl GroupSegment {
     fn finish_sorted(
         &mut self,
         mut runs: Runs<OrdRecords>,
+        fills: &[u32],
+        seen: &mut Seen,
         held: &Held,
     ) -> io::Result<SortedSegment> {
-        let table = self.take_sorted();
+        let table = self.take_sorted(fills, seen);
         if runs.is_empty() {
-            if let Some((ids, values)) = self.decode(&table, held.left()) {
+            if let Some((ids, values, agg_texts)) = self.decode(&table, held.left()) {
                 let values: Vec<Values> = values.into_iter().map(Values::packed).collect();
-                let text: usize = values.iter().map(Values::heap_bytes).sum();
+                let text: usize = values.iter().map(Values::heap_bytes).sum::<usize>()
+                    + agg_texts.iter().map(AggTexts::heap_bytes).sum::<usize>();
                 if held.take(table.heap_bytes() + text) {
                     let table = SortedTable { keys: ids, ..table };
                     return Ok(SortedSegment {
                         groups: GroupSource::Memory { table, next: 0 },
                         values,
+                        agg_texts,
                     });
                 }
             }
@@ -254,29 +345,36 @@ impl GroupSegment {
         if table.len() > 0 {
             runs.push(table.write(&runs)?)?;
         }
-        // Each dictionary in memory while the search's share allows, else
-        // written out flat.
-        let values = (self.by_cols.iter())
-            .map(|col| match col {
-                SegSource::Str(c) => match all_terms(c, held)? {
-                    Some(values) => Ok(values),
-                    None => FlatDict::build(c).map(Values::Flat),
-                },
-                _ => Ok(Values::packed(Vec::new())),
+        let values = (self.by_cols.iter().zip(&seen.by))
+            .map(|(col, seen)| column_values(col, seen, held))
+            .collect::<io::Result<_>>()?;
+        let agg_cols = self.aggs.iter().zip(&self.agg_cols).zip(&seen.aggs);
+        let agg_texts = agg_cols
+            .map(|(((func, _), col), seen)| match (func, col) {
+                (_, SegSource::Time(..)) => Ok(AggTexts::Time),
+                (AggFunc::Count, _) => Ok(AggTexts::None),
+                (_, col) => column_values(col, seen, held).map(AggTexts::Every),
             })
             .collect::<io::Result<_>>()?;
         Ok(SortedSegment {
             groups: GroupSource::Runs(runs),
             values,
+            agg_texts,
         })
     }
 }
 
 impl GroupSegment {
-    /// The table's keys as ids into each by-field's distinct values, and
-    /// those values, decoded in one pass per column; None when their text
-    /// passes `cap` bytes.
-    fn decode(&self, table: &SortedTable, cap: usize) -> Option<(Vec<u32>, Vec<Vec<String>>)> {
+    /// The table's keys as the ranks of ids into each by-field's distinct
+    /// values (the fill value keeps its even rank), and those values,
+    /// decoded in one pass per column; None when their text passes `cap`
+    /// bytes.
+    #[allow(clippy::type_complexity)]
+    fn decode(
+        &self,
+        table: &SortedTable,
+        cap: usize,
+    ) -> Option<(Vec<u32>, Vec<Vec<String>>, Vec<AggTexts>)> {
         let width = table.width;
         let mut left = cap;
         let mut ids = vec![0u32; table.keys.len()];
@@ -287,65 +385,232 @@ impl GroupSegment {
                 .iter()
                 .skip(i)
                 .step_by(width)
-                .map(|&o| u64::from(o));
+                .map(|&r| match r & 1 {
+                    1 => u64::from(r >> 1),
+                    _ => NULL,
+                });
             let (dict, col_ids) = decode_column(col, None, parts, left)?;
             left = left.checked_sub(dict.iter().map(|v| v.len() + STRING_BYTES).sum())?;
             for (g, id) in col_ids.into_iter().enumerate() {
-                ids[g * width + i] = id;
+                ids[g * width + i] = match id {
+                    NULL_ID => 0,
+                    id => 2 * id + 1,
+                };
             }
             values.push(dict);
         }
-        Some((ids, values))
+        // The texts of the ordinals the aggregates hold, per column.
+        let mut agg_texts = Vec::with_capacity(table.n_aggs);
+        for (j, col) in self.agg_cols.iter().enumerate() {
+            if matches!(col, SegSource::Time(..)) {
+                agg_texts.push(AggTexts::Time);
+                continue;
+            }
+            let mut ords = Vec::new();
+            let states = table.aggs.iter().skip(j).step_by(table.n_aggs.max(1));
+            states.for_each(|state| held_ordinals(state, &mut ords));
+            let texts = agg_texts_of(col, ords, left)?;
+            left = left.checked_sub(texts.values().map(|v| v.len() + STRING_BYTES + 8).sum())?;
+            agg_texts.push(AggTexts::Some(texts));
+        }
+        Some((ids, values, agg_texts))
     }
 }
 
-/// Every term of `col`'s dictionary, by ordinal, in memory; None when
-/// they would pass what `held` has left.
-fn all_terms(col: &StrColumn, held: &Held) -> io::Result<Option<Values>> {
+/// Where the values of `col` a segment's spilled groups hold are read:
+/// in memory while the search's share allows, else written out flat;
+/// only those values (by a pass over the dictionary's blocks that hold
+/// them), not the whole dictionary.
+fn column_values(col: &SegSource, seen: &OrdSet, held: &Held) -> io::Result<Values> {
+    let SegSource::Str(c) = col else {
+        return Ok(Values::packed(Vec::new()));
+    };
+    let ords = seen.ords();
+    let every = ords.len() == c.num_terms();
+    let store = match seen_terms(c, &ords, held)? {
+        Some(packed) => packed,
+        None if every => Store::Flat(FlatDict::build(c)?),
+        None => Store::Flat(FlatDict::build_some(c, &ords)?),
+    };
+    Ok(Values {
+        store,
+        positions: Positions::of(&ords, c.num_terms(), held),
+    })
+}
+
+/// The terms of the sorted ordinals `ords` of `col`, packed in memory;
+/// None when they would pass what `held` has left (or the dictionary
+/// cannot give them).
+fn seen_terms(col: &StrColumn, ords: &[u64], held: &Held) -> io::Result<Option<Store>> {
     let cap = held.left().min(u32::MAX as usize);
-    let mut stream = col.dictionary().stream()?;
-    let (mut text, mut ends) = (String::new(), Vec::new());
-    while stream.advance() {
-        // Ordinals are the stream's positions: a gap would shift them.
-        if stream.term_ord() != ends.len() as u64 {
-            return Err(io::Error::other("dictionary stream skipped an ordinal"));
+    let (mut text, mut ends) = (String::new(), Vec::with_capacity(ords.len()));
+    let mut over = false;
+    let found = col.dictionary().sorted_ords_to_term_cb(ords, |term| {
+        // Each value also takes its end and its ordinal.
+        over = over || text.len() + term.len() + (ends.len() + 1) * 8 > cap;
+        if !over {
+            match std::str::from_utf8(term) {
+                Ok(term) => text.push_str(term),
+                Err(_) => text.push_str(&String::from_utf8_lossy(term)),
+            }
+            ends.push(text.len() as u32);
         }
-        match std::str::from_utf8(stream.key()) {
-            Ok(term) => text.push_str(term),
-            Err(_) => text.push_str(&String::from_utf8_lossy(stream.key())),
-        }
-        ends.push(text.len() as u32);
-        if text.len() + ends.len() * 4 > cap {
-            return Ok(None);
-        }
+    })?;
+    if over || !found || ends.len() != ords.len() {
+        return Ok(None);
     }
-    let values = Values::Packed { text, ends };
-    Ok(held.take(values.heap_bytes()).then_some(values))
+    let bytes = text.len() + ends.len() * 8;
+    Ok(held.take(bytes).then_some(Store::Packed { text, ends }))
 }
 
-/// One segment's groups, sorted, and where its by-values are read.
+/// The ordinals of one column a segment's groups hold.
+struct OrdSet {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl OrdSet {
+    fn new(col: &SegSource) -> OrdSet {
+        let terms = match col {
+            SegSource::Str(c) => c.num_terms(),
+            _ => 0,
+        };
+        OrdSet {
+            words: vec![0; terms.div_ceil(64)],
+            len: 0,
+        }
+    }
+
+    /// Add `ord` (null and ordinals past the column's are not kept).
+    fn insert(&mut self, ord: u64) {
+        let Some(word) = self.words.get_mut((ord / 64) as usize) else {
+            return;
+        };
+        let bit = 1 << (ord % 64);
+        if *word & bit == 0 {
+            *word |= bit;
+            self.len += 1;
+        }
+    }
+
+    /// The ordinals, in order.
+    fn ords(&self) -> Vec<u64> {
+        let mut ords = Vec::with_capacity(self.len);
+        for (i, &word) in self.words.iter().enumerate() {
+            let mut w = word;
+            while w != 0 {
+                ords.push(i as u64 * 64 + u64::from(w.trailing_zeros()));
+                w &= w - 1;
+            }
+        }
+        ords
+    }
+}
+
+/// The ordinals a segment's groups hold, per by-column and per aggregate.
+struct Seen {
+    by: Vec<OrdSet>,
+    aggs: Vec<OrdSet>,
+}
+
+impl Seen {
+    fn new(seg: &GroupSegment) -> Seen {
+        let agg_cols = seg.aggs.iter().zip(&seg.agg_cols);
+        Seen {
+            by: seg.by_cols.iter().map(OrdSet::new).collect(),
+            aggs: agg_cols
+                .map(|((func, _), col)| match func {
+                    AggFunc::Count => OrdSet::new(&SegSource::None),
+                    _ => OrdSet::new(col),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One segment's groups, sorted, and where its by-values and the
+/// ordinals its aggregates hold are read.
 struct SortedSegment {
     groups: GroupSource,
     values: Vec<Values>,
+    agg_texts: Vec<AggTexts>,
 }
 
 enum GroupSource {
-    /// Keys are ids into [`Values::Decoded`]; `next` is the next group.
+    /// Keys are ranks of ids into [`Values::Packed`]; `next` is the next
+    /// group.
     Memory {
         table: SortedTable,
         next: usize,
     },
-    /// Keys are ordinals.
+    /// Keys are ranks of ordinals.
     Runs(Runs<OrdRecords>),
     Merge(sorted_runs::Merge<OrdRecords>),
 }
 
-/// One by-field's values in a segment, by ordinal (or by id, for a
-/// table held in memory).
-enum Values {
+/// One column's values in a segment, stored in ordinal order: every term,
+/// or those the groups hold; for a table held in memory, its value ids.
+struct Values {
+    store: Store,
+    positions: Positions,
+}
+
+/// Where the value of an ordinal is stored.
+enum Positions {
+    /// At the ordinal: every term is stored (or the ordinals are ids).
+    Every,
+    /// `ords[i]` at `i`, found by a binary search.
+    Sorted(Vec<u32>),
+    /// At `at[ordinal]` ([`NO_POSITION`] for a term not stored): a
+    /// wide answer looks up every value, and a search is a dozen misses.
+    Dense(Vec<u32>),
+}
+
+/// The position of a term not stored.
+const NO_POSITION: u32 = u32::MAX;
+
+impl Positions {
+    /// The positions of the sorted ordinals `ords` of a column of `terms`
+    /// terms; dense when they are many and `held` has room.
+    fn of(ords: &[u64], terms: usize, held: &Held) -> Positions {
+        if ords.len() == terms {
+            return Positions::Every;
+        }
+        if ords.len() >= terms / 16 && held.take(terms * 4) {
+            let mut at = vec![NO_POSITION; terms];
+            for (i, &o) in ords.iter().enumerate() {
+                if let Some(slot) = at.get_mut(o as usize) {
+                    *slot = i as u32;
+                }
+            }
+            return Positions::Dense(at);
+        }
+        Positions::Sorted(ords.iter().map(|&o| o as u32).collect())
+    }
+
+    fn get(&self, id: u32) -> Option<usize> {
+        match self {
+            Positions::Every => Some(id as usize),
+            Positions::Sorted(ords) => ords.binary_search(&id).ok(),
+            Positions::Dense(at) => at
+                .get(id as usize)
+                .filter(|&&p| p != NO_POSITION)
+                .map(|&p| p as usize),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Positions::Every => 0,
+            Positions::Sorted(v) | Positions::Dense(v) => v.len() * 4,
+        }
+    }
+}
+
+enum Store {
     /// One after another: value `i` ends at `ends[i]`.
     Packed { text: String, ends: Vec<u32> },
-    /// Written out flat, for a dictionary too large to hold.
+    /// Written out flat, for values too large to hold.
     Flat(FlatDict),
 }
 
@@ -357,26 +622,36 @@ impl Values {
             text.push_str(&v);
             ends.push(text.len() as u32);
         }
-        Values::Packed { text, ends }
+        Values {
+            store: Store::Packed { text, ends },
+            positions: Positions::Every,
+        }
     }
 
     fn heap_bytes(&self) -> usize {
-        match self {
-            Values::Packed { text, ends } => text.len() + ends.len() * 4,
-            Values::Flat(_) => 0,
+        let positions = self.positions.heap_bytes();
+        match &self.store {
+            Store::Packed { text, ends } => text.len() + ends.len() * 4 + positions,
+            Store::Flat(_) => positions,
         }
+    }
+
+    /// Where the value of `id` is stored; None for a value not kept.
+    fn position(&self, id: u32) -> Option<usize> {
+        self.positions.get(id)
     }
 
     /// Value `id` as text (a value written out flat is checked here).
     fn text(&self, id: u32) -> Cow<'_, str> {
-        match self {
-            Values::Packed { text, ends } => {
-                let id = id as usize;
-                let start = id.checked_sub(1).map_or(0, |i| ends[i] as usize);
-                Cow::Borrowed(text.get(start..ends[id] as usize).unwrap_or_default())
+        let Some(i) = self.position(id) else {
+            return Cow::Borrowed("");
+        };
+        match &self.store {
+            Store::Packed { text, ends } => {
+                Cow::Borrowed(text.get(packed_range(ends, i)).unwrap_or_default())
             }
-            Values::Flat(flat) => {
-                let bytes = flat.term(u64::from(id)).unwrap_or_default();
+            Store::Flat(flat) => {
+                let bytes = flat.term(i as u64).unwrap_or_default();
                 match std::str::from_utf8(bytes) {
                     Ok(text) => Cow::Borrowed(text),
                     // Terms are UTF-8 unless the index is damaged; checking
@@ -389,32 +664,42 @@ impl Values {
 
     /// Value `id` as bytes, to compare.
     fn get(&self, id: u32) -> &[u8] {
-        match self {
-            Values::Packed { text, ends } => {
-                let id = id as usize;
-                let start = id.checked_sub(1).map_or(0, |i| ends[i] as usize);
-                text.as_bytes()
-                    .get(start..ends[id] as usize)
-                    .unwrap_or_default()
+        let Some(i) = self.position(id) else {
+            return &[];
+        };
+        match &self.store {
+            Store::Packed { text, ends } => {
+                (text.as_bytes().get(packed_range(ends, i))).unwrap_or_default()
             }
-            Values::Flat(flat) => flat.term(u64::from(id)).unwrap_or_default(),
+            Store::Flat(flat) => flat.term(i as u64).unwrap_or_default(),
         }
     }
 }
 
-/// How a run of ordinal groups is written and read: each by-field's
-/// ordinal (4 bytes), then each aggregate's state.
+/// Where the `i`th packed value is (an empty range past the last).
+fn packed_range(ends: &[u32], i: usize) -> std::ops::Range<usize> {
+    let end = ends.get(i).map_or(0, |&e| e as usize);
+    let start = i
+        .checked_sub(1)
+        .map_or(0, |i| ends.get(i).map_or(end, |&e| e as usize));
+    start..end
+}
+
+/// How a run of ordinal groups is written and read: each by-field's rank
+/// (4 bytes), then each aggregate's state (`template` has their kinds).
 #[derive(Clone)]
 pub(super) struct OrdRecords {
     width: usize,
-    funcs: Vec<AggFunc>,
+    template: Vec<SegAgg>,
 }
 
 impl OrdRecords {
     fn new(seg: &GroupSegment) -> Self {
         OrdRecords {
             width: seg.by_cols.len(),
-            funcs: seg.aggs.iter().map(|(f, _)| *f).collect(),
+            template: (seg.aggs.iter().zip(&seg.agg_cols))
+                .map(|((f, _), col)| init(*f, col))
+                .collect(),
         }
     }
 
@@ -422,20 +707,23 @@ impl OrdRecords {
         for &k in key {
             out.write_all(&k.to_le_bytes())?;
         }
+        let mut put_ords = |ords: &mut dyn ExactSizeIterator<Item = u64>| -> io::Result<()> {
+            put_u64(&mut out, ords.len() as u64)?;
+            for o in ords {
+                put_u64(&mut out, o)?;
+            }
+            Ok(())
+        };
         for a in aggs {
             match a {
-                SegAgg::Count(n) => put_u64(&mut out, *n)?,
-                SegAgg::Min(None) | SegAgg::Max(None) => out.write_all(&[0])?,
-                SegAgg::Min(Some(t)) | SegAgg::Max(Some(t)) => {
-                    out.write_all(&[1])?;
-                    put_u64(&mut out, *t)?;
+                SegAgg::Count(n) => put_ords(&mut std::iter::once(*n))?,
+                SegAgg::Min(t) | SegAgg::Max(t) => put_ords(&mut t.iter().copied())?,
+                SegAgg::Latest(None) | SegAgg::Earliest(None) => put_ords(&mut std::iter::empty())?,
+                SegAgg::Latest(Some((t, v))) | SegAgg::Earliest(Some((t, v))) => {
+                    put_ords(&mut [*t as u64, *v].into_iter())?
                 }
-                _ => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "an aggregate the ordinal group-by does not hold",
-                    ))
-                }
+                SegAgg::Set(set) => put_ords(&mut set.iter().copied())?,
+                SegAgg::Ords(ords) => put_ords(&mut ords.iter().copied())?,
             }
         }
         Ok(())
@@ -453,22 +741,30 @@ impl sorted_runs::Records for OrdRecords {
             input.read_exact(&mut b)?;
             key.push(u32::from_le_bytes(b));
         }
-        let mut aggs = Vec::with_capacity(self.funcs.len());
-        for f in &self.funcs {
-            aggs.push(match f {
-                AggFunc::Count => SegAgg::Count(get_u64(input)?),
-                f => {
-                    let mut tag = [0u8];
-                    input.read_exact(&mut tag)?;
-                    let t = match tag[0] {
-                        0 => None,
-                        _ => Some(get_u64(input)?),
-                    };
-                    match f {
-                        AggFunc::Min => SegAgg::Min(t),
-                        _ => SegAgg::Max(t),
-                    }
-                }
+        let mut aggs = Vec::with_capacity(self.template.len());
+        let damaged = || io::Error::new(io::ErrorKind::InvalidData, "a spilled group is damaged");
+        for kind in &self.template {
+            let n = get_u64(input)?;
+            // The run is this process's own: a count past what a state
+            // holds is damage, not data.
+            let mut ords =
+                Vec::with_capacity(usize::try_from(n).map_err(|_| damaged())?.min(1 << 16));
+            for _ in 0..n {
+                ords.push(get_u64(input)?);
+            }
+            aggs.push(match (kind, ords.as_slice()) {
+                (SegAgg::Count(_), &[n]) => SegAgg::Count(n),
+                (SegAgg::Min(_), &[]) => SegAgg::Min(None),
+                (SegAgg::Min(_), &[t]) => SegAgg::Min(Some(t)),
+                (SegAgg::Max(_), &[]) => SegAgg::Max(None),
+                (SegAgg::Max(_), &[t]) => SegAgg::Max(Some(t)),
+                (SegAgg::Latest(_), &[]) => SegAgg::Latest(None),
+                (SegAgg::Latest(_), &[t, v]) => SegAgg::Latest(Some((t as i64, v))),
+                (SegAgg::Earliest(_), &[]) => SegAgg::Earliest(None),
+                (SegAgg::Earliest(_), &[t, v]) => SegAgg::Earliest(Some((t as i64, v))),
+                (SegAgg::Set(_), _) => SegAgg::Set(ords.into_iter().collect()),
+                (SegAgg::Ords(_), _) => SegAgg::Ords(ords),
+                _ => return Err(damaged()),
             });
         }
         Ok((key, aggs))
@@ -479,33 +775,79 @@ impl sorted_runs::Records for OrdRecords {
     }
 
     fn combine(&self, earlier: &mut Vec<SegAgg>, later: Vec<SegAgg>) {
-        combine(earlier, &later)
+        combine(earlier, later)
     }
 }
 
-/// Combine the states of one group from two tables: counts add, `_time`
-/// extremes (raw microseconds) compare as signed.
-fn combine(acc: &mut [SegAgg], later: &[SegAgg]) {
+/// Combine the states of one group from two tables of a segment (the same
+/// ordinals): as [`GroupSegment::collect_block`] adds a document to them.
+fn combine(acc: &mut [SegAgg], later: impl IntoIterator<Item = SegAgg>) {
     for (a, b) in acc.iter_mut().zip(later) {
         match (a, b) {
             (SegAgg::Count(x), SegAgg::Count(y)) => *x += y,
+            // `_time` extremes, raw microseconds: signed.
             (SegAgg::Min(x), SegAgg::Min(Some(y))) => {
-                *x = Some(x.map_or(*y, |x| (x as i64).min(*y as i64) as u64))
+                *x = Some(x.map_or(y, |x| (x as i64).min(y as i64) as u64))
             }
             (SegAgg::Max(x), SegAgg::Max(Some(y))) => {
-                *x = Some(x.map_or(*y, |x| (x as i64).max(*y as i64) as u64))
+                *x = Some(x.map_or(y, |x| (x as i64).max(y as i64) as u64))
             }
+            // (time, ordinal): ties go to the larger or smaller value.
+            (SegAgg::Latest(x), SegAgg::Latest(Some(y))) => {
+                *x = Some(x.map_or(y, |x| x.max(y)));
+            }
+            (SegAgg::Earliest(x), SegAgg::Earliest(Some(y))) => {
+                *x = Some(x.map_or(y, |x| x.min(y)));
+            }
+            (SegAgg::Set(x), SegAgg::Set(y)) => x.extend(y),
+            (SegAgg::Ords(x), SegAgg::Ords(y)) => x.extend(y),
             _ => {}
         }
     }
 }
 
-/// A group's merged state as the output shows it.
-fn shown(a: SegAgg) -> AggValue {
-    match a {
-        SegAgg::Count(n) => AggValue::Count(n),
-        SegAgg::Min(t) | SegAgg::Max(t) => AggValue::Time(t.map(|t| t as i64)),
-        _ => AggValue::Time(None),
+/// The ordinals an aggregate's state holds.
+fn held_ordinals(state: &SegAgg, out: &mut Vec<u64>) {
+    match state {
+        SegAgg::Min(Some(v)) | SegAgg::Max(Some(v)) => out.push(*v),
+        SegAgg::Latest(Some((_, v))) | SegAgg::Earliest(Some((_, v))) => out.push(*v),
+        SegAgg::Set(set) => out.extend(set.iter().copied()),
+        SegAgg::Ords(ords) => out.extend(ords.iter().copied()),
+        _ => {}
+    }
+}
+
+/// Where a segment's aggregate reads the text of its ordinals.
+enum AggTexts {
+    /// Counts hold no ordinal.
+    None,
+    /// `_time` values are held themselves, shown in seconds.
+    Time,
+    /// The ordinals the groups held in memory hold.
+    Some(HashMap<u64, String>),
+    /// Every term of the column.
+    Every(Values),
+}
+
+impl AggTexts {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            AggTexts::Some(texts) => texts.values().map(|v| v.len() + STRING_BYTES + 8).sum(),
+            AggTexts::Every(values) => values.heap_bytes(),
+            AggTexts::None | AggTexts::Time => 0,
+        }
+    }
+
+    fn text(&self, ord: u64) -> Option<String> {
+        match self {
+            AggTexts::None => None,
+            AggTexts::Time => Some((ord as i64).div_euclid(MICROS).to_string()),
+            AggTexts::Some(texts) => texts.get(&ord).cloned(),
+            AggTexts::Every(values) => {
+                let id = u32::try_from(ord).ok()?;
+                Some(values.text(id).into_owned())
+            }
+        }
     }
 }
 
@@ -513,6 +855,9 @@ fn shown(a: SegAgg) -> AggValue {
 struct Cursor {
     groups: GroupSource,
     values: Vec<Values>,
+    agg_texts: Vec<AggTexts>,
+    /// The text of even ranks: the fill value.
+    fill: Arc<str>,
     key: Vec<u32>,
     aggs: Vec<SegAgg>,
 }
@@ -530,7 +875,9 @@ impl Cursor {
                 self.key.clear();
                 self.key.extend_from_slice(&table.keys[g * w..(g + 1) * w]);
                 self.aggs.clear();
-                self.aggs.extend_from_slice(&table.aggs[g * n..(g + 1) * n]);
+                let states = table.aggs[g * n..(g + 1) * n].iter_mut();
+                self.aggs
+                    .extend(states.map(|s| std::mem::replace(s, SegAgg::Count(0))));
             }
             GroupSource::Merge(merge) => match merge.next_group()? {
                 Some((key, aggs)) => (self.key, self.aggs) = (key, aggs),
@@ -542,7 +889,28 @@ impl Cursor {
     }
 
     fn value(&self, i: usize) -> &[u8] {
-        self.values[i].get(self.key[i])
+        match self.key[i] {
+            r if r & 1 == 1 => self.values[i].get(r >> 1),
+            _ => self.fill.as_bytes(),
+        }
+    }
+
+    fn text(&self, i: usize) -> Cow<'_, str> {
+        match self.key[i] {
+            r if r & 1 == 1 => self.values[i].text(r >> 1),
+            _ => Cow::Borrowed(&self.fill),
+        }
+    }
+
+    /// The aggregates of the current group as shown (`kinds`: each one's
+    /// function, and whether it is of `_time`).
+    fn shown(&mut self, kinds: &[(AggFunc, bool)]) -> Vec<AggValue> {
+        let states = std::mem::take(&mut self.aggs).into_iter().zip(kinds);
+        (states.zip(&self.agg_texts))
+            .map(|((state, &(func, is_time)), texts)| {
+                agg_value(func, is_time, &state, |ord| texts.text(ord))
+            })
+            .collect()
     }
 
     /// Byte order of the by-values, field by field.
@@ -559,10 +927,17 @@ impl Cursor {
 pub struct OrdinalMerge {
     cursors: Vec<Cursor>,
     heap: Vec<usize>,
+    /// The aggregates, to merge a group found in several segments.
+    aggs: Vec<(AggFunc, Option<FieldRef>)>,
+    kinds: Vec<(AggFunc, bool)>,
 }
 
 impl OrdinalMerge {
-    fn new(segments: Vec<SortedSegment>) -> io::Result<Self> {
+    fn new(
+        segments: Vec<SortedSegment>,
+        fill: Arc<str>,
+        aggs: &[(AggFunc, Option<FieldRef>)],
+    ) -> io::Result<Self> {
         // The segments' runs are read at once: FAN_IN in all, at least one
         // per segment.
         let spilled = (segments.iter())
@@ -578,6 +953,8 @@ impl OrdinalMerge {
             let mut cursor = Cursor {
                 groups,
                 values: seg.values,
+                agg_texts: seg.agg_texts,
+                fill: fill.clone(),
                 key: Vec::new(),
                 aggs: Vec::new(),
             };
@@ -588,6 +965,10 @@ impl OrdinalMerge {
         let mut merge = OrdinalMerge {
             heap: (0..cursors.len()).collect(),
             cursors,
+            aggs: aggs.to_vec(),
+            kinds: (aggs.iter())
+                .map(|&(f, field)| (f, field == Some(FieldRef::Time)))
+                .collect(),
         };
         for i in (0..merge.heap.len() / 2).rev() {
             merge.sift_down(i);
@@ -605,27 +986,29 @@ impl OrdinalMerge {
             return Ok(None);
         };
         self.remove_top();
-        let mut aggs = std::mem::take(&mut self.cursors[top].aggs);
-        // The same group in other segments.
+        let mut aggs = self.cursors[top].shown(&self.kinds);
+        // The same group in other segments, merged on the text of what
+        // their aggregates hold.
         while let Some(&other) = self.heap.first() {
             if self.cursors[other].cmp(&self.cursors[top]).is_ne() {
                 break;
             }
-            combine(&mut aggs, &self.cursors[other].aggs);
+            let more = self.cursors[other].shown(&self.kinds);
+            merge_aggs(&mut aggs, more.into_iter(), &self.aggs);
             match self.cursors[other].advance()? {
                 true => self.sift_down(0),
                 false => self.remove_top(),
             }
         }
         let cursor = &self.cursors[top];
-        for (i, (values, &id)) in cursor.values.iter().zip(&cursor.key).enumerate() {
-            value(i, &values.text(id));
+        for i in 0..cursor.key.len() {
+            value(i, &cursor.text(i));
         }
         if self.cursors[top].advance()? {
             self.heap.push(top);
             self.sift_up(self.heap.len() - 1);
         }
-        Ok(Some(aggs.into_iter().map(shown).collect()))
+        Ok(Some(aggs))
     }
 
     fn less(&self, a: usize, b: usize) -> bool {
@@ -676,14 +1059,15 @@ mod tests {
     use super::*;
     use crate::index_set::Part;
     use crate::spl::ast::{Agg, ByField};
-    use crate::table::Table;
+    use crate::table::{Cell, Table};
     use tantivy::indexer::NoMergePolicy;
     use tantivy::query::{AllQuery, EnableScoring, Query as _};
     use tantivy::{Index, TantivyDocument};
 
-    /// Two segments of process names and hosts (many pairs in both), at
-    /// times on both sides of the epoch, and documents with no host.
-    fn index() -> Index {
+    /// Two segments of process names, hosts and process ids (many pairs in
+    /// both), at times on both sides of the epoch, and documents with no
+    /// host; with `long_dest`, one host listed as a long value.
+    fn index(long_dest: bool) -> Index {
         let s = EvidxSchema::build();
         let index = Index::create_in_ram(s.schema.clone());
         evidx_schema::grams::register_tokenizers(&index);
@@ -691,10 +1075,15 @@ mod tests {
         writer.set_merge_policy(Box::new(NoMergePolicy));
         let (name, _) = s.cim_field("process_name").unwrap();
         let (dest, _) = s.cim_field("dest").unwrap();
+        let (pid, _) = s.cim_field("process_id").unwrap();
         for seg in 0..2i64 {
             for i in 0..600i64 {
                 let mut doc = TantivyDocument::default();
                 doc.add_text(name, format!("p{}.exe", (i * 7 + seg) % 37));
+                doc.add_text(pid, format!("{}", (i * 31 + seg * 5) % 97 * 10));
+                if long_dest && i == 5 {
+                    doc.add_text(s.long, "dest");
+                }
                 if i % 13 != 0 {
                     doc.add_text(dest, format!("host-{}", (i + seg) % 11));
                 }
@@ -706,7 +1095,7 @@ mod tests {
         index
     }
 
-    fn group_by(ordinals: bool) -> GroupBy {
+    fn group_by(ordinals: bool, fillnull: Option<&str>) -> GroupBy {
         let agg = |func, field: Option<&str>, column: &str| Agg {
             func,
             field: field.map(str::to_string),
@@ -714,81 +1103,131 @@ mod tests {
             span: 0..0,
         };
         let by = ["Processes.dest", "Processes.process_name"].map(|f| ByField::Field(f.into()));
+        let pid = Some("Processes.process_id");
         let aggs = [
             agg(AggFunc::Count, None, "count"),
             agg(AggFunc::Min, Some("_time"), "first"),
             agg(AggFunc::Max, Some("_time"), "last"),
             agg(AggFunc::Count, Some("Processes.dest"), "with_dest"),
+            agg(AggFunc::Values, pid, "pids"),
+            agg(AggFunc::Dc, pid, "n_pids"),
+            agg(AggFunc::Min, pid, "min_pid"),
+            agg(AggFunc::Max, pid, "max_pid"),
+            agg(AggFunc::Latest, pid, "latest_pid"),
+            agg(AggFunc::Earliest, pid, "earliest_pid"),
+            agg(AggFunc::Sum, pid, "sum_pid"),
+            agg(AggFunc::Avg, pid, "avg_pid"),
+            agg(AggFunc::Latest, Some("_time"), "latest_time"),
         ];
-        GroupBy::new(&by, &aggs, None).with_ordinals(ordinals)
+        GroupBy::new(&by, &aggs, fillnull).with_ordinals(ordinals)
     }
 
-    fn table(ordinals: bool, budget: usize, threads: usize) -> (Table, bool) {
-        let index = index();
+    fn table(
+        ordinals: bool,
+        fillnull: Option<&str>,
+        budget: usize,
+        threads: usize,
+    ) -> (Table, bool) {
+        let index = index(false);
         let searcher = index.reader().unwrap().searcher();
         assert_eq!(searcher.segment_readers().len(), 2);
         let weight = AllQuery
             .weight(EnableScoring::disabled_from_searcher(&searcher))
             .unwrap();
         let parts = [Part { searcher, weight }];
-        let by = group_by(ordinals);
+        let by = group_by(ordinals, fillnull);
         let merged = by.collect(&parts, threads, budget).unwrap();
         let was_ordinal = matches!(merged, Merged::Ordinal(_));
         (by.table(merged).unwrap(), was_ordinal)
     }
 
     /// On ordinals, held in memory or spilled run by run (a budget of 0),
-    /// on one thread or two: the table of the merge on the values' text.
+    /// on one thread or two, with no fill value (documents with no host
+    /// are left out) or one (a new value, one that sorts first, one that
+    /// sorts last, or a host the documents have): the table of the merge
+    /// on the values' text.
     #[test]
     fn the_ordinal_merge_gives_the_table_of_the_text_merge() {
-        let (expected, was_ordinal) = table(false, 16 << 20, 1);
-        assert!(!was_ordinal);
-        assert!(expected.rows.len() > 100, "{} groups", expected.rows.len());
-        // Negative times, and groups found in both segments (a pair of
-        // values is in at most two documents of one).
-        assert!(expected.rows.iter().any(|r| r[3].0[0].starts_with('-')));
-        assert!(expected
-            .rows
-            .iter()
-            .any(|r| r[2].0[0].parse::<u32>().unwrap() > 2));
-        for (budget, threads) in [(16 << 20, 1), (16 << 20, 2), (0, 1), (0, 2), (2048, 2)] {
-            let (got, was_ordinal) = table(true, budget, threads);
-            assert!(was_ordinal);
-            assert_eq!(got.columns, expected.columns);
-            assert_eq!(
-                got.rows, expected.rows,
-                "budget {budget}, {threads} thread(s)"
-            );
+        for fillnull in [None, Some("null"), Some(""), Some("zzz"), Some("host-3")] {
+            let (expected, was_ordinal) = table(false, fillnull, 16 << 20, 1);
+            assert!(!was_ordinal);
+            assert!(expected.rows.len() > 100, "{} groups", expected.rows.len());
+            // Negative times, and groups found in both segments (a pair of
+            // values is in at most two documents of one).
+            assert!(expected.rows.iter().any(|r| r[3].0[0].starts_with('-')));
+            let count = |r: &Vec<Cell>| r[2].0[0].parse::<u32>().unwrap();
+            assert!(expected.rows.iter().any(|r| count(r) > 2));
+            let filled = expected
+                .rows
+                .iter()
+                .filter(|r| Some(r[0].0[0].as_str()) == fillnull);
+            match fillnull {
+                None => assert_eq!(filled.count(), 0),
+                // The documents with no host joined the groups of host-3.
+                Some("host-3") => assert!(filled.map(count).sum::<u32>() > 1200 / 11 + 20),
+                Some(_) => assert!(filled.count() > 10),
+            }
+            for (budget, threads) in [
+                (16 << 20, 1),
+                (16 << 20, 2),
+                (0, 1),
+                (0, 2),
+                (2048, 2),
+                (65536, 2),
+            ] {
+                let (got, was_ordinal) = table(true, fillnull, budget, threads);
+                assert!(was_ordinal);
+                assert_eq!(got.columns, expected.columns);
+                let differs = (got.rows.iter().zip(&expected.rows)).position(|(a, b)| a != b);
+                assert!(
+                    differs.is_none() && got.rows.len() == expected.rows.len(),
+                    "fill {fillnull:?}, budget {budget}, {threads} thread(s): {} rows, {} \
+                     expected, the first difference at {differs:?}: {:?}, expected {:?}",
+                    got.rows.len(),
+                    expected.rows.len(),
+                    differs.map(|i| &got.rows[i..(i + 3).min(got.rows.len())]),
+                    differs.map(|i| &expected.rows[i..(i + 3).min(expected.rows.len())]),
+                );
+            }
         }
     }
 
-    /// What the ordinal merge does not hold goes the general way.
+    /// A group-by by `_time`, or by a field with a value too long for its
+    /// fast column, goes the general way.
     #[test]
     fn other_group_bys_merge_on_text() {
-        let index = index();
-        let searcher = index.reader().unwrap().searcher();
-        let readers: Vec<&SegmentReader> = searcher.segment_readers().iter().collect();
-        assert!(applies(&group_by(true), &readers));
-        let by = |by: ByField, func, fillnull: Option<&str>| {
+        let by = |by: &str, func, field: &str| {
+            let by = match by {
+                "_time" => ByField::Time {
+                    span_secs: Some(60),
+                },
+                f => ByField::Field(f.into()),
+            };
             let agg = Agg {
                 func,
-                field: Some("Processes.process_name".into()),
+                field: Some(field.into()),
                 column: "x".into(),
                 span: 0..0,
             };
-            GroupBy::new(&[by], &[agg], fillnull)
+            GroupBy::new(&[by], &[agg], None)
         };
-        let dest = || ByField::Field("Processes.dest".into());
-        assert!(applies(&by(dest(), AggFunc::Count, None), &readers));
-        assert!(!applies(
-            &by(dest(), AggFunc::Count, Some("none")),
-            &readers
-        ));
-        assert!(!applies(&by(dest(), AggFunc::Values, None), &readers));
-        assert!(!applies(&by(dest(), AggFunc::Min, None), &readers));
-        let time = ByField::Time {
-            span_secs: Some(60),
-        };
-        assert!(!applies(&by(time, AggFunc::Count, None), &readers));
+        let (dest, name) = ("Processes.dest", "Processes.process_name");
+        for long_dest in [false, true] {
+            let index = index(long_dest);
+            let searcher = index.reader().unwrap().searcher();
+            let readers: Vec<&SegmentReader> = searcher.segment_readers().iter().collect();
+            assert!(applies(&group_by(true, Some("null")), &readers) != long_dest);
+            for func in [
+                AggFunc::Count,
+                AggFunc::Values,
+                AggFunc::Min,
+                AggFunc::Latest,
+            ] {
+                assert!(applies(&by(dest, func, name), &readers) != long_dest);
+                assert!(applies(&by(name, func, dest), &readers));
+                assert!(!applies(&by("_time", func, name), &readers));
+            }
+            assert!(applies(&by(name, AggFunc::Max, "_time"), &readers));
+        }
     }
 }
