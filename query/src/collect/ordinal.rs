@@ -1,19 +1,25 @@
 //! Ordinal groups: a group-by carried on term ordinals from the documents
 //! to its output.
 //!
-//! When every by-field is a text column, no group needs its text until it
-//! is shown: its aggregates hold counts, times and the ordinals of the
-//! values they gather (`values()`, `latest()`, ...). Within a
-//! segment a term's ordinal orders it as its bytes do, so a segment's
-//! groups sort on their ordinals, spill as runs of integers (tens of bytes
-//! a group, where the values' text is hundreds) and merge back without
-//! reading a dictionary. Segments meet only at the output: a k-way merge
-//! compares their current groups' values as bytes, and each value is read
-//! once per group shown, from a [`FlatDict`] when the segment's answer is
-//! large, else from the values its groups hold, decoded in one pass.
+//! When every by-field is a text column, no group needs a value's text
+//! until it is shown. Within a segment a term's ordinal orders it as its
+//! bytes do, so a segment's groups sort on the ranks of their keys (the
+//! ordinals, and a null filled by `fillnull_value` at the fill value's
+//! place among them: [`rank`]); their aggregates keep counts, times and
+//! the ordinals of what they gather (`values()`, `latest()`, `sum()`...).
+//! A table over its share of the budget spills as a run of integers (tens
+//! of bytes a group, where the values' text is hundreds), and a segment's
+//! runs merge back without reading a dictionary.
 //!
-//! A group-by by `_time`, or by a value too long for its fast column,
-//! merges its segments on the values' text ([`super::Merger`]).
+//! Segments meet only at the output: a k-way merge compares their current
+//! groups' values as bytes, and merges a group found in several on the
+//! text of what its aggregates hold. Values are read from only the terms
+//! a segment's groups hold, decoded in one pass over the blocks that hold
+//! them: in memory within the budget, else written out flat
+//! ([`FlatDict`]).
+//!
+//! A group-by by `_time`, or by a value too long for its fast column, goes
+//! the general way: segments merge on interned text ([`super::Merger`]).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -43,9 +49,9 @@ use crate::spl::ast::AggFunc;
 
 /// Whether the group-by goes the ordinal way over `segments`: by-fields
 /// that are all text, aggregates of text fields or of `_time`, not too
-/// many segments (their runs are read at once), and no
-/// by-value cut in its fast column (its full text, from the doc store,
-/// would not sort as its ordinal does).
+/// many segments (their runs are read at once), and no by-value cut in its
+/// fast column (its full text, from the doc store, would not sort as its
+/// ordinal does).
 pub(super) fn applies(by: &GroupBy, segments: &[&SegmentReader]) -> bool {
     let text_by = |f: &FieldRef| !matches!(f, FieldRef::Time);
     let held = |(func, field): &(AggFunc, Option<FieldRef>)| match (func, field) {
