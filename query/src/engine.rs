@@ -148,8 +148,7 @@ impl Engine {
         self.pushdown = on;
     }
 
-    /// Let group-bys whose by-fields are text and whose aggregates are
-    /// counts and `_time` extremes merge on term ordinals (see
+    /// Let group-bys whose by-fields are text merge on term ordinals (see
     /// [`crate::collect`]), or make every group-by merge on the values'
     /// text. It never changes an answer; off is for tests that prove so.
     pub fn set_ordinal_groups(&mut self, on: bool) {

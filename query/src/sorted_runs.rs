@@ -356,5 +356,19 @@ mod tests {
             }
             assert_eq!(got, expected, "fan-in {fan_in}");
         }
+        // Read at most `most` runs at once, whatever their number.
+        for most in [1, 3] {
+            let mut runs = Runs::with_fan_in(KeyRuns, 5);
+            for run in make_runs(&mut BTreeMap::new()) {
+                runs.push(run).unwrap();
+            }
+            let mut merge = runs.merge_within(most).unwrap();
+            assert!(merge.readers.len() <= most, "{most}");
+            let mut got = BTreeMap::new();
+            while let Some((key, runs)) = merge.next_group().unwrap() {
+                got.insert(key, runs);
+            }
+            assert_eq!(got, expected, "at most {most} runs");
+        }
     }
 }

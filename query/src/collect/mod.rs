@@ -14,10 +14,9 @@
 //!   ([`flat_dict`]).
 //! - Segments merge on interned value ids: a string is hashed once per
 //!   distinct value and segment, not once per group.
-//! - A group-by whose by-fields are text and whose aggregates are counts
-//!   and `_time` extremes (most detections) needs no value's text before
-//!   it is shown: it goes from the documents to the output on ordinals,
-//!   and its segments meet only there ([`ordinal`]).
+//! - A group-by whose by-fields are text (most detections) needs no
+//!   value's text before it is shown: it goes from the documents to the
+//!   output on ordinals, and its segments meet only there ([`ordinal`]).
 //! - [`KeyFilter`]s, predicates on one by-field that a later command would
 //!   apply anyway (`| regex process=...`, `| where match(process, ...)`),
 //!   are evaluated once per distinct value of the segment, and documents
@@ -1387,11 +1386,12 @@ impl GroupBy {
 
     /// Collect the groups of each part's matches (its weight's) in every
     /// segment of its searcher, on up to `threads` threads, within about
-    /// `budget` bytes of heap: a segment's groups are made in pieces, each
-    /// thread merges the pieces of its segments, and a merged table over
-    /// its share spills to disk. Several indexes merge as one.
+    /// `budget` bytes of heap. Several indexes merge as one. A group-by
+    /// that can goes the ordinal way ([`ordinal`]); any other is made in
+    /// pieces per segment, each thread merges the pieces of its segments
+    /// on their text, and a merged table over its share spills to disk.
     ///
-    /// The budget is shared so that its parts add up to the whole,
+    /// The budget (of the text merge) is shared so that its parts add up to the whole,
     /// whatever the threads: the merged tables half between them, the
     /// segment tables three eighths between them (a larger table is emptied
     /// less often, and each time decodes its values again), and the piece
@@ -1410,13 +1410,13 @@ impl GroupBy {
             .iter()
             .flat_map(|p| p.searcher.segment_readers().iter().map(|r| (r, &*p.weight)))
             .collect();
-        // A segment's table is emptied into the merge whenever it passes
-        // its share: the memory a search takes does not follow the size of
-        // its segments.
         let readers: Vec<&SegmentReader> = segments.iter().map(|&(r, _)| r).collect();
         if self.ordinals && ordinal::applies(self, &readers) {
             return self.collect_ordinals(&segments, threads, budget);
         }
+        // A segment's table is emptied into the merge whenever it passes
+        // its share: the memory a search takes does not follow the size of
+        // its segments.
         let segment_budget = budget / 8 * 3 / threads;
         parallel::run_in_order(segments.len(), threads, |ord| {
             let (reader, weight) = segments[ord];

@@ -334,7 +334,9 @@ impl GroupSegment {
     ) -> io::Result<SortedSegment> {
         let table = self.take_sorted(fills, seen);
         if runs.is_empty() {
-            if let Some((ids, values, agg_texts)) = self.decode(&table, held.left()) {
+            // Packed values end at `u32` offsets.
+            let cap = held.left().min(u32::MAX as usize);
+            if let Some((ids, values, agg_texts)) = self.decode(&table, cap) {
                 let values: Vec<Values> = values.into_iter().map(Values::packed).collect();
                 let text: usize = values.iter().map(Values::heap_bytes).sum::<usize>()
                     + agg_texts.iter().map(AggTexts::heap_bytes).sum::<usize>();
