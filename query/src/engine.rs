@@ -148,7 +148,7 @@ impl Engine {
         self.pushdown = on;
     }
 
-    /// Let group-bys whose by-fields are text merge on term ordinals (see
+    /// Let group-bys by text fields and `_time` merge on ordinals (see
     /// [`crate::collect`]), or make every group-by merge on the values'
     /// text. It never changes an answer; off is for tests that prove so.
     pub fn set_ordinal_groups(&mut self, on: bool) {

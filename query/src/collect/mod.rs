@@ -14,7 +14,7 @@
 //!   ([`flat_dict`]).
 //! - Segments merge on interned value ids: a string is hashed once per
 //!   distinct value and segment, not once per group.
-//! - A group-by whose by-fields are text (most detections) needs no
+//! - A group-by by text fields and `_time` (most detections) needs no
 //!   value's text before it is shown: it goes from the documents to the
 //!   output on ordinals, and its segments meet only there ([`ordinal`]).
 //! - [`KeyFilter`]s, predicates on one by-field that a later command would

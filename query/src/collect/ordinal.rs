@@ -18,8 +18,10 @@
 //! them: in memory within the budget, else written out flat
 //! ([`FlatDict`]).
 //!
-//! A group-by by `_time`, or by a value too long for its fast column, goes
-//! the general way: segments merge on interned text ([`super::Merger`]).
+//! `_time` buckets rank as numbers, which sort as their text when all have
+//! ten digits (2001 to 2286). A group-by by other times, or by a value too
+//! long for its fast column, goes the general way: segments merge on
+//! interned text ([`super::Merger`]).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -47,24 +49,19 @@ use crate::memory::STRING_BYTES;
 use crate::sorted_runs::{self, Runs, FAN_IN};
 use crate::spl::ast::AggFunc;
 
-/// Whether the group-by goes the ordinal way over `segments`: by-fields
-/// that are all text, aggregates of text fields or of `_time`, not too
-/// many segments (their runs are read at once), and no by-value cut in its
-/// fast column (its full text, from the doc store, would not sort as its
-/// ordinal does).
+/// Whether the group-by goes the ordinal way over `segments`: aggregates
+/// of text fields or of `_time`, not too many segments (their runs are
+/// read at once), by-fields whose values rank as their text sorts
+/// ([`Ranker::of`]), and no by-value cut in its fast column (its full
+/// text, from the doc store, would not sort as its ordinal does).
 pub(super) fn applies(by: &GroupBy, segments: &[&SegmentReader]) -> bool {
-    let text_by = |f: &FieldRef| !matches!(f, FieldRef::Time);
     let held = |(func, field): &(AggFunc, Option<FieldRef>)| match (func, field) {
         (AggFunc::Count, _) => true,
         (_, Some(FieldRef::Time)) => true,
         (_, Some(f)) => f.text_column().is_some(),
         (_, None) => false,
     };
-    if by.by.is_empty()
-        || !by.by.iter().all(|(f, _)| text_by(f))
-        || !by.aggs.iter().all(held)
-        || segments.len() > MAX_SEGMENTS
-    {
+    if by.by.is_empty() || !by.aggs.iter().all(held) || segments.len() > MAX_SEGMENTS {
         return false;
     }
     segments
@@ -77,7 +74,7 @@ pub(super) fn applies(by: &GroupBy, segments: &[&SegmentReader]) -> bool {
 const MAX_SEGMENTS: usize = 4 * FAN_IN;
 
 /// True when no by-field of `reader` holds a value cut in its fast column,
-/// and its ranks ([`rank`]) fit in a `u32`.
+/// and each ranks its values ([`Ranker`]).
 fn no_cut_values(by: &GroupBy, reader: &SegmentReader) -> tantivy::Result<bool> {
     let schema = EvidxSchema::from_schema(reader.schema())
         .map_err(|e| tantivy::TantivyError::SchemaError(e.to_string()))?;
@@ -90,12 +87,13 @@ fn no_cut_values(by: &GroupBy, reader: &SegmentReader) -> tantivy::Result<bool> 
                 return Ok(false);
             }
         }
-        let terms = SegSource::open(reader, field, 1)?.cardinality();
-        if terms.is_none_or(|n| n >= u64::from(u32::MAX / 2)) {
-            return Ok(false);
-        }
     }
-    Ok(true)
+    let cols = (by.by.iter())
+        .map(|&(field, span)| SegSource::open(reader, field, span))
+        .collect::<tantivy::Result<Vec<_>>>()?;
+    Ok(cols
+        .iter()
+        .all(|col| Ranker::of(col, None).is_ok_and(|r| r.is_some())))
 }
 
 impl GroupBy {
@@ -122,23 +120,24 @@ impl GroupBy {
         parallel::run_in_order(segments.len(), threads, |ord| {
             let (reader, weight) = segments[ord];
             let mut seg = self.for_segment(ord as SegmentOrdinal, reader)?;
-            let fills = (seg.by_cols.iter())
-                .map(|col| fill_rank(col, self.fillnull.as_deref()))
-                .collect::<io::Result<Vec<u32>>>()
-                .map_err(spill)?;
+            let rankers = (seg.by_cols.iter())
+                .map(|col| Ranker::of(col, self.fillnull.as_deref()))
+                .collect::<io::Result<Option<Vec<Ranker>>>>()
+                .map_err(spill)?
+                .ok_or_else(|| spill(io::Error::other("a by-field's values cannot be ranked")))?;
             let mut runs = Runs::new(OrdRecords::new(&seg));
             let mut seen = Seen::new(&seg);
             let mut spilled = Ok(());
             search_segment(reader, weight, &mut |docs: &[DocId]| {
                 seg.collect_block(docs);
                 if seg.heap_bytes() > table_budget && spilled.is_ok() {
-                    spilled = (seg.take_sorted(&fills, &mut seen))
+                    spilled = (seg.take_sorted(&rankers, &mut seen))
                         .write(&runs)
                         .and_then(|r| runs.push(r));
                 }
             })?;
             spilled.map_err(spill)?;
-            let sorted = (seg.finish_sorted(runs, &fills, &mut seen, &held)).map_err(spill)?;
+            let sorted = (seg.finish_sorted(runs, &rankers, &mut seen, &held)).map_err(spill)?;
             let mut done = done.lock().unwrap_or_else(|p| p.into_inner());
             done[ord] = Some(sorted);
             drop(done);
@@ -155,28 +154,76 @@ impl GroupBy {
     }
 }
 
-/// A key part as the ordinal way keeps it, its rank: term `o` is `2o + 1`,
-/// and null (kept only with `fillnull_value`) is `fill`, the fill value's
-/// place among the terms ([`fill_rank`]). Ranks order the parts as their
-/// text does.
-fn rank(part: u64, fill: u32) -> u32 {
-    match part {
-        NULL => fill,
-        // Terms are fewer than u32::MAX / 2 (see `no_cut_values`).
-        o => (2 * o + 1) as u32,
+/// How one by-column of a segment ranks its key parts: ranks are `u32`s
+/// that order the parts as their text sorts. Term `o` is `2o + 1`, and a
+/// null (kept only with `fillnull_value`) is `fill`, the fill value's
+/// place among the terms. A `_time` bucket `b` is `2(b - base) / span + 1`:
+/// buckets of ten digits sort as numbers and as text alike.
+#[derive(Clone, Copy)]
+struct Ranker {
+    fill: u32,
+    /// `(base, span)` of a `_time` column.
+    time: Option<(i64, i64)>,
+    /// The largest rank.
+    most: u64,
+}
+
+/// Seconds of ten digits: from 2001-09-09 to 2286-11-20.
+const TEN_DIGITS: std::ops::Range<i64> = 1_000_000_000..10_000_000_000;
+
+impl Ranker {
+    /// The ranker of `col` with the fill value `fill`; None when its parts
+    /// cannot be ranked: more than `u32::MAX / 2` terms, or `_time`
+    /// buckets that are not all there and of ten digits.
+    fn of(col: &SegSource, fill: Option<&str>) -> io::Result<Option<Ranker>> {
+        Ok(match col {
+            SegSource::Str(c) if c.num_terms() as u64 >= u64::from(u32::MAX / 2) => None,
+            SegSource::Str(c) => Some(Ranker {
+                fill: fill_rank(c, fill)?,
+                time: None,
+                most: 2 * c.num_terms() as u64 + 1,
+            }),
+            SegSource::None => Some(Ranker {
+                fill: 0,
+                time: None,
+                most: 1,
+            }),
+            SegSource::Time(c, span) => {
+                let bucket = |micros: i64| micros.div_euclid(MICROS).div_euclid(*span) * span;
+                let (base, last) = (bucket(c.min_value()), bucket(c.max_value()));
+                let buckets = (last - base) / span + 1;
+                let every_doc = c.get_cardinality() == tantivy::columnar::Cardinality::Full;
+                let fits = TEN_DIGITS.contains(&base) && TEN_DIGITS.contains(&last);
+                (every_doc && fits && buckets < i64::from(u32::MAX / 2)).then_some(Ranker {
+                    fill: 0,
+                    time: Some((base, *span)),
+                    most: 2 * buckets as u64 + 1,
+                })
+            }
+        })
+    }
+
+    fn rank(&self, part: u64) -> u32 {
+        match (part, self.time) {
+            // Buckets are at least `base` (checked in `Ranker::of`).
+            (_, Some((base, span))) => (2 * ((part as i64 - base) / span) + 1) as u32,
+            (NULL, None) => self.fill,
+            // Terms are fewer than u32::MAX / 2 (checked in `Ranker::of`).
+            (o, None) => (2 * o + 1) as u32,
+        }
     }
 }
 
 /// The rank of the fill value in `col`: the rank of the term equal to it
 /// (its groups are the term's), or the even rank just before the first
 /// term after it.
-fn fill_rank(col: &SegSource, fill: Option<&str>) -> io::Result<u32> {
-    let (Some(fill), SegSource::Str(c)) = (fill, col) else {
+fn fill_rank(col: &StrColumn, fill: Option<&str>) -> io::Result<u32> {
+    let Some(fill) = fill else {
         return Ok(0);
     };
-    let rank = match c.dictionary().term_ord_or_next(fill)? {
+    let rank = match col.dictionary().term_ord_or_next(fill)? {
         TermOrdHit::Exact(o) => 2 * o + 1,
-        TermOrdHit::Next(o) => 2 * o.min(c.num_terms() as u64),
+        TermOrdHit::Next(o) => 2 * o.min(col.num_terms() as u64),
     };
     Ok(rank as u32)
 }
@@ -246,18 +293,18 @@ impl SortedTable {
 }
 
 impl GroupSegment {
-    /// The groups collected so far, sorted on their ranks (the fill
-    /// value's rank in each by-column is `fills`), leaving the table empty;
-    /// the ordinals they hold are added to `seen`.
-    fn take_sorted(&mut self, fills: &[u32], seen: &mut Seen) -> SortedTable {
+    /// The groups collected so far, sorted on their ranks (each by-column
+    /// ranked by its ranker), leaving the table empty; the ordinals they
+    /// hold are added to `seen`.
+    fn take_sorted(&mut self, rankers: &[Ranker], seen: &mut Seen) -> SortedTable {
         let (width, n_aggs) = (self.by_cols.len(), self.aggs.len());
         let n = self.table.len();
         let mut ranked = Vec::with_capacity(n * width);
         for g in 0..n {
-            let key = self.table.key(g).iter().zip(fills).zip(&mut seen.by);
-            ranked.extend(key.map(|((&part, &fill), seen)| {
+            let key = self.table.key(g).iter().zip(rankers).zip(&mut seen.by);
+            ranked.extend(key.map(|((&part, ranker), seen)| {
                 seen.insert(part);
-                rank(part, fill)
+                ranker.rank(part)
             }));
         }
         let mut ords = Vec::new();
@@ -273,9 +320,8 @@ impl GroupSegment {
         // Each key's ranks packed into one u128 when they fit (they mostly
         // do: a 9-field key of a large segment takes about 110 bits), so
         // the sort compares integers held side by side.
-        let bits: Vec<u32> = (self.by_cols.iter())
-            .map(|c| c.cardinality().map_or(u64::MAX, |n| 2 * n + 1))
-            .map(|most| u64::BITS - most.leading_zeros())
+        let bits: Vec<u32> = (rankers.iter())
+            .map(|r| u64::BITS - r.most.leading_zeros())
             .collect();
         if bits.iter().sum::<u32>() <= u128::BITS {
             let mut packed: Vec<(u128, u32)> = (order.iter())
@@ -328,16 +374,15 @@ impl GroupSegment {
     fn finish_sorted(
         &mut self,
         mut runs: Runs<OrdRecords>,
-        fills: &[u32],
+        rankers: &[Ranker],
         seen: &mut Seen,
         held: &Held,
     ) -> io::Result<SortedSegment> {
-        let table = self.take_sorted(fills, seen);
+        let table = self.take_sorted(rankers, seen);
         if runs.is_empty() {
             // Packed values end at `u32` offsets.
             let cap = held.left().min(u32::MAX as usize);
-            if let Some((ids, values, agg_texts)) = self.decode(&table, cap) {
-                let values: Vec<Values> = values.into_iter().map(Values::packed).collect();
+            if let Some((ids, values, agg_texts)) = self.decode(&table, rankers, cap) {
                 let text: usize = values.iter().map(Values::heap_bytes).sum::<usize>()
                     + agg_texts.iter().map(AggTexts::heap_bytes).sum::<usize>();
                 if held.take(table.heap_bytes() + text) {
@@ -353,8 +398,11 @@ impl GroupSegment {
         if table.len() > 0 {
             runs.push(table.write(&runs)?)?;
         }
-        let values = (self.by_cols.iter().zip(&seen.by))
-            .map(|(col, seen)| column_values(col, seen, held))
+        let values = (self.by_cols.iter().zip(&seen.by).zip(rankers))
+            .map(|((col, seen), ranker)| match ranker.time {
+                Some((base, span)) => Ok(Values::time(base, span)),
+                None => column_values(col, seen, held),
+            })
             .collect::<io::Result<_>>()?;
         let agg_cols = self.aggs.iter().zip(&self.agg_cols).zip(&seen.aggs);
         let agg_texts = agg_cols
@@ -377,17 +425,25 @@ impl GroupSegment {
     /// values (the fill value keeps its even rank), and those values,
     /// decoded in one pass per column; None when their text passes `cap`
     /// bytes.
-    #[allow(clippy::type_complexity)]
     fn decode(
         &self,
         table: &SortedTable,
+        rankers: &[Ranker],
         cap: usize,
-    ) -> Option<(Vec<u32>, Vec<Vec<String>>, Vec<AggTexts>)> {
+    ) -> Option<(Vec<u32>, Vec<Values>, Vec<AggTexts>)> {
         let width = table.width;
         let mut left = cap;
         let mut ids = vec![0u32; table.keys.len()];
         let mut values = Vec::with_capacity(width);
-        for (i, col) in self.by_cols.iter().enumerate() {
+        for (i, (col, ranker)) in self.by_cols.iter().zip(rankers).enumerate() {
+            if let Some((base, span)) = ranker.time {
+                // A bucket's rank is its own id.
+                for (id, &r) in ids.iter_mut().zip(&table.keys).skip(i).step_by(width) {
+                    *id = r;
+                }
+                values.push(Values::time(base, span));
+                continue;
+            }
             let parts = table
                 .keys
                 .iter()
@@ -405,7 +461,7 @@ impl GroupSegment {
                     id => 2 * id + 1,
                 };
             }
-            values.push(dict);
+            values.push(Values::packed(dict));
         }
         // The texts of the ordinals the aggregates hold, per column.
         let mut agg_texts = Vec::with_capacity(table.n_aggs);
@@ -618,6 +674,8 @@ impl Positions {
 enum Store {
     /// One after another: value `i` ends at `ends[i]`.
     Packed { text: String, ends: Vec<u32> },
+    /// `_time` buckets: value `i` is `base + i * span` seconds.
+    Time { base: i64, span: i64 },
     /// Written out flat, for values too large to hold.
     Flat(FlatDict),
 }
@@ -636,11 +694,26 @@ impl Values {
         }
     }
 
+    fn time(base: i64, span: i64) -> Values {
+        Values {
+            store: Store::Time { base, span },
+            positions: Positions::Every,
+        }
+    }
+
+    /// The bucket of value `id` of a `_time` column.
+    fn bucket(&self, id: u32) -> Option<i64> {
+        match self.store {
+            Store::Time { base, span } => Some(base + i64::from(id) * span),
+            _ => None,
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         let positions = self.positions.heap_bytes();
         match &self.store {
             Store::Packed { text, ends } => text.len() + ends.len() * 4 + positions,
-            Store::Flat(_) => positions,
+            Store::Flat(_) | Store::Time { .. } => positions,
         }
     }
 
@@ -658,6 +731,7 @@ impl Values {
             Store::Packed { text, ends } => {
                 Cow::Borrowed(text.get(packed_range(ends, i)).unwrap_or_default())
             }
+            Store::Time { base, span } => Cow::Owned((base + i as i64 * span).to_string()),
             Store::Flat(flat) => {
                 let bytes = flat.term(i as u64).unwrap_or_default();
                 match std::str::from_utf8(bytes) {
@@ -680,6 +754,8 @@ impl Values {
                 (text.as_bytes().get(packed_range(ends, i))).unwrap_or_default()
             }
             Store::Flat(flat) => flat.term(i as u64).unwrap_or_default(),
+            // Compared as numbers (`Cursor::cmp`).
+            Store::Time { .. } => &[],
         }
     }
 }
@@ -921,10 +997,17 @@ impl Cursor {
             .collect()
     }
 
-    /// Byte order of the by-values, field by field.
+    /// The order of the by-values' text, field by field: bytes, or the
+    /// numbers of `_time` buckets (all of ten digits).
     fn cmp(&self, other: &Cursor) -> Ordering {
         (0..self.key.len())
-            .map(|i| self.value(i).cmp(other.value(i)))
+            .map(|i| {
+                let (a, b) = (self.key[i] >> 1, other.key[i] >> 1);
+                match (self.values[i].bucket(a), other.values[i].bucket(b)) {
+                    (Some(a), Some(b)) => a.cmp(&b),
+                    _ => self.value(i).cmp(other.value(i)),
+                }
+            })
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
     }
@@ -1073,9 +1156,10 @@ mod tests {
     use tantivy::{Index, TantivyDocument};
 
     /// Two segments of process names, hosts and process ids (many pairs in
-    /// both), at times on both sides of the epoch, and documents with no
-    /// host; with `long_dest`, one host listed as a long value.
-    fn index(long_dest: bool) -> Index {
+    /// both), and documents with no host, at times around `epoch` seconds
+    /// (0: on both sides of the epoch); with `long_dest`, one host listed
+    /// as a long value.
+    fn index(long_dest: bool, epoch: i64) -> Index {
         let s = EvidxSchema::build();
         let index = Index::create_in_ram(s.schema.clone());
         evidx_schema::grams::register_tokenizers(&index);
@@ -1095,7 +1179,7 @@ mod tests {
                 if i % 13 != 0 {
                     doc.add_text(dest, format!("host-{}", (i + seg) % 11));
                 }
-                doc.add_i64(s.time, (i - 300 + seg * 50) * 1_000_003);
+                doc.add_i64(s.time, epoch * 1_000_000 + (i - 300 + seg * 50) * 1_000_003);
                 writer.add_document(doc).unwrap();
             }
             writer.commit().unwrap();
@@ -1136,14 +1220,22 @@ mod tests {
         budget: usize,
         threads: usize,
     ) -> (Table, bool) {
-        let index = index(false);
+        run(
+            &index(false, 0),
+            &group_by(ordinals, fillnull),
+            budget,
+            threads,
+        )
+    }
+
+    /// The table of `by` over `index`, and whether it went the ordinal way.
+    fn run(index: &Index, by: &GroupBy, budget: usize, threads: usize) -> (Table, bool) {
         let searcher = index.reader().unwrap().searcher();
         assert_eq!(searcher.segment_readers().len(), 2);
         let weight = AllQuery
             .weight(EnableScoring::disabled_from_searcher(&searcher))
             .unwrap();
         let parts = [Part { searcher, weight }];
-        let by = group_by(ordinals, fillnull);
         let merged = by.collect(&parts, threads, budget).unwrap();
         let was_ordinal = matches!(merged, Merged::Ordinal(_));
         (by.table(merged).unwrap(), was_ordinal)
@@ -1221,7 +1313,7 @@ mod tests {
         };
         let (dest, name) = ("Processes.dest", "Processes.process_name");
         for long_dest in [false, true] {
-            let index = index(long_dest);
+            let index = index(long_dest, 0);
             let searcher = index.reader().unwrap().searcher();
             let readers: Vec<&SegmentReader> = searcher.segment_readers().iter().collect();
             assert!(applies(&group_by(true, Some("null")), &readers) != long_dest);
@@ -1237,5 +1329,41 @@ mod tests {
             }
             assert!(applies(&by(name, AggFunc::Max, "_time"), &readers));
         }
+    }
+
+    /// `_time` buckets of ten digits go the ordinal way, by themselves or
+    /// with text, and sort as their text; others (around the epoch) do not.
+    #[test]
+    fn time_buckets_of_ten_digits_merge_on_ordinals() {
+        let recent = index(false, 1_700_000_000);
+        let by = |ordinals: bool, span: i64, text_first: bool| {
+            let time = ByField::Time {
+                span_secs: Some(span),
+            };
+            let dest = ByField::Field("Processes.dest".into());
+            let by = match text_first {
+                true => [dest, time],
+                false => [time, dest],
+            };
+            let agg = Agg {
+                func: AggFunc::Values,
+                field: Some("Processes.process_name".into()),
+                column: "names".into(),
+                span: 0..0,
+            };
+            GroupBy::new(&by, &[agg], Some("none")).with_ordinals(ordinals)
+        };
+        for (span, text_first) in [(1, false), (60, true), (3600, false)] {
+            let (expected, _) = run(&recent, &by(false, span, text_first), 16 << 20, 1);
+            assert!(expected.rows.len() > 10, "{} rows", expected.rows.len());
+            for (budget, threads) in [(16 << 20, 2), (0, 1), (4096, 2)] {
+                let (got, was_ordinal) = run(&recent, &by(true, span, text_first), budget, threads);
+                assert!(was_ordinal, "span {span}");
+                assert!(got.rows == expected.rows, "span {span}, budget {budget}");
+            }
+        }
+        let around_epoch = index(false, 0);
+        let (_, was_ordinal) = run(&around_epoch, &by(true, 60, false), 16 << 20, 1);
+        assert!(!was_ordinal);
     }
 }
