@@ -98,7 +98,7 @@ fn no_cut_values(by: &GroupBy, reader: &SegmentReader) -> tantivy::Result<bool> 
 
 impl GroupBy {
     /// [`GroupBy::collect`] the ordinal way (see [`applies`]). Each
-    /// segment's table spills as a sorted run of ordinals whenever it
+    /// segment's table spills as a sorted run of ranks whenever it
     /// passes its share of the budget (half the budget between the
     /// threads); a segment that ends within the other half, held by all
     /// the segments at once, stays in memory with its values decoded.
