@@ -164,8 +164,13 @@ timed() {
     fi
 }
 
-# warm PATH... : read inputs once so every timed run sees the same (warm) page cache
-warm() { find "$@" -type f -exec cat {} + >/dev/null; }
+# warm PATH... : read inputs once so every timed run sees the same (warm) page
+# cache. Writes still pending (a freshly generated archive, a new index) are
+# flushed first: their writeback would otherwise land in the first timed runs.
+warm() {
+    sync
+    find "$@" -type f -exec cat {} + >/dev/null
+}
 
 # ---------------------------------------------------------------- data
 
