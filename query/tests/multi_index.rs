@@ -129,6 +129,19 @@ fn disagreements(
     (bad, with_rows)
 }
 
+/// Named searches (name, SPL), their macros, and the fewest of them that
+/// must find rows.
+type SearchSet<'m> = (Vec<(String, String)>, &'m MacroSet, usize);
+
+/// The ESCU, Sigma and hand-written searches.
+fn every_search<'m>(escu: &'m MacroSet, builtin: &'m MacroSet) -> [SearchSet<'m>; 3] {
+    [
+        (escu_searches(), escu, 10),
+        (sigma_searches(), builtin, 40),
+        (hand_written(), builtin, 12),
+    ]
+}
+
 fn escu_searches() -> Vec<(String, String)> {
     yamls(&shared("escu/detections"))
         .into_iter()
@@ -190,11 +203,7 @@ fn three_indexes_give_the_tables_of_one() {
     let escu = escu_macros();
     let builtin = MacroSet::builtin();
     let mut bad = Vec::new();
-    for (searches, macros, min_with_rows) in [
-        (escu_searches(), &escu, 10),
-        (sigma_searches(), &builtin, 40),
-        (hand_written(), &builtin, 12),
-    ] {
+    for (searches, macros, min_with_rows) in every_search(&escu, &builtin) {
         let (b, with_rows) = disagreements(&multi, &single, &searches, macros);
         assert!(
             with_rows >= min_with_rows,
@@ -250,11 +259,7 @@ fn ordinal_and_text_merges_agree() {
                 e.set_sequential_segments();
             }
         }
-        for (searches, macros, min_with_rows) in [
-            (escu_searches(), &escu, 10),
-            (sigma_searches(), &builtin, 40),
-            (hand_written(), &builtin, 12),
-        ] {
+        for (searches, macros, min_with_rows) in every_search(&escu, &builtin) {
             let (b, with_rows) = disagreements(&ordinal, &text, &searches, macros);
             assert!(
                 with_rows >= min_with_rows,

@@ -5,7 +5,7 @@
 //! until it is shown. Within a segment a term's ordinal orders it as its
 //! bytes do, so a segment's groups sort on the ranks of their keys (the
 //! ordinals, and a null filled by `fillnull_value` at the fill value's
-//! place among them: [`rank`]); their aggregates keep counts, times and
+//! place among them: [`Ranker`]); their aggregates keep counts, times and
 //! the ordinals of what they gather (`values()`, `latest()`, `sum()`...).
 //! A table over its share of the budget spills as a run of integers (tens
 //! of bytes a group, where the values' text is hundreds), and a segment's
@@ -252,7 +252,7 @@ impl Held {
 }
 
 /// Groups of one segment sorted on their keys: `keys[g * width + i]` is
-/// the rank ([`rank`]) of by-field `i` in group `g`, of its ordinal or,
+/// the rank ([`Ranker`]) of by-field `i` in group `g`, of its ordinal or,
 /// once decoded, of its value id; `aggs[g * n_aggs + j]` its aggregate
 /// `j`.
 struct SortedTable {
@@ -601,7 +601,7 @@ struct SortedSegment {
 }
 
 enum GroupSource {
-    /// Keys are ranks of ids into [`Values::Packed`]; `next` is the next
+    /// Keys are ranks of ids into [`Store::Packed`]; `next` is the next
     /// group.
     Memory {
         table: SortedTable,
