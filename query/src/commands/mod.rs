@@ -23,6 +23,7 @@ use crate::table::{Cell, RowSink, Table};
 use columns::{name_matches, project, rename, retain_rows, select_columns, set_column};
 use search::SearchMatcher;
 use sort::{sort, SortStream, SORT_DEFAULT_LIMIT, SORT_MEMORY};
+use transaction::TransactionStream;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PostError {
@@ -146,7 +147,8 @@ fn has_subsearch(e: &SearchExpr) -> bool {
 /// row at a time (and `head`) run chunk by chunk, so memory follows the
 /// chunk, not the result. From the first command that needs every row
 /// (`sort`) on, rows are gathered, except by a `stats`, which keeps only
-/// its groups' states; a `sort` with a limit keeps only its best rows as
+/// its groups' states, by an unlimited `sort` and by `transaction`, which
+/// spill sorted runs to disk; a `sort` with a limit keeps only its best rows as
 /// they arrive (a stable sort of the kept rows followed by
 /// new ones is the stable sort of all of them). The answer is the same
 /// as [`apply_all`] on the whole table.
@@ -221,8 +223,15 @@ fn run_chunks(
         (Some(Command::Sort { keys, .. }), None) => Some(SortStream::new(keys, SORT_MEMORY)),
         _ => None,
     };
+    // A transaction puts its rows in time order within a budget too, and
+    // keeps only its open transactions.
+    let mut transaction = match rest.first() {
+        Some(Command::Transaction(t)) => Some((t, TransactionStream::new(t, SORT_MEMORY))),
+        _ => None,
+    };
     let mut gathered: Option<Table> =
-        (!rest.is_empty() && stats.is_none() && sorter.is_none()).then(Table::default);
+        (!rest.is_empty() && stats.is_none() && sorter.is_none() && transaction.is_none())
+            .then(Table::default);
     let mut begun = false;
     let mut written = 0u64;
     let mut buf: Vec<Vec<Cell>> = Vec::new();
@@ -259,6 +268,8 @@ fn run_chunks(
             buf = t.rows;
         } else if let Some(s) = sorter.as_mut() {
             s.add(t).map_err(temporary_file)?;
+        } else if let Some((_, s)) = transaction.as_mut() {
+            s.add(t).map_err(temporary_file)?;
         } else {
             match gathered.as_mut() {
                 None => {
@@ -288,8 +299,8 @@ fn run_chunks(
             break;
         }
     }
-    // The rows of a stats or of an unlimited sort go on, a chunk at a
-    // time, to the commands after it.
+    // The rows of a stats, an unlimited sort or a transaction go on, a
+    // chunk at a time, to the commands after it.
     if let Some(st) = stats {
         let mut rows = st.finish().map_err(temporary_file)?;
         let columns = rows.columns().to_vec();
@@ -297,6 +308,11 @@ fn run_chunks(
     }
     if let Some(s) = sorter {
         let mut rows = s.finish().map_err(temporary_file)?;
+        let columns = rows.columns().to_vec();
+        return run_rest(columns, |buf| rows.next_chunk(buf), &rest[1..], sink);
+    }
+    if let Some((t, s)) = transaction {
+        let mut rows = s.finish().map_err(transaction_error(t))?;
         let columns = rows.columns().to_vec();
         return run_rest(columns, |buf| rows.next_chunk(buf), &rest[1..], sink);
     }
@@ -394,6 +410,17 @@ fn temporary_file(e: std::io::Error) -> PostError {
     PostError::Write(format!(
         "a temporary file (set TMPDIR to a folder with room): {e}"
     ))
+}
+
+fn transaction_error(
+    t: &crate::spl::ast::Transaction,
+) -> impl FnOnce(transaction::TransactionError) -> PostError + '_ {
+    move |e| match e {
+        transaction::TransactionError::Io(e) => temporary_file(e),
+        transaction::TransactionError::Eval(message) => {
+            failed("transaction", Some(&t.span))(message)
+        }
+    }
 }
 
 /// Apply every command in order.
@@ -573,9 +600,7 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
                 "the subsearch was not run (internal error)".into(),
             )),
         },
-        Command::Transaction(t) => {
-            transaction::apply(table, t).map_err(failed("transaction", Some(&t.span)))
-        }
+        Command::Transaction(t) => transaction::apply(table, t).map_err(transaction_error(t)),
     }
 }
 

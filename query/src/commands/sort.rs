@@ -48,13 +48,7 @@ fn encode_key(row: &[Cell], cols: &[(Option<usize>, &SortKey)], out: &mut Vec<u8
                 }
                 (_, Some(x)) => {
                     out.push(1);
-                    // -0 and 0 are equal numbers.
-                    let bits = if x == 0.0 { 0f64 } else { x }.to_bits();
-                    let ordered = match bits >> 63 {
-                        1 => !bits,
-                        _ => bits | (1 << 63),
-                    };
-                    out.extend_from_slice(&ordered.to_be_bytes());
+                    out.extend_from_slice(&ordered_number(x));
                 }
             },
         }
@@ -62,6 +56,17 @@ fn encode_key(row: &[Cell], cols: &[(Option<usize>, &SortKey)], out: &mut Vec<u8
             out[start..].iter_mut().for_each(|b| *b = !*b);
         }
     }
+}
+
+/// The bytes of a number, in an order that compares as the numbers do
+/// (-0 equals 0).
+pub fn ordered_number(x: f64) -> [u8; 8] {
+    let bits = if x == 0.0 { 0f64 } else { x }.to_bits();
+    let ordered = match bits >> 63 {
+        1 => !bits,
+        _ => bits | (1 << 63),
+    };
+    ordered.to_be_bytes()
 }
 
 pub fn sort(table: &mut Table, keys: &[SortKey]) {
@@ -109,27 +114,51 @@ impl<'k> SortStream<'k> {
         }
     }
 
+    /// A stream whose keys the caller writes ([`SortStream::push`]).
+    pub fn keyed(budget: usize) -> SortStream<'static> {
+        SortStream::new(&[], budget)
+    }
+
     /// The next rows (in order).
     pub fn add(&mut self, chunk: Table) -> io::Result<()> {
         let cols = key_columns(&chunk.columns, self.keys);
         for row in chunk.rows {
             let mut k = Vec::new();
             encode_key(&row, &cols, &mut k);
-            k.extend_from_slice(&self.seen.to_be_bytes());
-            self.seen += 1;
-            self.bytes += k.len()
-                + row
-                    .iter()
-                    .flat_map(|c| c.0.iter())
-                    .map(|v| v.len() + STRING_BYTES)
-                    .sum::<usize>();
-            self.rows.push((k, row));
+            self.hold(k, row);
         }
         self.columns = chunk.columns;
         if self.bytes > self.budget {
             self.spill()?;
         }
         Ok(())
+    }
+
+    /// The columns of the rows [`SortStream::push`] gives.
+    pub fn set_columns(&mut self, columns: Vec<String>) {
+        self.columns = columns;
+    }
+
+    /// The next row, to sort by `key` (bytes compared as such; equal keys
+    /// keep the order they came in).
+    pub fn push(&mut self, key: Vec<u8>, row: Vec<Cell>) -> io::Result<()> {
+        self.hold(key, row);
+        if self.bytes > self.budget {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn hold(&mut self, mut key: Vec<u8>, row: Vec<Cell>) {
+        key.extend_from_slice(&self.seen.to_be_bytes());
+        self.seen += 1;
+        self.bytes += key.len()
+            + row
+                .iter()
+                .flat_map(|c| c.0.iter())
+                .map(|v| v.len() + STRING_BYTES)
+                .sum::<usize>();
+        self.rows.push((key, row));
     }
 
     fn spill(&mut self) -> io::Result<()> {

@@ -21,223 +21,766 @@
 //! whose first row does not match `startswith`, or last row `endswith`,
 //! is evicted: dropped, or kept with `closed_txn=0` under
 //! `keepevicted=true`. Transactions come out newest first, as in Splunk.
+//!
+//! Memory follows the open transactions, not the rows: the rows are put
+//! in time order by a sort that spills to disk ([`SortStream`]), an open
+//! transaction keeps only what its row will show (the values of each
+//! field, its times and count, whether its first row started it), and the
+//! transactions are put newest first by a second such sort. Open ones are
+//! found through their fields' values, not by trying each; with
+//! `maxpause`, those that can no longer be joined are closed as time
+//! passes them.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
+
+use super::sort::{ordered_number, SortStream, SortedRows, SORT_MEMORY};
 use crate::eval::Evaluator;
 use crate::num::{format_num, parse_num};
 use crate::spl::ast::{Expr, Transaction};
 use crate::table::{Cell, Table};
 
-/// Evaluates a `startswith`/`endswith` condition on a row (None: no
-/// condition).
-type Test<'a> = dyn FnMut(&Option<Expr>, usize) -> Result<Option<bool>, String> + 'a;
+/// Why a transaction failed: its rows could not be kept on disk, or a
+/// `startswith`/`endswith` condition failed on a row.
+#[derive(Debug)]
+pub enum TransactionError {
+    Io(io::Error),
+    Eval(String),
+}
 
-pub fn apply(table: &mut Table, cmd: &Transaction) -> Result<(), String> {
-    let time_col = table.column_index("_time");
-    let key_cols: Vec<Option<usize>> = cmd.fields.iter().map(|f| table.column_index(f)).collect();
-    let time = |r: usize| -> f64 {
-        time_col
-            .and_then(|c| table.rows[r][c].first())
-            .and_then(parse_num)
-            .unwrap_or(0.0)
-    };
-    let mut ev = Evaluator::new();
-    let mut test = |e: &Option<Expr>, r: usize| -> Result<Option<bool>, String> {
-        match e {
-            None => Ok(None),
-            Some(e) => ev
-                .eval_bool(e, table, r)
-                .map(Some)
-                .map_err(|e| e.to_string()),
-        }
-    };
-    // Rows in time order (a stable sort: ties keep row order).
-    let mut order: Vec<usize> = (0..table.rows.len()).collect();
-    order.sort_by(|&a, &b| {
-        time(a)
-            .partial_cmp(&time(b))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    let mut open: Vec<Open> = Vec::new();
-    // (rows, closed), in the order they were opened.
-    let mut txns: Vec<(usize, Vec<usize>, bool)> = Vec::new();
-    let close = |t: Open,
-                 txns: &mut Vec<(usize, Vec<usize>, bool)>,
-                 test: &mut Test|
-     -> Result<(), String> {
-        if let (Some(&first), Some(&last)) = (t.rows.first(), t.rows.last()) {
-            let starts = test(&cmd.startswith, first)?.unwrap_or(true);
-            let ends = test(&cmd.endswith, last)?.unwrap_or(true);
-            txns.push((t.opened, t.rows, starts && ends));
-        }
-        Ok(())
-    };
-    for (step, &r) in order.iter().enumerate() {
-        let values: Vec<&[String]> = key_cols
-            .iter()
-            .map(|c| {
-                c.and_then(|i| table.rows[r].get(i))
-                    .map_or(&[][..], |v| &v.0)
-            })
-            .collect();
-        if !key_cols.is_empty() && values.iter().all(|v| v.is_empty()) {
-            continue;
-        }
-        let t = time(r);
-        let joined = pick(&open, &values, cmd.connected);
-        let mut target = match joined {
-            Some(i) => {
-                let o = &open[i];
-                let ends = cmd.maxpause.is_some_and(|p| t - o.last > p as f64)
-                    || cmd.maxspan.is_some_and(|s| t - o.first > s as f64)
-                    || cmd.maxevents.is_some_and(|m| o.rows.len() >= m)
-                    || test(&cmd.startswith, r)? == Some(true);
-                let o = open.remove(i);
-                if ends {
-                    close(o, &mut txns, &mut test)?;
-                    Open::new(step, t, key_cols.len())
-                } else {
-                    o
-                }
-            }
-            None => Open::new(step, t, key_cols.len()),
-        };
-        target.add(r, t, &values);
-        if test(&cmd.endswith, r)? == Some(true) {
-            close(target, &mut txns, &mut test)?;
-        } else {
-            // The last joined at the end: searched first.
-            open.push(target);
-        }
+impl From<io::Error> for TransactionError {
+    fn from(e: io::Error) -> Self {
+        TransactionError::Io(e)
     }
-    for o in open {
-        close(o, &mut txns, &mut test)?;
+}
+
+/// `transaction` on a whole table (the rows still go through the sorts of
+/// [`TransactionStream`], in memory unless they are many).
+pub fn apply(table: &mut Table, cmd: &Transaction) -> Result<(), TransactionError> {
+    let mut stream = TransactionStream::new(cmd, SORT_MEMORY);
+    stream.add(std::mem::take(table))?;
+    let mut rows = stream.finish()?;
+    table.columns = rows.columns().to_vec();
+    let mut buf = Vec::new();
+    while rows.next_chunk(&mut buf)? {
+        table.rows.append(&mut buf);
     }
-    let mut txns: Vec<(Vec<usize>, bool)> = {
-        txns.sort_by_key(|(opened, _, _)| *opened);
-        txns.into_iter()
-            .map(|(_, rows, closed)| (rows, closed))
-            .collect()
-    };
-    if !cmd.keep_evicted {
-        txns.retain(|(_, closed)| *closed);
-    }
-    // Newest first.
-    txns.sort_by(|a, b| {
-        let (ta, tb) = (time(a.0[0]), time(b.0[0]));
-        tb.partial_cmp(&ta).unwrap_or(std::cmp::Ordering::Equal)
-    });
-    let mut columns = table.columns.clone();
-    for extra in ["duration", "eventcount"] {
-        if !columns.iter().any(|c| c == extra) {
-            columns.push(extra.to_string());
-        }
-    }
-    if cmd.keep_evicted && !columns.iter().any(|c| c == "closed_txn") {
-        columns.push("closed_txn".into());
-    }
-    let col = |name: &str| columns.iter().position(|c| c == name).unwrap_or(0);
-    let (dur_col, count_col) = (col("duration"), col("eventcount"));
-    let closed_col = cmd.keep_evicted.then(|| col("closed_txn"));
-    let mut out = Vec::with_capacity(txns.len());
-    for (rows, closed) in &txns {
-        let mut row = vec![Cell::null(); columns.len()];
-        for (c, slot) in row.iter_mut().enumerate().take(table.columns.len()) {
-            let mut vals: Vec<String> = Vec::new();
-            for &r in rows {
-                vals.extend(table.rows[r][c].0.iter().cloned());
-            }
-            if Some(c) == time_col {
-                *slot = Cell::one(format_num(time(rows[0])));
-                continue;
-            }
-            if !cmd.mvlist {
-                vals.sort();
-                vals.dedup();
-            }
-            *slot = Cell(vals);
-        }
-        let (first, last) = (time(rows[0]), time(rows[rows.len() - 1]));
-        row[dur_col] = Cell::one(format_num(last - first));
-        row[count_col] = Cell::one(rows.len().to_string());
-        if let Some(cc) = closed_col {
-            row[cc] = Cell::one(if *closed { "1" } else { "0" });
-        }
-        out.push(row);
-    }
-    *table = Table { columns, rows: out };
     Ok(())
 }
 
-/// An open transaction: its rows, first and last time, and the values
-/// each field has had in it.
-struct Open {
-    /// When it was opened (its first row's place in time order).
-    opened: usize,
-    rows: Vec<usize>,
-    first: f64,
-    last: f64,
-    values: Vec<Vec<String>>,
+/// `transaction` fed a chunk of rows at a time ([`TransactionStream::add`]);
+/// [`TransactionStream::finish`] gives its rows, newest first.
+pub struct TransactionStream<'c> {
+    cmd: &'c Transaction,
+    budget: usize,
+    /// The rows, by time (ties in the order they came).
+    by_time: SortStream<'static>,
+    columns: Vec<String>,
 }
 
-impl Open {
-    fn new(opened: usize, t: f64, fields: usize) -> Self {
-        Open {
-            opened,
-            rows: Vec::new(),
-            first: t,
-            last: t,
-            values: vec![Vec::new(); fields],
+impl<'c> TransactionStream<'c> {
+    /// A transaction whose sorts hold about `budget` bytes of rows each
+    /// before they spill (0: every row goes to disk; the answer is the
+    /// same).
+    pub fn new(cmd: &'c Transaction, budget: usize) -> Self {
+        TransactionStream {
+            cmd,
+            budget,
+            by_time: SortStream::keyed(budget),
+            columns: Vec::new(),
         }
     }
 
-    fn add(&mut self, r: usize, t: f64, values: &[&[String]]) {
-        self.rows.push(r);
-        self.last = t;
-        for (have, new) in self.values.iter_mut().zip(values) {
+    pub fn add(&mut self, chunk: Table) -> io::Result<()> {
+        let time_col = chunk.column_index("_time");
+        for row in chunk.rows {
+            let t = row_time(&row, time_col);
+            self.by_time.push(ordered_number(t).to_vec(), row)?;
+        }
+        self.columns = chunk.columns;
+        Ok(())
+    }
+
+    /// Every transaction's row, newest first.
+    pub fn finish(mut self) -> Result<SortedRows, TransactionError> {
+        self.by_time.set_columns(self.columns.clone());
+        let mut rows = self.by_time.finish()?;
+        let mut txns = Transactions::new(self.cmd, self.columns, self.budget);
+        let mut chunk = Table {
+            columns: rows.columns().to_vec(),
+            rows: Vec::new(),
+        };
+        while rows.next_chunk(&mut chunk.rows)? {
+            for r in 0..chunk.rows.len() {
+                txns.row(&chunk, r)?;
+            }
+        }
+        txns.finish()
+    }
+}
+
+/// The time of a row as `transaction` orders it: its `_time`, 0 when it
+/// has none (or not a number).
+fn row_time(row: &[Cell], time_col: Option<usize>) -> f64 {
+    time_col
+        .and_then(|c| row.get(c))
+        .and_then(|c| c.first())
+        .and_then(parse_num)
+        .unwrap_or(0.0)
+}
+
+/// The transactions being made from rows in time order.
+struct Transactions<'c> {
+    cmd: &'c Transaction,
+    columns: Vec<String>,
+    time_col: Option<usize>,
+    key_cols: Vec<Option<usize>>,
+    /// The open transactions; `None` slots are reused.
+    open: Vec<Option<Open>>,
+    free: Vec<usize>,
+    /// The open transactions by when a row last joined them (their stamp),
+    /// oldest first.
+    recency: BTreeMap<u64, usize>,
+    /// Per field: the open transactions that hold each value.
+    holders: Vec<HashMap<String, Vec<usize>>>,
+    stamps: u64,
+    /// The rows seen, in time order (a transaction's `opened`).
+    steps: u64,
+    /// Stale transactions may be closed as time passes them (see
+    /// [`Transactions::close_stale`]).
+    close_stale: bool,
+    ev: Evaluator,
+    /// The closed transactions' rows, to be put newest first.
+    out: SortStream<'static>,
+    out_columns: Vec<String>,
+    dur_col: usize,
+    count_col: usize,
+    closed_col: Option<usize>,
+}
+
+/// An open transaction: what its row will show.
+struct Open {
+    /// When it was opened (its first row's place in time order).
+    opened: u64,
+    stamp: u64,
+    first: f64,
+    last: f64,
+    count: usize,
+    /// The distinct values each of the command's fields has had in it.
+    keys: Vec<Vec<String>>,
+    /// The values of every column (none kept for `_time`).
+    cells: Vec<Values>,
+    /// Whether its first row matched `startswith` (true without one).
+    starts: bool,
+    /// Whether its last row matched `endswith` (true without one).
+    ends: bool,
+}
+
+/// A column's values in a transaction: distinct and sorted (in a vector
+/// while they are few: most transactions hold one or two values of a
+/// column, and a set's node is ten times their size), or all in order
+/// (`mvlist=true`).
+enum Values {
+    Few(Vec<String>),
+    Many(BTreeSet<String>),
+    All(Vec<String>),
+}
+
+/// Distinct values past which [`Values::Few`] becomes a set.
+const FEW: usize = 32;
+
+impl Values {
+    fn add(&mut self, values: &[String]) {
+        match self {
+            Values::Few(few) => {
+                // Most hold one value: no room for four.
+                few.reserve_exact(values.len());
+                for v in values {
+                    if let Err(at) = few.binary_search(v) {
+                        few.insert(at, v.clone());
+                    }
+                }
+                if few.len() > FEW {
+                    *self = Values::Many(std::mem::take(few).into_iter().collect());
+                }
+            }
+            Values::Many(set) => {
+                for v in values {
+                    if !set.contains(v) {
+                        set.insert(v.clone());
+                    }
+                }
+            }
+            Values::All(list) => list.extend(values.iter().cloned()),
+        }
+    }
+
+    fn into_cell(self) -> Cell {
+        match self {
+            Values::Few(list) | Values::All(list) => Cell(list),
+            Values::Many(set) => Cell(set.into_iter().collect()),
+        }
+    }
+}
+
+impl<'c> Transactions<'c> {
+    fn new(cmd: &'c Transaction, columns: Vec<String>, budget: usize) -> Self {
+        let index = |name: &str| columns.iter().position(|c| c == name);
+        let time_col = index("_time");
+        let key_cols = cmd.fields.iter().map(|f| index(f)).collect();
+        let mut out_columns = columns.clone();
+        for extra in ["duration", "eventcount"] {
+            if !out_columns.iter().any(|c| c == extra) {
+                out_columns.push(extra.to_string());
+            }
+        }
+        if cmd.keep_evicted && !out_columns.iter().any(|c| c == "closed_txn") {
+            out_columns.push("closed_txn".into());
+        }
+        let col = |name: &str| out_columns.iter().position(|c| c == name).unwrap_or(0);
+        let (dur_col, count_col) = (col("duration"), col("eventcount"));
+        let closed_col = cmd.keep_evicted.then(|| col("closed_txn"));
+        let mut out = SortStream::keyed(budget);
+        out.set_columns(out_columns.clone());
+        Transactions {
+            cmd,
+            time_col,
+            key_cols,
+            open: Vec::new(),
+            free: Vec::new(),
+            recency: BTreeMap::new(),
+            holders: vec![HashMap::new(); cmd.fields.len()],
+            stamps: 0,
+            steps: 0,
+            // A transaction past `maxpause` ends when a row picks it, and
+            // then that row opens a new one. Every transaction joined
+            // before it is past `maxpause` too (rows come in time order),
+            // so closing them all as time passes changes no pick, except
+            // with `connected=false` and several fields: there a row that
+            // finds no consistent transaction may join one it shares no
+            // field with.
+            close_stale: cmd.maxpause.is_some() && (cmd.connected || cmd.fields.len() <= 1),
+            ev: Evaluator::new(),
+            out,
+            out_columns,
+            dur_col,
+            count_col,
+            closed_col,
+            columns,
+        }
+    }
+
+    fn test(
+        &mut self,
+        e: &Option<Expr>,
+        chunk: &Table,
+        r: usize,
+    ) -> Result<Option<bool>, TransactionError> {
+        match e {
+            None => Ok(None),
+            Some(e) => self
+                .ev
+                .eval_bool(e, chunk, r)
+                .map(Some)
+                .map_err(|e| TransactionError::Eval(e.to_string())),
+        }
+    }
+
+    /// Row `r` of `chunk`, the next in time order.
+    fn row(&mut self, chunk: &Table, r: usize) -> Result<(), TransactionError> {
+        let step = self.steps;
+        self.steps += 1;
+        let row = &chunk.rows[r];
+        let values: Vec<&[String]> = self
+            .key_cols
+            .iter()
+            .map(|c| c.and_then(|i| row.get(i)).map_or(&[][..], |v| &v.0))
+            .collect();
+        if !values.is_empty() && values.iter().all(|v| v.is_empty()) {
+            return Ok(());
+        }
+        let t = row_time(row, self.time_col);
+        if self.close_stale {
+            self.close_stale_at(t)?;
+        }
+        let cmd = self.cmd;
+        let slot = match self.pick(&values) {
+            Some(slot) => {
+                let o = self.open[slot].as_ref().expect("an open slot");
+                let (first, last, count) = (o.first, o.last, o.count);
+                let ends = cmd.maxpause.is_some_and(|p| t - last > p as f64)
+                    || cmd.maxspan.is_some_and(|s| t - first > s as f64)
+                    || cmd.maxevents.is_some_and(|m| count >= m)
+                    || self.test(&cmd.startswith, chunk, r)? == Some(true);
+                if ends {
+                    self.close(slot)?;
+                    self.begin(step, t, chunk, r)?
+                } else {
+                    slot
+                }
+            }
+            None => self.begin(step, t, chunk, r)?,
+        };
+        let ends = self.test(&cmd.endswith, chunk, r)?;
+        self.join(slot, t, row, &values, ends);
+        if ends == Some(true) {
+            self.close(slot)?;
+        }
+        Ok(())
+    }
+
+    /// Open a transaction whose first row is row `r` of `chunk`.
+    fn begin(
+        &mut self,
+        step: u64,
+        t: f64,
+        chunk: &Table,
+        r: usize,
+    ) -> Result<usize, TransactionError> {
+        let starts = self.test(&self.cmd.startswith, chunk, r)?.unwrap_or(true);
+        let cells = (0..self.columns.len())
+            .map(|_| match self.cmd.mvlist {
+                true => Values::All(Vec::new()),
+                false => Values::Few(Vec::new()),
+            })
+            .collect();
+        let o = Open {
+            opened: step,
+            stamp: 0,
+            first: t,
+            last: t,
+            count: 0,
+            keys: vec![Vec::new(); self.key_cols.len()],
+            cells,
+            starts,
+            ends: true,
+        };
+        Ok(match self.free.pop() {
+            Some(slot) => {
+                self.open[slot] = Some(o);
+                slot
+            }
+            None => {
+                self.open.push(Some(o));
+                self.open.len() - 1
+            }
+        })
+    }
+
+    /// Add a row to the transaction in `slot`: it is now the last joined.
+    fn join(
+        &mut self,
+        slot: usize,
+        t: f64,
+        row: &[Cell],
+        values: &[&[String]],
+        ends: Option<bool>,
+    ) {
+        let o = self.open[slot].as_mut().expect("an open slot");
+        if o.count > 0 {
+            self.recency.remove(&o.stamp);
+        }
+        o.stamp = self.stamps;
+        self.stamps += 1;
+        self.recency.insert(o.stamp, slot);
+        o.count += 1;
+        o.last = t;
+        o.ends = ends.unwrap_or(true);
+        for (f, new) in values.iter().enumerate() {
             for v in new.iter() {
-                if !have.contains(v) {
-                    have.push(v.clone());
+                if !o.keys[f].contains(v) {
+                    o.keys[f].reserve_exact(1);
+                    o.keys[f].push(v.clone());
+                    let holders = self.holders[f].entry(v.clone()).or_default();
+                    holders.reserve_exact(1);
+                    holders.push(slot);
                 }
             }
         }
+        for (c, cell) in row.iter().enumerate().take(o.cells.len()) {
+            if Some(c) == self.time_col {
+                continue;
+            }
+            o.cells[c].add(&cell.0);
+        }
+    }
+
+    /// The open transaction a row with `values` (per field; empty:
+    /// missing) joins: the last joined of those consistent with it, else,
+    /// with `connected=false`, the last joined of those it shares no field
+    /// with.
+    fn pick(&self, values: &[&[String]]) -> Option<usize> {
+        if values.is_empty() {
+            return self.recency.values().next_back().copied();
+        }
+        let mut best: Option<(u64, usize)> = None;
+        for (f, new) in values.iter().enumerate() {
+            for v in new.iter() {
+                for &slot in self.holders[f].get(v).into_iter().flatten() {
+                    let o = self.open[slot].as_ref().expect("an open slot");
+                    if best.is_some_and(|(stamp, _)| stamp >= o.stamp) {
+                        continue;
+                    }
+                    if relation(o, values) == Relation::Consistent {
+                        best = Some((o.stamp, slot));
+                    }
+                }
+            }
+        }
+        if best.is_some() || self.cmd.connected {
+            return best.map(|(_, slot)| slot);
+        }
+        self.recency.values().rev().copied().find(|&slot| {
+            let o = self.open[slot].as_ref().expect("an open slot");
+            relation(o, values) == Relation::Unrelated
+        })
+    }
+
+    /// Close the transactions that no row from time `t` on can join.
+    fn close_stale_at(&mut self, t: f64) -> Result<(), TransactionError> {
+        let pause = self.cmd.maxpause.unwrap_or(i64::MAX) as f64;
+        while let Some((_, &slot)) = self.recency.first_key_value() {
+            let o = self.open[slot].as_ref().expect("an open slot");
+            if t - o.last <= pause {
+                break;
+            }
+            self.close(slot)?;
+        }
+        Ok(())
+    }
+
+    /// End the transaction in `slot`, and give its row unless evicted.
+    fn close(&mut self, slot: usize) -> Result<(), TransactionError> {
+        let o = self.open[slot].take().expect("an open slot");
+        self.free.push(slot);
+        self.recency.remove(&o.stamp);
+        for (f, values) in o.keys.iter().enumerate() {
+            for v in values {
+                if let Some(slots) = self.holders[f].get_mut(v) {
+                    slots.retain(|&s| s != slot);
+                    if slots.is_empty() {
+                        self.holders[f].remove(v);
+                    }
+                }
+            }
+        }
+        let closed = o.starts && o.ends;
+        if !closed && !self.cmd.keep_evicted {
+            return Ok(());
+        }
+        let mut row = vec![Cell::null(); self.out_columns.len()];
+        for (c, values) in o.cells.into_iter().enumerate() {
+            row[c] = match Some(c) == self.time_col {
+                true => Cell::one(format_num(o.first)),
+                false => values.into_cell(),
+            };
+        }
+        row[self.dur_col] = Cell::one(format_num(o.last - o.first));
+        row[self.count_col] = Cell::one(o.count.to_string());
+        if let Some(cc) = self.closed_col {
+            row[cc] = Cell::one(if closed { "1" } else { "0" });
+        }
+        // Newest first; of two as old, the one opened first.
+        let mut key = ordered_number(o.first).map(|b| !b).to_vec();
+        key.extend_from_slice(&o.opened.to_be_bytes());
+        self.out.push(key, row)?;
+        Ok(())
+    }
+
+    /// Close what is still open; the transactions' rows, newest first.
+    fn finish(mut self) -> Result<SortedRows, TransactionError> {
+        while let Some((_, &slot)) = self.recency.first_key_value() {
+            self.close(slot)?;
+        }
+        Ok(self.out.finish()?)
     }
 }
 
-/// The open transaction a row with `values` (per field; empty: missing)
-/// joins: the last joined of those consistent with it, else, with
-/// `connected=false`, the last joined of those it shares no field with.
-fn pick(open: &[Open], values: &[&[String]], connected: bool) -> Option<usize> {
-    let mut neither = None;
-    for (i, o) in open.iter().enumerate().rev() {
-        let (mut shares, mut differs, mut common) = (false, false, false);
-        for (have, new) in o.values.iter().zip(values) {
-            if have.is_empty() || new.is_empty() {
-                continue;
-            }
-            common = true;
-            if new.iter().any(|v| have.contains(v)) {
-                shares = true;
-            } else {
-                differs = true;
-            }
+#[derive(PartialEq)]
+enum Relation {
+    /// They share a value of some field both have, and differ on none.
+    Consistent,
+    /// Some field both have, with no value in common.
+    Contradicts,
+    /// No field both have.
+    Unrelated,
+}
+
+fn relation(o: &Open, values: &[&[String]]) -> Relation {
+    let (mut shares, mut differs) = (false, false);
+    for (have, new) in o.keys.iter().zip(values) {
+        if have.is_empty() || new.is_empty() {
+            continue;
         }
-        if values.is_empty() || (shares && !differs) {
-            return Some(i);
-        }
-        if !common && neither.is_none() {
-            neither = Some(i);
+        if new.iter().any(|v| have.contains(v)) {
+            shares = true;
+        } else {
+            differs = true;
         }
     }
-    if connected {
-        None
-    } else {
-        neither
+    match (shares, differs) {
+        (_, true) => Relation::Contradicts,
+        (true, false) => Relation::Consistent,
+        (false, false) => Relation::Unrelated,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::columns::testutil::{col, run, t};
+    use super::*;
+    use crate::commands::columns::testutil::{cmds, col, run, t};
+    use crate::spl::ast::Command;
+
+    /// The first way `transaction` was written, kept as the reference: the
+    /// whole table in memory, each row tried against every open
+    /// transaction, none closed before a row picks it.
+    fn reference(table: &mut Table, cmd: &Transaction) {
+        struct Open {
+            opened: usize,
+            rows: Vec<usize>,
+            first: f64,
+            last: f64,
+            values: Vec<Vec<String>>,
+        }
+        let time_col = table.column_index("_time");
+        let key_cols: Vec<Option<usize>> =
+            cmd.fields.iter().map(|f| table.column_index(f)).collect();
+        let time = |r: usize| row_time(&table.rows[r], time_col);
+        let mut ev = Evaluator::new();
+        let mut test =
+            |e: &Option<Expr>, r: usize| e.as_ref().map(|e| ev.eval_bool(e, table, r).unwrap());
+        let mut order: Vec<usize> = (0..table.rows.len()).collect();
+        order.sort_by(|&a, &b| time(a).partial_cmp(&time(b)).unwrap());
+        let mut open: Vec<Open> = Vec::new();
+        let mut txns: Vec<(usize, Vec<usize>, bool)> = Vec::new();
+        let close =
+            |t: Open,
+             txns: &mut Vec<_>,
+             test: &mut dyn FnMut(&Option<Expr>, usize) -> Option<bool>| {
+                let starts = test(&cmd.startswith, t.rows[0]).unwrap_or(true);
+                let ends = test(&cmd.endswith, *t.rows.last().unwrap()).unwrap_or(true);
+                txns.push((t.opened, t.rows, starts && ends));
+            };
+        for (step, &r) in order.iter().enumerate() {
+            let values: Vec<&[String]> = key_cols
+                .iter()
+                .map(|c| {
+                    c.and_then(|i| table.rows[r].get(i))
+                        .map_or(&[][..], |v| &v.0)
+                })
+                .collect();
+            if !key_cols.is_empty() && values.iter().all(|v| v.is_empty()) {
+                continue;
+            }
+            let t = time(r);
+            let mut neither = None;
+            let mut joined = None;
+            for (i, o) in open.iter().enumerate().rev() {
+                let (mut shares, mut differs, mut common) = (false, false, false);
+                for (have, new) in o.values.iter().zip(&values) {
+                    if have.is_empty() || new.is_empty() {
+                        continue;
+                    }
+                    common = true;
+                    match new.iter().any(|v| have.contains(v)) {
+                        true => shares = true,
+                        false => differs = true,
+                    }
+                }
+                if values.is_empty() || (shares && !differs) {
+                    joined = Some(i);
+                    break;
+                }
+                if !common && neither.is_none() {
+                    neither = Some(i);
+                }
+            }
+            let joined = joined.or(if cmd.connected { None } else { neither });
+            let new = |step| Open {
+                opened: step,
+                rows: Vec::new(),
+                first: t,
+                last: t,
+                values: vec![Vec::new(); key_cols.len()],
+            };
+            let mut target = match joined {
+                Some(i) => {
+                    let o = &open[i];
+                    let ends = cmd.maxpause.is_some_and(|p| t - o.last > p as f64)
+                        || cmd.maxspan.is_some_and(|s| t - o.first > s as f64)
+                        || cmd.maxevents.is_some_and(|m| o.rows.len() >= m)
+                        || test(&cmd.startswith, r) == Some(true);
+                    let o = open.remove(i);
+                    if ends {
+                        close(o, &mut txns, &mut test);
+                        new(step)
+                    } else {
+                        o
+                    }
+                }
+                None => new(step),
+            };
+            target.rows.push(r);
+            target.last = t;
+            for (have, new) in target.values.iter_mut().zip(&values) {
+                for v in new.iter() {
+                    if !have.contains(v) {
+                        have.push(v.clone());
+                    }
+                }
+            }
+            if test(&cmd.endswith, r) == Some(true) {
+                close(target, &mut txns, &mut test);
+            } else {
+                open.push(target);
+            }
+        }
+        for o in open {
+            close(o, &mut txns, &mut test);
+        }
+        txns.sort_by_key(|(opened, _, _)| *opened);
+        if !cmd.keep_evicted {
+            txns.retain(|(_, _, closed)| *closed);
+        }
+        txns.sort_by(|a, b| time(b.1[0]).partial_cmp(&time(a.1[0])).unwrap());
+        let mut columns = table.columns.clone();
+        for extra in ["duration", "eventcount"] {
+            if !columns.iter().any(|c| c == extra) {
+                columns.push(extra.to_string());
+            }
+        }
+        if cmd.keep_evicted && !columns.iter().any(|c| c == "closed_txn") {
+            columns.push("closed_txn".into());
+        }
+        let col = |name: &str| columns.iter().position(|c| c == name).unwrap();
+        let mut out = Vec::new();
+        for (_, rows, closed) in &txns {
+            let mut row = vec![Cell::null(); columns.len()];
+            for (c, slot) in row.iter_mut().enumerate().take(table.columns.len()) {
+                let mut vals: Vec<String> = Vec::new();
+                for &r in rows {
+                    vals.extend(table.rows[r][c].0.iter().cloned());
+                }
+                if Some(c) == time_col {
+                    *slot = Cell::one(format_num(time(rows[0])));
+                    continue;
+                }
+                if !cmd.mvlist {
+                    vals.sort();
+                    vals.dedup();
+                }
+                *slot = Cell(vals);
+            }
+            let (first, last) = (time(rows[0]), time(*rows.last().unwrap()));
+            row[col("duration")] = Cell::one(format_num(last - first));
+            row[col("eventcount")] = Cell::one(rows.len().to_string());
+            if cmd.keep_evicted {
+                row[col("closed_txn")] = Cell::one(if *closed { "1" } else { "0" });
+            }
+            out.push(row);
+        }
+        *table = Table { columns, rows: out };
+    }
+
+    /// Rows of a pseudo-random walk: times that repeat and jump, hosts and
+    /// cookies that are missing or multivalued now and then.
+    fn walk(seed: u64, n: usize) -> Table {
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let mut rows = Vec::new();
+        for i in 0..n {
+            let time = match next(10) {
+                0 => Cell::null(),
+                1 => Cell::one("soon"),
+                _ => Cell::one((next(300) * 7 + next(3) * 2000).to_string()),
+            };
+            let mut pick = |name: &str, k: u64| match next(8) {
+                0 | 2 => Cell::null(),
+                1 => Cell(vec![
+                    format!("{name}{}", next(k)),
+                    format!("{name}{}", next(k)),
+                ]),
+                _ => Cell::one(format!("{name}{}", next(k))),
+            };
+            let host = pick("h", 4);
+            let cookie = pick("c", 6);
+            let process = Cell::one(["net.exe", "arp.exe", "ipconfig.exe", "x"][next(4) as usize]);
+            rows.push(vec![
+                time,
+                host,
+                cookie,
+                process,
+                Cell::one(format!("r{i}")),
+            ]);
+        }
+        Table {
+            columns: ["_time", "host", "cookie", "process", "n"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+        }
+    }
+
+    /// On random rows, with every kind of option, in memory and with every
+    /// row spilled to disk, fed whole and in small chunks: the rows of the
+    /// reference, in its order.
+    #[test]
+    fn streamed_transactions_are_the_reference_ones() {
+        let options = [
+            "host",
+            "host cookie",
+            "host cookie connected=false",
+            "host cookie maxpause=100",
+            "host cookie connected=false maxpause=100",
+            "cookie maxpause=60 connected=false",
+            "host maxspan=300 mvlist=true",
+            "host cookie maxevents=3",
+            "maxpause=50",
+            "host startswith=eval(process=\"net.exe\") keepevicted=true",
+            "host cookie endswith=eval(process=\"ipconfig.exe\") maxpause=200",
+            "cookie endswith=eval(process=\"arp.exe\") startswith=eval(process=\"net.exe\")",
+        ];
+        let mut made = 0;
+        for seed in 0..6 {
+            let rows = walk(seed, 300);
+            for text in options {
+                let cmd = match cmds(&format!("| transaction {text}")).remove(0) {
+                    Command::Transaction(t) => t,
+                    c => panic!("{c:?}"),
+                };
+                let mut want = rows.clone();
+                reference(&mut want, &cmd);
+                assert!(!want.rows.is_empty(), "{text}: seed {seed}");
+                made += want.rows.len();
+                for (budget, chunk) in [(SORT_MEMORY, 300), (0, 7), (2000, 50)] {
+                    let mut s = TransactionStream::new(&cmd, budget);
+                    for part in rows.rows.chunks(chunk) {
+                        s.add(Table {
+                            columns: rows.columns.clone(),
+                            rows: part.to_vec(),
+                        })
+                        .unwrap();
+                    }
+                    let mut out = s.finish().unwrap();
+                    assert_eq!(out.columns(), want.columns.as_slice());
+                    let (mut got, mut buf) = (Vec::new(), Vec::new());
+                    while out.next_chunk(&mut buf).unwrap() {
+                        got.append(&mut buf);
+                    }
+                    assert_eq!(got, want.rows, "{text}: seed {seed}, budget {budget}");
+                }
+            }
+        }
+        // Transactions of every size, not one of everything.
+        assert!(made > 6 * options.len() * 20, "{made}");
+    }
 
     fn events() -> crate::table::Table {
         t(
