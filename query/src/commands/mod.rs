@@ -5,6 +5,7 @@
 
 pub mod columns;
 pub mod convert;
+pub mod distinct;
 pub mod join;
 pub mod lookup;
 pub mod reshape;

@@ -31,9 +31,10 @@
 //! `maxpause`, those that can no longer be joined are closed as time
 //! passes them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 
+use super::distinct::Distinct;
 use super::sort::{ordered_number, SortStream, SortedRows, SORT_MEMORY};
 use crate::eval::Evaluator;
 use crate::num::{format_num, parse_num};
@@ -176,49 +177,27 @@ struct Open {
     ends: bool,
 }
 
-/// A column's values in a transaction: distinct and sorted (in a vector
-/// while they are few: most transactions hold one or two values of a
-/// column, and a set's node is ten times their size), or all in order
-/// (`mvlist=true`).
+/// A column's values in a transaction: distinct and sorted, or all in
+/// order (`mvlist=true`).
 enum Values {
-    Few(Vec<String>),
-    Many(BTreeSet<String>),
+    Distinct(Distinct),
     All(Vec<String>),
 }
-
-/// Distinct values past which [`Values::Few`] becomes a set.
-const FEW: usize = 32;
 
 impl Values {
     fn add(&mut self, values: &[String]) {
         match self {
-            Values::Few(few) => {
-                // Most hold one value: no room for four.
-                few.reserve_exact(values.len());
-                for v in values {
-                    if let Err(at) = few.binary_search(v) {
-                        few.insert(at, v.clone());
-                    }
-                }
-                if few.len() > FEW {
-                    *self = Values::Many(std::mem::take(few).into_iter().collect());
-                }
-            }
-            Values::Many(set) => {
-                for v in values {
-                    if !set.contains(v) {
-                        set.insert(v.clone());
-                    }
-                }
-            }
+            Values::Distinct(set) => values.iter().for_each(|v| {
+                set.insert(v);
+            }),
             Values::All(list) => list.extend(values.iter().cloned()),
         }
     }
 
     fn into_cell(self) -> Cell {
         match self {
-            Values::Few(list) | Values::All(list) => Cell(list),
-            Values::Many(set) => Cell(set.into_iter().collect()),
+            Values::Distinct(set) => Cell(set.into_vec()),
+            Values::All(list) => Cell(list),
         }
     }
 }
@@ -341,7 +320,7 @@ impl<'c> Transactions<'c> {
         let cells = (0..self.columns.len())
             .map(|_| match self.cmd.mvlist {
                 true => Values::All(Vec::new()),
-                false => Values::Few(Vec::new()),
+                false => Values::Distinct(Distinct::new()),
             })
             .collect();
         let o = Open {

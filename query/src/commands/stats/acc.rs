@@ -10,7 +10,9 @@
 //! ([`ExactSum`]): a running float sum depends on where it was cut.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
+
+use crate::commands::distinct::Distinct;
 use std::io::{self, Read, Write};
 
 use super::{value_cmp, LIST_LIMIT};
@@ -28,7 +30,7 @@ pub(super) enum Acc {
     /// `count(f)`: values (a multivalue counts each).
     Count(usize),
     /// `dc`, `values`: the distinct values (byte order).
-    Distinct(BTreeSet<String>),
+    Distinct(Distinct),
     /// `list`: the first [`LIST_LIMIT`] values.
     List(Vec<String>),
     /// `min`, `max`, `first`, `last`: the value kept so far.
@@ -52,7 +54,7 @@ impl Acc {
         match func {
             StatsFunc::Count if field.is_none() => Acc::Rows(0),
             StatsFunc::Count => Acc::Count(0),
-            StatsFunc::Dc | StatsFunc::Values => Acc::Distinct(BTreeSet::new()),
+            StatsFunc::Dc | StatsFunc::Values => Acc::Distinct(Distinct::new()),
             StatsFunc::List => Acc::List(Vec::new()),
             StatsFunc::Min | StatsFunc::Max | StatsFunc::First | StatsFunc::Last => Acc::One(None),
             StatsFunc::Sum | StatsFunc::Avg => Acc::Sum(ExactSum::default(), 0),
@@ -75,9 +77,8 @@ impl Acc {
             Acc::Count(n) => *n += vals.len(),
             Acc::Distinct(set) => {
                 for v in vals {
-                    if !set.contains(v) {
+                    if set.insert(v) {
                         grew += v.len() + STRING_BYTES;
-                        set.insert(v.clone());
                     }
                 }
             }
