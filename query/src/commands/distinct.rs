@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 /// Distinct values past which the vector becomes a tree.
 const FEW: usize = 32;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Distinct {
     Few(Vec<String>),
     Many(BTreeSet<String>),
@@ -98,6 +98,13 @@ impl Distinct {
     }
 }
 
+/// Equal when they hold the same values, vector or tree.
+impl PartialEq for Distinct {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
 impl FromIterator<String> for Distinct {
     fn from_iter<I: IntoIterator<Item = String>>(values: I) -> Self {
         let mut d = Distinct::new();
@@ -136,6 +143,8 @@ mod tests {
                 want.extend(other.into_vec());
                 assert_eq!(merged.into_vec(), want.into_iter().collect::<Vec<_>>());
             }
+            let tree = Distinct::Many(set.clone());
+            assert_eq!(d, tree, "a vector and a tree of the same values are equal");
             assert_eq!(d.into_vec(), set.into_iter().collect::<Vec<_>>());
         }
     }

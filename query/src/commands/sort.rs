@@ -84,9 +84,10 @@ pub fn sort(table: &mut Table, keys: &[SortKey]) {
     table.rows = keyed.into_iter().map(|(_, row)| row).collect();
 }
 
-/// An unlimited `sort` fed a chunk of rows at a time: rows past its
-/// memory are sorted and written to disk as a run, and the runs merged as
-/// the result is read, so memory follows the budget, not the result.
+/// An unlimited `sort` fed a chunk of rows at a time (or rows with keys
+/// their caller wrote, as `transaction` gives them): rows past its memory
+/// are sorted and written to disk as a run, and the runs merged as the
+/// result is read, so memory follows the budget, not the result.
 pub struct SortStream<'k> {
     keys: &'k [SortKey],
     /// Rows so far with their keys (each key ends with the row's number,
@@ -101,7 +102,8 @@ pub struct SortStream<'k> {
 
 impl<'k> SortStream<'k> {
     /// A stream whose rows take about `budget` bytes before they spill
-    /// (0: every chunk goes to disk; the answer is the same).
+    /// (0: every chunk, or every row pushed, goes to disk as a run; the
+    /// answer is the same).
     pub fn new(keys: &'k [SortKey], budget: usize) -> Self {
         SortStream {
             keys,

@@ -27,11 +27,16 @@
 //! transaction keeps only what its row will show (the values of each
 //! field, its times and count, whether its first row started it), and the
 //! transactions are put newest first by a second such sort. Open ones are
-//! found through their fields' values, not by trying each; with
+//! found through their fields' values (of the row's fields, the one whose
+//! values name the fewest open transactions), not by trying each. With
 //! `maxpause`, those that can no longer be joined are closed as time
-//! passes them.
+//! passes them, except with `connected=false` over several fields, where
+//! closing one early could let a row join another that it shares no field
+//! with.
+//! Without `maxpause` every transaction stays open to the end, as a
+//! `stats` holds its groups.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 
 use super::distinct::Distinct;
@@ -142,8 +147,10 @@ struct Transactions<'c> {
     /// The open transactions by when a row last joined them (their stamp),
     /// oldest first.
     recency: BTreeMap<u64, usize>,
-    /// Per field: the open transactions that hold each value.
-    holders: Vec<HashMap<String, Vec<usize>>>,
+    /// Per field: the open transactions that hold each value, and those
+    /// that hold none.
+    holders: Vec<HashMap<String, Slots>>,
+    lacking: Vec<Slots>,
     stamps: u64,
     /// The rows seen, in time order (a transaction's `opened`).
     steps: u64,
@@ -228,7 +235,8 @@ impl<'c> Transactions<'c> {
             open: Vec::new(),
             free: Vec::new(),
             recency: BTreeMap::new(),
-            holders: vec![HashMap::new(); cmd.fields.len()],
+            holders: (0..cmd.fields.len()).map(|_| HashMap::new()).collect(),
+            lacking: (0..cmd.fields.len()).map(|_| Slots::default()).collect(),
             stamps: 0,
             steps: 0,
             // A transaction past `maxpause` ends when a row picks it, and
@@ -334,7 +342,7 @@ impl<'c> Transactions<'c> {
             starts,
             ends: true,
         };
-        Ok(match self.free.pop() {
+        let slot = match self.free.pop() {
             Some(slot) => {
                 self.open[slot] = Some(o);
                 slot
@@ -343,7 +351,9 @@ impl<'c> Transactions<'c> {
                 self.open.push(Some(o));
                 self.open.len() - 1
             }
-        })
+        };
+        self.lacking.iter_mut().for_each(|l| l.insert(slot));
+        Ok(slot)
     }
 
     /// Add a row to the transaction in `slot`: it is now the last joined.
@@ -368,11 +378,12 @@ impl<'c> Transactions<'c> {
         for (f, new) in values.iter().enumerate() {
             for v in new.iter() {
                 if !o.keys[f].contains(v) {
+                    if o.keys[f].is_empty() {
+                        self.lacking[f].remove(slot);
+                    }
                     o.keys[f].reserve_exact(1);
                     o.keys[f].push(v.clone());
-                    let holders = self.holders[f].entry(v.clone()).or_default();
-                    holders.reserve_exact(1);
-                    holders.push(slot);
+                    self.holders[f].entry(v.clone()).or_default().insert(slot);
                 }
             }
         }
@@ -392,27 +403,40 @@ impl<'c> Transactions<'c> {
         if values.is_empty() {
             return self.recency.values().next_back().copied();
         }
-        let mut best: Option<(u64, usize)> = None;
-        for (f, new) in values.iter().enumerate() {
-            for v in new.iter() {
-                for &slot in self.holders[f].get(v).into_iter().flatten() {
-                    let o = self.open[slot].as_ref().expect("an open slot");
-                    if best.is_some_and(|(stamp, _)| stamp >= o.stamp) {
-                        continue;
-                    }
-                    if relation(o, values) == Relation::Consistent {
-                        best = Some((o.stamp, slot));
-                    }
-                }
+        // A consistent transaction holds one of the row's values of each
+        // field both have, or lacks the field: of the row's fields, the
+        // one that names the fewest such transactions is searched.
+        let named = |f: usize| {
+            let holding = values[f].iter().filter_map(|v| self.holders[f].get(v));
+            (
+                holding.map(Slots::len).sum::<usize>() + self.lacking[f].len(),
+                f,
+            )
+        };
+        let present = || (0..values.len()).filter(|&f| !values[f].is_empty());
+        let (_, f) = present().map(named).min()?;
+        // The last joined of the slots given that stand in `wanted` to the row.
+        let consider = |best: &mut Option<(u64, usize)>, slot: usize, wanted: &Relation| {
+            let o = self.open[slot].as_ref().expect("an open slot");
+            if best.is_none_or(|(stamp, _)| o.stamp > stamp) && relation(o, values) == *wanted {
+                *best = Some((o.stamp, slot));
+            }
+        };
+        let mut best = None;
+        let wanted = Relation::Consistent;
+        for v in values[f] {
+            if let Some(slots) = self.holders[f].get(v) {
+                slots.each(|slot| consider(&mut best, slot, &wanted));
             }
         }
+        self.lacking[f].each(|slot| consider(&mut best, slot, &wanted));
         if best.is_some() || self.cmd.connected {
             return best.map(|(_, slot)| slot);
         }
-        self.recency.values().rev().copied().find(|&slot| {
-            let o = self.open[slot].as_ref().expect("an open slot");
-            relation(o, values) == Relation::Unrelated
-        })
+        // One that shares no field lacks every field the row has.
+        let (_, g) = present().map(|g| (self.lacking[g].len(), g)).min()?;
+        self.lacking[g].each(|slot| consider(&mut best, slot, &Relation::Unrelated));
+        best.map(|(_, slot)| slot)
     }
 
     /// Close the transactions that no row from time `t` on can join.
@@ -434,10 +458,13 @@ impl<'c> Transactions<'c> {
         self.free.push(slot);
         self.recency.remove(&o.stamp);
         for (f, values) in o.keys.iter().enumerate() {
+            if values.is_empty() {
+                self.lacking[f].remove(slot);
+            }
             for v in values {
                 if let Some(slots) = self.holders[f].get_mut(v) {
-                    slots.retain(|&s| s != slot);
-                    if slots.is_empty() {
+                    slots.remove(slot);
+                    if slots.len() == 0 {
                         self.holders[f].remove(v);
                     }
                 }
@@ -472,6 +499,64 @@ impl<'c> Transactions<'c> {
             self.close(slot)?;
         }
         Ok(self.out.finish()?)
+    }
+}
+
+/// Open transactions (their slots): a vector while they are few (most
+/// values are held by one), a hash set past that, so that a value many
+/// hold (`dest`) is left in constant time.
+enum Slots {
+    Few(Vec<usize>),
+    Many(HashSet<usize>),
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots::Few(Vec::new())
+    }
+}
+
+impl Slots {
+    fn insert(&mut self, slot: usize) {
+        match self {
+            Slots::Few(few) => {
+                few.reserve_exact(1);
+                few.push(slot);
+                if few.len() > 16 {
+                    *self = Slots::Many(few.drain(..).collect());
+                }
+            }
+            Slots::Many(set) => {
+                set.insert(slot);
+            }
+        }
+    }
+
+    fn remove(&mut self, slot: usize) {
+        match self {
+            Slots::Few(few) => {
+                if let Some(i) = few.iter().position(|&s| s == slot) {
+                    few.swap_remove(i);
+                }
+            }
+            Slots::Many(set) => {
+                set.remove(&slot);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Slots::Few(few) => few.len(),
+            Slots::Many(set) => set.len(),
+        }
+    }
+
+    fn each(&self, mut f: impl FnMut(usize)) {
+        match self {
+            Slots::Few(few) => few.iter().for_each(|&s| f(s)),
+            Slots::Many(set) => set.iter().for_each(|&s| f(s)),
+        }
     }
 }
 
@@ -661,9 +746,13 @@ mod tests {
         *table = Table { columns, rows: out };
     }
 
-    /// Rows of a pseudo-random walk: times that repeat and jump, hosts and
-    /// cookies that are missing or multivalued now and then.
-    fn walk(seed: u64, n: usize) -> Table {
+    /// Rows of a pseudo-random walk: times that repeat and jump (by
+    /// sevens, so that a gap can equal a `maxpause` or `maxspan` of sevens
+    /// exactly; negative, `-0`, missing or not a number now and then),
+    /// hosts, cookies and users missing or multivalued now and then. The
+    /// second shape has `_time` elsewhere, a `duration` column already and
+    /// a third field.
+    fn walk(seed: u64, n: usize, second_shape: bool) -> Table {
         let mut x = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
@@ -675,10 +764,12 @@ mod tests {
         };
         let mut rows = Vec::new();
         for i in 0..n {
-            let time = match next(10) {
-                0 => Cell::null(),
-                1 => Cell::one("soon"),
-                _ => Cell::one((next(300) * 7 + next(3) * 2000).to_string()),
+            let time = match next(20) {
+                0 | 1 => Cell::null(),
+                2 => Cell::one("soon"),
+                3 => Cell::one("-0"),
+                4 => Cell::one(format!("-{}", next(3) * 7)),
+                _ => Cell::one((next(300) * 7 + next(3) * 2002).to_string()),
             };
             let mut pick = |name: &str, k: u64| match next(8) {
                 0 | 2 => Cell::null(),
@@ -690,19 +781,22 @@ mod tests {
             };
             let host = pick("h", 4);
             let cookie = pick("c", 6);
+            let user = pick("u", 3);
             let process = Cell::one(["net.exe", "arp.exe", "ipconfig.exe", "x"][next(4) as usize]);
-            rows.push(vec![
-                time,
-                host,
-                cookie,
-                process,
-                Cell::one(format!("r{i}")),
-            ]);
+            let n = Cell::one(format!("r{i}"));
+            rows.push(match second_shape {
+                false => vec![time, host, cookie, process, n],
+                true => vec![n, Cell::one("d"), host, time, cookie, user, process],
+            });
         }
+        let columns: &[&str] = match second_shape {
+            false => &["_time", "host", "cookie", "process", "n"],
+            true => &[
+                "n", "duration", "host", "_time", "cookie", "user", "process",
+            ],
+        };
         Table {
-            columns: ["_time", "host", "cookie", "process", "n"]
-                .map(String::from)
-                .to_vec(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
             rows,
         }
     }
@@ -716,19 +810,25 @@ mod tests {
             "host",
             "host cookie",
             "host cookie connected=false",
-            "host cookie maxpause=100",
-            "host cookie connected=false maxpause=100",
-            "cookie maxpause=60 connected=false",
-            "host maxspan=300 mvlist=true",
+            "host cookie maxpause=70",
+            "host cookie connected=false maxpause=70",
+            "cookie maxpause=63 connected=false",
+            "host maxspan=140 mvlist=true",
+            "host cookie mvlist=true maxpause=70",
             "host cookie maxevents=3",
-            "maxpause=50",
+            "maxpause=49",
             "host startswith=eval(process=\"net.exe\") keepevicted=true",
-            "host cookie endswith=eval(process=\"ipconfig.exe\") maxpause=200",
+            "host startswith=eval(process=\"net.exe\") keepevicted=true maxpause=70",
+            "host cookie endswith=eval(process=\"ipconfig.exe\") maxpause=210",
             "cookie endswith=eval(process=\"arp.exe\") startswith=eval(process=\"net.exe\")",
+            "host cookie user",
+            "host cookie user maxpause=70",
+            "host cookie user connected=false",
+            "host cookie user connected=false maxspan=140",
         ];
         let mut made = 0;
-        for seed in 0..6 {
-            let rows = walk(seed, 300);
+        for (seed, second_shape) in (0..6).flat_map(|s| [(s, false), (s, true)]) {
+            let rows = walk(seed, 300, second_shape);
             for text in options {
                 let cmd = match cmds(&format!("| transaction {text}")).remove(0) {
                     Command::Transaction(t) => t,
@@ -736,7 +836,10 @@ mod tests {
                 };
                 let mut want = rows.clone();
                 reference(&mut want, &cmd);
-                assert!(!want.rows.is_empty(), "{text}: seed {seed}");
+                assert!(
+                    !want.rows.is_empty(),
+                    "{text}: seed {seed}, second shape {second_shape}"
+                );
                 made += want.rows.len();
                 for (budget, chunk) in [(SORT_MEMORY, 300), (0, 7), (2000, 50)] {
                     let mut s = TransactionStream::new(&cmd, budget);
@@ -753,12 +856,15 @@ mod tests {
                     while out.next_chunk(&mut buf).unwrap() {
                         got.append(&mut buf);
                     }
-                    assert_eq!(got, want.rows, "{text}: seed {seed}, budget {budget}");
+                    assert_eq!(
+                        got, want.rows,
+                        "{text}: seed {seed}, second shape {second_shape}, budget {budget}"
+                    );
                 }
             }
         }
         // Transactions of every size, not one of everything.
-        assert!(made > 6 * options.len() * 20, "{made}");
+        assert!(made > 12 * options.len() * 20, "{made}");
     }
 
     fn events() -> crate::table::Table {
