@@ -154,8 +154,8 @@ struct Transactions<'c> {
     stamps: u64,
     /// The rows seen, in time order (a transaction's `opened`).
     steps: u64,
-    /// Stale transactions may be closed as time passes them (see
-    /// [`Transactions::close_stale`]).
+    /// Whether stale transactions are closed as time passes them (when
+    /// not: in [`Transactions::new`]).
     close_stale: bool,
     ev: Evaluator,
     /// The closed transactions' rows, to be put newest first.

@@ -11,11 +11,10 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-
-use crate::commands::distinct::Distinct;
 use std::io::{self, Read, Write};
 
 use super::{value_cmp, LIST_LIMIT};
+use crate::commands::distinct::Distinct;
 use crate::encode::{get_f64, get_str, get_u64, put_f64, put_str, put_u64};
 use crate::exact_sum::ExactSum;
 use crate::memory::STRING_BYTES;
