@@ -248,6 +248,18 @@ impl SortedRows {
         }
         Ok(!buf.is_empty())
     }
+
+    /// Every row left, as a table (for a result small enough to hold).
+    pub fn into_table(mut self) -> io::Result<Table> {
+        let (mut rows, mut buf) = (Vec::new(), Vec::new());
+        while self.next_chunk(&mut buf)? {
+            rows.append(&mut buf);
+        }
+        Ok(Table {
+            columns: self.columns,
+            rows,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -332,13 +344,12 @@ mod tests {
                     })
                     .unwrap();
                 }
-                let mut out = s.finish().unwrap();
-                assert_eq!(out.columns(), tb.columns.as_slice());
-                let (mut got, mut buf) = (Vec::new(), Vec::new());
-                while out.next_chunk(&mut buf).unwrap() {
-                    got.append(&mut buf);
-                }
-                assert_eq!(got, whole.rows, "{text}, budget {budget}, chunks of {rows}");
+                let got = s.finish().unwrap().into_table().unwrap();
+                assert_eq!(got.columns, tb.columns);
+                assert_eq!(
+                    got.rows, whole.rows,
+                    "{text}, budget {budget}, chunks of {rows}"
+                );
             }
         }
     }

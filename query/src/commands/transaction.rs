@@ -65,12 +65,7 @@ impl From<io::Error> for TransactionError {
 pub fn apply(table: &mut Table, cmd: &Transaction) -> Result<(), TransactionError> {
     let mut stream = TransactionStream::new(cmd, SORT_MEMORY);
     stream.add(std::mem::take(table))?;
-    let mut rows = stream.finish()?;
-    table.columns = rows.columns().to_vec();
-    let mut buf = Vec::new();
-    while rows.next_chunk(&mut buf)? {
-        table.rows.append(&mut buf);
-    }
+    *table = stream.finish()?.into_table()?;
     Ok(())
 }
 
@@ -108,14 +103,13 @@ impl<'c> TransactionStream<'c> {
     }
 
     /// Every transaction's row, newest first.
-    pub fn finish(mut self) -> Result<SortedRows, TransactionError> {
-        self.by_time.set_columns(self.columns.clone());
+    pub fn finish(self) -> Result<SortedRows, TransactionError> {
         let mut rows = self.by_time.finish()?;
-        let mut txns = Transactions::new(self.cmd, self.columns, self.budget);
         let mut chunk = Table {
-            columns: rows.columns().to_vec(),
+            columns: self.columns.clone(),
             rows: Vec::new(),
         };
+        let mut txns = Transactions::new(self.cmd, self.columns, self.budget);
         while rows.next_chunk(&mut chunk.rows)? {
             for r in 0..chunk.rows.len() {
                 txns.row(&chunk, r)?;
@@ -291,22 +285,24 @@ impl<'c> Transactions<'c> {
             self.close_stale_at(t)?;
         }
         let cmd = self.cmd;
+        // Every row that gets here joins a transaction or begins one, and
+        // both read its `startswith`: read once.
+        let starts = self.test(&cmd.startswith, chunk, r)?;
         let slot = match self.pick(&values) {
             Some(slot) => {
                 let o = self.open[slot].as_ref().expect("an open slot");
-                let (first, last, count) = (o.first, o.last, o.count);
-                let ends = cmd.maxpause.is_some_and(|p| t - last > p as f64)
-                    || cmd.maxspan.is_some_and(|s| t - first > s as f64)
-                    || cmd.maxevents.is_some_and(|m| count >= m)
-                    || self.test(&cmd.startswith, chunk, r)? == Some(true);
+                let ends = cmd.maxpause.is_some_and(|p| t - o.last > p as f64)
+                    || cmd.maxspan.is_some_and(|s| t - o.first > s as f64)
+                    || cmd.maxevents.is_some_and(|m| o.count >= m)
+                    || starts == Some(true);
                 if ends {
                     self.close(slot)?;
-                    self.begin(step, t, chunk, r)?
+                    self.begin(step, t, starts)
                 } else {
                     slot
                 }
             }
-            None => self.begin(step, t, chunk, r)?,
+            None => self.begin(step, t, starts),
         };
         let ends = self.test(&cmd.endswith, chunk, r)?;
         self.join(slot, t, row, &values, ends);
@@ -316,15 +312,9 @@ impl<'c> Transactions<'c> {
         Ok(())
     }
 
-    /// Open a transaction whose first row is row `r` of `chunk`.
-    fn begin(
-        &mut self,
-        step: u64,
-        t: f64,
-        chunk: &Table,
-        r: usize,
-    ) -> Result<usize, TransactionError> {
-        let starts = self.test(&self.cmd.startswith, chunk, r)?.unwrap_or(true);
+    /// Open a transaction whose first row comes at `t` and gave `starts`
+    /// for `startswith`.
+    fn begin(&mut self, step: u64, t: f64, starts: Option<bool>) -> usize {
         let cells = (0..self.columns.len())
             .map(|_| match self.cmd.mvlist {
                 true => Values::All(Vec::new()),
@@ -339,7 +329,7 @@ impl<'c> Transactions<'c> {
             count: 0,
             keys: vec![Vec::new(); self.key_cols.len()],
             cells,
-            starts,
+            starts: starts.unwrap_or(true),
             ends: true,
         };
         let slot = match self.free.pop() {
@@ -353,7 +343,7 @@ impl<'c> Transactions<'c> {
             }
         };
         self.lacking.iter_mut().for_each(|l| l.insert(slot));
-        Ok(slot)
+        slot
     }
 
     /// Add a row to the transaction in `slot`: it is now the last joined.
@@ -850,14 +840,10 @@ mod tests {
                         })
                         .unwrap();
                     }
-                    let mut out = s.finish().unwrap();
-                    assert_eq!(out.columns(), want.columns.as_slice());
-                    let (mut got, mut buf) = (Vec::new(), Vec::new());
-                    while out.next_chunk(&mut buf).unwrap() {
-                        got.append(&mut buf);
-                    }
+                    let got = s.finish().unwrap().into_table().unwrap();
+                    assert_eq!(got.columns, want.columns);
                     assert_eq!(
-                        got, want.rows,
+                        got.rows, want.rows,
                         "{text}: seed {seed}, second shape {second_shape}, budget {budget}"
                     );
                 }
