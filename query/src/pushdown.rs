@@ -251,61 +251,138 @@ fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Comma
     }
 }
 
-/// `transforms` without its trailing `eval`s, `convert`s and `lookup`s
-/// that only set columns `filter` does not read: they cannot change what
-/// it sees, and dropping them lets a filter behind `| convert
-/// ctime(firstTime)` test the value directly instead of replaying the
-/// commands on every value.
-fn relevant(mut transforms: Vec<Command>, filter: &Command) -> Vec<Command> {
-    let Some(read) = reads(filter) else {
+/// `transforms` without the `eval`s, `convert`s and `lookup`s that only
+/// set columns whose values never reach what `filter` reads: they cannot
+/// change what it sees, and dropping them lets a filter behind `| convert
+/// ctime(firstTime) | rename Processes.* as *` test the value after the
+/// renames, worked out once, instead of replaying every command on every
+/// value.
+///
+/// The commands are walked from the filter back, with the columns whose
+/// values may reach it: a command kept adds what it reads, a rename adds
+/// the names it renames to them. Whatever cannot be followed (a glob
+/// `convert`, an unloaded lookup, a rename between different numbers of
+/// `*`) keeps every command before it.
+fn relevant(transforms: Vec<Command>, filter: &Command) -> Vec<Command> {
+    let Some(mut needed) = reads(filter) else {
         return transforms;
     };
-    while let Some(last) = transforms.last() {
-        let sets: Vec<&str> = match last {
-            Command::Eval(assigns) => assigns.iter().map(|(name, _)| name.as_str()).collect(),
-            Command::Convert { conversions, .. } => conversions
-                .iter()
-                .map(|c| c.alias.as_deref().unwrap_or(&c.field))
-                .collect(),
+    let mut keep = vec![true; transforms.len()];
+    for (i, cmd) in transforms.iter().enumerate().rev() {
+        let followed = match cmd {
+            Command::Eval(assigns) => {
+                let sets: Vec<&str> = assigns.iter().map(|(name, _)| name.as_str()).collect();
+                follow_setter(&mut needed, &mut keep[i], &sets, |needed| {
+                    assigns.iter().for_each(|(_, e)| expr_reads(e, needed));
+                    true
+                })
+            }
+            Command::Convert { conversions, .. } => {
+                let sets: Vec<&str> = (conversions.iter())
+                    .map(|c| c.alias.as_deref().unwrap_or(&c.field))
+                    .collect();
+                follow_setter(&mut needed, &mut keep[i], &sets, |needed| {
+                    needed.extend(conversions.iter().map(|c| c.field.clone()));
+                    !conversions.iter().any(|c| c.field.contains('*'))
+                })
+            }
             Command::Lookup(l) => match lookup_outputs(l) {
-                Some(outputs) => outputs,
-                None => break,
+                Some(outputs) => follow_setter(&mut needed, &mut keep[i], &outputs, |needed| {
+                    needed.extend(l.inputs.iter().map(|(_, event_field)| event_field.clone()));
+                    true
+                }),
+                None => false,
             },
-            _ => break,
+            Command::Rename(pairs) => pairs
+                .iter()
+                .rev()
+                .all(|(src, dst)| follow_rename(&mut needed, src, dst)),
+            Command::Table(_) | Command::Fields { .. } => true,
+            _ => false,
         };
-        // A glob (`convert ctime(*)`) may set any column.
-        if sets.iter().any(|s| s.contains('*') || read.contains(*s)) {
+        if !followed {
             break;
         }
-        transforms.pop();
     }
+    let mut keep = keep.into_iter();
     transforms
+        .into_iter()
+        .filter(|_| keep.next().unwrap_or(true))
+        .collect()
+}
+
+/// A command that sets the columns `sets`: dropped (`keep` cleared) when
+/// none may reach the filter, else kept and what it reads added by
+/// `reads` (false: it reads what cannot be followed). False when a set
+/// column is a glob, which may be any column.
+fn follow_setter(
+    needed: &mut BTreeSet<String>,
+    keep: &mut bool,
+    sets: &[&str],
+    reads: impl FnOnce(&mut BTreeSet<String>) -> bool,
+) -> bool {
+    if sets.iter().any(|s| s.contains('*')) {
+        return false;
+    }
+    if sets.iter().any(|s| needed.contains(*s)) {
+        return reads(needed);
+    }
+    *keep = false;
+    true
+}
+
+/// Back through `rename src as dst`: each needed column that `dst` names
+/// may hold what `src` named. False when that name cannot be told (`src`
+/// and `dst` with different numbers of `*`).
+fn follow_rename(needed: &mut BTreeSet<String>, src: &str, dst: &str) -> bool {
+    let stars = |p: &str| p.matches('*').count();
+    let mut sources = Vec::new();
+    for name in needed.iter() {
+        let Some(caps) = commands::columns::name_captures(dst, name) else {
+            continue;
+        };
+        if stars(src) != caps.len() {
+            return false;
+        }
+        let mut source = String::new();
+        for (k, piece) in src.split('*').enumerate() {
+            if k > 0 {
+                source.push_str(&caps[k - 1]);
+            }
+            source.push_str(piece);
+        }
+        sources.push(source);
+    }
+    needed.extend(sources);
+    true
+}
+
+/// The columns `e` reads, added to `out`.
+fn expr_reads(e: &Expr, out: &mut BTreeSet<String>) {
+    match e {
+        Expr::Field(name) => {
+            out.insert(name.clone());
+        }
+        Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Null => {}
+        Expr::Not(x) | Expr::Neg(x) => expr_reads(x, out),
+        Expr::Binary { lhs, rhs, .. } => {
+            expr_reads(lhs, out);
+            expr_reads(rhs, out);
+        }
+        Expr::Call { args, .. } => args.iter().for_each(|a| expr_reads(a, out)),
+        Expr::Like { expr, pattern } => {
+            expr_reads(expr, out);
+            expr_reads(pattern, out);
+        }
+        Expr::In { expr, list } => {
+            expr_reads(expr, out);
+            list.iter().for_each(|a| expr_reads(a, out));
+        }
+    }
 }
 
 /// The columns a filter reads (None: possibly all of them).
 fn reads(filter: &Command) -> Option<BTreeSet<String>> {
-    fn expr(e: &Expr, out: &mut BTreeSet<String>) {
-        match e {
-            Expr::Field(name) => {
-                out.insert(name.clone());
-            }
-            Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Null => {}
-            Expr::Not(x) | Expr::Neg(x) => expr(x, out),
-            Expr::Binary { lhs, rhs, .. } => {
-                expr(lhs, out);
-                expr(rhs, out);
-            }
-            Expr::Call { args, .. } => args.iter().for_each(|a| expr(a, out)),
-            Expr::Like { expr: x, pattern } => {
-                expr(x, out);
-                expr(pattern, out);
-            }
-            Expr::In { expr: x, list } => {
-                expr(x, out);
-                list.iter().for_each(|a| expr(a, out));
-            }
-        }
-    }
     fn search(e: &SearchExpr, out: &mut BTreeSet<String>) -> Option<()> {
         match e {
             SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().try_for_each(|x| search(x, out)),
@@ -322,7 +399,7 @@ fn reads(filter: &Command) -> Option<BTreeSet<String>> {
         Command::Regex { field: Some(f), .. } => {
             out.insert(f.clone());
         }
-        Command::Where(e) => expr(e, &mut out),
+        Command::Where(e) => expr_reads(e, &mut out),
         Command::Search(e) => search(e, &mut out)?,
         _ => return None,
     }
@@ -525,6 +602,34 @@ mod tests {
         let (kept_, all) = kept(
             "| tstats count from datamodel=Endpoint.Processes by Processes.process \
              | convert ctime(*) | search process=*enc*",
+        );
+        assert_eq!(kept_, all);
+    }
+
+    #[test]
+    fn commands_are_followed_back_through_renames() {
+        // ESCU's order: the times converted, then the names dropped.
+        let (kept_, all) = kept(
+            "| tstats min(_time) as firstTime from datamodel=Endpoint.Processes by Processes.process \
+             | convert ctime(firstTime) | rename Processes.* as * | regex process=\"x\"",
+        );
+        assert_eq!(kept_, vec![all[1].clone()]);
+        // What a kept command reads is followed too, and a rename with a
+        // suffix names its source (`x` for `x_r`).
+        let (kept_, all) = kept(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.process \
+             | eval x=len(Processes.process) | eval y=1 | rename * as *_r | where x_r > 5",
+        );
+        assert_eq!(kept_, vec![all[0].clone(), all[2].clone()]);
+        let (kept_, all) = kept(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.process \
+             | eval y=Processes.process | eval z=y | rename z as p | table p count | where len(p) > 5",
+        );
+        assert_eq!(kept_, all);
+        // A rename whose source cannot be told keeps all before it.
+        let (kept_, all) = kept(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.process \
+             | eval y=1 | rename Processes.* as p | regex p=\"a\"",
         );
         assert_eq!(kept_, all);
     }

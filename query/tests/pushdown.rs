@@ -158,6 +158,11 @@ fn filters_of_every_kind_give_the_same_table() {
         (base, "| rename Processes.* as * | sort - count | regex process=\"e\"", false),
         (base, "| rename Processes.* as * | convert ctime(firstTime) | where firstTime > \"2\"", false),
         (base, "| rename Processes.* as * | eval r=count*2 | where r > 5 AND match(process_name, \"e\")", true),
+        // Commands before the renames that set other columns are not
+        // replayed; one whose column a rename replaces is.
+        (base, "| convert ctime(firstTime) | rename Processes.* as * | regex process=\"(?i)powershell\"", true),
+        (base, "| convert ctime(lastTime) | eval x=1 | rename Processes.* as * | eval l=len(process) | where l > 60", true),
+        (base, "| eval process_name=count | rename Processes.* as * | search process_name=power*", true),
         // A lookup's outputs follow from its inputs (and from the column's
         // earlier value, which OUTPUTNEW or a row with no input keeps).
         (base, "| rename Processes.* as * | lookup attacker_tools attacker_tool_names AS process_name OUTPUT description | search description!=false", true),
