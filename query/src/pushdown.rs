@@ -240,7 +240,16 @@ fn reshuffle(cols: &[String], deps: &[Deps], cmd: &Command) -> Option<(Vec<Strin
 /// holding only the value of by-field `by`.
 fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Command) -> KeyFilter {
     let base = base.to_vec();
-    let transforms = Arc::new(relevant(transforms, &filter));
+    let relevant = relevant(transforms.clone(), &filter);
+    // A command that fails whatever the value (an unsupported function)
+    // must still fail the search, so none is dropped when one fails on a
+    // row holding only a marker.
+    let transforms =
+        match relevant.len() < transforms.len() && !run_on_marker(&base, by, &transforms) {
+            true => transforms,
+            false => relevant,
+        };
+    let transforms = Arc::new(transforms);
     let filter = Arc::new(filter);
     KeyFilter {
         by_index: by,
@@ -249,6 +258,19 @@ fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Comma
             Box::new(move |v: &str| check.keep(v))
         }),
     }
+}
+
+/// Whether `transforms` run without error on one row of nulls whose
+/// by-field `by` holds a marker.
+fn run_on_marker(base: &[String], by: usize, transforms: &[Command]) -> bool {
+    let mut t = Table {
+        columns: base.to_vec(),
+        rows: vec![vec![Cell::null(); base.len()]],
+    };
+    t.rows[0][by] = Cell::one(marker(by));
+    transforms
+        .iter()
+        .all(|c| commands::apply(&mut t, c).is_ok())
 }
 
 /// `transforms` without the `eval`s, `convert`s and `lookup`s that only

@@ -163,6 +163,9 @@ fn filters_of_every_kind_give_the_same_table() {
         (base, "| convert ctime(firstTime) | rename Processes.* as * | regex process=\"(?i)powershell\"", true),
         (base, "| convert ctime(lastTime) | eval x=1 | rename Processes.* as * | eval l=len(process) | where l > 60", true),
         (base, "| eval process_name=count | rename Processes.* as * | search process_name=power*", true),
+        // A command that fails on every value still fails the search when
+        // the filter keeps no value.
+        (base, "| eval x=(\"abc\" AND true) | rename Processes.* as * | regex process=\"^no such value$\"", true),
         // A lookup's outputs follow from its inputs (and from the column's
         // earlier value, which OUTPUTNEW or a row with no input keeps).
         (base, "| rename Processes.* as * | lookup attacker_tools attacker_tool_names AS process_name OUTPUT description | search description!=false", true),
