@@ -1443,9 +1443,10 @@ impl GroupBy {
     /// Write aggregate `a` into `cell`, reusing its text.
     fn agg_cell(&self, func: AggFunc, a: Option<AggValue>, cell: &mut Cell) {
         match a {
-            Some(AggValue::Count(n)) => set_text(cell, format_args!("{n}")),
+            Some(AggValue::Count(n)) => set_int(cell, false, n),
             Some(AggValue::Time(Some(t))) => {
-                set_text(cell, format_args!("{}", t.div_euclid(MICROS)))
+                let seconds = t.div_euclid(MICROS);
+                set_int(cell, seconds < 0, seconds.unsigned_abs())
             }
             Some(AggValue::Extreme(Some((_, s)))) => set_str(cell, &s),
             Some(AggValue::Set(s)) => match func {
@@ -1491,6 +1492,29 @@ fn set_text(cell: &mut Cell, text: std::fmt::Arguments<'_>) {
     let s = &mut cell.0[0];
     s.clear();
     let _ = s.write_fmt(text);
+}
+
+/// Make `cell` the integer `magnitude` (negated when `negative`) in
+/// decimal, written digit by digit: the formatting machinery took a tenth
+/// of the thread that makes a wide group-by's rows, a count and two times
+/// in each.
+fn set_int(cell: &mut Cell, negative: bool, magnitude: u64) {
+    let mut digits = [0u8; 21];
+    let mut at = digits.len();
+    let mut rest = magnitude;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if negative {
+        at -= 1;
+        digits[at] = b'-';
+    }
+    set_str(cell, std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// Make `cell` the single value `text`: a plain copy into its string (the
@@ -1651,7 +1675,36 @@ impl Rows<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{distinct_ids, Groups, NULL, NULL_ID};
+    use super::{distinct_ids, set_int, Groups, NULL, NULL_ID};
+    use crate::table::Cell;
+
+    /// Integers are written as `Display` writes them, into a cell that
+    /// held anything before.
+    #[test]
+    fn integers_are_written_as_display_writes_them() {
+        let mut cell = Cell(vec![
+            "a much longer value than any number".into(),
+            "x".into(),
+        ]);
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            1_000_000,
+            -1,
+            -10,
+            -1_700_000_000,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            set_int(&mut cell, n < 0, n.unsigned_abs());
+            assert_eq!(cell.0, vec![n.to_string()]);
+        }
+        set_int(&mut cell, false, u64::MAX);
+        assert_eq!(cell.0, vec![u64::MAX.to_string()]);
+    }
 
     /// Groups sort by their values field by field, whether their ranks
     /// pack into a u128 (few fields) or not (70 fields of 3 values: 140
