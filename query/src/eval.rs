@@ -995,7 +995,15 @@ mod tests {
 
     #[test]
     fn bad_regex_is_an_error() {
-        let e = parse_eval_expr("match(a, \"(\")").unwrap();
+        // Written in the search: found when it is read.
+        let e = parse_eval_expr("match(a, \"(\")").unwrap_err();
+        assert!(
+            e.message.contains("invalid regular expression"),
+            "{}",
+            e.message
+        );
+        // Computed: found when it runs.
+        let e = parse_eval_expr("match(a, a.\"(\")").unwrap();
         assert!(Evaluator::new().eval(&e, &table(), 0).is_err());
     }
 }

@@ -334,6 +334,19 @@ fn eval_args(c: &mut Cursor) -> Result<Vec<Expr>> {
     Ok(args)
 }
 
+/// `pattern` if it compiles (as it will run: [`crate::pattern`]); else
+/// the error, at `span`. A bad pattern fails the search however few rows
+/// reach it, and before anything runs.
+pub(super) fn checked_pattern(pattern: String, span: Span) -> Result<String> {
+    match crate::pattern::compiled(&pattern) {
+        Ok(_) => Ok(pattern),
+        Err(e) => Err(SplError::new(
+            format!("invalid regular expression: {e}"),
+            span,
+        )),
+    }
+}
+
 fn make_call(name: &str, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
     let lname = name.to_ascii_lowercase();
     let Some(&(_, min, max)) = EVAL_FUNCTIONS.iter().find(|(n, _, _)| *n == lname) else {
@@ -361,6 +374,9 @@ fn make_call(name: &str, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
     }
     if lname == "case" && !args.len().is_multiple_of(2) {
         return Err(SplError::new("`case()` takes condition/value pairs", span));
+    }
+    if let ("match" | "replace", Some(Expr::Str(pattern))) = (lname.as_str(), args.get(1)) {
+        checked_pattern(pattern.clone(), span.clone())?;
     }
     Ok(match lname.as_str() {
         "true" => Expr::Bool(true),

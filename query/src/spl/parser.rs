@@ -493,6 +493,23 @@ mod tests {
                 "unsupported eval function `md5`",
                 "md5(y)",
             ),
+            (
+                "| regex process=\"(a\"",
+                "invalid regular expression",
+                "\"(a\"",
+            ),
+            ("| regex process!=a[b", "invalid regular expression", "a[b"),
+            ("| regex \"(\"", "invalid regular expression", "\"(\""),
+            (
+                "| where match(process, \"[a-\")",
+                "invalid regular expression",
+                "match(",
+            ),
+            (
+                "| eval x=replace(y, \"(?<n\", \"z\")",
+                "invalid regular expression",
+                "replace(",
+            ),
         ] {
             let src = format!("| tstats count from datamodel=X {q}");
             let e = parse_pipeline(&src).unwrap_err();

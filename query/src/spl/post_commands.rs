@@ -8,7 +8,7 @@
 
 use super::args::{parse_count, plain_args};
 use super::ast::*;
-use super::eval_expr::eval_or;
+use super::eval_expr::{checked_pattern, eval_or};
 use super::lexer::{unescape, Cursor, Result};
 use super::reshape_commands as more;
 use super::search::search_expr;
@@ -207,7 +207,8 @@ fn parse_eval_cmd(c: &mut Cursor, span: Span) -> Result<Command> {
 fn parse_regex(c: &mut Cursor) -> Result<Command> {
     c.skip_ws();
     if c.peek() == Some('"') {
-        let pattern = c.quoted()?.0.text;
+        let (value, span) = c.quoted()?;
+        let pattern = checked_pattern(value.text, span)?;
         return Ok(Command::Regex {
             field: None,
             negate: false,
@@ -231,15 +232,17 @@ fn parse_regex(c: &mut Cursor) -> Result<Command> {
         ));
     };
     c.skip_ws();
-    let pattern = if c.peek() == Some('"') {
-        c.quoted()?.0.text
+    let (pattern, span) = if c.peek() == Some('"') {
+        let (value, span) = c.quoted()?;
+        (value.text, span)
     } else {
-        let raw = c.take_while(|ch| !ch.is_whitespace() && ch != '|').0;
+        let (raw, span) = c.take_while(|ch| !ch.is_whitespace() && ch != '|');
         if raw.is_empty() {
             return Err(c.error_here("expected a regular expression"));
         }
-        unescape(raw)
+        (unescape(raw), span)
     };
+    let pattern = checked_pattern(pattern, span)?;
     Ok(Command::Regex {
         field: Some(field.to_string()),
         negate,
