@@ -240,15 +240,17 @@ fn reshuffle(cols: &[String], deps: &[Deps], cmd: &Command) -> Option<(Vec<Strin
 /// holding only the value of by-field `by`.
 fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Command) -> KeyFilter {
     let base = base.to_vec();
-    let relevant = relevant(transforms.clone(), &filter);
-    // A command that fails whatever the value (an unsupported function)
-    // must still fail the search, so none is dropped when one fails on a
-    // row holding only a marker.
-    let transforms =
-        match relevant.len() < transforms.len() && !run_on_marker(&base, by, &transforms) {
-            true => transforms,
-            false => relevant,
-        };
+    let relevant = relevant(&transforms, &filter);
+    // A command that fails whatever the value (a `convert` format or a
+    // lookup field that does not exist) must still fail the search, so
+    // none is dropped when one fails on a row holding only a marker. (An
+    // `eval` that may fail on some values is never dropped.)
+    let transforms = if relevant.len() < transforms.len() && !run_on_marker(&base, by, &transforms)
+    {
+        transforms
+    } else {
+        relevant
+    };
     let transforms = Arc::new(transforms);
     let filter = Arc::new(filter);
     KeyFilter {
@@ -283,15 +285,21 @@ fn run_on_marker(base: &[String], by: usize, transforms: &[Command]) -> bool {
 /// The commands are walked from the filter back, with the columns whose
 /// values may reach it: a command kept adds what it reads, a rename adds
 /// the names it renames to them. Whatever cannot be followed (a glob
-/// `convert`, an unloaded lookup, a rename between different numbers of
-/// `*`) keeps every command before it.
-fn relevant(transforms: Vec<Command>, filter: &Command) -> Vec<Command> {
+/// `convert`, an unloaded lookup, a rename to a name with several `*`)
+/// keeps every command before it. An `eval` that may fail on some value
+/// is kept: the value is then kept, and the command reports the error.
+fn relevant(transforms: &[Command], filter: &Command) -> Vec<Command> {
     let Some(mut needed) = reads(filter) else {
-        return transforms;
+        return transforms.to_vec();
     };
     let mut keep = vec![true; transforms.len()];
     for (i, cmd) in transforms.iter().enumerate().rev() {
         let followed = match cmd {
+            Command::Eval(assigns) if assigns.iter().any(|(_, e)| may_fail(e)) => {
+                // Kept whatever it sets, with what it reads.
+                assigns.iter().for_each(|(_, e)| expr_reads(e, &mut needed));
+                true
+            }
             Command::Eval(assigns) => {
                 let sets: Vec<&str> = assigns.iter().map(|(name, _)| name.as_str()).collect();
                 follow_setter(&mut needed, &mut keep[i], &sets, |needed| {
@@ -326,11 +334,31 @@ fn relevant(transforms: Vec<Command>, filter: &Command) -> Vec<Command> {
             break;
         }
     }
-    let mut keep = keep.into_iter();
-    transforms
-        .into_iter()
-        .filter(|_| keep.next().unwrap_or(true))
+    (transforms.iter().zip(keep))
+        .filter(|&(_, kept)| kept)
+        .map(|(cmd, _)| cmd.clone())
         .collect()
+}
+
+/// Whether evaluating `e` may fail on some values: a logical operator on
+/// a value that is not boolean, or a regular expression that fails as it
+/// runs (its backtracking limit).
+fn may_fail(e: &Expr) -> bool {
+    match e {
+        Expr::Not(_) | Expr::Like { .. } => true,
+        Expr::Binary {
+            op: BinOp::And | BinOp::Or | BinOp::Xor,
+            ..
+        } => true,
+        Expr::Binary { lhs, rhs, .. } => may_fail(lhs) || may_fail(rhs),
+        Expr::Neg(x) => may_fail(x),
+        Expr::Call { name, args, .. } => {
+            matches!(name.as_str(), "like" | "match" | "replace" | "mvfind")
+                || args.iter().any(may_fail)
+        }
+        Expr::In { expr, list } => may_fail(expr) || list.iter().any(may_fail),
+        Expr::Field(_) | Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Null => false,
+    }
 }
 
 /// A command that sets the columns `sets`: dropped (`keep` cleared) when
@@ -354,10 +382,15 @@ fn follow_setter(
 }
 
 /// Back through `rename src as dst`: each needed column that `dst` names
-/// may hold what `src` named. False when that name cannot be told (`src`
-/// and `dst` with different numbers of `*`).
+/// may hold what `src` named. False when that name cannot be told: `src`
+/// and `dst` with different numbers of `*`, or `dst` with several (a name
+/// splits among them in more than one way: `*_*` reads `a_b_c` as `a`,
+/// `b_c` or as `a_b`, `c`).
 fn follow_rename(needed: &mut BTreeSet<String>, src: &str, dst: &str) -> bool {
     let stars = |p: &str| p.matches('*').count();
+    if stars(dst) > 1 {
+        return false;
+    }
     let mut sources = Vec::new();
     for name in needed.iter() {
         let Some(caps) = commands::columns::name_captures(dst, name) else {
@@ -603,7 +636,7 @@ mod tests {
     fn kept(spl: &str) -> (Vec<Command>, Vec<Command>) {
         let cmds = commands(spl);
         let (filter, transforms) = cmds.split_last().unwrap();
-        (relevant(transforms.to_vec(), filter), transforms.to_vec())
+        (relevant(transforms, filter), transforms.to_vec())
     }
 
     #[test]
@@ -648,11 +681,25 @@ mod tests {
              | eval y=Processes.process | eval z=y | rename z as p | table p count | where len(p) > 5",
         );
         assert_eq!(kept_, all);
-        // A rename whose source cannot be told keeps all before it.
+        // A rename whose source cannot be told keeps all before it: a
+        // different number of `*`, or several in the new name (`my_proc_len`
+        // is `my_proc.len` renamed, not `my.proc_len`).
         let (kept_, all) = kept(
             "| tstats count from datamodel=Endpoint.Processes by Processes.process \
              | eval y=1 | rename Processes.* as p | regex p=\"a\"",
         );
         assert_eq!(kept_, all);
+        let (kept_, all) = kept(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.process \
+             | eval my_proc.len=len(Processes.process) | rename *.* as *_* | where my_proc_len > 5",
+        );
+        assert_eq!(kept_, all);
+        // An eval that may fail on some values stays, with what it reads.
+        let (kept_, all) = kept(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.process \
+             | eval bad=if(len(Processes.process) > 40, \"a\" AND true, 0) \
+             | convert ctime(firstTime) | rename Processes.* as * | regex process=\"^cmd\"",
+        );
+        assert_eq!(kept_, vec![all[0].clone(), all[2].clone()]);
     }
 }

@@ -166,6 +166,8 @@ fn filters_of_every_kind_give_the_same_table() {
         // A command that fails on every value still fails the search when
         // the filter keeps no value.
         (base, "| eval x=(\"abc\" AND true) | rename Processes.* as * | regex process=\"^no such value$\"", true),
+        (base, "| eval bad=if(len(Processes.process) > 40, \"a\" AND true, 0) | rename Processes.* as * | where len(process) < 30", true),
+        (base, "| eval my_proc.len=len(Processes.process) | rename *.* as *_* | where my_proc_len > 5", true),
         // A lookup's outputs follow from its inputs (and from the column's
         // earlier value, which OUTPUTNEW or a row with no input keeps).
         (base, "| rename Processes.* as * | lookup attacker_tools attacker_tool_names AS process_name OUTPUT description | search description!=false", true),
