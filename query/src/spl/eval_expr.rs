@@ -375,7 +375,9 @@ fn make_call(name: &str, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
     if lname == "case" && !args.len().is_multiple_of(2) {
         return Err(SplError::new("`case()` takes condition/value pairs", span));
     }
-    if let ("match" | "replace", Some(Expr::Str(pattern))) = (lname.as_str(), args.get(1)) {
+    if let ("match" | "replace" | "mvfind", Some(Expr::Str(pattern))) =
+        (lname.as_str(), args.get(1))
+    {
         checked_pattern(pattern.clone(), span.clone())?;
     }
     Ok(match lname.as_str() {

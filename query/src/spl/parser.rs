@@ -510,6 +510,11 @@ mod tests {
                 "invalid regular expression",
                 "replace(",
             ),
+            (
+                "| eval x=mvfind(y, \"[\")",
+                "invalid regular expression",
+                "mvfind(",
+            ),
         ] {
             let src = format!("| tstats count from datamodel=X {q}");
             let e = parse_pipeline(&src).unwrap_err();
