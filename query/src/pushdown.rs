@@ -26,6 +26,7 @@ use crate::commands::search::SearchMatcher;
 use crate::eval::Evaluator;
 use crate::pattern::Pattern;
 use crate::spl::ast::{BinOp, Command, Expr, Lookup, SearchExpr};
+use crate::spl::parser::REGEX_FUNCTIONS;
 use crate::table::{Cell, Table};
 
 /// What a column is computed from: a set of result columns of tstats
@@ -262,17 +263,23 @@ fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Comma
     }
 }
 
-/// Whether `transforms` run without error on one row of nulls whose
-/// by-field `by` holds a marker.
+/// Whether `transforms` run without error on [`marked`]`(base, by)`.
 fn run_on_marker(base: &[String], by: usize, transforms: &[Command]) -> bool {
+    let mut t = marked(base, by);
+    transforms
+        .iter()
+        .all(|c| commands::apply(&mut t, c).is_ok())
+}
+
+/// One row of the tstats columns `base`, null but by-field `by`, which
+/// holds its [`marker`].
+fn marked(base: &[String], by: usize) -> Table {
     let mut t = Table {
         columns: base.to_vec(),
         rows: vec![vec![Cell::null(); base.len()]],
     };
     t.rows[0][by] = Cell::one(marker(by));
-    transforms
-        .iter()
-        .all(|c| commands::apply(&mut t, c).is_ok())
+    t
 }
 
 /// `transforms` without the `eval`s, `convert`s and `lookup`s that only
@@ -353,8 +360,7 @@ fn may_fail(e: &Expr) -> bool {
         Expr::Binary { lhs, rhs, .. } => may_fail(lhs) || may_fail(rhs),
         Expr::Neg(x) => may_fail(x),
         Expr::Call { name, args, .. } => {
-            matches!(name.as_str(), "like" | "match" | "replace" | "mvfind")
-                || args.iter().any(may_fail)
+            name == "like" || REGEX_FUNCTIONS.contains(&name.as_str()) || args.iter().any(may_fail)
         }
         Expr::In { expr, list } => may_fail(expr) || list.iter().any(may_fail),
         Expr::Field(_) | Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Null => false,
@@ -521,8 +527,7 @@ impl Check {
             })
             .count();
         let moved = {
-            let mut t = template.clone();
-            t.rows[0][by] = Cell::one(marker(by));
+            let mut t = marked(base, by);
             let ok = transforms[..lead]
                 .iter()
                 .all(|c| commands::apply(&mut t, c).is_ok());

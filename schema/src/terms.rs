@@ -51,6 +51,31 @@ pub fn fold_case(s: &str) -> String {
     out
 }
 
+/// `n` in decimal, appended to `out` without going through `fmt`: the
+/// indexer writes the numbers of event data this way, the query engine
+/// its counts and times (both write very many).
+pub fn push_u64(mut n: u64, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// `n` in decimal, appended to `out` (see [`push_u64`]).
+pub fn push_i64(n: i64, out: &mut String) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_u64(n.unsigned_abs(), out);
+}
+
 /// `s` cut to at most `max` bytes at a character boundary.
 pub fn truncate_term(s: &str, max: usize) -> &str {
     if s.len() <= max {

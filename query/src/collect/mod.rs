@@ -32,7 +32,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use evidx_schema::layout::{stored_full_value, TIME};
-use evidx_schema::terms::is_cut;
+use evidx_schema::terms::{is_cut, push_i64, push_u64};
 use evidx_schema::EvidxSchema;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
@@ -1443,11 +1443,8 @@ impl GroupBy {
     /// Write aggregate `a` into `cell`, reusing its text.
     fn agg_cell(&self, func: AggFunc, a: Option<AggValue>, cell: &mut Cell) {
         match a {
-            Some(AggValue::Count(n)) => set_int(cell, false, n),
-            Some(AggValue::Time(Some(t))) => {
-                let seconds = t.div_euclid(MICROS);
-                set_int(cell, seconds < 0, seconds.unsigned_abs())
-            }
+            Some(AggValue::Count(n)) => set_with(cell, |s| push_u64(n, s)),
+            Some(AggValue::Time(Some(t))) => set_with(cell, |s| push_i64(t.div_euclid(MICROS), s)),
             Some(AggValue::Extreme(Some((_, s)))) => set_str(cell, &s),
             Some(AggValue::Set(s)) => match func {
                 AggFunc::Dc => set_text(cell, format_args!("{}", s.len())),
@@ -1494,27 +1491,18 @@ fn set_text(cell: &mut Cell, text: std::fmt::Arguments<'_>) {
     let _ = s.write_fmt(text);
 }
 
-/// Make `cell` the integer `magnitude` (negated when `negative`) in
-/// decimal, written digit by digit: the formatting machinery took a tenth
-/// of the thread that makes a wide group-by's rows, a count and two times
-/// in each.
-fn set_int(cell: &mut Cell, negative: bool, magnitude: u64) {
-    let mut digits = [0u8; 21];
-    let mut at = digits.len();
-    let mut rest = magnitude;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+/// Make `cell` the single value that `write` appends to an empty string:
+/// counts and times are written digit by digit ([`push_u64`]), as the
+/// formatting machinery took a tenth of the thread that makes a wide
+/// group-by's rows.
+fn set_with(cell: &mut Cell, write: impl FnOnce(&mut String)) {
+    if cell.0.len() != 1 {
+        cell.0.clear();
+        cell.0.push(String::new());
     }
-    if negative {
-        at -= 1;
-        digits[at] = b'-';
-    }
-    set_str(cell, std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    let s = &mut cell.0[0];
+    s.clear();
+    write(s);
 }
 
 /// Make `cell` the single value `text`: a plain copy into its string (the
@@ -1675,8 +1663,9 @@ impl Rows<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{distinct_ids, set_int, Groups, NULL, NULL_ID};
+    use super::{distinct_ids, set_with, Groups, NULL, NULL_ID};
     use crate::table::Cell;
+    use evidx_schema::terms::{push_i64, push_u64};
 
     /// Integers are written as `Display` writes them, into a cell that
     /// held anything before.
@@ -1699,10 +1688,10 @@ mod tests {
             i64::MIN,
             i64::MAX,
         ] {
-            set_int(&mut cell, n < 0, n.unsigned_abs());
+            set_with(&mut cell, |s| push_i64(n, s));
             assert_eq!(cell.0, vec![n.to_string()]);
         }
-        set_int(&mut cell, false, u64::MAX);
+        set_with(&mut cell, |s| push_u64(u64::MAX, s));
         assert_eq!(cell.0, vec![u64::MAX.to_string()]);
     }
 

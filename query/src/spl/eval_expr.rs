@@ -334,6 +334,9 @@ fn eval_args(c: &mut Cursor) -> Result<Vec<Expr>> {
     Ok(args)
 }
 
+/// The eval functions whose second argument is a regular expression.
+pub const REGEX_FUNCTIONS: &[&str] = &["match", "replace", "mvfind"];
+
 /// `pattern` if it compiles (as it will run: [`crate::pattern`]); else
 /// the error, at `span`. A bad pattern fails the search however few rows
 /// reach it, and before anything runs.
@@ -375,8 +378,8 @@ fn make_call(name: &str, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
     if lname == "case" && !args.len().is_multiple_of(2) {
         return Err(SplError::new("`case()` takes condition/value pairs", span));
     }
-    if let ("match" | "replace" | "mvfind", Some(Expr::Str(pattern))) =
-        (lname.as_str(), args.get(1))
+    if let (true, Some(Expr::Str(pattern))) =
+        (REGEX_FUNCTIONS.contains(&lname.as_str()), args.get(1))
     {
         checked_pattern(pattern.clone(), span.clone())?;
     }

@@ -16,7 +16,7 @@
 use super::ast::*;
 use super::lexer::{Cursor, Result};
 
-pub use super::eval_expr::{parse_eval_expr, EVAL_FUNCTIONS};
+pub use super::eval_expr::{parse_eval_expr, EVAL_FUNCTIONS, REGEX_FUNCTIONS};
 pub use super::post_commands::SUPPORTED_COMMANDS;
 pub use super::search::parse_search_expr;
 pub use super::tstats::parse_span;

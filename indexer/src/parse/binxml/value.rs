@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use super::le::bytes;
 use super::utf16::{push_lossy, until_nul};
+use evidx_schema::terms::{push_i64, push_u64};
 
 pub const NULL: u8 = 0x00;
 pub const STRING: u8 = 0x01;
@@ -110,28 +111,6 @@ pub fn push_text(ty: u8, b: &[u8], out: &mut String) -> Option<()> {
         _ => return None,
     }
     Some(())
-}
-
-/// Decimal digits, without going through `fmt` (most values are numbers).
-fn push_u64(mut n: u64, out: &mut String) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
-}
-
-fn push_i64(n: i64, out: &mut String) {
-    if n < 0 {
-        out.push('-');
-    }
-    push_u64(n.unsigned_abs(), out);
 }
 
 /// `{d1-d2-d3-d4[..2]-d4[2..]}` in lower case, the first three fields
