@@ -55,15 +55,27 @@ pub fn fold_case(s: &str) -> String {
 /// indexer writes the numbers of event data this way, the query engine
 /// its counts and times (both write very many).
 pub fn push_u64(mut n: u64, out: &mut String) {
+    // Two digits a step, from a table: half the divisions of one a step.
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        digits[at] = b'0' + n as u8;
     }
     out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
@@ -116,6 +128,38 @@ pub fn is_cut(fast: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every width of number is written as `Display` writes it: all
+    /// numbers below 100,000, each power of ten and its neighbours, the
+    /// extremes, and scattered large ones.
+    #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        let mut check = |n: u64| {
+            let mut s = String::from("x");
+            push_u64(n, &mut s);
+            assert_eq!(s, format!("x{n}"));
+            let i = n as i64;
+            let mut s = String::new();
+            push_i64(i, &mut s);
+            assert_eq!(s, i.to_string());
+        };
+        (0..100_000).for_each(&mut check);
+        for p in 0..20 {
+            let p = 10u64.pow(p);
+            [p - 1, p, p + 1].into_iter().for_each(&mut check);
+        }
+        [u64::MAX, i64::MAX as u64, i64::MIN as u64]
+            .into_iter()
+            .for_each(&mut check);
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            check(x);
+            check(x >> (x % 64));
+        }
+    }
 
     #[test]
     fn truncates_on_char_boundary() {
