@@ -108,9 +108,14 @@ fn shared(rel: &str) -> PathBuf {
 }
 
 fn evtx_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = ["datasets", "sigma-regression"]
-        .iter()
-        .flat_map(|dir| walkdir::WalkDir::new(shared(dir)))
+    evtx_files_under(["datasets", "sigma-regression"].map(shared))
+}
+
+/// Every `.evtx` file under `dirs`, sorted.
+fn evtx_files_under(dirs: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = dirs
+        .into_iter()
+        .flat_map(walkdir::WalkDir::new)
         .filter_map(|e| e.ok())
         .map(|e| e.into_path())
         .filter(|p| {
@@ -146,6 +151,28 @@ fn same_sink_calls_on_every_shared_evtx_file() {
     );
     // The fast path reads most records itself.
     assert!(tally.fallbacks * 5 < tally.events, "{tally:?}");
+}
+
+/// The same check over EVTX files outside ../shared, for a wider sweep
+/// (all of EVTX-ATTACK-SAMPLES or hayabusa-sample-evtx, a case's own
+/// logs):
+/// `EVIDX_EXTRA_EVTX=dir1:dir2 cargo test --release -p evidx-index --test evtx_differential -- --ignored`
+#[test]
+#[ignore = "reads the directories named by EVIDX_EXTRA_EVTX"]
+fn same_sink_calls_on_extra_evtx_files() {
+    let dirs = std::env::var_os("EVIDX_EXTRA_EVTX")
+        .expect("EVIDX_EXTRA_EVTX names the directories of EVTX files to compare (':'-separated)");
+    let files = evtx_files_under(std::env::split_paths(&dirs));
+    assert!(!files.is_empty(), "no .evtx file under {dirs:?}");
+    let mut tally = Tally::default();
+    for f in &files {
+        compare(
+            &f.display().to_string(),
+            &std::fs::read(f).unwrap(),
+            &mut tally,
+        );
+    }
+    eprintln!("extra EVTX: {tally:?}");
 }
 
 #[test]
