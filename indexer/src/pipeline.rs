@@ -275,6 +275,7 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
     if let Some(reason) = store.failure() {
         return Err(IndexError::WriterFailed(reason.to_string()));
     }
+    store.merge_small_tail();
     let (run, index) = ctx.commit(RunStatus::Complete)?;
     store.finish(&cfg.output)?;
     drop(lock);
