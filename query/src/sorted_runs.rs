@@ -124,6 +124,20 @@ impl<R: Records> Runs<R> {
         }
     }
 
+    /// Merge runs, `fan_in` at a time, until at most `most` (at least one)
+    /// are left: where several tables' runs will be read at once, each
+    /// table can do so on its own thread.
+    pub fn reduce_to(&mut self, most: usize) -> io::Result<()> {
+        let most = most.clamp(1, self.fan_in);
+        while self.runs.len() > most {
+            // The last runs are the shortest: merge just enough of them.
+            let n = (self.runs.len() - most + 1).min(self.fan_in);
+            let level = self.runs[self.runs.len() - n].1 + 1;
+            self.merge_last(n, level)?;
+        }
+        Ok(())
+    }
+
     /// Merge the last `n` runs (consecutive runs, so equal keys still
     /// combine in the order the runs were written) into one of `level`.
     fn merge_last(&mut self, n: usize, level: u32) -> io::Result<()> {
@@ -142,13 +156,7 @@ impl<R: Records> Runs<R> {
     /// [`Runs::merge`], reading at most `most` runs at once (at least one):
     /// runs are first merged, `fan_in` at a time, into fewer.
     pub fn merge_within(mut self, most: usize) -> io::Result<Merge<R>> {
-        let most = most.clamp(1, self.fan_in);
-        while self.runs.len() > most {
-            // The last runs are the shortest: merge just enough of them.
-            let n = (self.runs.len() - most + 1).min(self.fan_in);
-            let level = self.runs[self.runs.len() - n].1 + 1;
-            self.merge_last(n, level)?;
-        }
+        self.reduce_to(most)?;
         Merge::open(
             self.runs.into_iter().map(|(r, _)| r).collect(),
             self.records,
