@@ -20,8 +20,10 @@
 //! At the end of a run ([`BoundedMerges::merge_tail`]) the small segments
 //! left over merge whenever there are two: at 32 GiB the run ended with
 //! six segments of 11 K to 72 K documents beside eight of 580 K to 770 K,
-//! and each of the six cost every later search its fixed cost. Merging
-//! them rewrites a few hundred thousand documents once.
+//! and each of the six cost every later search its fixed cost. The merge
+//! rewrites under half a target of documents, at the end of every run
+//! that leaves a small segment beside another (an append rewrites the
+//! last run's remainder with its own).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -56,8 +58,9 @@ impl Default for BoundedMerges {
 
 impl BoundedMerges {
     /// A switch that makes the policy (and its clones) merge the small
-    /// segments left whenever there are two: set it before the run's last
-    /// commit, which asks the policy again.
+    /// segments left whenever there are two: set it while the run's last
+    /// commit is prepared (its writers flushed), and the commit asks the
+    /// policy again.
     pub fn merge_tail(&self) -> Arc<AtomicBool> {
         self.tail.clone()
     }

@@ -275,7 +275,6 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
     if let Some(reason) = store.failure() {
         return Err(IndexError::WriterFailed(reason.to_string()));
     }
-    store.merge_small_tail();
     let (run, index) = ctx.commit(RunStatus::Complete)?;
     store.finish(&cfg.output)?;
     drop(lock);
@@ -357,6 +356,12 @@ impl Context<'_> {
         let dir = &self.cfg.output;
         let mut out = None;
         self.store.commit(dir, |opstamp, documents| {
+            if status == RunStatus::Complete {
+                // The last commit: its writers have flushed (so their
+                // segments are not merged apart first), and the commit
+                // asks the merge policy again.
+                self.store.merge_small_tail();
+            }
             if let Some(parquet) = &self.parquet {
                 parquet.stage(opstamp)?;
             }

@@ -214,8 +214,9 @@ impl Store {
         Ok(self.index.load_metas()?.opstamp)
     }
 
-    /// Let the small segments left merge after the next commit (call it
-    /// before the run's last one): see [`crate::merges`].
+    /// Let the small segments left merge when the commit under way is
+    /// done (call it from the `stage` of the run's last [`Store::commit`],
+    /// once the writers have flushed): see [`crate::merges`].
     pub fn merge_small_tail(&self) {
         self.merge_tail.store(true, Relaxed);
     }

@@ -107,7 +107,7 @@ fn appending_gives_the_rows_of_one_run_and_counts_nothing_twice() {
     assert_eq!(range(&m, "latest"), range(&fresh, "latest"));
     assert!(range(&m, "earliest") < range(&m, "latest"));
     // Each run ends by merging the small segments left (its own and the
-    // last run's): seven small runs leave one segment, not seven.
+    // last runs'): the runs that added documents leave one segment.
     let segments = tantivy::Index::open_in_dir(&idx)
         .unwrap()
         .searchable_segment_ids()

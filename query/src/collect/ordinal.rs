@@ -141,9 +141,12 @@ impl GroupBy {
                 (seg.finish_sorted(runs, &rankers, &mut seen, &held)).map_err(spill)?;
             if let GroupSource::Runs(runs) = &mut sorted.groups {
                 // The merge reads FAN_IN runs at once, shared by the
-                // segments: each segment's thread merges its own runs down
-                // to its share, instead of the merge, alone, for all (half
-                // a second at 32 GiB, the other core idle).
+                // segments that spilled: each segment's thread merges its
+                // own runs down to a share, instead of the merge, alone,
+                // for all (a quarter of a second at 32 GiB, the other core
+                // idle). Which segments spill is known only at the end, so
+                // the share assumes all do: a lone spilling segment among
+                // many merges its runs more than it would have to.
                 runs.reduce_to(FAN_IN / segments.len()).map_err(spill)?;
             }
             let mut done = done.lock().unwrap_or_else(|p| p.into_inner());
@@ -899,7 +902,7 @@ impl sorted_runs::Records for OrdRecords {
         // Most records lie whole in the reader's buffer: read from it in
         // place (a read call per number took a tenth of a wide group-by's
         // merge). A record across the buffer's end is read number by number.
-        if let Some((record, used)) = self.parse(input.buffer()) {
+        if let Some((record, used)) = self.parse(input.fill_buf()?) {
             input.consume(used);
             return record;
         }
@@ -1382,11 +1385,11 @@ mod tests {
         (by.table(merged).unwrap(), was_ordinal)
     }
 
-    /// With many segments, each spilled run by run, each segment's thread
-    /// merges its runs down to its share of the merge's (one run each
-    /// here, of forty segments): the table is still the text merge's.
+    /// Forty segments, each spilled run by run (ten runs each, which each
+    /// segment's thread merges down to one, its share of the merge's):
+    /// the table is still the text merge's.
     #[test]
-    fn many_spilled_segments_merge_their_runs_first() {
+    fn many_spilled_segments_give_the_text_merge_table() {
         let index = index_of(false, 0, 40);
         let by = |ordinals| group_by(ordinals, Some("null"));
         let (expected, was_ordinal) = run(&index, &by(false), 16 << 20, 1);
