@@ -16,17 +16,6 @@
 //! At 2^20 they merge about four at a time (about 15% more indexing CPU):
 //! 2 segments at 8 GiB. A search's memory does not follow the size of a
 //! segment (its group table is emptied into the merge past a budget).
-//!
-//! At the end of a run ([`BoundedMerges::merge_tail`]) the small segments
-//! left over merge whenever there are two: at 32 GiB the run ended with
-//! six segments of 11 K to 72 K documents beside eight of 580 K to 770 K,
-//! and each of the six cost every later search its fixed cost. The merge
-//! rewrites under half a target of documents, at the end of every run
-//! that leaves a small segment beside another (an append rewrites the
-//! last run's remainder with its own).
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use tantivy::index::{SegmentId, SegmentMeta};
 use tantivy::indexer::{MergeCandidate, MergePolicy};
@@ -42,27 +31,13 @@ const MIN_MERGE: usize = 8;
 #[derive(Debug, Clone)]
 pub struct BoundedMerges {
     target: u32,
-    /// Set when the run's last commit is near: two small segments are then
-    /// worth a merge.
-    tail: Arc<AtomicBool>,
 }
 
 impl Default for BoundedMerges {
     fn default() -> Self {
         BoundedMerges {
             target: TARGET_DOCS,
-            tail: Arc::default(),
         }
-    }
-}
-
-impl BoundedMerges {
-    /// A switch that makes the policy (and its clones) merge the small
-    /// segments left whenever there are two: set it while the run's last
-    /// commit is prepared (its writers flushed), and the commit asks the
-    /// policy again.
-    pub fn merge_tail(&self) -> Arc<AtomicBool> {
-        self.tail.clone()
     }
 }
 
@@ -70,8 +45,7 @@ impl MergePolicy for BoundedMerges {
     fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
         let sizes: Vec<(SegmentId, u32)> =
             segments.iter().map(|s| (s.id(), s.num_docs())).collect();
-        let tail = self.tail.load(Ordering::Relaxed);
-        plan(&sizes, self.target, tail)
+        plan(&sizes, self.target)
             .into_iter()
             .map(MergeCandidate)
             .collect()
@@ -79,9 +53,8 @@ impl MergePolicy for BoundedMerges {
 }
 
 /// The merges of segments (id, documents) under half `target`, smallest
-/// first, each of at most `target` documents; with `tail`, the last group
-/// merges as soon as it has two segments.
-fn plan<T: Copy>(segments: &[(T, u32)], target: u32, tail: bool) -> Vec<Vec<T>> {
+/// first, each of at most `target` documents.
+fn plan<T: Copy>(segments: &[(T, u32)], target: u32) -> Vec<Vec<T>> {
     let mut small: Vec<(T, u32)> = segments
         .iter()
         .copied()
@@ -103,8 +76,8 @@ fn plan<T: Copy>(segments: &[(T, u32)], target: u32, tail: bool) -> Vec<Vec<T>> 
         docs += n;
     }
     // A last group merges once it is worth it: enough segments, or half a
-    // target of documents, or the run is ending.
-    if group.len() >= MIN_MERGE || (group.len() >= 2 && (tail || docs >= target / 2)) {
+    // target of documents.
+    if group.len() >= MIN_MERGE || (group.len() >= 2 && docs >= target / 2) {
         merges.push(group);
     }
     merges
@@ -120,7 +93,7 @@ mod tests {
             .into_iter()
             .enumerate()
             .collect();
-        let merges = plan(&segs, 1000, false);
+        let merges = plan(&segs, 1000);
         assert!(!merges.is_empty());
         for m in &merges {
             let total: u32 = m.iter().map(|&i| segs[i].1).sum();
@@ -132,18 +105,8 @@ mod tests {
         // Seven tiny segments are not worth a merge yet; eight are, and so
         // are two that hold half a target.
         let tiny: Vec<(usize, u32)> = (0..8).map(|i| (i, 10)).collect();
-        assert!(plan(&tiny[..7], 1000, false).is_empty());
-        assert_eq!(plan(&tiny, 1000, false), vec![(0..8).collect::<Vec<_>>()]);
-        assert_eq!(plan(&[(0, 250), (1, 260)], 1000, false), vec![vec![0, 1]]);
-        // At the end of a run, two small segments are enough; one, or
-        // segments of half the target, are left alone.
-        assert_eq!(plan(&tiny[..2], 1000, true), vec![vec![0, 1]]);
-        assert!(plan(&tiny[..1], 1000, true).is_empty());
-        assert!(plan(&[(0, 500), (1, 600)], 1000, true).is_empty());
-        let tail = plan(&segs, 1000, true);
-        let merged: Vec<usize> = tail.iter().flatten().copied().collect();
-        for (i, n) in &segs {
-            assert_eq!(merged.contains(i), *n < 500, "segment {i} of {n}");
-        }
+        assert!(plan(&tiny[..7], 1000).is_empty());
+        assert_eq!(plan(&tiny, 1000), vec![(0..8).collect::<Vec<_>>()]);
+        assert_eq!(plan(&[(0, 250), (1, 260)], 1000), vec![vec![0, 1]]);
     }
 }

@@ -356,12 +356,6 @@ impl Context<'_> {
         let dir = &self.cfg.output;
         let mut out = None;
         self.store.commit(dir, |opstamp, documents| {
-            if status == RunStatus::Complete {
-                // The last commit: its writers have flushed (so their
-                // segments are not merged apart first), and the commit
-                // asks the merge policy again.
-                self.store.merge_small_tail();
-            }
             if let Some(parquet) = &self.parquet {
                 parquet.stage(opstamp)?;
             }

@@ -14,8 +14,8 @@
 //! for ever once the channel is full. The run stops at its last commit.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{OnceLock, RwLock};
 
 use evidx_schema::{index_settings, version, EvidxSchema};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
@@ -38,9 +38,6 @@ pub struct Store {
     added: AtomicU64,
     /// Why the writer failed, from the first failure on.
     failed: OnceLock<String>,
-    /// The merge policy's switch for the run's end
-    /// ([`crate::merges::BoundedMerges::merge_tail`]).
-    merge_tail: Arc<AtomicBool>,
 }
 
 struct Live {
@@ -84,9 +81,7 @@ impl Store {
         // stay resident: RSS would follow the size of the index.
         evidx_schema::memory::watch(dir);
         let mut writer = index.writer_with_num_threads(threads, memory)?;
-        let policy = crate::merges::BoundedMerges::default();
-        let merge_tail = policy.merge_tail();
-        writer.set_merge_policy(Box::new(policy));
+        writer.set_merge_policy(Box::<crate::merges::BoundedMerges>::default());
         if create {
             // At once, so that even a run killed before its first real
             // commit leaves an index readers know.
@@ -110,7 +105,6 @@ impl Store {
             pending: Pending::default(),
             added: AtomicU64::new(0),
             failed: OnceLock::new(),
-            merge_tail,
         })
     }
 
@@ -212,13 +206,6 @@ impl Store {
     /// The opstamp of the last commit.
     pub fn opstamp(&self) -> Result<u64, IndexError> {
         Ok(self.index.load_metas()?.opstamp)
-    }
-
-    /// Let the small segments left merge when the commit under way is
-    /// done (call it from the `stage` of the run's last [`Store::commit`],
-    /// once the writers have flushed): see [`crate::merges`].
-    pub fn merge_small_tail(&self) {
-        self.merge_tail.store(true, Relaxed);
     }
 
     /// Wait for background merges, then bring the key and value filters up
