@@ -780,6 +780,9 @@ fn packed_range(ends: &[u32], i: usize) -> std::ops::Range<usize> {
     start..end
 }
 
+/// A spilled group: its key's ranks and its aggregates' states.
+type Record = (Vec<u32>, Vec<SegAgg>);
+
 /// How a run of ordinal groups is written and read: each by-field's rank
 /// (4 bytes), then each aggregate's state (`template` has their kinds).
 #[derive(Clone)]
@@ -823,13 +826,10 @@ impl OrdRecords {
         }
         Ok(())
     }
-}
 
-impl OrdRecords {
     /// The record at the start of `buf` and the bytes it takes; None when
     /// `buf` ends before the record does.
-    #[allow(clippy::type_complexity)]
-    fn parse(&self, buf: &[u8]) -> Option<(io::Result<(Vec<u32>, Vec<SegAgg>)>, usize)> {
+    fn parse(&self, buf: &[u8]) -> Option<(io::Result<Record>, usize)> {
         let mut at = 0usize;
         let mut take = |n: usize| -> Option<&[u8]> {
             let bytes = buf.get(at..at.checked_add(n)?)?;
@@ -898,7 +898,7 @@ impl sorted_runs::Records for OrdRecords {
     type Key = Vec<u32>;
     type Value = Vec<SegAgg>;
 
-    fn read(&mut self, input: &mut BufReader<File>) -> io::Result<(Vec<u32>, Vec<SegAgg>)> {
+    fn read(&mut self, input: &mut BufReader<File>) -> io::Result<Record> {
         // Most records lie whole in the reader's buffer: read from it in
         // place (a read call per number took a tenth of a wide group-by's
         // merge). A record across the buffer's end is read number by number.
@@ -1244,7 +1244,7 @@ mod tests {
             SegAgg::Ords(Vec::new()),
         ];
         let records = OrdRecords { width: 3, template };
-        let written: Vec<(Vec<u32>, Vec<SegAgg>)> = (0..500u64)
+        let written: Vec<Record> = (0..500u64)
             .map(|i| {
                 let some = i % 3 != 0;
                 let key = vec![i as u32, u32::MAX - i as u32, (i * 7 % 5) as u32];
@@ -1264,7 +1264,7 @@ mod tests {
         for (key, aggs) in &written {
             records.put(&mut file, key, aggs).unwrap();
         }
-        let shown = |r: &(Vec<u32>, Vec<SegAgg>)| format!("{r:?}");
+        let shown = |r: &Record| format!("{r:?}");
         for capacity in [8, 13, 100, 1000, 1 << 16] {
             std::io::Seek::rewind(&mut file).unwrap();
             let mut input = BufReader::with_capacity(capacity, file.try_clone().unwrap());
