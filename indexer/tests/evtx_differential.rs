@@ -101,6 +101,19 @@ fn compare(name: &str, data: &[u8], tally: &mut Tally) {
     }
 }
 
+/// [`compare`] over each of `files`.
+fn compare_files(files: &[PathBuf]) -> Tally {
+    let mut tally = Tally::default();
+    for f in files {
+        compare(
+            &f.display().to_string(),
+            &std::fs::read(f).unwrap(),
+            &mut tally,
+        );
+    }
+    tally
+}
+
 fn shared(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared")
@@ -135,14 +148,7 @@ fn same_sink_calls_on_every_shared_evtx_file() {
         "{} EVTX files under ../shared",
         files.len()
     );
-    let mut tally = Tally::default();
-    for f in &files {
-        compare(
-            &f.display().to_string(),
-            &std::fs::read(f).unwrap(),
-            &mut tally,
-        );
-    }
+    let tally = compare_files(&files);
     eprintln!("shared EVTX: {tally:?}");
     assert!(tally.process_events > 1000, "{tally:?}");
     assert!(
@@ -164,14 +170,7 @@ fn same_sink_calls_on_extra_evtx_files() {
         .expect("EVIDX_EXTRA_EVTX names the directories of EVTX files to compare (':'-separated)");
     let files = evtx_files_under(std::env::split_paths(&dirs));
     assert!(!files.is_empty(), "no .evtx file under {dirs:?}");
-    let mut tally = Tally::default();
-    for f in &files {
-        compare(
-            &f.display().to_string(),
-            &std::fs::read(f).unwrap(),
-            &mut tally,
-        );
-    }
+    let tally = compare_files(&files);
     eprintln!("extra EVTX: {tally:?}");
 }
 

@@ -1482,13 +1482,9 @@ fn search_segment(
 /// Make `cell` the single value `text`, reusing its string when it has one.
 fn set_text(cell: &mut Cell, text: std::fmt::Arguments<'_>) {
     use std::fmt::Write as _;
-    if cell.0.len() != 1 {
-        cell.0.clear();
-        cell.0.push(String::new());
-    }
-    let s = &mut cell.0[0];
-    s.clear();
-    let _ = s.write_fmt(text);
+    set_with(cell, |s| {
+        let _ = s.write_fmt(text);
+    });
 }
 
 /// Make `cell` the single value that `write` appends to an empty string:
@@ -1508,18 +1504,11 @@ fn set_with(cell: &mut Cell, write: impl FnOnce(&mut String)) {
 /// Make `cell` the single value `text`: a plain copy into its string (the
 /// formatting machinery cost a tenth of a wide group-by's output).
 fn set_str(cell: &mut Cell, text: &str) {
-    if cell.0.len() != 1 {
-        cell.0.clear();
-        cell.0.push(String::new());
-    }
-    let s = &mut cell.0[0];
-    if s.capacity() > 4 * text.len() + 4096 {
+    set_with(cell, |s| match s.capacity() > 4 * text.len() + 4096 {
         // Do not keep a long value's room for short ones.
-        *s = text.to_owned();
-        return;
-    }
-    s.clear();
-    s.push_str(text);
+        true => *s = text.to_owned(),
+        false => s.push_str(text),
+    });
 }
 
 /// Heap bytes a row's cells hold (their strings' room, not their text).

@@ -864,6 +864,15 @@ impl OrdRecords {
     }
 }
 
+/// Append the next `n` bytes of `input` to `bytes`, read as they come (a
+/// damaged length meets the run's end before it is allocated).
+fn gather(input: &mut impl Read, bytes: &mut Vec<u8>, n: usize) -> io::Result<()> {
+    match input.take(n as u64).read_to_end(bytes)? == n {
+        true => Ok(()),
+        false => Err(io::ErrorKind::UnexpectedEof.into()),
+    }
+}
+
 fn damaged_record() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, "a spilled group is damaged")
 }
@@ -901,30 +910,25 @@ impl sorted_runs::Records for OrdRecords {
     fn read(&mut self, input: &mut BufReader<File>) -> io::Result<Record> {
         // Most records lie whole in the reader's buffer: read from it in
         // place (a read call per number took a tenth of a wide group-by's
-        // merge). A record across the buffer's end is read number by number.
+        // merge). A record across the buffer's end is gathered first.
         if let Some((record, used)) = self.parse(input.fill_buf()?) {
             input.consume(used);
             return record;
         }
-        let mut key = Vec::with_capacity(self.width);
-        let mut b = [0u8; 4];
-        for _ in 0..self.width {
-            input.read_exact(&mut b)?;
-            key.push(u32::from_le_bytes(b));
-        }
-        let mut aggs = Vec::with_capacity(self.template.len());
-        for kind in &self.template {
-            let n = get_u64(input)?;
+        let mut bytes = Vec::new();
+        gather(input, &mut bytes, self.width * 4)?;
+        for _ in &self.template {
+            gather(input, &mut bytes, 8)?;
+            let n = get_u64(&mut &bytes[bytes.len() - 8..])?;
             // The run is this process's own: a count past what a state
             // holds is damage, not data.
-            let n = usize::try_from(n).map_err(|_| damaged_record())?;
-            let mut ords = Vec::with_capacity(n.min(1 << 16));
-            for _ in 0..n {
-                ords.push(get_u64(input)?);
-            }
-            aggs.push(state_of_owned(kind, ords)?);
+            let n = usize::try_from(n).ok().and_then(|n| n.checked_mul(8));
+            gather(input, &mut bytes, n.ok_or_else(damaged_record)?)?;
         }
-        Ok((key, aggs))
+        match self.parse(&bytes) {
+            Some((record, _)) => record,
+            None => Err(damaged_record()),
+        }
     }
 
     fn write(&self, out: &mut dyn Write, key: &Vec<u32>, aggs: &Vec<SegAgg>) -> io::Result<()> {
