@@ -114,6 +114,11 @@ impl FlatDict {
         })
     }
 
+    /// How many terms it holds.
+    pub fn count(&self) -> usize {
+        self.n
+    }
+
     /// The bytes of term `ord` (of the `ord`th term written); None past
     /// the end.
     pub fn term(&self, ord: u64) -> Option<&[u8]> {

@@ -23,6 +23,7 @@
 //!   whose group would be filtered out are never grouped.
 
 mod flat_dict;
+mod global_ranks;
 mod key_table;
 mod ordinal;
 mod parallel;

@@ -12,11 +12,13 @@
 //! runs merge back without reading a dictionary.
 //!
 //! Segments meet only at the output: a k-way merge compares their current
-//! groups' values as bytes, and merges a group found in several on the
-//! text of what its aggregates hold. Values are read from only the terms
-//! a segment's groups hold, decoded in one pass over the blocks that hold
-//! them: in memory within the budget, else written out flat
-//! ([`FlatDict`]).
+//! groups' values, and merges a group found in several on the text of what
+//! its aggregates hold. Values are read from only the terms a segment's
+//! groups hold, decoded in one pass over the blocks that hold them: in
+//! memory within the budget, else written out flat ([`FlatDict`]). Before
+//! the merge, each by-field's values are ranked across the segments
+//! ([`global_ranks`]), so that it compares integers; with no room for the
+//! ranks, it compares the values' bytes.
 //!
 //! `_time` buckets rank as numbers, which sort as their text when all have
 //! ten digits (2001 to 2286). A group-by by other times, or by a value too
@@ -38,6 +40,7 @@ use tantivy::query::Weight;
 use tantivy::{DocId, SegmentOrdinal, SegmentReader, Term};
 
 use super::flat_dict::FlatDict;
+use super::global_ranks::{self, SortedValues};
 use super::{
     agg_texts as agg_texts_of, agg_value, decode_column, init, merge_aggs, parallel,
     search_segment, spill_message, AggValue, CollectError, GroupBy, GroupSegment, Merged, SegAgg,
@@ -161,6 +164,8 @@ impl GroupBy {
             done.into_iter().flatten().collect(),
             fill.into(),
             &self.aggs,
+            &held,
+            threads,
         )?))
     }
 }
@@ -735,9 +740,14 @@ impl Values {
 
     /// Value `id` as text (a value written out flat is checked here).
     fn text(&self, id: u32) -> Cow<'_, str> {
-        let Some(i) = self.position(id) else {
-            return Cow::Borrowed("");
-        };
+        match self.position(id) {
+            Some(i) => self.stored_text(i),
+            None => Cow::Borrowed(""),
+        }
+    }
+
+    /// The value stored at `i` as text.
+    fn stored_text(&self, i: usize) -> Cow<'_, str> {
         match &self.store {
             Store::Packed { text, ends } => {
                 Cow::Borrowed(text.get(packed_range(ends, i)).unwrap_or_default())
@@ -755,11 +765,8 @@ impl Values {
         }
     }
 
-    /// Value `id` as bytes, to compare.
-    fn get(&self, id: u32) -> &[u8] {
-        let Some(i) = self.position(id) else {
-            return &[];
-        };
+    /// The value stored at `i` as bytes.
+    fn stored(&self, i: usize) -> &[u8] {
         match &self.store {
             Store::Packed { text, ends } => {
                 (text.as_bytes().get(packed_range(ends, i))).unwrap_or_default()
@@ -768,6 +775,21 @@ impl Values {
             // Compared as numbers (`Cursor::cmp`).
             Store::Time { .. } => &[],
         }
+    }
+}
+
+/// Stored values are in ordinal order, which is their bytes' order.
+impl SortedValues for Values {
+    fn count(&self) -> usize {
+        match &self.store {
+            Store::Packed { ends, .. } => ends.len(),
+            Store::Flat(flat) => flat.count(),
+            Store::Time { .. } => 0,
+        }
+    }
+
+    fn value(&self, i: usize) -> &[u8] {
+        self.stored(i)
     }
 }
 
@@ -1012,6 +1034,67 @@ impl AggTexts {
     }
 }
 
+/// How the merge orders one by-field's values.
+enum FieldOrder {
+    /// As bytes: the field's values were not ranked.
+    Bytes,
+    /// `_time` buckets, as numbers (all of ten digits).
+    Time,
+    /// By rank among the values of every segment ([`global_ranks`]):
+    /// `ranks[i]` is the rank of the value stored at `i`, `fill` the fill
+    /// value's, `empty` that of a value not stored (shown empty).
+    Ranked {
+        ranks: Vec<u32>,
+        fill: u32,
+        empty: u32,
+    },
+}
+
+/// Each segment's [`FieldOrder`] of each by-field: a text field is ranked
+/// across the segments when `held` has room for its ranks (4 bytes a
+/// value the segments hold), one field per thread.
+fn field_orders(
+    segments: &[SortedSegment],
+    fill: &str,
+    held: &Held,
+    threads: usize,
+) -> Vec<Vec<FieldOrder>> {
+    let width = segments.first().map_or(0, |s| s.values.len());
+    let is_time =
+        |f: usize| (segments.iter()).any(|s| matches!(s.values[f].store, Store::Time { .. }));
+    let ranked: Vec<Mutex<Option<global_ranks::FieldRanks>>> =
+        (0..width).map(|_| Mutex::new(None)).collect();
+    let _ = parallel::run_in_order(width, threads, |f| {
+        let values: Vec<&dyn SortedValues> = (segments.iter())
+            .map(|s| &s.values[f] as &dyn SortedValues)
+            .collect();
+        let bytes = values.iter().map(|v| v.count()).sum::<usize>() * 4;
+        if !is_time(f) && held.take(bytes) {
+            let ranks = global_ranks::rank(&values, &[fill.as_bytes(), b""]);
+            *ranked[f].lock().unwrap_or_else(|p| p.into_inner()) = ranks;
+        }
+        Ok::<(), ()>(())
+    });
+    let mut ranked: Vec<Option<global_ranks::FieldRanks>> = (ranked.into_iter())
+        .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect();
+    (0..segments.len())
+        .map(|s| {
+            (0..width)
+                .map(|f| match &mut ranked[f] {
+                    _ if is_time(f) => FieldOrder::Time,
+                    Some(r) => FieldOrder::Ranked {
+                        ranks: std::mem::take(&mut r.segments[s]),
+                        fill: r.extras[0],
+                        empty: r.extras[1],
+                    },
+                    None => FieldOrder::Bytes,
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// A segment's current group in the merge.
 struct Cursor {
     groups: GroupSource,
@@ -1021,6 +1104,15 @@ struct Cursor {
     fill: Arc<str>,
     key: Vec<u32>,
     aggs: Vec<SegAgg>,
+    orders: Vec<FieldOrder>,
+    /// Whether no by-field is ordered as bytes.
+    ranked: bool,
+    /// Per by-field, the current group's place in its order (not for
+    /// [`FieldOrder::Bytes`]).
+    order: Vec<u64>,
+    /// Per by-field, where the current group's value is stored; None for
+    /// the fill value and a value not stored.
+    at: Vec<Option<usize>>,
 }
 
 impl Cursor {
@@ -1046,19 +1138,44 @@ impl Cursor {
             },
             GroupSource::Runs(_) => return Ok(false),
         }
+        // Where each value is stored, looked up once a group: the merge
+        // compares a group several times and shows it once.
+        self.order.clear();
+        self.at.clear();
+        for (i, (field, &r)) in self.orders.iter().zip(&self.key).enumerate() {
+            let at = match r & 1 {
+                1 => self.values[i].position(r >> 1),
+                _ => None,
+            };
+            self.at.push(at);
+            self.order.push(match field {
+                FieldOrder::Bytes => 0,
+                // Bucket seconds, with the sign bit flipped to sort as u64.
+                FieldOrder::Time => self.values[i]
+                    .bucket(r >> 1)
+                    .map_or(0, |b| b as u64 ^ (1 << 63)),
+                FieldOrder::Ranked { ranks, fill, empty } => u64::from(match (r & 1, at) {
+                    (1, Some(p)) => ranks.get(p).copied().unwrap_or(*empty),
+                    (1, None) => *empty,
+                    _ => *fill,
+                }),
+            });
+        }
         Ok(true)
     }
 
     fn value(&self, i: usize) -> &[u8] {
-        match self.key[i] {
-            r if r & 1 == 1 => self.values[i].get(r >> 1),
+        match (self.key[i] & 1, self.at[i]) {
+            (1, Some(p)) => self.values[i].stored(p),
+            (1, None) => &[],
             _ => self.fill.as_bytes(),
         }
     }
 
     fn text(&self, i: usize) -> Cow<'_, str> {
-        match self.key[i] {
-            r if r & 1 == 1 => self.values[i].text(r >> 1),
+        match (self.key[i] & 1, self.at[i]) {
+            (1, Some(p)) => self.values[i].stored_text(p),
+            (1, None) => Cow::Borrowed(""),
             _ => Cow::Borrowed(&self.fill),
         }
     }
@@ -1074,16 +1191,16 @@ impl Cursor {
             .collect()
     }
 
-    /// The order of the by-values' text, field by field: bytes, or the
-    /// numbers of `_time` buckets (all of ten digits).
+    /// The order of the by-values' text, field by field: their ranks,
+    /// the numbers of `_time` buckets, or bytes.
     fn cmp(&self, other: &Cursor) -> Ordering {
+        if self.ranked {
+            return self.order.cmp(&other.order);
+        }
         (0..self.key.len())
-            .map(|i| {
-                let (a, b) = (self.key[i] >> 1, other.key[i] >> 1);
-                match (self.values[i].bucket(a), other.values[i].bucket(b)) {
-                    (Some(a), Some(b)) => a.cmp(&b),
-                    _ => self.value(i).cmp(other.value(i)),
-                }
+            .map(|i| match self.orders[i] {
+                FieldOrder::Bytes => self.value(i).cmp(other.value(i)),
+                _ => self.order[i].cmp(&other.order[i]),
             })
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
@@ -1105,6 +1222,8 @@ impl OrdinalMerge {
         segments: Vec<SortedSegment>,
         fill: Arc<str>,
         aggs: &[(AggFunc, Option<FieldRef>)],
+        held: &Held,
+        threads: usize,
     ) -> io::Result<Self> {
         // The segments' runs are read at once: FAN_IN in all, at least one
         // per segment.
@@ -1112,8 +1231,9 @@ impl OrdinalMerge {
             .filter(|s| matches!(s.groups, GroupSource::Runs(_)))
             .count();
         let most = (FAN_IN / spilled.max(1)).max(1);
+        let orders = field_orders(&segments, &fill, held, threads);
         let mut cursors = Vec::with_capacity(segments.len());
-        for seg in segments {
+        for (seg, orders) in segments.into_iter().zip(orders) {
             let groups = match seg.groups {
                 GroupSource::Runs(runs) => GroupSource::Merge(runs.merge_within(most)?),
                 groups => groups,
@@ -1125,6 +1245,10 @@ impl OrdinalMerge {
                 fill: fill.clone(),
                 key: Vec::new(),
                 aggs: Vec::new(),
+                ranked: !orders.iter().any(|o| matches!(o, FieldOrder::Bytes)),
+                orders,
+                order: Vec::new(),
+                at: Vec::new(),
             };
             if cursor.advance()? {
                 cursors.push(cursor);
@@ -1378,6 +1502,18 @@ mod tests {
 
     /// The table of `by` over `index`, and whether it went the ordinal way.
     fn run(index: &Index, by: &GroupBy, budget: usize, threads: usize) -> (Table, bool) {
+        let (table, how) = run_ranked(index, by, budget, threads);
+        (table, how.is_some())
+    }
+
+    /// The table of `by` over `index`; whether it went the ordinal way
+    /// and then, whether the segments' text by-fields were ranked.
+    fn run_ranked(
+        index: &Index,
+        by: &GroupBy,
+        budget: usize,
+        threads: usize,
+    ) -> (Table, Option<bool>) {
         let searcher = index.reader().unwrap().searcher();
         assert!(searcher.segment_readers().len() >= 2);
         let weight = AllQuery
@@ -1385,8 +1521,11 @@ mod tests {
             .unwrap();
         let parts = [Part { searcher, weight }];
         let merged = by.collect(&parts, threads, budget).unwrap();
-        let was_ordinal = matches!(merged, Merged::Ordinal(_));
-        (by.table(merged).unwrap(), was_ordinal)
+        let how = match &merged {
+            Merged::Ordinal(m) => Some(m.cursors.iter().all(|c| c.ranked)),
+            _ => None,
+        };
+        (by.table(merged).unwrap(), how)
     }
 
     /// Forty segments, each spilled run by run (ten runs each, which each
@@ -1409,8 +1548,9 @@ mod tests {
     /// On ordinals, held in memory or spilled run by run (a budget of 0),
     /// on one thread or two, with no fill value (documents with no host
     /// are left out) or one (a new value, one that sorts first, one that
-    /// sorts last, or a host the documents have): the table of the merge
-    /// on the values' text.
+    /// sorts last, or a host the documents have), segments merged on the
+    /// by-values' ranks or (no room for ranks) on their bytes: the table
+    /// of the merge on the values' text.
     #[test]
     fn the_ordinal_merge_gives_the_table_of_the_text_merge() {
         for fillnull in [None, Some("null"), Some(""), Some("zzz"), Some("host-3")] {
@@ -1440,8 +1580,13 @@ mod tests {
                 (2048, 2),
                 (65536, 2),
             ] {
-                let (got, was_ordinal) = table(true, fillnull, budget, threads);
-                assert!(was_ordinal);
+                let by = group_by(true, fillnull);
+                let (got, how) = run_ranked(&index(false, 0), &by, budget, threads);
+                match budget {
+                    0 => assert_eq!(how, Some(false), "no room to rank"),
+                    16_777_216 => assert_eq!(how, Some(true), "ranked"),
+                    _ => assert!(how.is_some()),
+                }
                 assert_eq!(got.columns, expected.columns);
                 let differs = (got.rows.iter().zip(&expected.rows)).position(|(a, b)| a != b);
                 assert!(
