@@ -249,8 +249,9 @@ impl Engine {
             let mut rows = EventRows::new(parts, &self.schema, naming);
             let columns = rows.columns();
             let fill = |buf: &mut Vec<Vec<Cell>>| rows.fill(buf, ROWS_PER_CHUNK);
-            let n = crate::commands::run_chunked(columns, fill, &query.pipeline.commands, sink)
-                .map_err(post_error)?;
+            let n =
+                crate::commands::run_chunked(columns, &[], fill, &query.pipeline.commands, sink)
+                    .map_err(post_error)?;
             return match rows.take_error() {
                 Some(e) => Err(e.into()),
                 None => Ok(n),
@@ -267,13 +268,15 @@ impl Engine {
         let groups = collector.collect(&parts, self.segment_threads, self.group_memory)?;
         let rows = collector.rows(groups, ROWS_PER_CHUNK);
         let columns = collector.columns();
+        let key = collector.by_columns().to_vec();
         let commands = &query.pipeline.commands;
         // Rows are made on a second thread while the commands and the sink
         // take the previous chunk: for a wide result, making rows and
         // writing them cost about the same.
         std::thread::scope(|scope| {
             let (fill, maker) = read_ahead(scope, rows);
-            let n = crate::commands::run_chunked(columns, fill, commands, sink).map_err(post_error);
+            let n = crate::commands::run_chunked(columns, &key, fill, commands, sink)
+                .map_err(post_error);
             // The maker stops once `fill` is gone; a result it could not
             // read back from disk is an error even if the commands ended.
             match maker.join() {

@@ -15,6 +15,7 @@ pub mod sort;
 pub mod spool;
 pub mod stats;
 pub mod transaction;
+pub mod unique_key;
 
 use rayon::prelude::*;
 
@@ -55,7 +56,7 @@ pub enum PostError {
 fn needs_all_rows(cmd: &Command) -> bool {
     match cmd {
         Command::Dedup { sort, .. } => !sort.is_empty(),
-        Command::Stats(st) => st.kind != StatsKind::Streamstats,
+        Command::Stats(st) => st.kind != StatsKind::Streamstats && !st.groups_of_one,
         Command::Sort { .. } | Command::Transaction(_) => true,
         _ => false,
     }
@@ -156,13 +157,19 @@ fn has_subsearch(e: &SearchExpr) -> bool {
 ///
 /// `fill` puts the next chunk of rows into its buffer, reusing the rows,
 /// cells and strings it finds there, and returns false when none are left.
+///
+/// `key` names columns no two rows share the values of (a `tstats`'s
+/// by-fields; empty when none is known): a `stats` by them then groups
+/// row by row ([`unique_key`]).
 pub fn run_chunked(
     columns: Vec<String>,
+    key: &[String],
     mut fill: impl FnMut(&mut Vec<Vec<Cell>>) -> bool,
     cmds: &[Command],
     sink: &mut dyn RowSink,
 ) -> Result<u64, PostError> {
-    let n = run_chunks(columns, &mut fill, cmds, sink);
+    let cmds = unique_key::plan(&columns, key, cmds);
+    let n = run_chunks(columns, &mut fill, &cmds, sink);
     crate::table::drop_removed();
     n
 }
@@ -805,7 +812,7 @@ mod tests {
                 None => false,
             };
             let mut got = Table::default();
-            run_chunked(input.columns.clone(), fill, &commands, &mut got).unwrap();
+            run_chunked(input.columns.clone(), &[], fill, &commands, &mut got).unwrap();
             assert!(!got.rows.is_empty());
             assert_eq!(got.rows, whole.rows, "{text}");
         }
@@ -867,7 +874,7 @@ mod tests {
                     None => false,
                 };
                 let mut got = Table::default();
-                run_chunked(input.columns.clone(), fill, &commands, &mut got)
+                run_chunked(input.columns.clone(), &[], fill, &commands, &mut got)
                     .unwrap_or_else(|e| panic!("{text}: {e}"));
                 assert_eq!(got.columns, whole.columns, "{text}, chunks of {size}");
                 assert_eq!(got.rows, whole.rows, "{text}, chunks of {size}");

@@ -24,6 +24,11 @@ pub const SORT_DEFAULT_LIMIT: usize = 10_000;
 /// written to disk as a sorted run.
 pub const SORT_MEMORY: usize = 16 << 20;
 
+/// A sort key's kind, never parsed, that orders as `stats` orders its
+/// groups: numbers by value before text, and equal numbers by their text
+/// ("1" before "1.0"), where `auto` keeps them in input order.
+pub const GROUP_ORDER: &str = "group";
+
 /// The column of each key in `columns`.
 fn key_columns<'k>(columns: &[String], keys: &'k [SortKey]) -> Vec<(Option<usize>, &'k SortKey)> {
     keys.iter()
@@ -44,6 +49,11 @@ fn encode_key(row: &[Cell], cols: &[(Option<usize>, &SortKey)], out: &mut Vec<u8
             Some(v) => match (key.kind.as_deref(), parse_num(v)) {
                 (Some("str"), _) | (_, None) => {
                     out.push(2);
+                    put_ordered(out, v);
+                }
+                (Some(GROUP_ORDER), Some(x)) => {
+                    out.push(1);
+                    out.extend_from_slice(&ordered_number(x));
                     put_ordered(out, v);
                 }
                 (_, Some(x)) => {

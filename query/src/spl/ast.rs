@@ -360,6 +360,11 @@ pub struct Stats {
     pub current: bool,
     /// streamstats: the last N rows (0 = all).
     pub window: usize,
+    /// `stats` whose rows are each a group of their own (they are unique
+    /// on some of its by-fields): it gives each row's group as it comes,
+    /// and a sort after it orders them. Set by the planner
+    /// ([`crate::commands::unique_key`]), never by the parser.
+    pub groups_of_one: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

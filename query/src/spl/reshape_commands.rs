@@ -300,6 +300,7 @@ pub(super) fn parse_stats(c: &mut Cursor, kind: StatsKind, span: Span) -> Result
         by,
         current,
         window,
+        groups_of_one: false,
     }))
 }
 

@@ -106,11 +106,74 @@ fn results(accs: &[Acc], aggs: &[StatsAgg]) -> Vec<Cell> {
 /// Run `cmd` on the table.
 pub fn apply(table: &mut Table, cmd: &Stats) -> std::io::Result<()> {
     match cmd.kind {
+        StatsKind::Stats if cmd.groups_of_one => groups_of_one(table, cmd),
         StatsKind::Stats => return stats(table, cmd),
         StatsKind::Eventstats => eventstats(table, cmd),
         StatsKind::Streamstats => streamstats(table, cmd),
     }
     Ok(())
+}
+
+/// A `stats` over rows that are each a group of their own
+/// ([`Stats::groups_of_one`]): each row's group, in the rows' order (the
+/// planner sorts them after), as the groups of the whole table would give
+/// it. A row with a null by-field is in no group.
+fn groups_of_one(table: &mut Table, cmd: &Stats) {
+    let ctx = Ctx::new(table, cmd);
+    let mut rows = Vec::with_capacity(table.rows.len());
+    let mut key_cells = Vec::with_capacity(ctx.by.len());
+    let by: Option<Vec<usize>> = ctx.by.iter().copied().collect();
+    let distinct = by
+        .as_ref()
+        .filter(|by| by.iter().enumerate().all(|(i, c)| !by[..i].contains(c)));
+    for mut row in std::mem::take(&mut table.rows) {
+        let one_key = distinct.filter(|by| by.iter().all(|&c| row[c].0.len() == 1));
+        let Some(by) = one_key else {
+            // A null by-field (no group) or several values (a group each).
+            let mut key = Vec::with_capacity(ctx.by.len());
+            each_key(&row, &ctx.by, &mut key, &mut |key| {
+                let mut accs = fresh(&cmd.aggs);
+                ctx.add(&mut accs, &cmd.aggs, &row);
+                let mut out = Vec::with_capacity(key.len() + cmd.aggs.len());
+                group_row(cmd, key.iter().map(|&v| Cell::one(v)), &accs, &mut out);
+                rows.push(out);
+            });
+            continue;
+        };
+        // The row becomes its group's: its by-values are moved, not copied.
+        let mut accs = fresh(&cmd.aggs);
+        ctx.add(&mut accs, &cmd.aggs, &row);
+        key_cells.extend(by.iter().map(|&c| std::mem::take(&mut row[c])));
+        group_row(cmd, key_cells.drain(..), &accs, &mut row);
+        rows.push(row);
+    }
+    table.columns = output_columns(cmd);
+    table.rows = rows;
+}
+
+/// The columns of a `stats`'s table: its by-fields, then its aggregates
+/// (one named as a by-field replaces it).
+fn output_columns(cmd: &Stats) -> Vec<String> {
+    let mut columns = cmd.by.clone();
+    for a in &cmd.aggs {
+        if let Some(i) = columns.iter().position(|c| *c == a.column) {
+            columns.remove(i);
+        }
+        columns.push(a.column.clone());
+    }
+    columns
+}
+
+/// Make `row` the row of one group, as [`output_columns`] orders it.
+fn group_row(cmd: &Stats, key: impl Iterator<Item = Cell>, accs: &[Acc], row: &mut Vec<Cell>) {
+    row.clear();
+    row.extend(key);
+    for (a, cell) in cmd.aggs.iter().zip(results(accs, &cmd.aggs)) {
+        if let Some(i) = cmd.by.iter().position(|b| *b == a.column) {
+            row.remove(i);
+        }
+        row.push(cell);
+    }
 }
 
 fn stats(table: &mut Table, cmd: &Stats) -> std::io::Result<()> {
@@ -183,13 +246,7 @@ impl<'c> StatsStream<'c> {
     /// The groups' rows, ordered by the by-fields.
     pub fn finish(mut self) -> std::io::Result<StatsRows<'c>> {
         let cmd = self.cmd;
-        let mut columns = cmd.by.clone();
-        for a in &cmd.aggs {
-            if let Some(i) = columns.iter().position(|c| *c == a.column) {
-                columns.remove(i);
-            }
-            columns.push(a.column.clone());
-        }
+        let columns = output_columns(cmd);
         let source = match self.runs.is_empty() {
             true => Groups::Memory(self.groups.into_sorted().into_iter()),
             false => {
@@ -239,13 +296,8 @@ impl StatsRows<'_> {
                     .map(|(key, accs)| (key.into_iter().map(|k| k.0).collect(), accs)),
             };
             let Some((key, accs)) = group else { break };
-            let mut row: Vec<Cell> = key.into_iter().map(Cell::one).collect();
-            for (a, cell) in cmd.aggs.iter().zip(results(&accs, &cmd.aggs)) {
-                if let Some(i) = cmd.by.iter().position(|b| *b == a.column) {
-                    row.remove(i);
-                }
-                row.push(cell);
-            }
+            let mut row = Vec::with_capacity(key.len() + cmd.aggs.len());
+            group_row(cmd, key.into_iter().map(Cell::one), &accs, &mut row);
             buf.push(row);
         }
         Ok(!buf.is_empty())
