@@ -1,6 +1,7 @@
 //! Column operations shared by the commands after tstats: add or replace
 //! a column, keep or reorder columns, keep rows, rename with wildcards.
 
+use crate::spl::ast::Command;
 use crate::table::{Cell, Table};
 
 pub fn retain_rows(table: &mut Table, keep: &[bool]) {
@@ -61,6 +62,32 @@ pub fn project(table: &mut Table, idx: &[usize]) {
             .collect();
         *row = new;
     }
+}
+
+/// `rename`, `table` and `fields`: the commands that only move, rename
+/// or drop columns; false (the table untouched) for any other.
+pub fn reshape(table: &mut Table, cmd: &Command) -> bool {
+    match cmd {
+        Command::Rename(pairs) => {
+            for (src, dst) in pairs {
+                rename(table, src, dst);
+            }
+        }
+        Command::Table(names) => select_columns(table, names, true),
+        Command::Fields {
+            remove: true,
+            fields,
+        } => {
+            let globs: Vec<&str> = fields.iter().map(String::as_str).collect();
+            let keep: Vec<usize> = (0..table.columns.len())
+                .filter(|&i| !globs.iter().any(|g| name_matches(g, &table.columns[i])))
+                .collect();
+            project(table, &keep);
+        }
+        Command::Fields { fields, .. } => select_columns(table, fields, false),
+        _ => return false,
+    }
+    true
 }
 
 /// `table` / `fields +`: named columns in the order given; globs expand to
@@ -189,6 +216,21 @@ pub fn cell_at(row: &[Cell], col: Option<usize>) -> &[String] {
 #[cfg(test)]
 pub(crate) mod testutil {
     use crate::table::{Cell, Table};
+
+    /// A `fill` for `run_chunked` that gives `rows` in chunks of `size`.
+    pub fn chunks_of(
+        rows: &[Vec<Cell>],
+        size: usize,
+    ) -> impl FnMut(&mut Vec<Vec<Cell>>) -> bool + '_ {
+        let mut chunks = rows.chunks(size).map(<[_]>::to_vec);
+        move |buf| match chunks.next() {
+            Some(c) => {
+                *buf = c;
+                true
+            }
+            None => false,
+        }
+    }
 
     /// A table; a cell `a|b` is multivalue, `<null>` is null.
     pub fn t(cols: &[&str], rows: &[&[&str]]) -> Table {

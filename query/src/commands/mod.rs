@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use crate::eval::{EvalError, Evaluator};
 use crate::spl::ast::{Command, SearchExpr, Span, Stats, StatsKind};
 use crate::table::{Cell, RowSink, Table};
-use columns::{name_matches, project, rename, retain_rows, select_columns, set_column};
+use columns::{retain_rows, set_column};
 use search::SearchMatcher;
 use sort::{sort, SortStream, SORT_DEFAULT_LIMIT, SORT_MEMORY};
 use transaction::TransactionStream;
@@ -439,10 +439,8 @@ pub fn apply_all(table: &mut Table, cmds: &[Command]) -> Result<(), PostError> {
 /// Apply one command to the table in place.
 pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
     match cmd {
-        Command::Rename(pairs) => {
-            for (src, dst) in pairs {
-                rename(table, src, dst);
-            }
+        Command::Rename(_) | Command::Table(_) | Command::Fields { .. } => {
+            columns::reshape(table, cmd);
             Ok(())
         }
         Command::Convert {
@@ -531,22 +529,6 @@ pub fn apply(table: &mut Table, cmd: &Command) -> Result<(), PostError> {
                 })?);
             }
             retain_rows(table, &keep);
-            Ok(())
-        }
-        Command::Table(names) => {
-            select_columns(table, names, true);
-            Ok(())
-        }
-        Command::Fields { remove, fields } => {
-            if *remove {
-                let globs: Vec<&str> = fields.iter().map(String::as_str).collect();
-                let keep: Vec<usize> = (0..table.columns.len())
-                    .filter(|&i| !globs.iter().any(|g| name_matches(g, &table.columns[i])))
-                    .collect();
-                project(table, &keep);
-            } else {
-                select_columns(table, fields, false);
-            }
             Ok(())
         }
         Command::Sort { limit, keys } => {
@@ -803,14 +785,7 @@ mod tests {
             let commands = cmds(text);
             let mut whole = input.clone();
             apply_all(&mut whole, &commands).unwrap();
-            let mut chunks = input.rows.chunks(4096).map(<[_]>::to_vec);
-            let fill = |buf: &mut Vec<Vec<Cell>>| match chunks.next() {
-                Some(c) => {
-                    *buf = c;
-                    true
-                }
-                None => false,
-            };
+            let fill = super::columns::testutil::chunks_of(&input.rows, 4096);
             let mut got = Table::default();
             run_chunked(input.columns.clone(), &[], fill, &commands, &mut got).unwrap();
             assert!(!got.rows.is_empty());
@@ -865,14 +840,7 @@ mod tests {
             let mut whole = input.clone();
             apply_all(&mut whole, &commands).unwrap_or_else(|e| panic!("{text}: {e}"));
             for size in [1, 2, 3, 100] {
-                let mut chunks = input.rows.chunks(size).map(<[_]>::to_vec);
-                let fill = |buf: &mut Vec<Vec<Cell>>| match chunks.next() {
-                    Some(c) => {
-                        *buf = c;
-                        true
-                    }
-                    None => false,
-                };
+                let fill = super::columns::testutil::chunks_of(&input.rows, size);
                 let mut got = Table::default();
                 run_chunked(input.columns.clone(), &[], fill, &commands, &mut got)
                     .unwrap_or_else(|e| panic!("{text}: {e}"));

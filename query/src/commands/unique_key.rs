@@ -22,7 +22,7 @@
 
 use std::borrow::Cow;
 
-use super::apply;
+use super::columns::reshape;
 use super::sort::GROUP_ORDER;
 use crate::spl::ast::{Command, SortKey, Stats, StatsKind};
 use crate::table::{Cell, Table};
@@ -182,7 +182,7 @@ impl Columns {
                 .map(|i| Cell::one(i.to_string()))
                 .collect()],
         };
-        if apply(&mut probe, cmd).is_err() || probe.rows.len() != 1 {
+        if !reshape(&mut probe, cmd) || probe.rows.len() != 1 {
             self.key = None;
             return;
         }
@@ -341,14 +341,7 @@ mod tests {
             apply_all(&mut whole, &commands).unwrap();
             assert!(whole.rows.len() > 100, "{text}: {} rows", whole.rows.len());
             for size in [1000, 4096] {
-                let mut chunks = input.rows.chunks(size).map(<[_]>::to_vec);
-                let fill = |buf: &mut Vec<Vec<Cell>>| match chunks.next() {
-                    Some(c) => {
-                        *buf = c;
-                        true
-                    }
-                    None => false,
-                };
+                let fill = crate::commands::columns::testutil::chunks_of(&input.rows, size);
                 let mut got = Table::default();
                 run_chunked(input.columns.clone(), key, fill, &commands, &mut got).unwrap();
                 assert_eq!(got.columns, whole.columns, "{text}");

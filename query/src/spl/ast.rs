@@ -362,8 +362,8 @@ pub struct Stats {
     pub window: usize,
     /// `stats` whose rows are each a group of their own (they are unique
     /// on some of its by-fields): it gives each row's group as it comes,
-    /// and a sort after it orders them. Set by the planner
-    /// ([`crate::commands::unique_key`]), never by the parser.
+    /// and a sort after it orders them. Set by the planner when it knows
+    /// the rows unique (`commands/unique_key.rs`), never by the parser.
     pub groups_of_one: bool,
 }
 
