@@ -265,6 +265,11 @@ impl Held {
             })
             .is_ok()
     }
+
+    /// Give back `n` bytes taken.
+    fn give(&self, n: usize) {
+        self.bytes.fetch_sub(n, AtomicOrdering::Relaxed);
+    }
 }
 
 /// Groups of one segment sorted on their keys: `keys[g * width + i]` is
@@ -1071,6 +1076,9 @@ fn field_orders(
         let bytes = values.iter().map(|v| v.count()).sum::<usize>() * 4;
         if !is_time(f) && held.take(bytes) {
             let ranks = global_ranks::rank(&values, &[fill.as_bytes(), b""]);
+            if ranks.is_none() {
+                held.give(bytes);
+            }
             *ranked[f].lock().unwrap_or_else(|p| p.into_inner()) = ranks;
         }
         Ok::<(), ()>(())

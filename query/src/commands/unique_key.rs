@@ -12,7 +12,8 @@
 //!
 //! ```text
 //! | tstats ... by user dest process | eventstats avg(len) by dest
-//! | stats max(len) values(avg) by dest user process | where max > avg
+//! | stats max(len) as max values(avg) as avg by dest user process
+//! | where max > avg
 //! ```
 //!
 //! groups its rows one by one and sorts only those the `where` keeps.
@@ -104,6 +105,11 @@ fn sort_into_stats_order(by: &[String]) -> Command {
     }
 }
 
+/// Whether an aggregate of `st` is named like one of its by-fields.
+fn renames_a_by_field(st: &Stats) -> bool {
+    st.aggs.iter().any(|a| st.by.contains(&a.column))
+}
+
 /// Each name of `key` is one column of `columns`.
 fn is_key(columns: &[String], key: &[String]) -> bool {
     key.iter()
@@ -118,10 +124,14 @@ struct Columns {
 
 impl Columns {
     /// Whether `st` meets one row per group: a `stats` by every column of
-    /// the key (and maybe more).
+    /// the key (and maybe more), none of its by-fields replaced by an
+    /// aggregate of the same name (the sort would find the aggregate).
     fn groups_of_one(&self, st: &Stats) -> bool {
         let Some(key) = &self.key else { return false };
-        st.kind == StatsKind::Stats && !st.by.is_empty() && key.iter().all(|k| st.by.contains(k))
+        st.kind == StatsKind::Stats
+            && !st.by.is_empty()
+            && !renames_a_by_field(st)
+            && key.iter().all(|k| st.by.contains(k))
     }
 
     /// Follow the columns and the key through `cmd`.
@@ -147,8 +157,10 @@ impl Columns {
                     columns.retain(|c| *c != a.column);
                     columns.push(a.column.clone());
                 }
-                // Its by-fields are a key of what it gives.
-                self.key = (!st.by.is_empty() && is_key(&columns, &st.by)).then(|| st.by.clone());
+                // Its by-fields are a key of what it gives, unless an
+                // aggregate took one's name.
+                let key = !st.by.is_empty() && !renames_a_by_field(st) && is_key(&columns, &st.by);
+                self.key = key.then(|| st.by.clone());
                 self.columns = columns;
                 return;
             }
@@ -300,6 +312,15 @@ mod tests {
         check(
             &format!("{rename} | mvexpand v | stats count by a b v"),
             &[false],
+        );
+        // An aggregate named like a by-field: not marked, and no key after.
+        check(
+            &format!("{rename} | stats count as a sum(n) as s by a b"),
+            &[false],
+        );
+        check(
+            &format!("{rename} | stats count as b by a b | stats sum(n) as t count as c by a b"),
+            &[false, false],
         );
         // Kept through moves of columns.
         check(

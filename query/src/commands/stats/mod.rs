@@ -127,7 +127,8 @@ fn groups_of_one(table: &mut Table, cmd: &Stats) {
         .as_ref()
         .filter(|by| by.iter().enumerate().all(|(i, c)| !by[..i].contains(c)));
     for mut row in std::mem::take(&mut table.rows) {
-        let one_key = distinct.filter(|by| by.iter().all(|&c| row[c].0.len() == 1));
+        let one_value = |c: usize| row.get(c).is_some_and(|cell| cell.0.len() == 1);
+        let one_key = distinct.filter(|by| by.iter().all(|&c| one_value(c)));
         let Some(by) = one_key else {
             // A null by-field (no group) or several values (a group each).
             let mut key = Vec::with_capacity(ctx.by.len());
@@ -152,7 +153,8 @@ fn groups_of_one(table: &mut Table, cmd: &Stats) {
 }
 
 /// The columns of a `stats`'s table: its by-fields, then its aggregates
-/// (one named as a by-field replaces it).
+/// (the by-field or earlier aggregate an aggregate is named like is
+/// dropped for it).
 fn output_columns(cmd: &Stats) -> Vec<String> {
     let mut columns = cmd.by.clone();
     for a in &cmd.aggs {
@@ -168,10 +170,15 @@ fn output_columns(cmd: &Stats) -> Vec<String> {
 fn group_row(cmd: &Stats, key: impl Iterator<Item = Cell>, accs: &[Acc], row: &mut Vec<Cell>) {
     row.clear();
     row.extend(key);
+    // The names of the cells so far, to drop the one an aggregate is
+    // named like (a by-field or an earlier aggregate).
+    let mut names: Vec<&str> = cmd.by.iter().map(String::as_str).collect();
     for (a, cell) in cmd.aggs.iter().zip(results(accs, &cmd.aggs)) {
-        if let Some(i) = cmd.by.iter().position(|b| *b == a.column) {
+        if let Some(i) = names.iter().position(|n| *n == a.column) {
+            names.remove(i);
             row.remove(i);
         }
+        names.push(&a.column);
         row.push(cell);
     }
 }
@@ -500,6 +507,33 @@ impl<'c> Streamstats<'c> {
 mod tests {
     use super::*;
     use crate::commands::columns::testutil::{col, procs, run, t};
+
+    /// An aggregate named like a by-field, or like an earlier aggregate,
+    /// takes that column's place in the columns and in every row alike.
+    #[test]
+    fn aggregates_named_like_other_columns_replace_them() {
+        for (spl, columns, first) in [
+            (
+                "| stats count as dest sum(n) as x by dest",
+                vec!["dest", "x"],
+                ["3", "15"],
+            ),
+            (
+                "| stats count as x sum(n) as x by dest",
+                vec!["dest", "x"],
+                ["h1", "15"],
+            ),
+        ] {
+            let mut tb = procs();
+            run(&mut tb, spl);
+            assert_eq!(tb.columns, columns, "{spl}");
+            assert!(tb.rows.iter().all(|r| r.len() == columns.len()), "{spl}");
+            assert_eq!(
+                tb.rows[0].iter().map(|c| c.0.join("|")).collect::<Vec<_>>(),
+                first
+            );
+        }
+    }
 
     #[test]
     fn stats_by_drops_nulls_and_orders_groups() {
