@@ -1338,12 +1338,12 @@ fn extreme_wins(func: AggFunc, new: &(Ordered, String), old: &(Ordered, String))
 }
 
 impl GroupBy {
-    /// The result columns: by-fields then aggregates.
     /// The columns of the by-fields: a key of the result table.
     pub fn by_columns(&self) -> &[String] {
         &self.by_names
     }
 
+    /// The result columns: by-fields then aggregates.
     pub fn columns(&self) -> Vec<String> {
         let mut columns = self.by_names.clone();
         columns.extend(self.agg_names.iter().cloned());

@@ -1065,8 +1065,9 @@ fn field_orders(
     threads: usize,
 ) -> Vec<Vec<FieldOrder>> {
     let width = segments.first().map_or(0, |s| s.values.len());
-    let is_time =
-        |f: usize| (segments.iter()).any(|s| matches!(s.values[f].store, Store::Time { .. }));
+    let time: Vec<bool> = (0..width)
+        .map(|f| (segments.iter()).any(|s| matches!(s.values[f].store, Store::Time { .. })))
+        .collect();
     let ranked: Vec<Mutex<Option<global_ranks::FieldRanks>>> =
         (0..width).map(|_| Mutex::new(None)).collect();
     let _ = parallel::run_in_order(width, threads, |f| {
@@ -1074,7 +1075,7 @@ fn field_orders(
             .map(|s| &s.values[f] as &dyn SortedValues)
             .collect();
         let bytes = values.iter().map(|v| v.count()).sum::<usize>() * 4;
-        if !is_time(f) && held.take(bytes) {
+        if !time[f] && held.take(bytes) {
             let ranks = global_ranks::rank(&values, &[fill.as_bytes(), b""]);
             if ranks.is_none() {
                 held.give(bytes);
@@ -1090,7 +1091,7 @@ fn field_orders(
         .map(|s| {
             (0..width)
                 .map(|f| match &mut ranked[f] {
-                    _ if is_time(f) => FieldOrder::Time,
+                    _ if time[f] => FieldOrder::Time,
                     Some(r) => FieldOrder::Ranked {
                         ranks: std::mem::take(&mut r.segments[s]),
                         fill: r.extras[0],

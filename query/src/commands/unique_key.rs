@@ -25,6 +25,7 @@ use std::borrow::Cow;
 
 use super::columns::reshape;
 use super::sort::GROUP_ORDER;
+use super::stats::Layout;
 use crate::spl::ast::{Command, SortKey, Stats, StatsKind};
 use crate::table::{Cell, Table};
 
@@ -152,11 +153,7 @@ impl Columns {
                 st.aggs.iter().map(|a| &a.column).collect()
             }
             Command::Stats(st) => {
-                let mut columns = st.by.clone();
-                for a in &st.aggs {
-                    columns.retain(|c| *c != a.column);
-                    columns.push(a.column.clone());
-                }
+                let columns = Layout::of(st).columns;
                 // Its by-fields are a key of what it gives, unless an
                 // aggregate took one's name.
                 let key = !st.by.is_empty() && !renames_a_by_field(st) && is_key(&columns, &st.by);

@@ -120,6 +120,7 @@ pub fn apply(table: &mut Table, cmd: &Stats) -> std::io::Result<()> {
 /// it. A row with a null by-field is in no group.
 fn groups_of_one(table: &mut Table, cmd: &Stats) {
     let ctx = Ctx::new(table, cmd);
+    let layout = Layout::of(cmd);
     let mut rows = Vec::with_capacity(table.rows.len());
     let mut key_cells = Vec::with_capacity(ctx.by.len());
     let by: Option<Vec<usize>> = ctx.by.iter().copied().collect();
@@ -136,7 +137,7 @@ fn groups_of_one(table: &mut Table, cmd: &Stats) {
                 let mut accs = fresh(&cmd.aggs);
                 ctx.add(&mut accs, &cmd.aggs, &row);
                 let mut out = Vec::with_capacity(key.len() + cmd.aggs.len());
-                group_row(cmd, key.iter().map(|&v| Cell::one(v)), &accs, &mut out);
+                layout.group_row(cmd, key.iter().map(|&v| Cell::one(v)), &accs, &mut out);
                 rows.push(out);
             });
             continue;
@@ -145,41 +146,54 @@ fn groups_of_one(table: &mut Table, cmd: &Stats) {
         let mut accs = fresh(&cmd.aggs);
         ctx.add(&mut accs, &cmd.aggs, &row);
         key_cells.extend(by.iter().map(|&c| std::mem::take(&mut row[c])));
-        group_row(cmd, key_cells.drain(..), &accs, &mut row);
+        layout.group_row(cmd, key_cells.drain(..), &accs, &mut row);
         rows.push(row);
     }
-    table.columns = output_columns(cmd);
+    table.columns = layout.columns;
     table.rows = rows;
 }
 
-/// The columns of a `stats`'s table: its by-fields, then its aggregates
-/// (the by-field or earlier aggregate an aggregate is named like is
-/// dropped for it).
-fn output_columns(cmd: &Stats) -> Vec<String> {
-    let mut columns = cmd.by.clone();
-    for a in &cmd.aggs {
-        if let Some(i) = columns.iter().position(|c| *c == a.column) {
-            columns.remove(i);
-        }
-        columns.push(a.column.clone());
-    }
-    columns
+/// How a `stats`'s rows are laid out: its columns (its by-fields, then
+/// its aggregates), and for each aggregate the place of the column it
+/// replaces (the by-field or earlier aggregate it is named like), if any,
+/// dropped before it is appended.
+pub(crate) struct Layout {
+    pub columns: Vec<String>,
+    replaces: Vec<Option<usize>>,
 }
 
-/// Make `row` the row of one group, as [`output_columns`] orders it.
-fn group_row(cmd: &Stats, key: impl Iterator<Item = Cell>, accs: &[Acc], row: &mut Vec<Cell>) {
-    row.clear();
-    row.extend(key);
-    // The names of the cells so far, to drop the one an aggregate is
-    // named like (a by-field or an earlier aggregate).
-    let mut names: Vec<&str> = cmd.by.iter().map(String::as_str).collect();
-    for (a, cell) in cmd.aggs.iter().zip(results(accs, &cmd.aggs)) {
-        if let Some(i) = names.iter().position(|n| *n == a.column) {
-            names.remove(i);
-            row.remove(i);
+impl Layout {
+    pub(crate) fn of(cmd: &Stats) -> Layout {
+        let mut columns = cmd.by.clone();
+        let mut replaces = Vec::with_capacity(cmd.aggs.len());
+        for a in &cmd.aggs {
+            let at = columns.iter().position(|c| *c == a.column);
+            if let Some(i) = at {
+                columns.remove(i);
+            }
+            replaces.push(at);
+            columns.push(a.column.clone());
         }
-        names.push(&a.column);
-        row.push(cell);
+        Layout { columns, replaces }
+    }
+
+    /// Make `row` the row of one group: its by-values `key`, then its
+    /// aggregates' results.
+    fn group_row(
+        &self,
+        cmd: &Stats,
+        key: impl Iterator<Item = Cell>,
+        accs: &[Acc],
+        row: &mut Vec<Cell>,
+    ) {
+        row.clear();
+        row.extend(key);
+        for (at, cell) in self.replaces.iter().zip(results(accs, &cmd.aggs)) {
+            if let Some(i) = *at {
+                row.remove(i);
+            }
+            row.push(cell);
+        }
     }
 }
 
@@ -253,7 +267,7 @@ impl<'c> StatsStream<'c> {
     /// The groups' rows, ordered by the by-fields.
     pub fn finish(mut self) -> std::io::Result<StatsRows<'c>> {
         let cmd = self.cmd;
-        let columns = output_columns(cmd);
+        let layout = Layout::of(cmd);
         let source = match self.runs.is_empty() {
             true => Groups::Memory(self.groups.into_sorted().into_iter()),
             false => {
@@ -266,7 +280,7 @@ impl<'c> StatsStream<'c> {
         };
         Ok(StatsRows {
             cmd,
-            columns,
+            layout,
             source,
         })
     }
@@ -281,13 +295,13 @@ enum Groups {
 /// The rows of a finished `stats`, a chunk at a time.
 pub struct StatsRows<'c> {
     cmd: &'c Stats,
-    columns: Vec<String>,
+    layout: Layout,
     source: Groups,
 }
 
 impl StatsRows<'_> {
     pub fn columns(&self) -> &[String] {
-        &self.columns
+        &self.layout.columns
     }
 
     /// The next chunk of rows into `buf`; false when none is left.
@@ -304,7 +318,7 @@ impl StatsRows<'_> {
             };
             let Some((key, accs)) = group else { break };
             let mut row = Vec::with_capacity(key.len() + cmd.aggs.len());
-            group_row(cmd, key.into_iter().map(Cell::one), &accs, &mut row);
+            (self.layout).group_row(cmd, key.into_iter().map(Cell::one), &accs, &mut row);
             buf.push(row);
         }
         Ok(!buf.is_empty())
@@ -318,7 +332,7 @@ impl StatsRows<'_> {
             rows.append(&mut buf);
         }
         Ok(Table {
-            columns: self.columns,
+            columns: self.layout.columns,
             rows,
         })
     }
