@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 use crate::spl::{Macro, MacroSet};
 
@@ -52,11 +52,10 @@ fn read(path: &Path) -> Result<String, DetectionError> {
 }
 
 fn parse_yaml(path: &Path, text: &str) -> Result<Yaml, DetectionError> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| DetectionError::Yaml {
+    crate::yaml::first_document(text).map_err(|e| DetectionError::Yaml {
         path: path.to_path_buf(),
         message: e.to_string(),
-    })?;
-    Ok(docs.into_iter().next().unwrap_or(Yaml::Null))
+    })
 }
 
 /// Load a detection: an ESCU YAML (`.yml`/`.yaml`, its `search:` key) or

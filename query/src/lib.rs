@@ -42,5 +42,6 @@ pub mod table;
 pub mod time_modifiers;
 pub mod time_range;
 pub mod value_filters;
+pub mod yaml;
 
 pub use engine::{Engine, QueryError};

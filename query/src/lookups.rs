@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 use crate::table::{Cell, Table};
 
@@ -66,6 +66,10 @@ pub struct LookupTable {
     /// then per row; compiled on the first match, since a store holds every
     /// lookup of a folder and a search uses few of them.
     wildcards: OnceLock<Vec<Option<Vec<regex::Regex>>>>,
+    /// Per WILDCARD column: the rows whose pattern a value can match,
+    /// found in one pass over the value ([`PatternIndex`]); built on the
+    /// first match.
+    pattern_index: OnceLock<Vec<Option<PatternIndex>>>,
     /// Per exact column (None for the others): the rows of each value
     /// (lowercased unless case-sensitive), in file order; built on the
     /// first match. A lookup of a hundred thousand rows against a table
@@ -111,6 +115,7 @@ impl LookupTable {
             max_matches: DEFAULT_MAX_MATCHES,
             default_match: String::new(),
             wildcards: OnceLock::new(),
+            pattern_index: OnceLock::new(),
             exact: OnceLock::new(),
         }
     }
@@ -119,6 +124,7 @@ impl LookupTable {
     pub fn with_case_sensitive(mut self, yes: bool) -> Self {
         self.case_sensitive = yes;
         self.wildcards = OnceLock::new();
+        self.pattern_index = OnceLock::new();
         self.exact = OnceLock::new();
         self
     }
@@ -140,6 +146,22 @@ impl LookupTable {
                             .iter()
                             .map(|r| wildcard_regex(r.get(c).map_or("", String::as_str), ci))
                             .collect()
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn pattern_index(&self) -> &[Option<PatternIndex>] {
+        self.pattern_index.get_or_init(|| {
+            (0..self.columns.len())
+                .map(|c| {
+                    (self.match_types[c] == MatchType::Wildcard).then(|| {
+                        let patterns = self
+                            .rows
+                            .iter()
+                            .map(|r| r.get(c).map_or("", String::as_str));
+                        PatternIndex::new(patterns, !self.case_sensitive)
                     })
                 })
                 .collect()
@@ -237,6 +259,21 @@ impl LookupTable {
             rows.dedup();
             Some(rows)
         });
+        // Else a wildcard input narrows them to the rows whose pattern's
+        // longest literal piece occurs in one of its values.
+        let narrowed = narrowed.or_else(|| {
+            let index = self.pattern_index();
+            inputs.iter().find_map(|&(col, values)| {
+                let index = index.get(col)?.as_ref()?;
+                let mut rows = Vec::new();
+                for v in values {
+                    rows.extend(index.candidates(v)?);
+                }
+                rows.sort_unstable();
+                rows.dedup();
+                Some(rows)
+            })
+        });
         let candidates: Box<dyn Iterator<Item = usize>> = match narrowed {
             Some(rows) => Box::new(rows.into_iter()),
             None => Box::new(0..self.rows.len()),
@@ -254,6 +291,92 @@ impl LookupTable {
             }
         }
         out
+    }
+}
+
+/// The rows of a WILDCARD column that a value can match: each pattern's
+/// longest literal piece (between its `*`s) must occur in any value it
+/// matches, so one Aho-Corasick pass over the value finds every pattern
+/// that may match; the candidates are then checked with their regex. A
+/// lookup of two hundred `*handler:*` patterns tested every one of them on
+/// each command line; ESCU's dynamic DNS list has ninety thousand.
+#[derive(Debug)]
+struct PatternIndex {
+    /// The distinct pieces; None when there are none or they could not be
+    /// compiled (every row is then a candidate).
+    pieces: Option<aho_corasick::AhoCorasick>,
+    /// The rows of each piece, in row order.
+    piece_rows: Vec<Vec<usize>>,
+    /// Rows that every value may match: a pattern without a literal
+    /// (`*`), or, case-insensitively, one whose longest piece is not ASCII
+    /// (Unicode case folding is checked by the regex alone).
+    always: Vec<usize>,
+    case_insensitive: bool,
+}
+
+impl PatternIndex {
+    fn new<'p>(patterns: impl Iterator<Item = &'p str>, case_insensitive: bool) -> Self {
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        let mut pieces: Vec<String> = Vec::new();
+        let mut piece_rows: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
+        for (row, pattern) in patterns.enumerate() {
+            let piece = pattern.split('*').max_by_key(|p| p.len()).unwrap_or("");
+            if piece.is_empty() || (case_insensitive && !piece.is_ascii()) {
+                always.push(row);
+                continue;
+            }
+            let key = match case_insensitive {
+                true => piece.to_ascii_lowercase(),
+                false => piece.to_string(),
+            };
+            let id = *ids.entry(key.clone()).or_insert_with(|| {
+                pieces.push(key);
+                piece_rows.push(Vec::new());
+                pieces.len() - 1
+            });
+            piece_rows[id].push(row);
+        }
+        let built = (!pieces.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(case_insensitive)
+                    .build(&pieces)
+                    .ok()
+            })
+            .flatten();
+        if built.is_none() {
+            always.extend(piece_rows.drain(..).flatten());
+            always.sort_unstable();
+        }
+        PatternIndex {
+            pieces: built,
+            piece_rows,
+            always,
+            case_insensitive,
+        }
+    }
+
+    /// The rows `value` may match, in no particular order; None when the
+    /// pieces cannot tell (a case-insensitive match of a value that is
+    /// not ASCII, where Unicode folding may equate other characters).
+    fn candidates(&self, value: &str) -> Option<Vec<usize>> {
+        if self.case_insensitive && !value.is_ascii() {
+            return None;
+        }
+        let mut rows = self.always.clone();
+        if let Some(ac) = &self.pieces {
+            let mut found: Vec<usize> = ac
+                .find_overlapping_iter(value)
+                .map(|m| m.pattern().as_usize())
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            for id in found {
+                rows.extend_from_slice(&self.piece_rows[id]);
+            }
+        }
+        Some(rows)
     }
 }
 
@@ -434,10 +557,10 @@ fn load_definition(path: &Path) -> Result<Option<(LookupTable, Option<String>)>,
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let docs = YamlLoader::load_from_str(&text).map_err(|e| err(format!("invalid YAML: {e}")))?;
-    let Some(doc) = docs.into_iter().next() else {
+    let doc = crate::yaml::first_document(&text).map_err(|e| err(format!("invalid YAML: {e}")))?;
+    if doc.is_null() {
         return Ok(None);
-    };
+    }
     let Some(name) = scalar(&doc["name"]) else {
         return Ok(None);
     };
@@ -570,6 +693,68 @@ mod tests {
             }
         }
         assert!(narrowed > 100, "only {narrowed} inputs matched");
+    }
+
+    /// The rows a wildcard column's pattern index narrows to are those a
+    /// scan of every row finds, case-insensitively or not, for ASCII and
+    /// other values (Unicode folds `ſ` to `s` and `K` to `k`).
+    #[test]
+    fn pattern_index_rows_are_the_rows_a_scan_finds() {
+        let patterns = [
+            "*bingmaps:*",
+            "*CALCULATOR:*",
+            "*",
+            "",
+            "cmd.exe",
+            "*\\temp\\*.exe",
+            "c:\\windows\\*",
+            "*.ps1",
+            "*\u{212a}ey*",
+            "*caf\u{e9}*",
+            "*s*",
+            "*exe*",
+        ];
+        let values = [
+            "explorer.exe bingmaps:foo",
+            "BINGMAPS:X calculator:",
+            "cmd.exe",
+            "CMD.EXE",
+            "c:\\users\\a\\TEMP\\x.exe",
+            "C:\\Windows\\system32\\run.ps1",
+            "key",
+            "\u{17f}",
+            "CAF\u{c9} au lait",
+            "",
+            "nothing at all",
+        ];
+        for case_sensitive in [false, true] {
+            let t = LookupTable::new(
+                "p",
+                vec!["pattern".into(), "n".into()],
+                patterns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| vec![p.to_string(), i.to_string()])
+                    .collect(),
+                &["pattern".to_string()],
+                &[],
+            )
+            .with_case_sensitive(case_sensitive)
+            .with_matches(0, 1000, "");
+            let mut matched = 0;
+            for n in 1..=3 {
+                for w in values.windows(n) {
+                    let vals: Vec<String> = w.iter().map(|v| v.to_string()).collect();
+                    let inputs = [(0, vals.as_slice())];
+                    let want: Vec<usize> = (0..t.rows.len())
+                        .filter(|&r| vals.iter().any(|v| t.cell_matches(r, 0, v)))
+                        .collect();
+                    matched += want.len();
+                    assert_eq!(t.matching_rows(&inputs), want, "{case_sensitive} {vals:?}");
+                }
+            }
+            assert!(matched > 50, "{matched}");
+        }
     }
 
     #[test]

@@ -101,20 +101,34 @@ fn run_one(
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .unwrap_or("detection");
+            // Rows go to a partial file, renamed when the search is done: a
+            // detection that fails leaves no table (an empty one would read
+            // as "no hits"), nor the table of an earlier run.
             let target = dir.join(format!("{stem}.csv"));
-            let file = std::fs::File::create(&target)
-                .map_err(|e| format!("writing {}: {e}", target.display()))?;
-            let mut w = std::io::BufWriter::new(file);
-            let rows = engine
-                .run_reporting(
-                    &query,
-                    &mut render::Streaming::new(render::Format::Csv, &mut w),
-                    &warn,
-                )
-                .map_err(|e| short_reason(&e))?;
-            w.flush()
-                .map_err(|e| format!("writing {}: {e}", target.display()))?;
-            rows
+            let partial = dir.join(format!("{stem}.csv.partial"));
+            let written: Result<u64, String> = (|| {
+                let file = std::fs::File::create(&partial)
+                    .map_err(|e| format!("writing {}: {e}", partial.display()))?;
+                let mut w = std::io::BufWriter::new(file);
+                let rows = engine
+                    .run_reporting(
+                        &query,
+                        &mut render::Streaming::new(render::Format::Csv, &mut w),
+                        &warn,
+                    )
+                    .map_err(|e| short_reason(&e))?;
+                w.flush()
+                    .map_err(|e| format!("writing {}: {e}", partial.display()))?;
+                drop(w);
+                std::fs::rename(&partial, &target)
+                    .map_err(|e| format!("writing {}: {e}", target.display()))?;
+                Ok(rows)
+            })();
+            if written.is_err() {
+                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(&target);
+            }
+            written?
         }
         None => engine
             .run_reporting(&query, &mut Counter, &warn)

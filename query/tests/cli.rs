@@ -89,3 +89,49 @@ fn a_bad_command_line_exits_2_and_help_lists_every_status() {
         assert!(help.contains(&format!("\n  {status}")), "{status}: {help}");
     }
 }
+
+/// `--pack --out` writes a table only for a detection that ran: one that
+/// fails leaves no file, neither an empty one (read as "no hits") nor the
+/// table an earlier run wrote.
+#[test]
+fn a_pack_writes_tables_only_for_the_detections_that_ran() {
+    let dir = scratch("cli-pack-out");
+    let index = dir.join("index");
+    build_index(&[workspace("datasets/sample")], &index);
+    let pack = dir.join("pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::write(
+        pack.join("names.spl"),
+        "| tstats count from datamodel=Endpoint.Processes by Processes.process_name",
+    )
+    .unwrap();
+    std::fs::write(
+        pack.join("files.spl"),
+        "| tstats count from datamodel=Endpoint.Processes by Processes.process_name \
+         | join process_name [| tstats count from datamodel=Endpoint.Filesystem by Filesystem.file_name]",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("files.csv"), "stale,table\n").unwrap();
+    let (code, err) = evidx_query(&[
+        "-i",
+        index.to_str().unwrap(),
+        "--pack",
+        pack.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4, "{err}");
+    let names = std::fs::read_to_string(out.join("names.csv")).unwrap();
+    assert!(
+        names.starts_with("Processes.process_name,count\n") && names.lines().count() > 2,
+        "{names}"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["names.csv"]);
+}

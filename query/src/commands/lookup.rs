@@ -22,8 +22,10 @@ use crate::table::{Cell, Table};
 pub fn apply(table: &mut Table, cmd: &Lookup, lookup: &LookupTable) -> Result<(), String> {
     let mut inputs = Vec::with_capacity(cmd.inputs.len());
     for (lf, ef) in &cmd.inputs {
+        // An ES lookup without rows has no columns: nothing matches it.
         let col = lookup
             .column_index(lf)
+            .or(lookup.columns.is_empty().then_some(0))
             .ok_or_else(|| format!("lookup `{}` has no field `{lf}`", cmd.name))?;
         inputs.push((col, table.column_index(ef)));
     }
@@ -173,6 +175,29 @@ mod tests {
             with_unknown,
         );
         assert_eq!(col(&tb, "description"), ["no name", "no name", "<null>"]);
+    }
+
+    #[test]
+    fn an_es_lookup_without_rows_matches_nothing() {
+        // ESCU's remote_access_software_usage_exceptions macro reads
+        // `asset_lookup_by_str asset as x OUTPUTNEW asset as y`.
+        let mut tb = t(&["dest", "y"], &[&["h1", "<null>"], &["h2", "kept"]]);
+        let es = LookupTable::new("asset_lookup_by_str", vec![], vec![], &[], &[]);
+        run(
+            &mut tb,
+            "| lookup update=true asset_lookup_by_str asset as dest OUTPUTNEW asset as y",
+            es,
+        );
+        assert_eq!(col(&tb, "y"), ["<null>", "kept"]);
+        let mut tb = t(&["dest"], &[&["h1"]]);
+        let err = {
+            let l = match &cmds("| lookup tools nosuch AS dest")[0] {
+                Command::Lookup(l) => l.clone(),
+                c => panic!("{c:?}"),
+            };
+            apply(&mut tb, &l, &tools()).unwrap_err()
+        };
+        assert_eq!(err, "lookup `tools` has no field `nosuch`");
     }
 
     #[test]

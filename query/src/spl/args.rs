@@ -63,7 +63,7 @@ pub(super) fn next_arg(c: &mut Cursor) -> Result<Option<Arg>> {
             let text = w.to_string();
             if !text.is_empty() && c.rest().starts_with('=') && !c.rest().starts_with("==") {
                 c.eat("=");
-                let value = c.word(&[','])?;
+                let value = option_value(c)?;
                 return Ok(Some(Arg {
                     text,
                     value: Some(value),
@@ -85,6 +85,32 @@ pub(super) fn next_arg(c: &mut Cursor) -> Result<Option<Arg>> {
             }))
         }
     }
+}
+
+/// The value of `key=value`: quoted, or up to a `|` or to whitespace, `,`
+/// or `[` outside parentheses and quotes; `[` opens a subsearch as in Splunk
+/// (`join id type=inner[| tstats ...]`); `eval(match(x,"[a-z]"))` keeps
+/// its brackets.
+fn option_value(c: &mut Cursor) -> Result<String> {
+    if c.peek() == Some('"') {
+        return Ok(c.quoted()?.0.text);
+    }
+    let mut depth = 0usize;
+    let mut quoted = false;
+    let (w, _) = c.take_while(|ch| {
+        match ch {
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            '|' => return false,
+            '[' | ',' if depth == 0 => return false,
+            _ if ch.is_whitespace() && depth == 0 => return false,
+            _ => {}
+        }
+        true
+    });
+    Ok(w.to_string())
 }
 
 /// Every argument to the end of the command (or a `[`).

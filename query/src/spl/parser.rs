@@ -530,6 +530,25 @@ mod tests {
     }
 
     #[test]
+    fn an_option_value_ends_at_a_subsearch() {
+        // ESCU's "Detect Outlook exe writing a zip file" writes the option
+        // after the field and the subsearch right after its value.
+        let p = parse_pipeline(
+            "| tstats count from datamodel=X by a | join a type=inner[| tstats count from datamodel=X by a] \
+             | transaction a startswith=eval(match(a, \"[x]\")) maxspan=1h",
+        )
+        .unwrap();
+        match &p.commands[..] {
+            [Command::Join(j), Command::Transaction(t)] => {
+                assert_eq!(j.fields, ["a"]);
+                assert!(!j.left);
+                assert!(t.startswith.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn post_tstats_commands_parse() {
         let p = parse_pipeline(
             "| tstats count from datamodel=X where a=1 [| inputlookup l where k=v | table a] by a \
