@@ -214,6 +214,12 @@ impl Engine {
             span,
             text: query.text.clone(),
         };
+        // Every data model and tstats option is checked before anything
+        // runs: a subsearch over all processes is not worth running for a
+        // search that will be refused.
+        for ts in query.pipeline.all_tstats() {
+            check_tstats(ts).map_err(|(m, s)| unsupported(m, s))?;
+        }
         // Subsearches run and lookups load first (`resolve.rs`).
         let resolved = crate::resolve::Resolver {
             lookups: &self.lookups,
@@ -228,7 +234,6 @@ impl Engine {
         .resolve(query)?;
         let query = &resolved;
         let ts = &query.pipeline.tstats;
-        check_tstats(ts).map_err(|(m, s)| unsupported(m, s))?;
         // `earliest=`/`latest=` in the where clause narrow the time range.
         let (filter, window) = crate::time_modifiers::take(ts.filter.as_ref(), Utc::now())
             .map_err(|e| unsupported(e.message, e.span))?;

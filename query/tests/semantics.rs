@@ -909,6 +909,13 @@ fn bad_queries_are_errors_that_point_into_the_text() {
             "",
         ),
         ("| stats count by host", "stats"),
+        // Every data model is checked before any subsearch runs: the
+        // lookup of the first subsearch is never read.
+        (
+            "| tstats count from datamodel=Endpoint.Processes where [| inputlookup foo] by Processes.dest \
+             | join dest [| tstats count from datamodel=Endpoint.Registry by Registry.dest]",
+            "tstats count from datamodel=Endpoint.Registry by Registry.dest",
+        ),
     ];
     for (spl, points_at) in cases {
         let e = query_error(spl);
@@ -938,6 +945,10 @@ fn bad_queries_are_errors_that_point_into_the_text() {
     assert!(matches!(
         query_error(cases[3].0),
         QueryError::Unsupported { ref message, .. } if message.contains("Network_Traffic")
+    ));
+    assert!(matches!(
+        query_error(cases[6].0),
+        QueryError::Unsupported { ref message, .. } if message.contains("datamodel=Endpoint.Registry")
     ));
 }
 

@@ -15,6 +15,56 @@ pub struct Pipeline {
     pub commands: Vec<Command>,
 }
 
+impl Pipeline {
+    /// This pipeline's tstats and those of its subsearches, nested ones
+    /// included, outermost first: what a search needs checked before any
+    /// of it runs.
+    pub fn all_tstats(&self) -> Vec<&Tstats> {
+        let mut out = Vec::new();
+        tstats_of(&self.tstats, &self.commands, &mut out);
+        out
+    }
+}
+
+fn tstats_of<'a>(ts: &'a Tstats, cmds: &'a [Command], out: &mut Vec<&'a Tstats>) {
+    out.push(ts);
+    if let Some(f) = &ts.filter {
+        tstats_in_expr(f, out);
+    }
+    tstats_in_commands(cmds, out);
+}
+
+fn tstats_in_commands<'a>(cmds: &'a [Command], out: &mut Vec<&'a Tstats>) {
+    for cmd in cmds {
+        match cmd {
+            Command::Search(e) => tstats_in_expr(e, out),
+            Command::Join(j) => tstats_in_subsearch(&j.sub, out),
+            _ => {}
+        }
+    }
+}
+
+fn tstats_in_expr<'a>(e: &'a SearchExpr, out: &mut Vec<&'a Tstats>) {
+    match e {
+        SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().for_each(|x| tstats_in_expr(x, out)),
+        SearchExpr::Not(x) => tstats_in_expr(x, out),
+        SearchExpr::Subsearch(sub) => tstats_in_subsearch(sub, out),
+        _ => {}
+    }
+}
+
+fn tstats_in_subsearch<'a>(sub: &'a Subsearch, out: &mut Vec<&'a Tstats>) {
+    match &sub.source {
+        SubSource::Tstats(ts) => tstats_of(ts, &sub.commands, out),
+        SubSource::Inputlookup { filter, .. } => {
+            if let Some(f) = filter {
+                tstats_in_expr(f, out);
+            }
+            tstats_in_commands(&sub.commands, out);
+        }
+    }
+}
+
 /// The data model search at the head of the pipeline: `tstats` (groups),
 /// or, when `events` is set, Splunk's `| from datamodel:X` or `| datamodel
 /// DM OBJECT search|flat` (events, one row each; no aggregates, no `by`;
