@@ -260,29 +260,37 @@ impl LookupTable {
             Some(rows)
         });
         // Else a wildcard input narrows them to the rows whose pattern's
-        // longest literal piece occurs in one of its values.
-        let narrowed = narrowed.or_else(|| {
-            let index = self.pattern_index();
-            inputs.iter().find_map(|&(col, values)| {
-                let index = index.get(col)?.as_ref()?;
-                let mut rows = Vec::new();
-                for v in values {
-                    rows.extend(index.candidates(v)?);
-                }
-                rows.sort_unstable();
-                rows.dedup();
-                Some(rows)
-            })
-        });
-        let candidates: Box<dyn Iterator<Item = usize>> = match narrowed {
+        // longest literal piece occurs in one of its values; for a
+        // `*piece*` pattern, that occurrence is the match.
+        let mut proved_input = None;
+        let narrowed: Option<Vec<(usize, bool)>> = match narrowed {
+            Some(rows) => Some(rows.into_iter().map(|r| (r, false)).collect()),
+            None => {
+                let index = self.pattern_index();
+                inputs.iter().enumerate().find_map(|(i, &(col, values))| {
+                    let index = index.get(col)?.as_ref()?;
+                    let mut rows = Vec::new();
+                    for v in values {
+                        rows.extend(index.candidates(v));
+                    }
+                    // Row order, a proved entry before an unproved one.
+                    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                    rows.dedup_by_key(|r| r.0);
+                    proved_input = Some(i);
+                    Some(rows)
+                })
+            }
+        };
+        let candidates: Box<dyn Iterator<Item = (usize, bool)>> = match narrowed {
             Some(rows) => Box::new(rows.into_iter()),
-            None => Box::new(0..self.rows.len()),
+            None => Box::new((0..self.rows.len()).map(|r| (r, false))),
         };
         let mut out = Vec::new();
-        for r in candidates {
-            let all = inputs
-                .iter()
-                .all(|(col, values)| values.iter().any(|v| self.cell_matches(r, *col, v)));
+        for (r, proved) in candidates {
+            let all = inputs.iter().enumerate().all(|(i, (col, values))| {
+                (proved && proved_input == Some(i))
+                    || values.iter().any(|v| self.cell_matches(r, *col, v))
+            });
             if all {
                 out.push(r);
                 if out.len() >= self.max_matches {
@@ -305,11 +313,12 @@ struct PatternIndex {
     /// The distinct pieces; None when there are none or they could not be
     /// compiled (every row is then a candidate).
     pieces: Option<aho_corasick::AhoCorasick>,
-    /// The rows of each piece, in row order.
-    piece_rows: Vec<Vec<usize>>,
+    /// The rows of each piece, in row order, each with whether its
+    /// pattern is `*piece*`, which any value holding the piece matches.
+    piece_rows: Vec<Vec<(usize, bool)>>,
     /// Rows that every value may match: a pattern without a literal
     /// (`*`), or, case-insensitively, one whose longest piece is not ASCII
-    /// (Unicode case folding is checked by the regex alone).
+    /// (Unicode case folding is left to the regex).
     always: Vec<usize>,
     case_insensitive: bool,
 }
@@ -318,7 +327,7 @@ impl PatternIndex {
     fn new<'p>(patterns: impl Iterator<Item = &'p str>, case_insensitive: bool) -> Self {
         let mut ids: HashMap<String, usize> = HashMap::new();
         let mut pieces: Vec<String> = Vec::new();
-        let mut piece_rows: Vec<Vec<usize>> = Vec::new();
+        let mut piece_rows: Vec<Vec<(usize, bool)>> = Vec::new();
         let mut always = Vec::new();
         for (row, pattern) in patterns.enumerate() {
             let piece = pattern.split('*').max_by_key(|p| p.len()).unwrap_or("");
@@ -335,18 +344,26 @@ impl PatternIndex {
                 piece_rows.push(Vec::new());
                 pieces.len() - 1
             });
-            piece_rows[id].push(row);
+            let contains = pattern.len() == piece.len() + 2
+                && pattern.starts_with('*')
+                && pattern.ends_with('*');
+            piece_rows[id].push((row, contains));
         }
         let built = (!pieces.is_empty())
             .then(|| {
+                // A DFA is the fastest to search and small for the few
+                // hundred pieces most lookups have.
+                let kind =
+                    (pieces.len() <= DFA_PIECES).then_some(aho_corasick::AhoCorasickKind::DFA);
                 aho_corasick::AhoCorasick::builder()
                     .ascii_case_insensitive(case_insensitive)
+                    .kind(kind)
                     .build(&pieces)
                     .ok()
             })
             .flatten();
         if built.is_none() {
-            always.extend(piece_rows.drain(..).flatten());
+            always.extend(piece_rows.drain(..).flatten().map(|(row, _)| row));
             always.sort_unstable();
         }
         PatternIndex {
@@ -357,14 +374,21 @@ impl PatternIndex {
         }
     }
 
-    /// The rows `value` may match, in no particular order; None when the
-    /// pieces cannot tell (a case-insensitive match of a value that is
-    /// not ASCII, where Unicode folding may equate other characters).
-    fn candidates(&self, value: &str) -> Option<Vec<usize>> {
-        if self.case_insensitive && !value.is_ascii() {
-            return None;
-        }
-        let mut rows = self.always.clone();
+    /// The rows `value` may match, in no particular order, each with
+    /// whether it surely does. Case-insensitively, the pieces are ASCII and
+    /// matched ignoring ASCII case; the only other characters that Unicode
+    /// simple case folding (the regex's `(?i)`) equates with an ASCII one
+    /// are `ſ` (s) and the Kelvin sign (k), read as those letters here.
+    fn candidates(&self, value: &str) -> Vec<(usize, bool)> {
+        let folded;
+        let value = match self.case_insensitive && value.contains(['\u{17f}', '\u{212a}']) {
+            true => {
+                folded = value.replace('\u{17f}', "s").replace('\u{212a}', "k");
+                folded.as_str()
+            }
+            false => value,
+        };
+        let mut rows: Vec<(usize, bool)> = self.always.iter().map(|&r| (r, false)).collect();
         if let Some(ac) = &self.pieces {
             let mut found: Vec<usize> = ac
                 .find_overlapping_iter(value)
@@ -376,9 +400,12 @@ impl PatternIndex {
                 rows.extend_from_slice(&self.piece_rows[id]);
             }
         }
-        Some(rows)
+        rows
     }
 }
+
+/// Up to this many distinct pieces, a pattern index is a DFA.
+const DFA_PIECES: usize = 2_000;
 
 /// A WILDCARD lookup value as an anchored regex (`*` is the only special
 /// character).
@@ -713,6 +740,7 @@ mod tests {
             "*caf\u{e9}*",
             "*s*",
             "*exe*",
+            "*key*",
         ];
         let values = [
             "explorer.exe bingmaps:foo",
@@ -723,6 +751,12 @@ mod tests {
             "C:\\Windows\\system32\\run.ps1",
             "key",
             "\u{17f}",
+            "\u{212a}EY caf\u{e9}",
+            // Pieces of `cmd.exe`, `c:\windows\*` and `*.ps1` in values
+            // that those patterns do not match.
+            "run cmd.exe /c",
+            "d:\\c:\\windows\\x",
+            "a.ps1.txt",
             "CAF\u{c9} au lait",
             "",
             "nothing at all",
