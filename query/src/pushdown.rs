@@ -11,13 +11,17 @@
 //! lookup's outputs follow from its inputs (and, where a row has no input
 //! or OUTPUTNEW keeps a value, from the column's earlier value): `| lookup
 //! tools name AS process_name OUTPUT description | search
-//! description!=false` groups only the processes the lookup lists. `sort`
+//! description!=false` groups only the processes the lookup lists. An
+//! inner `join` keeps only rows whose join fields have values its
+//! subsearch has: each field that follows from one by-field becomes a
+//! filter on that set (a semi-join), so a join of all processes to a few
+//! elevated children groups only those few. `sort`
 //! and `head` end the analysis (they choose rows, so a later filter cannot
 //! move ahead of them). The filter still runs on the result as written: a pushed
 //! filter only saves work and never changes the answer. A value on which
 //! evaluation fails is kept, so the command reports the error itself.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use crate::collect::{GroupBy, KeyFilter};
@@ -25,7 +29,7 @@ use crate::commands;
 use crate::commands::search::SearchMatcher;
 use crate::eval::Evaluator;
 use crate::pattern::Pattern;
-use crate::spl::ast::{BinOp, Command, Expr, Lookup, SearchExpr};
+use crate::spl::ast::{BinOp, Command, Expr, Join, Lookup, SearchExpr};
 use crate::spl::parser::REGEX_FUNCTIONS;
 use crate::table::{Cell, Table};
 
@@ -111,11 +115,61 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
                 push(cmd.clone(), d, &transforms);
             }
             Command::Regex { field: None, .. } => {}
+            // An inner join keeps only the rows whose join fields all have a
+            // value the subsearch has: per field, a filter (a semi-join).
+            // It makes rows, so it ends the analysis.
+            Command::Join(j) if !j.left => {
+                let Some(sub) = &j.resolved else { break };
+                for field in join_fields(j, &cols, sub) {
+                    let d = column_deps(&field, &cols, &deps);
+                    push(semi_join(&field, j, sub), d, &transforms);
+                }
+                break;
+            }
             // Commands that choose, merge or make rows end the analysis.
             _ => break,
         }
     }
     filters
+}
+
+/// The join fields of `j` on a result with columns `cols`: as given, or
+/// the columns both sides have (`commands::join`).
+fn join_fields(j: &Join, cols: &[String], sub: &Table) -> Vec<String> {
+    match j.fields.is_empty() {
+        true => (cols.iter())
+            .filter(|c| sub.column_index(c).is_some())
+            .cloned()
+            .collect(),
+        false => j.fields.clone(),
+    }
+}
+
+/// The filter "`field` has a value of the subsearch's `field`", as an inner
+/// join on that field alone with the subsearch's distinct values of it
+/// (which [`Check`] reads as a set).
+fn semi_join(field: &str, j: &Join, sub: &Table) -> Command {
+    let values: HashSet<&Cell> = match sub.column_index(field) {
+        Some(c) => sub
+            .rows
+            .iter()
+            .map(|r| &r[c])
+            .filter(|c| !c.is_null())
+            .collect(),
+        None => HashSet::new(),
+    };
+    let only = Table {
+        columns: vec![field.to_string()],
+        rows: values.into_iter().map(|c| vec![c.clone()]).collect(),
+    };
+    Command::Join(Join {
+        left: false,
+        max: 1,
+        overwrite: false,
+        fields: vec![field.to_string()],
+        sub: j.sub.clone(),
+        resolved: Some(Arc::new(only)),
+    })
 }
 
 /// The columns a lookup writes; None when its table is not loaded.
@@ -330,6 +384,10 @@ fn relevant(transforms: &[Command], filter: &Command) -> Vec<Command> {
                 }),
                 None => false,
             },
+            Command::Rename(pairs) if renames_none_of(&needed, pairs) => {
+                keep[i] = false;
+                true
+            }
             Command::Rename(pairs) => pairs
                 .iter()
                 .rev()
@@ -385,6 +443,21 @@ fn follow_setter(
     }
     *keep = false;
     true
+}
+
+/// Whether a `rename` leaves every needed column as it is: none is renamed
+/// away (named by a source) or replaced (named by a target). Such a rename
+/// (`rename process* as parent_process*` before a filter on `join_guid`)
+/// need not be replayed on each value. Patterns of several `*` are not
+/// judged.
+fn renames_none_of(needed: &BTreeSet<String>, pairs: &[(String, String)]) -> bool {
+    pairs.iter().all(|(src, dst)| {
+        [src, dst].iter().all(|p| p.matches('*').count() <= 1)
+            && needed.iter().all(|n| {
+                commands::columns::name_captures(src, n).is_none()
+                    && commands::columns::name_captures(dst, n).is_none()
+            })
+    })
 }
 
 /// Back through `rename src as dst`: each needed column that `dst` names
@@ -462,6 +535,7 @@ fn reads(filter: &Command) -> Option<BTreeSet<String>> {
         }
         Command::Where(e) => expr_reads(e, &mut out),
         Command::Search(e) => search(e, &mut out)?,
+        Command::Join(j) => out.extend(j.fields.iter().cloned()),
         _ => return None,
     }
     Some(out)
@@ -493,6 +567,11 @@ enum Test {
     },
     Where(Expr, Evaluator),
     Search(SearchMatcher),
+    /// A semi-join ([`semi_join`]): the field's cell is one of these.
+    Within {
+        field: String,
+        cells: HashSet<Cell>,
+    },
     /// Not a filter: keeps everything.
     Keep,
 }
@@ -515,6 +594,13 @@ impl Check {
             },
             Command::Where(e) => Test::Where(e.clone(), Evaluator::new()),
             Command::Search(e) => Test::Search(SearchMatcher::new(e)),
+            Command::Join(j) => match (&j.resolved, &j.fields[..]) {
+                (Some(sub), [field]) => Test::Within {
+                    field: field.clone(),
+                    cells: sub.rows.iter().map(|r| r[0].clone()).collect(),
+                },
+                _ => Test::Keep,
+            },
             _ => Test::Keep,
         };
         let lead = transforms
@@ -618,6 +704,10 @@ impl Check {
             }
             Test::Where(e, ev) => ev.eval_bool(e, table, 0).unwrap_or(true),
             Test::Search(m) => m.matches(table, 0),
+            Test::Within { field, cells } => table
+                .column_index(field)
+                .and_then(|i| table.rows.first()?.get(i))
+                .is_some_and(|c| cells.contains(c)),
             Test::Keep => true,
         }
     }
@@ -662,6 +752,21 @@ mod tests {
         let (kept_, all) = kept(
             "| tstats count from datamodel=Endpoint.Processes by Processes.process \
              | convert ctime(*) | search process=*enc*",
+        );
+        assert_eq!(kept_, all);
+        // A rename that leaves what the filter reads alone is not replayed;
+        // one that names it is.
+        let (kept_, all) = kept(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.process_guid Processes.dest \
+             | rename Processes.* as * | eval join_guid=process_guid \
+             | rename user as src_user, process* as parent_process* \
+             | join dest join_guid [| tstats count from datamodel=Endpoint.Processes by Processes.dest]",
+        );
+        assert_eq!(kept_, all[..2].to_vec());
+        let (kept_, all) = kept(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.process_guid \
+             | rename Processes.* as * | eval join_guid=process_guid | rename join* as j* \
+             | join j_guid [| tstats count from datamodel=Endpoint.Processes by Processes.dest]",
         );
         assert_eq!(kept_, all);
     }

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use common::*;
 use evidx_query::collect::GroupBy;
 use evidx_query::lookups::LookupStore;
-use evidx_query::spl::ast::Command;
+use evidx_query::spl::ast::{Command, Pipeline, SubSource};
 use evidx_query::spl::{self, MacroSet};
 use evidx_query::{detection, pushdown, Engine};
 
@@ -57,8 +57,22 @@ fn same_both_ways(spl_text: &str, macros: &MacroSet) -> (usize, usize) {
     let store = lookups();
     let mut commands = query.pipeline.commands.clone();
     for cmd in &mut commands {
-        if let Command::Lookup(l) = cmd {
-            l.table = store.get(&l.name).expect("lookup");
+        match cmd {
+            Command::Lookup(l) => l.table = store.get(&l.name).expect("lookup"),
+            // A join's subsearch run, as the engine runs it before it plans.
+            Command::Join(j) => {
+                if let SubSource::Tstats(sub) = &j.sub.source {
+                    let sub = spl::Query {
+                        text: query.text.clone(),
+                        pipeline: Pipeline {
+                            tstats: sub.clone(),
+                            commands: j.sub.commands.clone(),
+                        },
+                    };
+                    j.resolved = on.run(&sub).ok().map(std::sync::Arc::new);
+                }
+            }
+            _ => {}
         }
     }
     let pushed = pushdown::key_filters(
@@ -178,6 +192,14 @@ fn filters_of_every_kind_give_the_same_table() {
         (base, "| rename Processes.* as * | eval keep=dest | lookup is_windows_system_file filename as nosuch OUTPUT systemFile as keep | search keep=*corp*", true),
         (base, "| rename Processes.* as * | lookup attacker_tools attacker_tool_names AS pids OUTPUT description | search description!=false", false),
         (base, "| rename Processes.* as * | lookup attacker_tools attacker_tool_names AS process_name OUTPUT description | where count > 1 AND description!=\"false\"", true),
+        // An inner join filters on each join field that follows from one
+        // by-field (a semi-join); renames that leave it alone are not
+        // replayed. A left join keeps every row.
+        (base, "| rename Processes.* as * | join process_name [| tstats count from datamodel=Endpoint.Processes where Processes.process_name=cmd.exe by Processes.process_name | rename Processes.* as *]", true),
+        (base, "| rename Processes.* as * | eval g=lower(process_name) | rename process* as proc* | join max=0 dest g [| tstats count from datamodel=Endpoint.Processes where Processes.parent_process_name=cmd.exe by Processes.dest Processes.process_name | rename Processes.* as * | eval g=lower(process_name)]", true),
+        (base, "| rename Processes.* as * | join [| tstats count from datamodel=Endpoint.Processes where Processes.process_name=c* by Processes.dest | rename Processes.* as *]", true),
+        (base, "| rename Processes.* as * | join type=left process_name [| tstats count from datamodel=Endpoint.Processes where Processes.process_name=cmd.exe by Processes.process_name | rename Processes.* as *]", false),
+        (base, "| rename Processes.* as * | join nosuch [| tstats count from datamodel=Endpoint.Processes by Processes.process_name | rename Processes.* as *]", false),
         (fill, "| where original_file_name=\"NULLX\" OR 1=2", false),
         (fill, "| rename Processes.* as * | where original_file_name=\"NULLX\"", true),
         (fill, "| rename Processes.* as * | regex original_file_name!=\"^NULL\"", true),
