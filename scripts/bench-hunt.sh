@@ -31,6 +31,13 @@
 #                                   group+sort+CSV, the same work as evidx,
 #                                   the ratio is printed too
 #
+# With CORPUS set to a checkout of splunk/security_content, also:
+#   corpus     every detection of $CORPUS/detections that reads
+#              Endpoint.Processes (several hundred), with its macros and
+#              lookups, as one --pack --out, RUNS runs at both sizes; peak
+#              RSS; how many ran and why the others did not (other data
+#              models, MLTK models); ratio to evidx-index printed
+#
 # Knobs (environment): RUNS [5], KEEP [0: delete archives, indexes and
 #   exports at the end], plus SEED, THREADS, EVIDX_BENCH_DIR, ESCU_DIR
 #   (scripts/bench-lib.sh). Needs python3; installs the duckdb package with
@@ -107,6 +114,13 @@ run_case() {
             rm -rf "$pack_out"
             SAMPLE_ANON=1 timed "$out" "$BIN/evidx-query" -i "$IDX" --macros "$MACROS" --pack "$ESCU_DIR/detections" --out "$pack_out"
             ANON[$name-$S]+="$T_ANON_KB " ;;
+        corpus)
+            rm -rf "$pack_out-corpus"
+            timed "$out" "$BIN/evidx-query" -i "$IDX" --macros "$CORPUS/macros" --lookups "$CORPUS/lookups" \
+                --pack "$CORPUS_PACK" --out "$pack_out-corpus"
+            # 4: some detections were refused (other data models, MLTK).
+            [[ "$T_RC" == 4 ]] && T_RC=0
+            CORPUS_SUMMARY=$(tail -1 "$out") ;;
         groupby9)
             local by="" f
             for f in "${GROUP_FIELDS[@]}"; do by+=" Processes.$f"; done
@@ -128,12 +142,26 @@ run_case() {
 echo
 log "queries: $RUNS warm runs each, interleaved"
 warm "${IDXDIR[$SMALL]}" "${IDXDIR[$LARGE]}"
+if [[ -n "${CORPUS:-}" ]]; then
+    [[ -d "$CORPUS/detections" && -d "$CORPUS/macros" ]] || die "CORPUS=$CORPUS: no detections/ and macros/ (a checkout of splunk/security_content)"
+    CORPUS_PACK="$BENCH_DIR/corpus-pack"
+    rm -rf "$CORPUS_PACK"
+    mkdir -p "$CORPUS_PACK"
+    CLEAN+=("$CORPUS_PACK" "$BENCH_DIR/hpack-out-$SMALL-corpus" "$BENCH_DIR/hpack-out-$LARGE-corpus")
+    grep -rlZ --include='*.yml' 'Endpoint.Processes' "$CORPUS/detections" |
+        while IFS= read -r -d '' f; do ln -sf "$(realpath "$f")" "$CORPUS_PACK/"; done
+    log "corpus: $(ls "$CORPUS_PACK" | wc -l) detections of $CORPUS that read Endpoint.Processes"
+fi
 for ((r = 1; r <= RUNS; r++)); do
     run_case seed "$SMALL" "$r"
     run_case seed "$LARGE" "$r"
     run_case pack "$SMALL" "$r"
     run_case pack "$LARGE" "$r"
     run_case groupby9 "$LARGE" "$r"
+    if [[ -n "${CORPUS:-}" ]]; then
+        run_case corpus "$SMALL" "$r"
+        run_case corpus "$LARGE" "$r"
+    fi
     log "  run $r/$RUNS done"
 done
 GB_OUT="$LOGS/h-groupby9-$LARGE-1.out"
@@ -168,6 +196,11 @@ printf '  %-34s %12.0f %12.0f   runs: %s| %s\n' "seed detection ms (median)" "$S
 printf '  %-34s %12.0f %12.0f   runs: %s| %s\n' "pack of $(ls "$BENCH_DIR/hpack-out-$LARGE" | wc -l) detections ms (median)" "$PACK_S" "$PACK_L" "${MS[pack-$SMALL]}" "${MS[pack-$LARGE]}"
 printf '  %-34s %12.0f %12.0f\n' "pack peak RSS MiB (median)" "$(calc "$(medrss "pack-$SMALL") / 1024")" "$(calc "$(medrss "pack-$LARGE") / 1024")"
 printf '  %-34s %12.0f %12.0f\n' "pack peak heap (RssAnon) MiB" "$(calc "$(median ${ANON[pack-$SMALL]}) / 1024")" "$(calc "$(median ${ANON[pack-$LARGE]}) / 1024")"
+if [[ -n "${CORPUS:-}" ]]; then
+    printf '  %-34s %12.0f %12.0f   runs: %s| %s\n' "corpus pack ms (median)" "$(med "corpus-$SMALL")" "$(med "corpus-$LARGE")" "${MS[corpus-$SMALL]}" "${MS[corpus-$LARGE]}"
+    printf '  %-34s %12.0f %12.0f\n' "corpus pack peak RSS MiB (median)" "$(calc "$(medrss "corpus-$SMALL") / 1024")" "$(calc "$(medrss "corpus-$LARGE") / 1024")"
+    log "  corpus: $CORPUS_SUMMARY"
+fi
 printf '  %-34s %12s %12.0f   runs: %s\n' "groupby9 ms (median)" "" "$GB" "${MS[groupby9-$LARGE]}"
 printf '  %-34s %12s %12.0f\n' "groupby9 peak RSS MiB (median)" "" "$(calc "$(medrss "groupby9-$LARGE") / 1024")"
 printf '  %-34s %12s %12.0f\n' "duckdb group ms (median)" "" "$(calc "$D_GROUP * 1000")"
@@ -177,6 +210,9 @@ log "RATIOS (target in brackets)"
 printf '  seed p50 %s / %s                RATIO %.2f   [<= 1.5]\n' "$LARGE" "$SMALL" "$(calc "$SEED_L / $SEED_S")"
 printf '  pack %s / evidx-index %s         RATIO %.3f  [<= 0.05]\n' "$LARGE" "$LARGE" "$(calc "$PACK_L / ${IDX_MS[$LARGE]}")"
 printf '  pack peak RSS %s / %s           RATIO %.2f   [about 1; under 1 GiB]\n' "$LARGE" "$SMALL" "$(calc "$(medrss "pack-$LARGE") / $(medrss "pack-$SMALL")")"
+if [[ -n "${CORPUS:-}" ]]; then
+    printf '  corpus pack %s / evidx-index %s  RATIO %.3f\n' "$LARGE" "$LARGE" "$(calc "$(med "corpus-$LARGE") / ${IDX_MS[$LARGE]}")"
+fi
 printf '  groupby9 / duckdb group alone       RATIO %.2f   [<= 2]\n' "$(calc "$GB / ($D_GROUP * 1000)")"
 printf '  groupby9 / duckdb group+sort+csv    RATIO %.2f\n' "$(calc "$GB / ($D_FULL * 1000)")"
 log "-------------------------------------------------------------------"
