@@ -203,6 +203,12 @@ impl LookupTable {
             .unwrap_or(MatchType::Exact)
     }
 
+    /// An Enterprise Security lookup with no rows outside Splunk (nor
+    /// columns): any field may be looked up in it, and nothing matches.
+    pub fn is_es_placeholder(&self) -> bool {
+        self.columns.is_empty() && ES_LOOKUPS.contains(&self.name.as_str())
+    }
+
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
     }
@@ -761,30 +767,48 @@ mod tests {
             "",
             "nothing at all",
         ];
-        for case_sensitive in [false, true] {
+        // Two wildcard columns: the patterns, and the same list shifted.
+        let rows: Vec<Vec<String>> = (0..patterns.len())
+            .map(|i| {
+                let other = patterns[(i + 5) % patterns.len()];
+                vec![patterns[i].to_string(), other.to_string(), i.to_string()]
+            })
+            .collect();
+        let wild = ["pattern".to_string(), "other".to_string()];
+        for (case_sensitive, max) in [(false, 1000), (true, 1000), (false, 2)] {
             let t = LookupTable::new(
                 "p",
-                vec!["pattern".into(), "n".into()],
-                patterns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| vec![p.to_string(), i.to_string()])
-                    .collect(),
-                &["pattern".to_string()],
+                vec!["pattern".into(), "other".into(), "n".into()],
+                rows.clone(),
+                &wild,
                 &[],
             )
             .with_case_sensitive(case_sensitive)
-            .with_matches(0, 1000, "");
+            .with_matches(0, max, "");
             let mut matched = 0;
             for n in 1..=3 {
                 for w in values.windows(n) {
                     let vals: Vec<String> = w.iter().map(|v| v.to_string()).collect();
-                    let inputs = [(0, vals.as_slice())];
-                    let want: Vec<usize> = (0..t.rows.len())
-                        .filter(|&r| vals.iter().any(|v| t.cell_matches(r, 0, v)))
-                        .collect();
-                    matched += want.len();
-                    assert_eq!(t.matching_rows(&inputs), want, "{case_sensitive} {vals:?}");
+                    let firsts: Vec<String> = w[..1].iter().map(|v| v.to_string()).collect();
+                    for inputs in [
+                        vec![(0, vals.as_slice())],
+                        vec![(0, vals.as_slice()), (1, firsts.as_slice())],
+                    ] {
+                        let want: Vec<usize> = (0..t.rows.len())
+                            .filter(|&r| {
+                                inputs
+                                    .iter()
+                                    .all(|(c, vs)| vs.iter().any(|v| t.cell_matches(r, *c, v)))
+                            })
+                            .take(max)
+                            .collect();
+                        matched += want.len();
+                        assert_eq!(
+                            t.matching_rows(&inputs),
+                            want,
+                            "{case_sensitive} {max} {inputs:?}"
+                        );
+                    }
                 }
             }
             assert!(matched > 50, "{matched}");

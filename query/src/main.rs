@@ -118,7 +118,9 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     pack: Option<PathBuf>,
 
-    /// With --pack: write each result to DIR/<detection>.csv.
+    /// With --pack: write each result to DIR/<detection>.csv, <detection> the file's stem, or its
+    /// path under the pack with `/` as `.` when stems collide (`endpoint.x`). A detection that does
+    /// not run leaves no CSV.
     #[arg(long, value_name = "DIR", requires = "pack")]
     out: Option<PathBuf>,
 
@@ -310,7 +312,7 @@ fn pack(engine: &Engine, macros: &MacroSet, dir: &Path, out: Option<&Path>) -> a
     if let Some(o) = out {
         std::fs::create_dir_all(o).with_context(|| format!("creating {}", o.display()))?;
     }
-    let items = evidx_query::pack::run(engine, macros, &files, out);
+    let items = evidx_query::pack::run(engine, macros, dir, &files, out);
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
     let mut failed = 0;

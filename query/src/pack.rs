@@ -44,21 +44,27 @@ pub fn detection_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Run every file as a detection; with `out`, write each result to
-/// `out/<file stem>.csv`.
+/// Run every file (found under `root`) as a detection; with `out`, write
+/// each result to `out/<name>.csv` ([`output_names`]). A detection that
+/// does not run leaves no table there, neither an empty one (which would
+/// read as "no hits") nor one an earlier run wrote.
 pub fn run(
     engine: &Engine,
     macros: &MacroSet,
+    root: &Path,
     files: &[PathBuf],
     out: Option<&Path>,
 ) -> Vec<PackItem> {
+    let names = output_names(root, files);
     files
         .par_iter()
-        .map(|path| {
+        .zip(&names)
+        .map(|(path, file_name)| {
             let started = Instant::now();
+            let target = out.map(|dir| dir.join(format!("{file_name}.csv")));
             let (name, outcome) = match detection::load(path) {
                 Ok(det) => {
-                    let outcome = run_one(engine, macros, &det.search, path, out);
+                    let outcome = run_one(engine, macros, &det.search, path, target.as_deref());
                     // What this detection touched and freed is not the
                     // next one's: give it back (see `memory`).
                     crate::memory::release_if_over();
@@ -67,6 +73,9 @@ pub fn run(
                 }
                 Err(e) => (path.display().to_string(), Err(e.to_string())),
             };
+            if let (Err(_), Some(target)) = (&outcome, &target) {
+                let _ = std::fs::remove_file(target);
+            }
             PackItem {
                 path: path.clone(),
                 name,
@@ -77,14 +86,48 @@ pub fn run(
         .collect()
 }
 
-/// Run one detection; with `out`, stream its rows to `out/<file stem>.csv`
-/// (without, they are counted and dropped).
+/// The name of each file's table: its stem, or, when several files share
+/// a stem, its path under `root` without the extension and with `.` for
+/// `/` (`endpoint/x.yml` is `endpoint.x`), as `scripts/spark/evidx_spark.py`
+/// names them, so that no two detections write one file.
+pub fn output_names(root: &Path, files: &[PathBuf]) -> Vec<String> {
+    let stem = |p: &Path| {
+        p.file_stem().map_or_else(
+            || "detection".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        )
+    };
+    let mut count: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for f in files {
+        *count.entry(stem(f)).or_default() += 1;
+    }
+    files
+        .iter()
+        .map(|f| {
+            let s = stem(f);
+            if count[&s] == 1 {
+                return s;
+            }
+            let under = f.strip_prefix(root).unwrap_or(f).with_extension("");
+            (under.components())
+                .filter_map(|c| match c {
+                    std::path::Component::Normal(part) => Some(part.to_string_lossy()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join(".")
+        })
+        .collect()
+}
+
+/// Run one detection; with `target`, stream its rows there as CSV (without,
+/// they are counted and dropped).
 fn run_one(
     engine: &Engine,
     macros: &MacroSet,
     search: &str,
     path: &Path,
-    out: Option<&Path>,
+    target: Option<&Path>,
 ) -> Result<usize, String> {
     let query = spl::parse_query(search, macros)
         .map_err(QueryError::Spl)
@@ -95,17 +138,12 @@ fn run_one(
     for w in crate::lint::warnings(&query.pipeline) {
         warn(w);
     }
-    let rows = match out {
-        Some(dir) => {
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("detection");
-            // Rows go to a partial file, renamed when the search is done: a
-            // detection that fails leaves no table (an empty one would read
-            // as "no hits"), nor the table of an earlier run.
-            let target = dir.join(format!("{stem}.csv"));
-            let partial = dir.join(format!("{stem}.csv.partial"));
+    let rows = match target {
+        Some(target) => {
+            // Rows go to a partial file, renamed when the search is done.
+            let mut partial = target.as_os_str().to_owned();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
             let written: Result<u64, String> = (|| {
                 let file = std::fs::File::create(&partial)
                     .map_err(|e| format!("writing {}: {e}", partial.display()))?;
@@ -120,13 +158,12 @@ fn run_one(
                 w.flush()
                     .map_err(|e| format!("writing {}: {e}", partial.display()))?;
                 drop(w);
-                std::fs::rename(&partial, &target)
+                std::fs::rename(&partial, target)
                     .map_err(|e| format!("writing {}: {e}", target.display()))?;
                 Ok(rows)
             })();
             if written.is_err() {
                 let _ = std::fs::remove_file(&partial);
-                let _ = std::fs::remove_file(&target);
             }
             written?
         }

@@ -307,13 +307,23 @@ fn filter_of(base: &[String], by: usize, transforms: Vec<Command>, filter: Comma
         relevant
     };
     let transforms = Arc::new(transforms);
+    let within = within_set(&filter);
     let filter = Arc::new(filter);
     KeyFilter {
         by_index: by,
         make: Arc::new(move || {
-            let mut check = Check::new(&base, by, transforms.clone(), &filter);
+            let mut check = Check::new(&base, by, transforms.clone(), &filter, within.clone());
             Box::new(move |v: &str| check.keep(v))
         }),
+    }
+}
+
+/// The values of a semi-join filter ([`semi_join`]), as a set.
+fn within_set(filter: &Command) -> Option<Arc<HashSet<Cell>>> {
+    match filter {
+        Command::Join(j) => (j.resolved.as_ref())
+            .map(|sub| Arc::new(sub.rows.iter().filter_map(|r| r.first().cloned()).collect())),
+        _ => None,
     }
 }
 
@@ -570,14 +580,21 @@ enum Test {
     /// A semi-join ([`semi_join`]): the field's cell is one of these.
     Within {
         field: String,
-        cells: HashSet<Cell>,
+        cells: Arc<HashSet<Cell>>,
     },
     /// Not a filter: keeps everything.
     Keep,
 }
 
 impl Check {
-    fn new(base: &[String], by: usize, transforms: Arc<Vec<Command>>, filter: &Command) -> Self {
+    /// `within`: a semi-join's values ([`within_set`]), made once per search.
+    fn new(
+        base: &[String],
+        by: usize,
+        transforms: Arc<Vec<Command>>,
+        filter: &Command,
+        within: Option<Arc<HashSet<Cell>>>,
+    ) -> Self {
         let template = Table {
             columns: base.to_vec(),
             rows: vec![vec![Cell::null(); base.len()]],
@@ -594,10 +611,10 @@ impl Check {
             },
             Command::Where(e) => Test::Where(e.clone(), Evaluator::new()),
             Command::Search(e) => Test::Search(SearchMatcher::new(e)),
-            Command::Join(j) => match (&j.resolved, &j.fields[..]) {
-                (Some(sub), [field]) => Test::Within {
+            Command::Join(j) => match (within, &j.fields[..]) {
+                (Some(cells), [field]) => Test::Within {
                     field: field.clone(),
-                    cells: sub.rows.iter().map(|r| r[0].clone()).collect(),
+                    cells,
                 },
                 _ => Test::Keep,
             },

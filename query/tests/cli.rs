@@ -111,9 +111,25 @@ fn a_pack_writes_tables_only_for_the_detections_that_ran() {
          | join process_name [| tstats count from datamodel=Endpoint.Filesystem by Filesystem.file_name]",
     )
     .unwrap();
+    // Refused as it is read: no such command.
+    std::fs::write(
+        pack.join("typo.spl"),
+        "| tstats count from datamodel=Endpoint.Processes | nosuchcmd",
+    )
+    .unwrap();
+    // Two detections of one stem in two folders.
+    for sub in ["a", "b"] {
+        std::fs::create_dir_all(pack.join(sub)).unwrap();
+        std::fs::write(
+            pack.join(sub).join("same.spl"),
+            format!("| tstats count from datamodel=Endpoint.Processes by Processes.dest | eval from=\"{sub}\""),
+        )
+        .unwrap();
+    }
     let out = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("files.csv"), "stale,table\n").unwrap();
+    std::fs::write(out.join("typo.csv"), "stale,table\n").unwrap();
     let (code, err) = evidx_query(&[
         "-i",
         index.to_str().unwrap(),
@@ -133,5 +149,12 @@ fn a_pack_writes_tables_only_for_the_detections_that_ran() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     left.sort();
-    assert_eq!(left, ["names.csv"]);
+    assert_eq!(left, ["a.same.csv", "b.same.csv", "names.csv"]);
+    for sub in ["a", "b"] {
+        let t = std::fs::read_to_string(out.join(format!("{sub}.same.csv"))).unwrap();
+        assert!(
+            t.lines().nth(1).unwrap().ends_with(&format!(",{sub}")),
+            "{t}"
+        );
+    }
 }

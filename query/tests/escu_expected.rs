@@ -230,7 +230,13 @@ fn pack_runs_every_detection_in_order_and_writes_the_reference_tables() {
     let files = evidx_query::pack::detection_files(&shared("escu/detections"));
     assert_eq!(files.len(), yamls(&shared("escu/detections")).len());
     let out = scratch("escu-pack-out");
-    let items = evidx_query::pack::run(engine(), &escu_macros(), &files, Some(&out));
+    let items = evidx_query::pack::run(
+        engine(),
+        &escu_macros(),
+        &shared("escu/detections"),
+        &files,
+        Some(&out),
+    );
     let paths: Vec<&PathBuf> = items.iter().map(|i| &i.path).collect();
     assert_eq!(
         paths,

@@ -25,7 +25,7 @@ pub fn apply(table: &mut Table, cmd: &Lookup, lookup: &LookupTable) -> Result<()
         // An ES lookup without rows has no columns: nothing matches it.
         let col = lookup
             .column_index(lf)
-            .or(lookup.columns.is_empty().then_some(0))
+            .or(lookup.is_es_placeholder().then_some(0))
             .ok_or_else(|| format!("lookup `{}` has no field `{lf}`", cmd.name))?;
         inputs.push((col, table.column_index(ef)));
     }
@@ -198,6 +198,16 @@ mod tests {
             apply(&mut tb, &l, &tools()).unwrap_err()
         };
         assert_eq!(err, "lookup `tools` has no field `nosuch`");
+        // A lookup of the user's with no columns (an empty CSV) is no ES one.
+        let empty = LookupTable::new("mine", vec![], vec![], &[], &[]);
+        let l = match &cmds("| lookup mine x AS dest OUTPUT y")[0] {
+            Command::Lookup(l) => l.clone(),
+            c => panic!("{c:?}"),
+        };
+        assert_eq!(
+            apply(&mut tb, &l, &empty).unwrap_err(),
+            "lookup `mine` has no field `x`"
+        );
     }
 
     #[test]

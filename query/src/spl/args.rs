@@ -87,29 +87,37 @@ pub(super) fn next_arg(c: &mut Cursor) -> Result<Option<Arg>> {
     }
 }
 
-/// The value of `key=value`: quoted, or up to a `|` or to whitespace, `,`
+/// The value of `key=value`: quoted, or up to a `|`, or to whitespace, `,`
 /// or `[` outside parentheses and quotes; `[` opens a subsearch as in Splunk
-/// (`join id type=inner[| tstats ...]`); `eval(match(x,"[a-z]"))` keeps
-/// its brackets.
+/// (`join id type=inner[| tstats ...]`), and `eval(match(x, "[a-z]"))`
+/// keeps its brackets and spaces. A value whose parentheses or quotes do
+/// not close ends at whitespace, `,` or `[`, so the rest of the command is
+/// not swallowed.
 fn option_value(c: &mut Cursor) -> Result<String> {
     if c.peek() == Some('"') {
         return Ok(c.quoted()?.0.text);
     }
+    let start = c.pos();
     let mut depth = 0usize;
     let mut quoted = false;
     let (w, _) = c.take_while(|ch| {
         match ch {
+            '|' => return false,
             '"' => quoted = !quoted,
             _ if quoted => {}
             '(' => depth += 1,
             ')' => depth = depth.saturating_sub(1),
-            '|' => return false,
             '[' | ',' if depth == 0 => return false,
             _ if ch.is_whitespace() && depth == 0 => return false,
             _ => {}
         }
         true
     });
+    if depth == 0 && !quoted {
+        return Ok(w.to_string());
+    }
+    c.set_pos(start);
+    let (w, _) = c.take_while(|ch| !ch.is_whitespace() && !matches!(ch, '|' | ',' | '['));
     Ok(w.to_string())
 }
 

@@ -546,6 +546,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // A quote or parenthesis left open does not swallow what follows.
+        for value in ["N\"A", ":("] {
+            let p = parse_pipeline(&format!(
+                "| tstats count from datamodel=X by a | fillnull value={value} a | stats count by a"
+            ))
+            .unwrap();
+            match &p.commands[..] {
+                [Command::Fillnull { value: v, fields }, Command::Stats(_)] => {
+                    assert_eq!((v.as_str(), &fields[..]), (value, &["a".to_string()][..]));
+                }
+                other => panic!("{value}: {other:?}"),
+            }
+        }
     }
 
     #[test]
