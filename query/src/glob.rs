@@ -120,12 +120,155 @@ impl Glob {
     }
 }
 
+/// Several globs matched as one, for the long `IN (...)` lists of Sigma
+/// rules (hundreds of emoji, of parameter spellings): each glob's longest
+/// literal piece must occur in a text it matches, so one Aho-Corasick pass
+/// over the text finds the globs worth checking. A text matched glob by
+/// glob against three hundred globs cost three hundred searches.
+#[derive(Debug, Clone)]
+pub struct GlobSet {
+    globs: Vec<Glob>,
+    /// None with few globs: they are tried one by one.
+    index: Option<LiteralIndex>,
+}
+
+#[derive(Debug, Clone)]
+struct LiteralIndex {
+    literals: aho_corasick::AhoCorasick,
+    /// Per literal: the globs whose longest piece it is, each with whether
+    /// it is `*literal*` (matched by the occurrence alone).
+    globs_of: Vec<Vec<(usize, bool)>>,
+    /// Globs without a literal piece (`*`, the empty pattern).
+    always: Vec<usize>,
+}
+
+/// From this many globs on, a [`GlobSet`] finds candidates with one pass.
+const SET_MIN_GLOBS: usize = 4;
+
+impl GlobSet {
+    pub fn new(globs: Vec<Glob>) -> Self {
+        let index = (globs.len() >= SET_MIN_GLOBS)
+            .then(|| LiteralIndex::new(&globs))
+            .flatten();
+        GlobSet { globs, index }
+    }
+
+    pub fn globs(&self) -> &[Glob] {
+        &self.globs
+    }
+
+    /// Whether any glob matches text that the caller has already
+    /// lower-cased.
+    pub fn matches(&self, lowered_text: &str) -> bool {
+        let Some(index) = &self.index else {
+            return self.globs.iter().any(|g| g.matches(lowered_text));
+        };
+        if (index.always.iter()).any(|&g| self.globs[g].matches(lowered_text)) {
+            return true;
+        }
+        let mut tried: Vec<usize> = Vec::new();
+        for m in index.literals.find_overlapping_iter(lowered_text) {
+            let id = m.pattern().as_usize();
+            if tried.contains(&id) {
+                continue;
+            }
+            tried.push(id);
+            for &(g, contains) in &index.globs_of[id] {
+                if contains || self.globs[g].matches(lowered_text) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+impl LiteralIndex {
+    fn new(globs: &[Glob]) -> Option<Self> {
+        let mut ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut literals: Vec<&str> = Vec::new();
+        let mut globs_of: Vec<Vec<(usize, bool)>> = Vec::new();
+        let mut always = Vec::new();
+        for (g, glob) in globs.iter().enumerate() {
+            let longest = glob
+                .pieces
+                .iter()
+                .max_by_key(|p| p.len())
+                .map_or("", String::as_str);
+            if longest.is_empty() {
+                always.push(g);
+                continue;
+            }
+            let contains =
+                glob.pieces.len() == 3 && glob.prefix().is_empty() && glob.suffix().is_empty();
+            let id = *ids.entry(longest).or_insert_with(|| {
+                literals.push(longest);
+                globs_of.push(Vec::new());
+                literals.len() - 1
+            });
+            globs_of[id].push((g, contains));
+        }
+        let kind = (literals.len() <= 2_000).then_some(aho_corasick::AhoCorasickKind::DFA);
+        let literals = aho_corasick::AhoCorasick::builder()
+            .kind(kind)
+            .build(&literals)
+            .ok()?;
+        Some(LiteralIndex {
+            literals,
+            globs_of,
+            always,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn m(p: &str, t: &str) -> bool {
         Glob::new(p).matches_unlowered(t)
+    }
+
+    /// A [`GlobSet`] matches what trying its globs one by one matches.
+    #[test]
+    fn glob_set_matches_as_its_globs() {
+        let patterns = [
+            "*emoji🤷🏼*",
+            "*🤷🏼*",
+            "*",
+            "",
+            "cmd.exe",
+            "*.exe",
+            "c:\\windows\\*",
+            "*a*b*",
+            "*-enc *",
+            "powershell*-w*hidden*",
+            "*\u{FDD0}*",
+        ];
+        let texts = [
+            "cmd.exe",
+            "run cmd.exe /c",
+            "emoji🤷🏼 x",
+            "🤷🏼",
+            "",
+            "c:\\windows\\system32\\x.exe",
+            "d:\\c:\\windows\\",
+            "xaxb",
+            "ba",
+            "powershell -w 1 hidden",
+            "powershell -enc abc",
+            "a*b",
+        ];
+        for n in 1..=patterns.len() {
+            for w in patterns.windows(n) {
+                let globs: Vec<Glob> = w.iter().map(|p| Glob::new(p)).collect();
+                let set = GlobSet::new(globs.clone());
+                for t in texts {
+                    let want = globs.iter().any(|g| g.matches(t));
+                    assert_eq!(set.matches(t), want, "{w:?} {t:?}");
+                }
+            }
+        }
     }
 
     #[test]

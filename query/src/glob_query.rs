@@ -18,7 +18,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::store::StoreReader;
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyDocument, Term};
 
-use crate::glob::Glob;
+use crate::glob::{Glob, GlobSet};
 use crate::memory::{Pacer, PACE};
 use crate::value_filters::ValueFilters;
 
@@ -76,6 +76,8 @@ pub struct GlobQuery {
     long: Field,
     field_name: &'static str,
     globs: Arc<[Glob]>,
+    /// The globs matched as one (long `IN` lists).
+    set: Arc<GlobSet>,
     /// The trigram field and, per glob, the distinct trigrams of its
     /// pieces; `None` when the dictionary scan answers.
     grams: Option<(Field, Arc<[Vec<String>]>)>,
@@ -102,6 +104,7 @@ impl GlobQuery {
             long: schema.long,
             schema,
             field_name: field.name(),
+            set: Arc::new(GlobSet::new(globs.clone())),
             globs: globs.into(),
             grams,
             lookup_cost: LOOKUP_COST_IN_TERMS,
@@ -238,7 +241,7 @@ impl Weight for GlobWeight {
 impl GlobQuery {
     /// Whether any glob matches a case-folded value.
     fn matches(&self, folded: &str) -> bool {
-        self.globs.iter().any(|g| g.matches(folded))
+        self.set.matches(folded)
     }
 
     /// The full stored value of document `d`, case-folded (None when the

@@ -29,7 +29,7 @@ use crate::commands;
 use crate::commands::search::SearchMatcher;
 use crate::eval::Evaluator;
 use crate::pattern::Pattern;
-use crate::spl::ast::{BinOp, Command, Expr, Join, Lookup, SearchExpr};
+use crate::spl::ast::{BinOp, Command, Expr, Join, Lookup, Rex, SearchExpr};
 use crate::spl::parser::REGEX_FUNCTIONS;
 use crate::table::{Cell, Table};
 
@@ -91,6 +91,23 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
                 for ef in outputs {
                     let d = union_all([read.clone(), column_deps(ef, &cols, &deps)].into_iter());
                     set_column(&mut cols, &mut deps, ef, d);
+                }
+                transforms.push(cmd.clone());
+            }
+            // The groups it extracts follow from the field it reads, and,
+            // where it does not match, from their earlier values; a field
+            // the result lacks leaves the columns as they are.
+            Command::Rex(r) => {
+                let Some(outputs) = rex_outputs(r) else {
+                    break;
+                };
+                if cols.contains(&r.field) {
+                    let read = column_deps(&r.field, &cols, &deps);
+                    for out in outputs {
+                        let d =
+                            union_all([read.clone(), column_deps(&out, &cols, &deps)].into_iter());
+                        set_column(&mut cols, &mut deps, &out, d);
+                    }
                 }
                 transforms.push(cmd.clone());
             }
@@ -170,6 +187,17 @@ fn semi_join(field: &str, j: &Join, sub: &Table) -> Command {
         sub: j.sub.clone(),
         resolved: Some(Arc::new(only)),
     })
+}
+
+/// The columns a `rex` writes: its named groups, or, in sed mode, the
+/// field itself; None when its pattern does not compile (the command then
+/// reports it).
+fn rex_outputs(r: &Rex) -> Option<Vec<String>> {
+    if r.sed {
+        return Some(vec![r.field.clone()]);
+    }
+    let re = fancy_regex::Regex::new(&r.pattern).ok()?;
+    Some(re.capture_names().flatten().map(str::to_string).collect())
 }
 
 /// The columns a lookup writes; None when its table is not loaded.
@@ -403,6 +431,11 @@ fn relevant(transforms: &[Command], filter: &Command) -> Vec<Command> {
                 .rev()
                 .all(|(src, dst)| follow_rename(&mut needed, src, dst)),
             Command::Table(_) | Command::Fields { .. } => true,
+            // Kept (its regex may fail as it runs), with what it reads.
+            Command::Rex(r) => {
+                needed.insert(r.field.clone());
+                true
+            }
             _ => false,
         };
         if !followed {

@@ -200,6 +200,13 @@ fn filters_of_every_kind_give_the_same_table() {
         (base, "| rename Processes.* as * | join [| tstats count from datamodel=Endpoint.Processes where Processes.process_name=c* by Processes.dest | rename Processes.* as *]", true),
         (base, "| rename Processes.* as * | join type=left process_name [| tstats count from datamodel=Endpoint.Processes where Processes.process_name=cmd.exe by Processes.process_name | rename Processes.* as *]", false),
         (base, "| rename Processes.* as * | join nosuch [| tstats count from datamodel=Endpoint.Processes by Processes.process_name | rename Processes.* as *]", false),
+        // rex: what it extracts follows from the field it reads (and, where
+        // it does not match, from the column's earlier value).
+        (base, "| rename Processes.* as * | rex field=process \"(?<flag>-\\w+)\" | eval c=if(isnotnull(flag), \"t\", \"f\") | search c=f", true),
+        (base, "| rename Processes.* as * | eval flag=\"pre\" | rex field=process \"(?<flag>\\s/\\w)\" | search flag=pre", true),
+        (base, "| rename Processes.* as * | eval flag=dest | rex field=process \"(?<flag>\\s/\\w)\" | search flag=*a*", false),
+        (base, "| rename Processes.* as * | rex field=nosuch \"(?<process>.)\" | search process=*cmd*", true),
+        (base, "| rename Processes.* as * | rex mode=sed field=process \"s/system32/s32/g\" | search process=*\\\\s32\\\\*", true),
         (fill, "| where original_file_name=\"NULLX\" OR 1=2", false),
         (fill, "| rename Processes.* as * | where original_file_name=\"NULLX\"", true),
         (fill, "| rename Processes.* as * | regex original_file_name!=\"^NULL\"", true),

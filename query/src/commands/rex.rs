@@ -7,7 +7,7 @@
 //! keeps its fields as they were. Sed expressions are `s/RE/REPL/[g|N]`
 //! (`\1` in REPL is a group) and `y/FROM/TO/`.
 
-use fancy_regex::Regex;
+use crate::pattern::{compiled, Pattern};
 
 use crate::commands::columns::ensure_column;
 use crate::eval::splunk_replacement;
@@ -19,7 +19,7 @@ use crate::table::{Cell, Table};
 pub enum Sed {
     /// `s/RE/REPL/FLAGS`: `nth` 0 = every match (`g`), else the nth.
     Substitute {
-        re: Regex,
+        re: std::sync::Arc<Pattern>,
         replacement: String,
         nth: usize,
     },
@@ -64,8 +64,8 @@ impl Sed {
         let (kind, parts) = split_sed(expr)?;
         match (kind, parts.as_slice()) {
             ('s', [re, rep, flags]) => {
-                let re = Regex::new(re)
-                    .map_err(|e| format!("invalid regular expression {re:?}: {e}"))?;
+                let re =
+                    compiled(re).map_err(|e| format!("invalid regular expression {re:?}: {e}"))?;
                 let nth = match flags.trim() {
                     "g" => 0,
                     "" => 1,
@@ -103,6 +103,7 @@ impl Sed {
                 if *nth <= 1 {
                     let limit = if *nth == 0 { 0 } else { 1 };
                     return re
+                        .regex()
                         .try_replacen(text, limit, replacement.as_str())
                         .map(|c| c.into_owned())
                         .map_err(|e| e.to_string());
@@ -110,7 +111,7 @@ impl Sed {
                 // Only the nth match.
                 let mut out = String::new();
                 let mut last = 0;
-                for (k, caps) in re.captures_iter(text).enumerate() {
+                for (k, caps) in re.regex().captures_iter(text).enumerate() {
                     let caps = caps.map_err(|e| e.to_string())?;
                     if k + 1 == *nth {
                         let m = caps.get(0).expect("group 0");
@@ -145,8 +146,11 @@ pub fn apply(table: &mut Table, cmd: &Rex) -> Result<(), String> {
         }
         return Ok(());
     }
-    let re = Regex::new(&cmd.pattern)
+    // Compiled once per process: a filter pushed below tstats replays the
+    // command on each distinct value.
+    let pattern = compiled(&cmd.pattern)
         .map_err(|e| format!("invalid regular expression {:?}: {e}", cmd.pattern))?;
+    let re = pattern.regex();
     let names: Vec<(usize, String)> = re
         .capture_names()
         .enumerate()
