@@ -78,6 +78,9 @@ pub struct GlobQuery {
     globs: Arc<[Glob]>,
     /// The globs matched as one (long `IN` lists).
     set: Arc<GlobSet>,
+    /// Whether a value must match every glob ([`GlobQuery::all_of`]), not
+    /// any.
+    all: bool,
     /// The trigram field and, per glob, the distinct trigrams of its
     /// pieces; `None` when the dictionary scan answers.
     grams: Option<(Field, Arc<[Vec<String>]>)>,
@@ -105,12 +108,29 @@ impl GlobQuery {
             schema,
             field_name: field.name(),
             set: Arc::new(GlobSet::new(globs.clone())),
+            all: false,
             globs: globs.into(),
             grams,
             lookup_cost: LOOKUP_COST_IN_TERMS,
             values_budget: VALUES_BUDGET,
             value_filters: None,
         }
+    }
+
+    /// The documents whose value of `field` matches every one of `globs`
+    /// (`process=*-nop* process=*hidden* process=*FromBase64String*`): a
+    /// value holds the trigrams of all their pieces, so the rarest of them
+    /// all narrow the candidates, which are then checked against every glob.
+    pub fn all_of(schema: Arc<EvidxSchema>, field: Cim, globs: Vec<Glob>) -> Self {
+        let mut q = GlobQuery::new(schema.clone(), field, globs);
+        let mut grams: Vec<String> = q.globs.iter().flat_map(glob_grams).collect();
+        grams.sort_unstable();
+        grams.dedup();
+        q.grams = (schema.gram_field(field))
+            .filter(|_| !grams.is_empty())
+            .map(|f| (f, vec![grams].into()));
+        q.all = true;
+        q
     }
 
     /// The same query, asking only the segments whose value filter (in
@@ -241,7 +261,10 @@ impl Weight for GlobWeight {
 impl GlobQuery {
     /// Whether any glob matches a case-folded value.
     fn matches(&self, folded: &str) -> bool {
-        self.set.matches(folded)
+        match self.all {
+            true => self.globs.iter().all(|g| g.matches(folded)),
+            false => self.set.matches(folded),
+        }
     }
 
     /// The full stored value of document `d`, case-folded (None when the
@@ -444,8 +467,15 @@ impl GlobQuery {
         let mut docs = tantivy::BitSet::with_max_value(reader.max_doc());
         let inverted = reader.inverted_index(self.search)?;
         let dict = inverted.terms();
+        // A value starts with the prefix of the one glob, or, when it must
+        // match all of them, with each one's.
         let prefix = match &self.globs[..] {
             [one] => truncate_term(one.prefix(), MAX_TERM_BYTES),
+            all if self.all => (all
+                .iter()
+                .map(|g| truncate_term(g.prefix(), MAX_TERM_BYTES)))
+            .max_by_key(|p| p.len())
+            .unwrap_or(""),
             _ => "",
         };
         let mut stream = if prefix.is_empty() {

@@ -156,10 +156,29 @@ impl Planner<'_> {
         })
     }
 
+    /// A conjunction. Several `f=*glob*` on one CIM text field become one
+    /// query whose values must match them all, narrowed by the rarest
+    /// trigrams of all their pieces (Sigma's `CommandLine|contains|all`):
+    /// each alone would select the many values holding one common word.
     fn boolean(&self, items: &[SearchExpr], occur: Occur) -> Result<Box<dyn Query>, PlanError> {
         let mut clauses = Vec::with_capacity(items.len());
+        let mut per_field: Vec<(Cim, Vec<Glob>)> = Vec::new();
         for it in items {
-            clauses.push((occur, self.expr(it)?));
+            match conjunct_glob(it).filter(|_| occur == Occur::Must) {
+                Some((i, glob)) => match per_field.iter_mut().find(|(f, _)| *f == i) {
+                    Some((_, globs)) => globs.push(glob),
+                    None => per_field.push((i, vec![glob])),
+                },
+                None => clauses.push((occur, self.expr(it)?)),
+            }
+        }
+        for (i, globs) in per_field {
+            let q = match globs.len() {
+                1 => GlobQuery::new(Arc::new(self.schema.clone()), i, globs),
+                _ => GlobQuery::all_of(Arc::new(self.schema.clone()), i, globs),
+            };
+            let q: Box<dyn Query> = Box::new(q.with_value_filters(self.value_filters.clone()));
+            clauses.push((occur, q));
         }
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
@@ -266,6 +285,27 @@ impl Planner<'_> {
             _ => Box::new(BooleanQuery::new(arms)),
         }
     }
+}
+
+/// `f=v` on a CIM text field where `v` is a glob that [`Planner::matches_any`]
+/// would answer with a [`GlobQuery`] alone: not an exact value, not `*`,
+/// not written with XML entities (which also match their decoded text).
+fn conjunct_glob(e: &SearchExpr) -> Option<(Cim, Glob)> {
+    let SearchExpr::Cmp {
+        field,
+        op: CmpOp::Eq,
+        value,
+        ..
+    } = e
+    else {
+        return None;
+    };
+    let FieldRef::Cim(i) = resolve_field(field) else {
+        return None;
+    };
+    let glob = Glob::new(&value.text);
+    let plain = decode_xml_entities(&value.text) == value.text;
+    (plain && !glob.matches_all() && glob.is_exact().is_none()).then_some((i, glob))
 }
 
 fn exists(field: &str) -> Box<dyn Query> {

@@ -349,3 +349,55 @@ fn value_filters_hold_every_term_of_their_segment() {
         );
     }
 }
+
+/// `GlobQuery::all_of` (the planner's `f=*a* f=*b*` on one field) finds
+/// exactly the documents that every glob alone finds, by trigrams and by
+/// scan, also for globs without trigrams, prefixes, and the long values.
+#[test]
+fn all_of_is_the_intersection_of_its_globs() {
+    let cases: &[(Cim, &[&str])] = &[
+        (
+            Cim::Process,
+            &["*powershell*", "*-nop*", "* -w *", "*hidden*"],
+        ),
+        (Cim::Process, &["*cmd*", "* /c *"]),
+        (Cim::Process, &["*rundll32*", "*,*"]),
+        (Cim::Process, &["rundll32.exe *", "*straddle-16k*"]),
+        (Cim::Process, &["*beyond-60k*", "*other-end"]),
+        (Cim::Process, &["*ärger*", "*straße*"]),
+        (Cim::Process, &["*a*", "*no such text anywhere*"]),
+        (Cim::ParentProcess, &["*.exe*", "*c:\\windows\\*"]),
+        (Cim::ProcessName, &["*.exe", "c*"]),
+    ];
+    let mut found = 0;
+    for (field, patterns) in cases {
+        let globs: Vec<Glob> = patterns.iter().map(|p| Glob::new(p)).collect();
+        let each: Vec<HashSet<DocAddress>> = globs
+            .iter()
+            .map(|g| {
+                search(&GlobQuery::new(
+                    fixture().schema.clone(),
+                    *field,
+                    vec![g.clone()],
+                ))
+            })
+            .collect();
+        let want: HashSet<DocAddress> = each.iter().skip(1).fold(each[0].clone(), |acc, s| {
+            acc.intersection(s).copied().collect()
+        });
+        let q = GlobQuery::all_of(fixture().schema.clone(), *field, globs);
+        for (way, q) in [
+            ("as planned", q.clone()),
+            ("by scan", q.clone().without_grams()),
+            ("over budget", q.clone().with_values_budget(0)),
+            (
+                "value filters",
+                q.clone().with_value_filters(fixture().filters.clone()),
+            ),
+        ] {
+            assert_eq!(search(&q), want, "{} {patterns:?} {way}", field.name());
+        }
+        found += want.len();
+    }
+    assert!(found > 100, "only {found} documents matched");
+}
