@@ -259,7 +259,8 @@ impl Weight for GlobWeight {
 }
 
 impl GlobQuery {
-    /// Whether any glob matches a case-folded value.
+    /// Whether a case-folded value matches: any glob, or, for
+    /// [`GlobQuery::all_of`], every one.
     fn matches(&self, folded: &str) -> bool {
         match self.all {
             true => self.globs.iter().all(|g| g.matches(folded)),

@@ -7,7 +7,7 @@
 //! value of what it reads: true of a by-field, and of anything `eval`
 //! computes from that by-field alone. The commands before the filter are
 //! followed column by column (renames, `table`/`fields`, `eval`,
-//! `convert`, `lookup`) to know what each column is computed from. A
+//! `convert`, `lookup`, `rex`) to know what each column is computed from. A
 //! lookup's outputs follow from its inputs (and, where a row has no input
 //! or OUTPUTNEW keeps a value, from the column's earlier value): `| lookup
 //! tools name AS process_name OUTPUT description | search
