@@ -5,6 +5,8 @@
 
 use memchr::memmem::Finder;
 
+use crate::literals::LiteralIndex;
+
 /// A literal `*` in a pattern: the search language's `\*`, which the
 /// parser writes as this noncharacter so that `*` stays the wildcard.
 pub const LITERAL_STAR: char = '\u{FDD0}';
@@ -121,10 +123,10 @@ impl Glob {
 }
 
 /// Several globs matched as one, for the long `IN (...)` lists of Sigma
-/// rules (hundreds of emoji, of parameter spellings): each glob's longest
-/// literal piece must occur in a text it matches, so one Aho-Corasick pass
-/// over the text finds the globs worth checking. A text matched glob by
-/// glob against three hundred globs cost three hundred searches.
+/// rules (hundreds of emoji, of parameter spellings): the globs worth
+/// checking are found in one pass over the text ([`LiteralIndex`]). A text
+/// matched glob by glob against three hundred globs cost three hundred
+/// searches.
 #[derive(Debug, Clone)]
 pub struct GlobSet {
     globs: Vec<Glob>,
@@ -132,92 +134,30 @@ pub struct GlobSet {
     index: Option<LiteralIndex>,
 }
 
-#[derive(Debug, Clone)]
-struct LiteralIndex {
-    literals: aho_corasick::AhoCorasick,
-    /// Per literal: the globs whose longest piece it is, each with whether
-    /// it is `*literal*` (matched by the occurrence alone).
-    globs_of: Vec<Vec<(usize, bool)>>,
-    /// Globs without a literal piece (`*`, the empty pattern).
-    always: Vec<usize>,
-}
-
 /// From this many globs on, a [`GlobSet`] finds candidates with one pass.
 const SET_MIN_GLOBS: usize = 4;
 
 impl GlobSet {
     pub fn new(globs: Vec<Glob>) -> Self {
-        let index = (globs.len() >= SET_MIN_GLOBS)
-            .then(|| LiteralIndex::new(&globs))
-            .flatten();
+        // The globs and the text are lower-cased already: bytes compare.
+        let index = (globs.len() >= SET_MIN_GLOBS).then(|| {
+            let pieces = globs
+                .iter()
+                .map(|g| g.pieces.iter().map(String::as_str).collect::<Vec<_>>());
+            LiteralIndex::new(pieces, false)
+        });
         GlobSet { globs, index }
-    }
-
-    pub fn globs(&self) -> &[Glob] {
-        &self.globs
     }
 
     /// Whether any glob matches text that the caller has already
     /// lower-cased.
     pub fn matches(&self, lowered_text: &str) -> bool {
-        let Some(index) = &self.index else {
-            return self.globs.iter().any(|g| g.matches(lowered_text));
-        };
-        if (index.always.iter()).any(|&g| self.globs[g].matches(lowered_text)) {
-            return true;
+        match &self.index {
+            None => self.globs.iter().any(|g| g.matches(lowered_text)),
+            Some(index) => index.visit(lowered_text, |g, surely| {
+                surely || self.globs[g].matches(lowered_text)
+            }),
         }
-        let mut tried: Vec<usize> = Vec::new();
-        for m in index.literals.find_overlapping_iter(lowered_text) {
-            let id = m.pattern().as_usize();
-            if tried.contains(&id) {
-                continue;
-            }
-            tried.push(id);
-            for &(g, contains) in &index.globs_of[id] {
-                if contains || self.globs[g].matches(lowered_text) {
-                    return true;
-                }
-            }
-        }
-        false
-    }
-}
-
-impl LiteralIndex {
-    fn new(globs: &[Glob]) -> Option<Self> {
-        let mut ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        let mut literals: Vec<&str> = Vec::new();
-        let mut globs_of: Vec<Vec<(usize, bool)>> = Vec::new();
-        let mut always = Vec::new();
-        for (g, glob) in globs.iter().enumerate() {
-            let longest = glob
-                .pieces
-                .iter()
-                .max_by_key(|p| p.len())
-                .map_or("", String::as_str);
-            if longest.is_empty() {
-                always.push(g);
-                continue;
-            }
-            let contains =
-                glob.pieces.len() == 3 && glob.prefix().is_empty() && glob.suffix().is_empty();
-            let id = *ids.entry(longest).or_insert_with(|| {
-                literals.push(longest);
-                globs_of.push(Vec::new());
-                literals.len() - 1
-            });
-            globs_of[id].push((g, contains));
-        }
-        let kind = (literals.len() <= 2_000).then_some(aho_corasick::AhoCorasickKind::DFA);
-        let literals = aho_corasick::AhoCorasick::builder()
-            .kind(kind)
-            .build(&literals)
-            .ok()?;
-        Some(LiteralIndex {
-            literals,
-            globs_of,
-            always,
-        })
     }
 }
 

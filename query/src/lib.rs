@@ -23,6 +23,7 @@ pub mod glob;
 pub mod glob_query;
 pub mod index_set;
 pub mod lint;
+pub mod literals;
 pub mod lookups;
 /// Index pages and freed heap given back (in `evidx-schema`: the indexer's
 /// merges read the index through the same maps).

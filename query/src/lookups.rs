@@ -20,6 +20,7 @@ use std::sync::{Arc, OnceLock};
 
 use yaml_rust2::Yaml;
 
+use crate::literals::LiteralIndex;
 use crate::table::{Cell, Table};
 
 /// Splunk's `max_matches` when the definition does not set one.
@@ -67,9 +68,10 @@ pub struct LookupTable {
     /// lookup of a folder and a search uses few of them.
     wildcards: OnceLock<Vec<Option<Vec<regex::Regex>>>>,
     /// Per WILDCARD column: the rows whose pattern a value can match,
-    /// found in one pass over the value ([`PatternIndex`]); built on the
-    /// first match.
-    pattern_index: OnceLock<Vec<Option<PatternIndex>>>,
+    /// found in one pass over the value ([`LiteralIndex`], ignoring ASCII
+    /// case unless case-sensitive); built on the first match. Two hundred
+    /// `*handler:*` patterns were each tried on every command line.
+    pattern_index: OnceLock<Vec<Option<LiteralIndex>>>,
     /// Per exact column (None for the others): the rows of each value
     /// (lowercased unless case-sensitive), in file order; built on the
     /// first match. A lookup of a hundred thousand rows against a table
@@ -152,16 +154,18 @@ impl LookupTable {
         })
     }
 
-    fn pattern_index(&self) -> &[Option<PatternIndex>] {
+    fn pattern_index(&self) -> &[Option<LiteralIndex>] {
         self.pattern_index.get_or_init(|| {
             (0..self.columns.len())
                 .map(|c| {
                     (self.match_types[c] == MatchType::Wildcard).then(|| {
-                        let patterns = self
-                            .rows
-                            .iter()
-                            .map(|r| r.get(c).map_or("", String::as_str));
-                        PatternIndex::new(patterns, !self.case_sensitive)
+                        let patterns = (self.rows.iter()).map(|r| {
+                            r.get(c)
+                                .map_or("", String::as_str)
+                                .split('*')
+                                .collect::<Vec<_>>()
+                        });
+                        LiteralIndex::new(patterns, !self.case_sensitive)
                     })
                 })
                 .collect()
@@ -277,7 +281,10 @@ impl LookupTable {
                     let index = index.get(col)?.as_ref()?;
                     let mut rows = Vec::new();
                     for v in values {
-                        rows.extend(index.candidates(v));
+                        index.visit(v, |row, surely| {
+                            rows.push((row, surely));
+                            false
+                        });
                     }
                     // Row order, a proved entry before an unproved one.
                     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
@@ -307,111 +314,6 @@ impl LookupTable {
         out
     }
 }
-
-/// The rows of a WILDCARD column that a value can match: each pattern's
-/// longest literal piece (between its `*`s) must occur in any value it
-/// matches, so one Aho-Corasick pass over the value finds every pattern
-/// that may match; the candidates are then checked with their regex. A
-/// lookup of two hundred `*handler:*` patterns tested every one of them on
-/// each command line; ESCU's dynamic DNS list has ninety thousand.
-#[derive(Debug)]
-struct PatternIndex {
-    /// The distinct pieces; None when there are none or they could not be
-    /// compiled (every row is then a candidate).
-    pieces: Option<aho_corasick::AhoCorasick>,
-    /// The rows of each piece, in row order, each with whether its
-    /// pattern is `*piece*`, which any value holding the piece matches.
-    piece_rows: Vec<Vec<(usize, bool)>>,
-    /// Rows that every value may match: a pattern without a literal
-    /// (`*`), or, case-insensitively, one whose longest piece is not ASCII
-    /// (Unicode case folding is left to the regex).
-    always: Vec<usize>,
-    case_insensitive: bool,
-}
-
-impl PatternIndex {
-    fn new<'p>(patterns: impl Iterator<Item = &'p str>, case_insensitive: bool) -> Self {
-        let mut ids: HashMap<String, usize> = HashMap::new();
-        let mut pieces: Vec<String> = Vec::new();
-        let mut piece_rows: Vec<Vec<(usize, bool)>> = Vec::new();
-        let mut always = Vec::new();
-        for (row, pattern) in patterns.enumerate() {
-            let piece = pattern.split('*').max_by_key(|p| p.len()).unwrap_or("");
-            if piece.is_empty() || (case_insensitive && !piece.is_ascii()) {
-                always.push(row);
-                continue;
-            }
-            let key = match case_insensitive {
-                true => piece.to_ascii_lowercase(),
-                false => piece.to_string(),
-            };
-            let id = *ids.entry(key.clone()).or_insert_with(|| {
-                pieces.push(key);
-                piece_rows.push(Vec::new());
-                pieces.len() - 1
-            });
-            let contains = pattern.len() == piece.len() + 2
-                && pattern.starts_with('*')
-                && pattern.ends_with('*');
-            piece_rows[id].push((row, contains));
-        }
-        let built = (!pieces.is_empty())
-            .then(|| {
-                // A DFA is the fastest to search and small for the few
-                // hundred pieces most lookups have.
-                let kind =
-                    (pieces.len() <= DFA_PIECES).then_some(aho_corasick::AhoCorasickKind::DFA);
-                aho_corasick::AhoCorasick::builder()
-                    .ascii_case_insensitive(case_insensitive)
-                    .kind(kind)
-                    .build(&pieces)
-                    .ok()
-            })
-            .flatten();
-        if built.is_none() {
-            always.extend(piece_rows.drain(..).flatten().map(|(row, _)| row));
-            always.sort_unstable();
-        }
-        PatternIndex {
-            pieces: built,
-            piece_rows,
-            always,
-            case_insensitive,
-        }
-    }
-
-    /// The rows `value` may match, in no particular order, each with
-    /// whether it surely does. Case-insensitively, the pieces are ASCII and
-    /// matched ignoring ASCII case; the only other characters that Unicode
-    /// simple case folding (the regex's `(?i)`) equates with an ASCII one
-    /// are `ſ` (s) and the Kelvin sign (k), read as those letters here.
-    fn candidates(&self, value: &str) -> Vec<(usize, bool)> {
-        let folded;
-        let value = match self.case_insensitive && value.contains(['\u{17f}', '\u{212a}']) {
-            true => {
-                folded = value.replace('\u{17f}', "s").replace('\u{212a}', "k");
-                folded.as_str()
-            }
-            false => value,
-        };
-        let mut rows: Vec<(usize, bool)> = self.always.iter().map(|&r| (r, false)).collect();
-        if let Some(ac) = &self.pieces {
-            let mut found: Vec<usize> = ac
-                .find_overlapping_iter(value)
-                .map(|m| m.pattern().as_usize())
-                .collect();
-            found.sort_unstable();
-            found.dedup();
-            for id in found {
-                rows.extend_from_slice(&self.piece_rows[id]);
-            }
-        }
-        rows
-    }
-}
-
-/// Up to this many distinct pieces, a pattern index is a DFA.
-const DFA_PIECES: usize = 2_000;
 
 /// A WILDCARD lookup value as an anchored regex (`*` is the only special
 /// character).

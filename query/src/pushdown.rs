@@ -163,21 +163,18 @@ fn join_fields(j: &Join, cols: &[String], sub: &Table) -> Vec<String> {
 }
 
 /// The filter "`field` has a value of the subsearch's `field`", as an inner
-/// join on that field alone with the subsearch's distinct values of it
-/// (which [`Check`] reads as a set).
+/// join on that field alone with the subsearch's values of it (which
+/// [`within_set`] makes a set).
 fn semi_join(field: &str, j: &Join, sub: &Table) -> Command {
-    let values: HashSet<&Cell> = match sub.column_index(field) {
-        Some(c) => sub
-            .rows
-            .iter()
-            .map(|r| &r[c])
-            .filter(|c| !c.is_null())
-            .collect(),
-        None => HashSet::new(),
-    };
     let only = Table {
         columns: vec![field.to_string()],
-        rows: values.into_iter().map(|c| vec![c.clone()]).collect(),
+        rows: match sub.column_index(field) {
+            Some(c) => (sub.rows.iter())
+                .filter(|r| !r[c].is_null())
+                .map(|r| vec![r[c].clone()])
+                .collect(),
+            None => Vec::new(),
+        },
     };
     Command::Join(Join {
         left: false,
@@ -196,8 +193,14 @@ fn rex_outputs(r: &Rex) -> Option<Vec<String>> {
     if r.sed {
         return Some(vec![r.field.clone()]);
     }
-    let re = fancy_regex::Regex::new(&r.pattern).ok()?;
-    Some(re.capture_names().flatten().map(str::to_string).collect())
+    let re = crate::pattern::compiled(&r.pattern).ok()?;
+    Some(
+        re.regex()
+            .capture_names()
+            .flatten()
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 /// The columns a lookup writes; None when its table is not loaded.
