@@ -8,8 +8,10 @@
 #
 # For SMALL and LARGE generated EVTX archives (seed $SEED):
 #   index      evidx-index, once per size (wall time: the pack's baseline)
-#   seed       ESCU "GetNetTcpconnection with PowerShell" (v3), RUNS warm runs;
-#              its CSV must equal the planted ground truth
+#   seed       ESCU "GetNetTcpconnection with PowerShell" (v3), SEED_REPS
+#              warm runs per round (it takes about 10 ms: one sample per
+#              round would be noise), SMALL and LARGE alternating; its CSV
+#              must equal the planted ground truth
 #   pack       every detection of $ESCU_DIR/detections, --pack --out, RUNS
 #              runs; peak RSS; the seed detection's CSV must equal the truth
 # and on LARGE:
@@ -38,7 +40,7 @@
 #              RSS; how many ran and why the others did not (other data
 #              models, MLTK models); ratio to evidx-index printed
 #
-# Knobs (environment): RUNS [5], KEEP [0: delete archives, indexes and
+# Knobs (environment): RUNS [5], SEED_REPS [9], KEEP [0: delete archives, indexes and
 #   exports at the end], plus SEED, THREADS, EVIDX_BENCH_DIR, ESCU_DIR
 #   (scripts/bench-lib.sh). Needs python3; installs the duckdb package with
 #   pip when it is missing.
@@ -48,6 +50,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 SMALL="${1:-1GiB}"
 LARGE="${2:-8GiB}"
 RUNS="${RUNS:-5}"
+SEED_REPS="${SEED_REPS:-9}"
 KEEP="${KEEP:-0}"
 size_bytes "$SMALL" >/dev/null
 size_bytes "$LARGE" >/dev/null
@@ -153,8 +156,10 @@ if [[ -n "${CORPUS:-}" ]]; then
     log "corpus: $(ls "$CORPUS_PACK" | wc -l) detections of $CORPUS that read Endpoint.Processes"
 fi
 for ((r = 1; r <= RUNS; r++)); do
-    run_case seed "$SMALL" "$r"
-    run_case seed "$LARGE" "$r"
+    for ((k = 1; k <= SEED_REPS; k++)); do
+        run_case seed "$SMALL" "$r"
+        run_case seed "$LARGE" "$r"
+    done
     run_case pack "$SMALL" "$r"
     run_case pack "$LARGE" "$r"
     run_case groupby9 "$LARGE" "$r"
@@ -192,7 +197,7 @@ printf '  %-34s %12s %12s\n' "archive (EVTX)" "$(hbytes "${IN_BYTES[$SMALL]}")" 
 printf '  %-34s %12s %12s\n' "index size" "$(hbytes "${IDX_BYTES[$SMALL]}")" "$(hbytes "${IDX_BYTES[$LARGE]}")"
 printf '  %-34s %12.1f %12.1f\n' "evidx-index wall s" "$(calc "${IDX_MS[$SMALL]} / 1000")" "$(calc "${IDX_MS[$LARGE]} / 1000")"
 printf '  %-34s %12.1f %12.1f\n' "evidx-index cpu s" "$(calc "${IDX_CPU[$SMALL]} / 1000")" "$(calc "${IDX_CPU[$LARGE]} / 1000")"
-printf '  %-34s %12.0f %12.0f   runs: %s| %s\n' "seed detection ms (median)" "$SEED_S" "$SEED_L" "${MS[seed-$SMALL]}" "${MS[seed-$LARGE]}"
+printf '  %-34s %12.1f %12.1f   runs: %s| %s\n' "seed detection ms (median)" "$SEED_S" "$SEED_L" "${MS[seed-$SMALL]}" "${MS[seed-$LARGE]}"
 printf '  %-34s %12.0f %12.0f   runs: %s| %s\n' "pack of $(ls "$BENCH_DIR/hpack-out-$LARGE" | wc -l) detections ms (median)" "$PACK_S" "$PACK_L" "${MS[pack-$SMALL]}" "${MS[pack-$LARGE]}"
 printf '  %-34s %12.0f %12.0f\n' "pack peak RSS MiB (median)" "$(calc "$(medrss "pack-$SMALL") / 1024")" "$(calc "$(medrss "pack-$LARGE") / 1024")"
 printf '  %-34s %12.0f %12.0f\n' "pack peak heap (RssAnon) MiB" "$(calc "$(median ${ANON[pack-$SMALL]}) / 1024")" "$(calc "$(median ${ANON[pack-$LARGE]}) / 1024")"

@@ -151,7 +151,7 @@ timed() {
     T_RC=$?
     set -e
     t1=$(now_ns)
-    T_MS=$(((t1 - t0) / 1000000))
+    T_MS=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 1e6 }')
     line="$(tail -1 "$rss_file" 2>/dev/null || true)"
     T_RSS_KB=$(awk '{print $1}' <<<"$line")
     T_CPU_MS=$(awk '{printf "%.0f", ($2 + $3) * 1000}' <<<"$line")
@@ -160,7 +160,7 @@ timed() {
     if [[ "${SAMPLE_ANON:-0}" == 1 ]]; then
         # the sampling loop may notice the exit up to 50 ms late: use GNU time's wall clock
         T_MS=$(awk '{printf "%.0f", $4 * 1000}' <<<"$line")
-        [[ "$T_MS" =~ ^[0-9]+$ ]] || T_MS=$(((t1 - t0) / 1000000))
+        [[ "$T_MS" =~ ^[0-9]+$ ]] || T_MS=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 1e6 }')
     fi
 }
 
