@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::Utc;
+use evidx_schema::terms::fold_case;
 use evidx_schema::EvidxSchema;
 
 use crate::collect::{CollectError, GroupBy};
@@ -14,9 +15,10 @@ use crate::commands::PostError;
 use crate::events::EventRows;
 use crate::index_set::{self, OpenError, OpenIndex};
 use crate::lookups::LookupStore;
+use crate::necessary::Needed;
 use crate::plan::{plan, PlanError};
 use crate::resolve::SubsearchLimits;
-use crate::spl::ast::{Span, Tstats};
+use crate::spl::ast::{ByField, SearchExpr, Span, Tstats, Value};
 use crate::spl::{self, MacroSet, SplError};
 use crate::table::{Cell, RowSink, Table};
 use crate::time_range::TimeWindow;
@@ -237,6 +239,20 @@ impl Engine {
         // `earliest=`/`latest=` in the where clause narrow the time range.
         let (filter, window) = crate::time_modifiers::take(ts.filter.as_ref(), Utc::now())
             .map_err(|e| unsupported(e.message, e.span))?;
+        // Filters after tstats that depend on one by-field run inside the
+        // collector (`pushdown.rs`); when they need a substring of a field
+        // with trigrams and the tstats reads every event, the values that
+        // hold it are found first (`necessary.rs`).
+        let collector = GroupBy::new(&ts.by, &ts.aggs, ts.fillnull_value());
+        let pushed = match self.pushdown && ts.events.is_none() {
+            true => crate::pushdown::analyze(&collector, &query.pipeline.commands),
+            false => Default::default(),
+        };
+        let narrowed = match &filter {
+            None => self.narrowing(&collector, ts, &pushed.needed),
+            Some(_) => None,
+        };
+        let filter = narrowed.or(filter);
         let q = plan(filter.as_ref(), &self.schema, &self.value_filters)
             .map_err(|PlanError { message, span }| unsupported(message, span))?;
         let q = self.window.within(&window).restrict(q, self.schema.time);
@@ -262,13 +278,8 @@ impl Engine {
                 None => Ok(n),
             };
         }
-        let collector = GroupBy::new(&ts.by, &ts.aggs, ts.fillnull_value());
-        let filters = match self.pushdown {
-            true => crate::pushdown::key_filters(&collector, &query.pipeline.commands),
-            false => Vec::new(),
-        };
         let collector = collector
-            .with_filters(filters)
+            .with_filters(pushed.filters)
             .with_ordinals(self.ordinal_groups);
         let groups = collector.collect(&parts, self.segment_threads, self.group_memory)?;
         let rows = collector.rows(groups, ROWS_PER_CHUNK);
@@ -288,6 +299,41 @@ impl Engine {
                 Ok(Err(e)) => Err(CollectError::Spill(e).into()),
                 _ => n,
             }
+        })
+    }
+}
+
+impl Engine {
+    /// The `where` that finds first the values a pushed filter needs
+    /// (`necessary.rs`): `by IN ("*literal*", ...)` on the by-field whose
+    /// condition is the most selective, if it has trigrams. Only for a
+    /// tstats that reads every event: a `where` of its own usually finds
+    /// fewer events than a common literal would. With `fillnull_value`,
+    /// an event without the field is grouped under that value: only when
+    /// the value lacks every literal (so fails the filter) may such events
+    /// be left out.
+    fn narrowing(&self, collector: &GroupBy, ts: &Tstats, needed: &[Needed]) -> Option<SearchExpr> {
+        let fill = ts.fillnull_value().map(fold_case);
+        let best = (needed.iter())
+            .filter(|n| {
+                let cim = collector.by_cim(n.by);
+                cim.is_some_and(|c| self.schema.gram_field(c).is_some())
+            })
+            .filter(|n| {
+                let holds = |f: &String| n.literals.iter().any(|l| f.contains(&fold_case(l)));
+                !fill.as_ref().is_some_and(holds)
+            })
+            .cloned()
+            .reduce(Needed::better)?;
+        let ByField::Field(field) = ts.by.get(best.by)? else {
+            return None;
+        };
+        Some(SearchExpr::In {
+            field: field.clone(),
+            values: (best.globs().into_iter())
+                .map(|text| Value { text, quoted: true })
+                .collect(),
+            span: 0..0,
         })
     }
 }

@@ -25,6 +25,7 @@ pub mod index_set;
 pub mod lint;
 pub mod literals;
 pub mod lookups;
+pub mod necessary;
 /// Index pages and freed heap given back (in `evidx-schema`: the indexer's
 /// merges read the index through the same maps).
 pub use evidx_schema::memory;

@@ -85,7 +85,7 @@ impl Pattern {
 /// The relaxed twin of a pattern that needs backtracking, or None when it
 /// has no such construct (fancy-regex then runs it on the linear engine
 /// anyway) or one this rewrite does not know (conditionals, `\K`, ...).
-fn relaxed(p: &str) -> Option<String> {
+pub(crate) fn relaxed(p: &str) -> Option<String> {
     let chars: Vec<char> = p.chars().collect();
     let mut out = String::with_capacity(p.len());
     let mut fancy = false;

@@ -28,6 +28,7 @@ use crate::collect::{GroupBy, KeyFilter};
 use crate::commands;
 use crate::commands::search::SearchMatcher;
 use crate::eval::Evaluator;
+use crate::necessary::{self, Form, Needed};
 use crate::pattern::Pattern;
 use crate::spl::ast::{BinOp, Command, Expr, Join, Lookup, Rex, SearchExpr};
 use crate::spl::parser::REGEX_FUNCTIONS;
@@ -40,35 +41,91 @@ type Deps = Option<BTreeSet<usize>>;
 /// Functions whose value does not follow from their arguments.
 const VOLATILE: &[&str] = &["random", "now", "time", "relative_time"];
 
+/// What pushdown makes of the commands after a tstats.
+#[derive(Default)]
+pub struct Pushdown {
+    /// The filters that run inside the collector.
+    pub filters: Vec<KeyFilter>,
+    /// Substrings a by-field's value must hold for its group to pass them
+    /// (`crate::necessary`): the tstats may find those values first.
+    pub needed: Vec<Needed>,
+}
+
 /// The filters of `cmds` that can run inside the collector.
 pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
+    analyze(group_by, cmds).filters
+}
+
+/// The filters of `cmds` that can run inside the collector, and what
+/// their by-fields' values must contain.
+pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
     let base = group_by.columns();
     let mut cols = base.clone();
     let mut deps: Vec<Deps> = (0..base.len()).map(|k| Some(BTreeSet::from([k]))).collect();
+    let mut forms: Vec<Form> = (0..base.len())
+        .map(|k| match group_by.by_is_text(k) {
+            true => Form::Value(k),
+            false => Form::Other,
+        })
+        .collect();
+    // Whether every command so far fails on no value: only then may a
+    // value be dropped before them on a necessary condition alone (a
+    // pushed filter keeps a value it cannot decide, for the command to
+    // report the error).
+    let mut never_fail = true;
     let mut transforms: Vec<Command> = Vec::new();
-    let mut filters = Vec::new();
-    let mut push = |filter: Command, d: Deps, transforms: &[Command]| {
+    let mut out = Pushdown::default();
+    let mut push = |filter: Command,
+                    d: Deps,
+                    transforms: &[Command],
+                    cols: &[String],
+                    forms: &[Form],
+                    never_fail: bool| {
         let Some(d) = d else { return };
         let mut it = d.iter();
         if let (Some(&by), None) = (it.next(), it.next()) {
             if group_by.by_is_text(by) {
-                filters.push(filter_of(&base, by, transforms.to_vec(), filter));
+                let column = |name: &str| column_form(name, cols, forms);
+                if let Some(n) = (never_fail && run_on_marker(&base, by, transforms))
+                    .then(|| necessary::needed(&filter, &column))
+                    .flatten()
+                    .filter(|n| n.by == by)
+                {
+                    out.needed.push(n);
+                }
+                out.filters
+                    .push(filter_of(&base, by, transforms.to_vec(), filter));
             }
         }
     };
     for cmd in cmds {
         match cmd {
             Command::Rename(_) | Command::Table(_) | Command::Fields { .. } => {
-                let Some((c, d)) = reshuffle(&cols, &deps, cmd) else {
+                let Some((c, moved)) = reshuffle(&cols, cmd) else {
                     break;
                 };
-                (cols, deps) = (c, d);
+                deps = (moved.iter())
+                    .map(|m| match m {
+                        Moved::Empty => Some(BTreeSet::new()),
+                        Moved::From(k) => deps[*k].clone(),
+                        Moved::Unknown => None,
+                    })
+                    .collect();
+                forms = (moved.iter())
+                    .map(|m| match m {
+                        Moved::From(k) => forms[*k].clone(),
+                        _ => Form::Other,
+                    })
+                    .collect();
+                cols = c;
                 transforms.push(cmd.clone());
             }
             Command::Eval(assigns) => {
                 for (name, expr) in assigns {
+                    never_fail &= !may_fail(expr);
                     let d = expr_deps(expr, &cols, &deps);
-                    set_column(&mut cols, &mut deps, name, d);
+                    let f = necessary::form_of(expr, &|c| column_form(c, &cols, &forms));
+                    set_column(&mut cols, &mut deps, &mut forms, name, d, f);
                 }
                 transforms.push(cmd.clone());
             }
@@ -79,7 +136,7 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
                     };
                     let d = deps[src].clone();
                     let target = conv.alias.as_deref().unwrap_or(&conv.field);
-                    set_column(&mut cols, &mut deps, target, d);
+                    set_column(&mut cols, &mut deps, &mut forms, target, d, Form::Other);
                 }
                 transforms.push(cmd.clone());
             }
@@ -90,23 +147,25 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
                 let read = union_all(l.inputs.iter().map(|(_, ef)| column_deps(ef, &cols, &deps)));
                 for ef in outputs {
                     let d = union_all([read.clone(), column_deps(ef, &cols, &deps)].into_iter());
-                    set_column(&mut cols, &mut deps, ef, d);
+                    set_column(&mut cols, &mut deps, &mut forms, ef, d, Form::Other);
                 }
                 transforms.push(cmd.clone());
             }
             // The groups it extracts follow from the field it reads, and,
             // where it does not match, from their earlier values; a field
-            // the result lacks leaves the columns as they are.
+            // the result lacks leaves the columns as they are. A
+            // backtracking pattern may fail on some value.
             Command::Rex(r) => {
                 let Some(outputs) = rex_outputs(r) else {
                     break;
                 };
+                never_fail = false;
                 if cols.contains(&r.field) {
                     let read = column_deps(&r.field, &cols, &deps);
                     for out in outputs {
                         let d =
                             union_all([read.clone(), column_deps(&out, &cols, &deps)].into_iter());
-                        set_column(&mut cols, &mut deps, &out, d);
+                        set_column(&mut cols, &mut deps, &mut forms, &out, d, Form::Other);
                     }
                 }
                 transforms.push(cmd.clone());
@@ -114,7 +173,14 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
             Command::Where(expr) => {
                 for part in conjuncts(expr) {
                     let d = expr_deps(part, &cols, &deps);
-                    push(Command::Where(part.clone()), d, &transforms);
+                    push(
+                        Command::Where(part.clone()),
+                        d,
+                        &transforms,
+                        &cols,
+                        &forms,
+                        never_fail,
+                    );
                 }
             }
             Command::Search(expr) => {
@@ -124,12 +190,19 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
                 };
                 for part in parts {
                     let d = search_deps(part, &cols, &deps);
-                    push(Command::Search(part.clone()), d, &transforms);
+                    push(
+                        Command::Search(part.clone()),
+                        d,
+                        &transforms,
+                        &cols,
+                        &forms,
+                        never_fail,
+                    );
                 }
             }
             Command::Regex { field: Some(f), .. } => {
                 let d = column_deps(f, &cols, &deps);
-                push(cmd.clone(), d, &transforms);
+                push(cmd.clone(), d, &transforms, &cols, &forms, never_fail);
             }
             Command::Regex { field: None, .. } => {}
             // An inner join keeps only the rows whose join fields all have a
@@ -139,7 +212,14 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
                 let Some(sub) = &j.resolved else { break };
                 for field in join_fields(j, &cols, sub) {
                     let d = column_deps(&field, &cols, &deps);
-                    push(semi_join(&field, j, sub), d, &transforms);
+                    push(
+                        semi_join(&field, j, sub),
+                        d,
+                        &transforms,
+                        &cols,
+                        &forms,
+                        never_fail,
+                    );
                 }
                 break;
             }
@@ -147,7 +227,15 @@ pub fn key_filters(group_by: &GroupBy, cmds: &[Command]) -> Vec<KeyFilter> {
             _ => break,
         }
     }
-    filters
+    out
+}
+
+/// A column's form; a missing column is null, which no form describes.
+fn column_form(name: &str, cols: &[String], forms: &[Form]) -> Form {
+    match cols.iter().position(|c| c == name) {
+        Some(i) => forms[i].clone(),
+        None => Form::Other,
+    }
 }
 
 /// The join fields of `j` on a result with columns `cols`: as given, or
@@ -221,12 +309,20 @@ fn lookup_outputs(l: &Lookup) -> Option<Vec<&str>> {
 }
 
 /// A command sets column `name` (replaced, or added at the end).
-fn set_column(cols: &mut Vec<String>, deps: &mut Vec<Deps>, name: &str, d: Deps) {
+fn set_column(
+    cols: &mut Vec<String>,
+    deps: &mut Vec<Deps>,
+    forms: &mut Vec<Form>,
+    name: &str,
+    d: Deps,
+    f: Form,
+) {
     match cols.iter().position(|c| c == name) {
-        Some(i) => deps[i] = d,
+        Some(i) => (deps[i], forms[i]) = (d, f),
         None => {
             cols.push(name.to_string());
             deps.push(d);
+            forms.push(f);
         }
     }
 }
@@ -301,25 +397,35 @@ fn marker(k: usize) -> String {
     format!("\u{1}evidx-column-{k}\u{1}")
 }
 
+/// Where a column of a reshuffled result comes from.
+enum Moved {
+    /// A column the command added empty.
+    Empty,
+    /// Column `k` of the input.
+    From(usize),
+    /// Not known.
+    Unknown,
+}
+
 /// Follow a command that only moves, renames, drops or adds empty
 /// columns, by running it on one row of markers.
-fn reshuffle(cols: &[String], deps: &[Deps], cmd: &Command) -> Option<(Vec<String>, Vec<Deps>)> {
+fn reshuffle(cols: &[String], cmd: &Command) -> Option<(Vec<String>, Vec<Moved>)> {
     let mut t = Table {
         columns: cols.to_vec(),
         rows: vec![(0..cols.len()).map(|k| Cell::one(marker(k))).collect()],
     };
     commands::apply(&mut t, cmd).ok()?;
     let row = t.rows.first()?;
-    let new_deps = row
+    let moved = row
         .iter()
         .map(|cell| match cell.first() {
-            None => Some(BTreeSet::new()),
+            None => Moved::Empty,
             Some(v) => (0..cols.len())
                 .find(|&k| marker(k) == v)
-                .and_then(|k| deps[k].clone()),
+                .map_or(Moved::Unknown, Moved::From),
         })
         .collect();
-    Some((t.columns, new_deps))
+    Some((t.columns, moved))
 }
 
 /// The collector filter that runs `transforms` then `filter` on a row

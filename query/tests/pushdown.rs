@@ -221,6 +221,61 @@ fn filters_of_every_kind_give_the_same_table() {
     assert!(nonempty >= 12, "only {nonempty} cases returned rows");
 }
 
+/// What the filters after the tstats of `text` need of its by-fields.
+fn substrings_needed(text: &str) -> Vec<evidx_query::necessary::Needed> {
+    let query = spl::parse_query(text, &MacroSet::builtin()).expect("parse");
+    let ts = &query.pipeline.tstats;
+    let group_by = GroupBy::new(&ts.by, &ts.aggs, ts.fillnull_value());
+    pushdown::analyze(&group_by, &query.pipeline.commands).needed
+}
+
+/// A filter that needs a substring of a field with trigrams narrows the
+/// tstats to the values holding it (`necessary.rs`): the table is the same
+/// as with nothing pushed, and the narrowing finds rows where there are.
+#[test]
+fn necessary_substrings_narrow_without_changing_the_answer() {
+    let base = "| tstats count min(_time) as firstTime from datamodel=Endpoint.Processes \
+                by Processes.process_name Processes.process Processes.parent_process";
+    let fill = "| tstats fillnull_value=\"no cmd\" count from datamodel=Endpoint.Processes \
+                by Processes.dest Processes.process";
+    let cases: &[(&str, &str)] = &[
+        (base, "| rename Processes.* as * | regex process=\"(?i)powershell\""),
+        (base, "| rename Processes.* as * | regex process=\"(?i)(-enc|-nop)\\s\""),
+        (base, "| rename Processes.* as * | where match(process, \"(?i)system32.+\\\\.exe\")"),
+        (base, "| rename Processes.* as * | where like(process, \"%.exe%\") AND count > 0"),
+        (base, "| rename Processes.* as * | search process=*cmd* OR process=*powershell*"),
+        (base, "| rename Processes.* as * | search process IN (\"*/c *\", \"*-command*\")"),
+        (base, "| rename Processes.* as * | eval n=mvcount(split(process, \"exe\"))-1 | search n > 1"),
+        (base, "| rename Processes.* as * | eval n=mvcount(split(parent_process, \".exe\")) | where n >= 2"),
+        (base, "| convert ctime(firstTime) | rename Processes.* as * | eval l=len(process) | regex process=\"exe\""),
+        // The fill value lacks the literal: events without a command line
+        // would fail the filter anyway. It holds it: they may pass.
+        (fill, "| rename Processes.* as * | search process=*cmd*"),
+        (fill, "| rename Processes.* as * | search process=*cmd* OR process=\"no cmd\""),
+    ];
+    let mut nonempty = 0;
+    for (tstats, post) in cases {
+        let text = format!("{tstats} {post}");
+        let needed = substrings_needed(&text);
+        assert!(!needed.is_empty(), "no substring found for {post}");
+        let (rows, _) = same_both_ways(&text, &MacroSet::builtin());
+        nonempty += usize::from(rows > 0);
+    }
+    assert!(nonempty >= 8, "only {nonempty} cases returned rows");
+    // Not narrowed: may fail on some value, negated, or too short.
+    for post in [
+        "| rename Processes.* as * | eval x=if(len(process) > 9, \"a\" AND true, 1) | regex process=\"cmd\"",
+        "| rename Processes.* as * | regex process!=\"cmd\"",
+        "| rename Processes.* as * | search process=*ab*",
+        "| rename Processes.* as * | rex field=process \"(?<x>\\w+)\" | regex process=\"cmd\"",
+    ] {
+        let text = format!("{base} {post}");
+        let needed = substrings_needed(&text);
+        assert!(needed.is_empty(), "{post}: {needed:?}");
+        same_both_ways(&text, &MacroSet::builtin());
+    }
+}
+
 /// A segment's group table is emptied into the merge whenever it passes
 /// half the group memory, and harvested in pieces whose text stays within
 /// it: every kind of aggregate comes out as when each segment is held

@@ -148,6 +148,14 @@ impl GroupBy {
     pub fn by_is_text(&self, i: usize) -> bool {
         matches!(self.by.get(i), Some((FieldRef::Cim(_), _)))
     }
+
+    /// The CIM field of by-field `i`, if it is one.
+    pub fn by_cim(&self, i: usize) -> Option<evidx_schema::Cim> {
+        match self.by.get(i) {
+            Some((FieldRef::Cim(c), _)) => Some(*c),
+            _ => None,
+        }
+    }
 }
 
 /// An aggregate's merged state, keyed by strings (segment-independent).
