@@ -15,13 +15,25 @@
 //! filter's, and the filter still runs on what is left, so the answer does
 //! not change. Anything not understood gives no condition.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use crate::glob::LITERAL_STAR;
-use crate::spl::ast::{BinOp, CmpOp, Command, Expr, SearchExpr};
+use crate::lookups::{LookupTable, MatchType};
+use crate::spl::ast::{BinOp, CmpOp, Command, Expr, Lookup, SearchExpr};
+use crate::table::{Cell, Table};
 
 /// Shortest literal worth a trigram lookup (a shorter one has no gram).
 const MIN_LITERAL_CHARS: usize = 3;
+
+/// Most `s` of a lookup key written both ways ([`long_s_variants`]).
+const MAX_LONG_S: usize = 3;
+
+/// Most rows of a lookup whose keys become literals: past it, the values
+/// holding any of them are no longer few.
+const MAX_LOOKUP_ROWS: usize = 512;
 
 /// What a result column holds, in terms of one by-field's value.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +43,14 @@ pub enum Form {
     /// `mvcount(split(value of by-field k, sep)) + offset`: at most
     /// `1 + offset` when the value does not contain `sep`.
     Pieces { by: usize, sep: String, offset: f64 },
+    /// Column `output` of `table`'s rows whose column `input` matches the
+    /// value of by-field `by` (`lookup … AS <that value> OUTPUT …`).
+    Lookup {
+        by: usize,
+        table: Arc<LookupTable>,
+        input: usize,
+        output: usize,
+    },
     /// Anything else.
     Other,
 }
@@ -131,10 +151,16 @@ pub fn form_of(e: &Expr, column: &dyn Fn(&str) -> Form) -> Form {
 
 /// What a filter command (`where`, `search`, `regex`) needs of a by-field,
 /// given the forms of the columns it sees.
-pub fn needed(filter: &Command, column: &dyn Fn(&str) -> Form) -> Option<Needed> {
+/// `reads`: the columns the filter reads, when known.
+pub fn needed(
+    filter: &Command,
+    column: &dyn Fn(&str) -> Form,
+    reads: Option<&BTreeSet<String>>,
+) -> Option<Needed> {
+    let lookup = || through_lookup(filter, reads?, column);
     let n = match filter {
-        Command::Where(e) => in_expr(e, column),
-        Command::Search(e) => in_search(e, column),
+        Command::Where(e) => in_expr(e, column).or_else(lookup),
+        Command::Search(e) => in_search(e, column).or_else(lookup),
         Command::Regex {
             field: Some(f),
             negate: false,
@@ -146,6 +172,126 @@ pub fn needed(filter: &Command, column: &dyn Fn(&str) -> Form) -> Option<Needed>
         _ => None,
     };
     n.and_then(Needed::usable)
+}
+
+/// The forms of the columns `l` writes, when its one input is a
+/// by-field's value; `existed`: whether a column is there before it.
+pub fn lookup_forms(
+    l: &Lookup,
+    input: Form,
+    existed: &dyn Fn(&str) -> bool,
+) -> Vec<(String, Form)> {
+    let outputs: Vec<(String, String)> = match (&l.table, l.outputs.is_empty()) {
+        (Some(t), true) => (t.columns.iter())
+            .filter(|c| !l.inputs.iter().any(|(lf, _)| lf == *c))
+            .map(|c| (c.clone(), c.clone()))
+            .collect(),
+        _ => l.outputs.clone(),
+    };
+    let source = match (&l.table, &l.inputs[..], input) {
+        (Some(t), [(lf, _)], Form::Value(by)) => t.column_index(lf).map(|i| (t, i, by)),
+        _ => None,
+    };
+    (outputs.into_iter())
+        .map(|(lf, ef)| {
+            // OUTPUTNEW leaves a value the row already has.
+            let form = match source {
+                Some((t, input, by)) if !(l.output_new && existed(&ef)) => t
+                    .column_index(&lf)
+                    .map_or(Form::Other, |output| Form::Lookup {
+                        by,
+                        table: t.clone(),
+                        input,
+                        output,
+                    }),
+                _ => Form::Other,
+            };
+            (ef, form)
+        })
+        .collect()
+}
+
+/// A filter that reads only one column, written by a lookup on a
+/// by-field's value: if it drops the rows the lookup matched nothing for,
+/// the value must match one of the table's keys, so contain a literal
+/// piece of each (compared case-insensitively; a case-insensitive
+/// WILDCARD key's `s` also matches `ſ`, so both are asked for).
+fn through_lookup(
+    filter: &Command,
+    reads: &BTreeSet<String>,
+    column: &dyn Fn(&str) -> Form,
+) -> Option<Needed> {
+    let mut names = reads.iter();
+    let (Some(name), None) = (names.next(), names.next()) else {
+        return None;
+    };
+    let Form::Lookup {
+        by,
+        table,
+        input,
+        output: _,
+    } = column(name)
+    else {
+        return None;
+    };
+    // The column where nothing matched: `min_matches` default values.
+    let mut row = Table {
+        columns: vec![name.to_string()],
+        rows: vec![vec![Cell(vec![
+            table.default_match.clone();
+            table.min_matches
+        ])]],
+    };
+    match crate::commands::apply(&mut row, filter) {
+        Ok(()) if row.rows.is_empty() => {}
+        _ => return None,
+    }
+    let folds_s = match table.match_type(input) {
+        MatchType::Cidr => return None,
+        MatchType::Wildcard => !table.case_sensitive,
+        MatchType::Exact => false,
+    };
+    if table.rows.len() > MAX_LOOKUP_ROWS {
+        return None;
+    }
+    let mut literals: Vec<String> = Vec::new();
+    for r in &table.rows {
+        let key = r.get(input).filter(|k| !k.is_empty() && k.is_ascii())?;
+        let piece = key.split('*').max_by_key(|p| p.len())?;
+        let variants = match folds_s {
+            true => long_s_variants(piece),
+            false => vec![piece.to_string()],
+        };
+        for v in variants {
+            if !literals.contains(&v) {
+                literals.push(v);
+            }
+        }
+    }
+    Some(Needed { by, literals })
+}
+
+/// `piece` with each `s` also written `ſ`, which a case-insensitive regex
+/// matches as `s` (and lower case does not turn into `s`); with more than
+/// [`MAX_LONG_S`] of them, the longest run between them instead.
+fn long_s_variants(piece: &str) -> Vec<String> {
+    let esses = piece.chars().filter(|c| matches!(c, 's' | 'S')).count();
+    if esses > MAX_LONG_S {
+        let run = piece.split(['s', 'S']).max_by_key(|p| p.len());
+        return run.into_iter().map(str::to_string).collect();
+    }
+    let mut out = vec![String::new()];
+    for c in piece.chars() {
+        match c {
+            's' | 'S' => {
+                out = (out.into_iter())
+                    .flat_map(|v| [format!("{v}{c}"), format!("{v}ſ")])
+                    .collect()
+            }
+            c => out.iter_mut().for_each(|v| v.push(c)),
+        }
+    }
+    out
 }
 
 /// Both conditions hold: the better one; either holds: their union.
@@ -342,7 +488,7 @@ mod tests {
                 }
             }
         }
-        needed(filter, &|c| lookup(&forms, c)).map(|n| n.literals)
+        needed(filter, &|c| lookup(&forms, c), None).map(|n| n.literals)
     }
 
     fn lookup(forms: &[(String, Form)], name: &str) -> Form {
@@ -399,6 +545,13 @@ mod tests {
         assert_eq!(need("| search NOT process=*abc*"), None);
         assert_eq!(need("| search process=1234"), None);
         assert_eq!(need("| search process=*a\\*bc*"), strings(&["a*bc"]));
+    }
+
+    #[test]
+    fn a_case_insensitive_s_is_also_a_long_s() {
+        assert_eq!(long_s_variants("ms:"), vec!["ms:", "mſ:"]);
+        assert_eq!(long_s_variants("Sips").len(), 4);
+        assert_eq!(long_s_variants("ssss-ab"), vec!["-ab"]);
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
             if group_by.by_is_text(by) {
                 let column = |name: &str| column_form(name, cols, forms);
                 if let Some(n) = (never_fail && run_on_marker(&base, by, transforms))
-                    .then(|| necessary::needed(&filter, &column))
+                    .then(|| necessary::needed(&filter, &column, reads(&filter).as_ref()))
                     .flatten()
                     .filter(|n| n.by == by)
                 {
@@ -145,9 +145,18 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                     break;
                 };
                 let read = union_all(l.inputs.iter().map(|(_, ef)| column_deps(ef, &cols, &deps)));
+                let input = match &l.inputs[..] {
+                    [(_, ef)] => column_form(ef, &cols, &forms),
+                    _ => Form::Other,
+                };
+                let existed = |c: &str| cols.iter().any(|x| x == c);
+                let written = necessary::lookup_forms(l, input, &existed);
                 for ef in outputs {
                     let d = union_all([read.clone(), column_deps(ef, &cols, &deps)].into_iter());
-                    set_column(&mut cols, &mut deps, &mut forms, ef, d, Form::Other);
+                    let f = (written.iter())
+                        .find(|(name, _)| name == ef)
+                        .map_or(Form::Other, |(_, f)| f.clone());
+                    set_column(&mut cols, &mut deps, &mut forms, ef, d, f);
                 }
                 transforms.push(cmd.clone());
             }

@@ -226,7 +226,15 @@ fn substrings_needed(text: &str) -> Vec<evidx_query::necessary::Needed> {
     let query = spl::parse_query(text, &MacroSet::builtin()).expect("parse");
     let ts = &query.pipeline.tstats;
     let group_by = GroupBy::new(&ts.by, &ts.aggs, ts.fillnull_value());
-    pushdown::analyze(&group_by, &query.pipeline.commands).needed
+    // The lookups loaded, as the engine does before it plans.
+    let store = lookups();
+    let mut commands = query.pipeline.commands.clone();
+    for cmd in &mut commands {
+        if let Command::Lookup(l) = cmd {
+            l.table = store.get(&l.name).expect("lookup");
+        }
+    }
+    pushdown::analyze(&group_by, &commands).needed
 }
 
 /// A filter that needs a substring of a field with trigrams narrows the
@@ -248,6 +256,10 @@ fn necessary_substrings_narrow_without_changing_the_answer() {
         (base, "| rename Processes.* as * | eval n=mvcount(split(process, \"exe\"))-1 | search n > 1"),
         (base, "| rename Processes.* as * | eval n=mvcount(split(parent_process, \".exe\")) | where n >= 2"),
         (base, "| convert ctime(firstTime) | rename Processes.* as * | eval l=len(process) | regex process=\"exe\""),
+        // Through a lookup on the command line: the value must match a key
+        // (`min_matches=1` with `default_match=false` fails the filter).
+        (base, "| rename Processes.* as * | lookup windows_protocol_handlers handler AS process OUTPUT ishandler | where ishandler=\"TRUE\""),
+        (base, "| rename Processes.* as * | lookup attacker_tools attacker_tool_names AS process OUTPUT description | search description!=false"),
         // The fill value lacks the literal: events without a command line
         // would fail the filter anyway. It holds it: they may pass.
         (fill, "| rename Processes.* as * | search process=*cmd*"),
@@ -261,12 +273,15 @@ fn necessary_substrings_narrow_without_changing_the_answer() {
         let (rows, _) = same_both_ways(&text, &MacroSet::builtin());
         nonempty += usize::from(rows > 0);
     }
-    assert!(nonempty >= 8, "only {nonempty} cases returned rows");
+    assert!(nonempty >= 9, "only {nonempty} cases returned rows");
     // Not narrowed: may fail on some value, negated, or too short.
     for post in [
         "| rename Processes.* as * | eval x=if(len(process) > 9, \"a\" AND true, 1) | regex process=\"cmd\"",
         "| rename Processes.* as * | regex process!=\"cmd\"",
         "| rename Processes.* as * | search process=*ab*",
+        // The default value passes: a value that matches no key may too.
+        "| rename Processes.* as * | lookup windows_protocol_handlers handler AS process OUTPUT ishandler | search ishandler=false",
+        "| rename Processes.* as * | eval ishandler=1 | lookup windows_protocol_handlers handler AS process OUTPUTNEW ishandler | where ishandler=\"TRUE\"",
         "| rename Processes.* as * | rex field=process \"(?<x>\\w+)\" | regex process=\"cmd\"",
     ] {
         let text = format!("{base} {post}");
