@@ -10,10 +10,12 @@
 //! then `n > 1`), the tstats can ask the field's trigram index for the
 //! values holding them first, so the cost follows those candidates.
 //!
-//! A condition found here is always implied by the filter (never the other
-//! way round): it is matched case-insensitively, a weaker test than the
-//! filter's, and the filter still runs on what is left, so the answer does
-//! not change. Anything not understood gives no condition.
+//! A condition found here holds for every value the filter passes, and a
+//! value it drops is one the filter drops without an error (a regex's
+//! literals come from what the linear engine runs first, which rejects
+//! without backtracking); it is matched case-insensitively, a weaker test
+//! than the filter's, and the filter still runs on what is left, so the
+//! answer does not change. Anything not understood gives no condition.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -91,12 +93,14 @@ impl Needed {
         Some(self)
     }
 
-    /// Literals usable by the trigram index: long enough, and free of the
-    /// one letter whose lower case depends on its neighbours (a literal's
-    /// case folding must be a substring of the value's).
+    /// Literals usable by the trigram index: long enough, free of the one
+    /// letter whose lower case depends on its neighbours (a literal's case
+    /// folding must be a substring of the value's), and of the character
+    /// a glob reads as a literal `*`.
     fn usable(self) -> Option<Needed> {
-        let ok =
-            |l: &String| l.chars().count() >= MIN_LITERAL_CHARS && !l.contains(['Σ', 'σ', 'ς']);
+        let ok = |l: &String| {
+            l.chars().count() >= MIN_LITERAL_CHARS && !l.contains(['Σ', 'σ', 'ς', LITERAL_STAR])
+        };
         (!self.literals.is_empty() && self.literals.iter().all(ok)).then_some(self)
     }
 
@@ -315,7 +319,8 @@ fn in_search(e: &SearchExpr, column: &dyn Fn(&str) -> Form) -> Option<Needed> {
                 by,
                 literals: vec![l],
             }),
-            (form, op) => pieces_need(form, *op, value.text.trim().parse().ok()?),
+            // A threshold `search` does not read as a number compares as text.
+            (form, op) => pieces_need(form, *op, crate::num::parse_num(&value.text)?),
         },
         SearchExpr::In { field, values, .. } => match column(field) {
             Form::Value(by) => (values.iter())
@@ -330,11 +335,18 @@ fn in_search(e: &SearchExpr, column: &dyn Fn(&str) -> Form) -> Option<Needed> {
 
 fn in_expr(e: &Expr, column: &dyn Fn(&str) -> Form) -> Option<Needed> {
     match e {
+        // Either side's condition, when the other cannot fail: `where`
+        // evaluates both, and a row dropped must be one it drops quietly.
         Expr::Binary {
             op: BinOp::And,
             lhs,
             rhs,
-        } => all_of([in_expr(lhs, column), in_expr(rhs, column)].into_iter()),
+        } => match (in_expr(lhs, column), in_expr(rhs, column)) {
+            (Some(a), Some(b)) => Some(a.better(b)),
+            (Some(a), None) if harmless(rhs) => Some(a),
+            (None, Some(b)) if harmless(lhs) => Some(b),
+            _ => None,
+        },
         Expr::Binary {
             op: BinOp::Or,
             lhs,
@@ -371,6 +383,27 @@ fn in_expr(e: &Expr, column: &dyn Fn(&str) -> Form) -> Option<Needed> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// A boolean test that cannot fail: a comparison of columns and
+/// constants.
+fn harmless(e: &Expr) -> bool {
+    let plain = |x: &Expr| {
+        matches!(
+            x,
+            Expr::Field(_) | Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Null
+        )
+    };
+    match e {
+        Expr::Binary { op, lhs, rhs } => {
+            matches!(
+                op,
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+            ) && plain(lhs)
+                && plain(rhs)
+        }
+        _ => false,
     }
 }
 
@@ -430,12 +463,13 @@ fn like_literal(pattern: &str) -> String {
         .to_string()
 }
 
-/// Literals one of which every match of `pattern` contains (the first or
-/// last characters of each match), or None. A pattern that needs
-/// backtracking is read through its relaxed twin, whose language contains
-/// its own.
+/// Literals one of which every text that `pattern` matches contains (the
+/// first or last characters of each match), or None. They are read from
+/// the regex that decides first, on the linear engine
+/// ([`crate::pattern::Pattern::linear_text`]): a text without them is
+/// rejected there, as it would be without them being asked for.
 pub fn regex_literals(pattern: &str) -> Option<Vec<String>> {
-    let text = crate::pattern::relaxed(pattern).unwrap_or_else(|| pattern.to_string());
+    let text = crate::pattern::compiled(pattern).ok()?.linear_text()?;
     let hir = regex_syntax::Parser::new().parse(&text).ok()?;
     [ExtractKind::Prefix, ExtractKind::Suffix]
         .into_iter()
@@ -515,6 +549,13 @@ mod tests {
             need("| regex process=\"(?<!x)mshta(?!\\.)\""),
             strings(&["mshta"])
         );
+        // Read as fancy-regex reads them: a space in a class of `(?x)`
+        // stays, a `{2}` after a repetition is text.
+        let x = need("| regex process=\"(?x)cmd[. ]exe\"").unwrap();
+        assert!(x.contains(&"cmd exe".to_string()) && x.contains(&"cmd.exe".to_string()), "{x:?}");
+        assert_eq!(need("| regex process=\"abc{1}{2}\""), strings(&["abc{2}"]));
+        // Backtracking with no twin to reject first: nothing.
+        assert_eq!(need("| regex process=\"(\\w{1500})?((a|aa)+)+\\2zzq\""), None);
         // Too short, negated, or unreadable: nothing.
         assert_eq!(need("| regex process=\"ab\""), None);
         assert_eq!(need("| regex process!=\"mshta\""), None);

@@ -76,16 +76,67 @@ impl Pattern {
         self.re.is_match(text)
     }
 
+    /// The regex that decides, in the `regex` crate's syntax, when no text
+    /// it rejects can match and nothing runs before it: the relaxed twin,
+    /// or, for a pattern fancy-regex hands whole to the `regex` crate, its
+    /// rewrite of it. None for a pattern that backtracks with no twin (it
+    /// may fail as it runs, on any text).
+    pub fn linear_text(&self) -> Option<String> {
+        if let Some(p) = &self.prefilter {
+            return Some(p.as_str().to_string());
+        }
+        let tree = fancy_regex::Expr::parse_tree(self.re.as_str()).ok()?;
+        if !tree.backrefs.is_empty() || !linear(&tree.expr) {
+            return None;
+        }
+        let mut text = String::new();
+        tree.expr.to_str(&mut text, 0);
+        Some(text)
+    }
+
+    /// Whether matching never fails: the pattern runs on the `regex`
+    /// crate alone, with no backtracking limit to reach.
+    pub fn never_fails(&self) -> bool {
+        self.prefilter.is_none() && self.linear_text().is_some()
+    }
+
     /// The backtracking regex itself (for replacement).
     pub fn regex(&self) -> &Regex {
         &self.re
     }
 }
 
+/// Whether fancy-regex writes `e` for the `regex` crate (`Expr::to_str`,
+/// which panics on anything else): no lookaround, backreference, atomic
+/// group or other construct only backtracking runs.
+fn linear(e: &fancy_regex::Expr) -> bool {
+    use fancy_regex::{Assertion as A, Expr as E};
+    match e {
+        E::Empty | E::Any { .. } | E::Literal { .. } | E::Delegate { .. } => true,
+        E::DefineGroup { .. } => true,
+        E::Assertion(a) => matches!(
+            a,
+            A::StartText
+                | A::EndText
+                | A::StartLine { .. }
+                | A::StartLineOniguruma { .. }
+                | A::EndLine { .. }
+                | A::WordBoundary
+                | A::NotWordBoundary
+                | A::LeftWordBoundary
+                | A::RightWordBoundary
+                | A::LeftWordHalfBoundary
+                | A::RightWordHalfBoundary
+        ),
+        E::Concat(_) | E::Alt(_) | E::Group(_) | E::Repeat { .. } => e.children_iter().all(linear),
+        _ => false,
+    }
+}
+
 /// The relaxed twin of a pattern that needs backtracking, or None when it
 /// has no such construct (fancy-regex then runs it on the linear engine
 /// anyway) or one this rewrite does not know (conditionals, `\K`, ...).
-pub(crate) fn relaxed(p: &str) -> Option<String> {
+fn relaxed(p: &str) -> Option<String> {
     let chars: Vec<char> = p.chars().collect();
     let mut out = String::with_capacity(p.len());
     let mut fancy = false;

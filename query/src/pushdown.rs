@@ -68,33 +68,30 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
             false => Form::Other,
         })
         .collect();
-    // Whether every command so far fails on no value: only then may a
-    // value be dropped before them on a necessary condition alone (a
-    // pushed filter keeps a value it cannot decide, for the command to
-    // report the error).
+    // Whether the commands so far fail on no value (`eval`s that cannot
+    // fail, filters whose test cannot): only then may a row be dropped
+    // before them on a necessary condition alone (a pushed filter keeps a
+    // value it cannot decide, for the command to report the error).
     let mut never_fail = true;
     let mut transforms: Vec<Command> = Vec::new();
-    let mut out = Pushdown::default();
-    let mut push = |filter: Command,
-                    d: Deps,
-                    transforms: &[Command],
-                    cols: &[String],
-                    forms: &[Form],
-                    never_fail: bool| {
+    let mut filters = Vec::new();
+    let mut needed = Vec::new();
+    let mut push = |filter: Command, d: Deps, transforms: &[Command]| {
         let Some(d) = d else { return };
         let mut it = d.iter();
         if let (Some(&by), None) = (it.next(), it.next()) {
             if group_by.by_is_text(by) {
-                let column = |name: &str| column_form(name, cols, forms);
-                if let Some(n) = (never_fail && run_on_marker(&base, by, transforms))
-                    .then(|| necessary::needed(&filter, &column, reads(&filter).as_ref()))
-                    .flatten()
-                    .filter(|n| n.by == by)
-                {
-                    out.needed.push(n);
-                }
-                out.filters
-                    .push(filter_of(&base, by, transforms.to_vec(), filter));
+                filters.push(filter_of(&base, by, transforms.to_vec(), filter));
+            }
+        }
+    };
+    // What the filter needs of a by-field, whatever else it reads: a row
+    // without it fails the filter, which fails on no such row.
+    let mut need = |filter: &Command, transforms: &[Command], cols: &[String], forms: &[Form]| {
+        let column = |name: &str| column_form(name, cols, forms);
+        if let Some(n) = necessary::needed(filter, &column, reads(filter).as_ref()) {
+            if group_by.by_is_text(n.by) && run_on_marker(&base, n.by, transforms) {
+                needed.push(n);
             }
         }
     };
@@ -180,40 +177,44 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                 transforms.push(cmd.clone());
             }
             Command::Where(expr) => {
-                for part in conjuncts(expr) {
+                if never_fail {
+                    need(cmd, &transforms, &cols, &forms);
+                }
+                never_fail &= !may_fail(expr);
+                // A part that is not surely boolean fails the `AND` as a
+                // whole; on its own it would only be false.
+                let mut parts = conjuncts(expr);
+                if !parts.iter().all(|p| surely_boolean(p)) {
+                    parts = vec![expr];
+                }
+                for part in parts {
                     let d = expr_deps(part, &cols, &deps);
-                    push(
-                        Command::Where(part.clone()),
-                        d,
-                        &transforms,
-                        &cols,
-                        &forms,
-                        never_fail,
-                    );
+                    push(Command::Where(part.clone()), d, &transforms);
                 }
             }
             Command::Search(expr) => {
+                if never_fail {
+                    need(cmd, &transforms, &cols, &forms);
+                }
                 let parts = match expr {
                     SearchExpr::And(v) => v.iter().collect(),
                     e => vec![e],
                 };
                 for part in parts {
                     let d = search_deps(part, &cols, &deps);
-                    push(
-                        Command::Search(part.clone()),
-                        d,
-                        &transforms,
-                        &cols,
-                        &forms,
-                        never_fail,
-                    );
+                    push(Command::Search(part.clone()), d, &transforms);
                 }
             }
-            Command::Regex { field: Some(f), .. } => {
-                let d = column_deps(f, &cols, &deps);
-                push(cmd.clone(), d, &transforms, &cols, &forms, never_fail);
+            Command::Regex { field, pattern, .. } => {
+                if never_fail && field.is_some() {
+                    need(cmd, &transforms, &cols, &forms);
+                }
+                never_fail &= crate::pattern::compiled(pattern).is_ok_and(|p| p.never_fails());
+                if let Some(f) = field {
+                    let d = column_deps(f, &cols, &deps);
+                    push(cmd.clone(), d, &transforms);
+                }
             }
-            Command::Regex { field: None, .. } => {}
             // An inner join keeps only the rows whose join fields all have a
             // value the subsearch has: per field, a filter (a semi-join).
             // It makes rows, so it ends the analysis.
@@ -221,14 +222,7 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                 let Some(sub) = &j.resolved else { break };
                 for field in join_fields(j, &cols, sub) {
                     let d = column_deps(&field, &cols, &deps);
-                    push(
-                        semi_join(&field, j, sub),
-                        d,
-                        &transforms,
-                        &cols,
-                        &forms,
-                        never_fail,
-                    );
+                    push(semi_join(&field, j, sub), d, &transforms);
                 }
                 break;
             }
@@ -236,7 +230,7 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
             _ => break,
         }
     }
-    out
+    Pushdown { filters, needed }
 }
 
 /// A column's form; a missing column is null, which no form describes.
@@ -349,6 +343,33 @@ fn conjuncts(e: &Expr) -> Vec<&Expr> {
             v
         }
         other => vec![other],
+    }
+}
+
+/// Whether `e` evaluates to a boolean (or null) whatever the row: a
+/// comparison, a logical operator on such, or a test function.
+fn surely_boolean(e: &Expr) -> bool {
+    const TESTS: &[&str] = &[
+        "like",
+        "match",
+        "isnull",
+        "isnotnull",
+        "isnum",
+        "isint",
+        "isstr",
+        "cidrmatch",
+        "searchmatch",
+    ];
+    match e {
+        Expr::Bool(_) | Expr::Like { .. } | Expr::In { .. } => true,
+        Expr::Not(x) => surely_boolean(x),
+        Expr::Binary { op, lhs, rhs } => match op {
+            BinOp::And | BinOp::Or | BinOp::Xor => surely_boolean(lhs) && surely_boolean(rhs),
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => true,
+            _ => false,
+        },
+        Expr::Call { name, .. } => TESTS.contains(&name.as_str()),
+        _ => false,
     }
 }
 

@@ -279,6 +279,15 @@ fn necessary_substrings_narrow_without_changing_the_answer() {
         "| rename Processes.* as * | eval x=if(len(process) > 9, \"a\" AND true, 1) | regex process=\"cmd\"",
         "| rename Processes.* as * | regex process!=\"cmd\"",
         "| rename Processes.* as * | search process=*ab*",
+        // A threshold `search` compares as text; U+FDD0, which a glob reads
+        // as a literal `*`; a backtracking pattern too large for its twin,
+        // which may fail on any value; a side of AND that may fail.
+        "| rename Processes.* as * | eval n=mvcount(split(process, \"cmd\")) | search n > +inf",
+        "| rename Processes.* as * | regex process=\"\\x{FDD0}cmd\"",
+        "| rename Processes.* as * | regex process=\"(\\w{1500})?((a|aa)+)+\\2exe\"",
+        "| rename Processes.* as * | where ((process OR true) AND like(process, \"%exe%\")) OR like(process, \"%exe%\")",
+        "| rename Processes.* as * | where process AND like(process, \"%cmd%\")",
+        "| rename Processes.* as * | regex process=\"(a+)+\\1\" | regex process=\"cmd\"",
         // The default value passes: a value that matches no key may too.
         "| rename Processes.* as * | lookup windows_protocol_handlers handler AS process OUTPUT ishandler | search ishandler=false",
         "| rename Processes.* as * | eval ishandler=1 | lookup windows_protocol_handlers handler AS process OUTPUTNEW ishandler | where ishandler=\"TRUE\"",
