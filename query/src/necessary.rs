@@ -3,8 +3,8 @@
 //!
 //! A filter pushed into the collector (`pushdown.rs`) is tested once per
 //! distinct value of its by-field, so its cost follows the field's
-//! distinct values. When
-//! the filter can only pass values that contain one of a few literals
+//! distinct values. When the filter can only pass values that contain one
+//! of a few literals
 //! (`| regex process="\.\./\.\."`, `| where match(process, "(?i)-enc")`,
 //! `| search process=*http*`, or `eval n=mvcount(split(process, "/.."))-1`
 //! then `n > 1`), the tstats can ask the field's trigram index for the
@@ -45,13 +45,12 @@ pub enum Form {
     /// `mvcount(split(value of by-field k, sep)) + offset`: at most
     /// `1 + offset` when the value does not contain `sep`.
     Pieces { by: usize, sep: String, offset: f64 },
-    /// Column `output` of `table`'s rows whose column `input` matches the
-    /// value of by-field `by` (`lookup … AS <that value> OUTPUT …`).
+    /// A column that `lookup … AS <value of by-field by> OUTPUT …` writes
+    /// from the rows of `table` whose column `input` matches the value.
     Lookup {
         by: usize,
         table: Arc<LookupTable>,
         input: usize,
-        output: usize,
     },
     /// Anything else.
     Other,
@@ -154,8 +153,8 @@ pub fn form_of(e: &Expr, column: &dyn Fn(&str) -> Form) -> Form {
 }
 
 /// What a filter command (`where`, `search`, `regex`) needs of a by-field,
-/// given the forms of the columns it sees.
-/// `reads`: the columns the filter reads, when known.
+/// given the forms of the columns it sees and, when known, the columns it
+/// reads.
 pub fn needed(
     filter: &Command,
     column: &dyn Fn(&str) -> Form,
@@ -200,14 +199,13 @@ pub fn lookup_forms(
         .map(|(lf, ef)| {
             // OUTPUTNEW leaves a value the row already has.
             let form = match source {
-                Some((t, input, by)) if !(l.output_new && existed(&ef)) => t
-                    .column_index(&lf)
-                    .map_or(Form::Other, |output| Form::Lookup {
+                Some((t, input, by)) if !(l.output_new && existed(&ef)) => {
+                    t.column_index(&lf).map_or(Form::Other, |_| Form::Lookup {
                         by,
                         table: t.clone(),
                         input,
-                        output,
-                    }),
+                    })
+                }
                 _ => Form::Other,
             };
             (ef, form)
@@ -229,13 +227,7 @@ fn through_lookup(
     let (Some(name), None) = (names.next(), names.next()) else {
         return None;
     };
-    let Form::Lookup {
-        by,
-        table,
-        input,
-        output: _,
-    } = column(name)
-    else {
+    let Form::Lookup { by, table, input } = column(name) else {
         return None;
     };
     // The column where nothing matched: `min_matches` default values.
@@ -552,10 +544,16 @@ mod tests {
         // Read as fancy-regex reads them: a space in a class of `(?x)`
         // stays, a `{2}` after a repetition is text.
         let x = need("| regex process=\"(?x)cmd[. ]exe\"").unwrap();
-        assert!(x.contains(&"cmd exe".to_string()) && x.contains(&"cmd.exe".to_string()), "{x:?}");
+        assert!(
+            x.contains(&"cmd exe".to_string()) && x.contains(&"cmd.exe".to_string()),
+            "{x:?}"
+        );
         assert_eq!(need("| regex process=\"abc{1}{2}\""), strings(&["abc{2}"]));
         // Backtracking with no twin to reject first: nothing.
-        assert_eq!(need("| regex process=\"(\\w{1500})?((a|aa)+)+\\2zzq\""), None);
+        assert_eq!(
+            need("| regex process=\"(\\w{1500})?((a|aa)+)+\\2zzq\""),
+            None
+        );
         // Too short, negated, or unreadable: nothing.
         assert_eq!(need("| regex process=\"ab\""), None);
         assert_eq!(need("| regex process!=\"mshta\""), None);
