@@ -301,9 +301,7 @@ impl Engine {
             }
         })
     }
-}
 
-impl Engine {
     /// The `where` that finds first the values a pushed filter needs
     /// (`necessary.rs`): `by IN ("*literal*", ...)` on the by-field whose
     /// condition is the most selective, if it has trigrams. Only for a

@@ -177,40 +177,21 @@ pub fn needed(
     n.and_then(Needed::usable)
 }
 
-/// The forms of the columns `l` writes, when its one input is a
-/// by-field's value; `existed`: whether a column is there before it.
-pub fn lookup_forms(
-    l: &Lookup,
-    input: Form,
-    existed: &dyn Fn(&str) -> bool,
-) -> Vec<(String, Form)> {
-    let outputs: Vec<(String, String)> = match (&l.table, l.outputs.is_empty()) {
-        (Some(t), true) => (t.columns.iter())
-            .filter(|c| !l.inputs.iter().any(|(lf, _)| lf == *c))
-            .map(|c| (c.clone(), c.clone()))
-            .collect(),
-        _ => l.outputs.clone(),
+/// The form of the column that `l` writes from its field `lf`, when its
+/// one input has form `input` (a by-field's value); `existed`: whether
+/// the column is there before it (OUTPUTNEW then leaves it).
+pub fn lookup_form(l: &Lookup, lf: &str, input: Form, existed: bool) -> Form {
+    let (Some(t), [(input_lf, _)], Form::Value(by)) = (&l.table, &l.inputs[..], input) else {
+        return Form::Other;
     };
-    let source = match (&l.table, &l.inputs[..], input) {
-        (Some(t), [(lf, _)], Form::Value(by)) => t.column_index(lf).map(|i| (t, i, by)),
-        _ => None,
-    };
-    (outputs.into_iter())
-        .map(|(lf, ef)| {
-            // OUTPUTNEW leaves a value the row already has.
-            let form = match source {
-                Some((t, input, by)) if !(l.output_new && existed(&ef)) => {
-                    t.column_index(&lf).map_or(Form::Other, |_| Form::Lookup {
-                        by,
-                        table: t.clone(),
-                        input,
-                    })
-                }
-                _ => Form::Other,
-            };
-            (ef, form)
-        })
-        .collect()
+    match (t.column_index(input_lf), t.column_index(lf)) {
+        (Some(input), Some(_)) if !(l.output_new && existed) => Form::Lookup {
+            by,
+            table: t.clone(),
+            input,
+        },
+        _ => Form::Other,
+    }
 }
 
 /// A filter that reads only one column, written by a lookup on a
@@ -253,7 +234,7 @@ fn through_lookup(
     let mut literals: Vec<String> = Vec::new();
     for r in &table.rows {
         let key = r.get(input).filter(|k| !k.is_empty() && k.is_ascii())?;
-        let piece = key.split('*').max_by_key(|p| p.len())?;
+        let piece = longest_piece(key, &['*']);
         let variants = match folds_s {
             true => long_s_variants(piece),
             false => vec![piece.to_string()],
@@ -441,18 +422,21 @@ fn glob_literal(glob: &str) -> Option<String> {
     if glob.trim().parse::<f64>().is_ok() {
         return None;
     }
-    glob.split('*')
-        .max_by_key(|p| p.chars().count())
-        .map(|p| p.replace(LITERAL_STAR, "*"))
+    Some(longest_piece(glob, &['*']).replace(LITERAL_STAR, "*"))
 }
 
 /// The longest literal piece of a `like` pattern (`%` any run, `_` one
 /// character, no escapes: `crate::eval::like_to_regex`).
 fn like_literal(pattern: &str) -> String {
-    (pattern.split(['%', '_']))
+    longest_piece(pattern, &['%', '_']).to_string()
+}
+
+/// The longest run of `text` between any of `wildcards` (the last of the
+/// longest).
+fn longest_piece<'t>(text: &'t str, wildcards: &[char]) -> &'t str {
+    (text.split(wildcards))
         .max_by_key(|p| p.chars().count())
         .unwrap_or_default()
-        .to_string()
 }
 
 /// Literals one of which every text that `pattern` matches contains (the

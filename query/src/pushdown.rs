@@ -146,13 +146,10 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                     [(_, ef)] => column_form(ef, &cols, &forms),
                     _ => Form::Other,
                 };
-                let existed = |c: &str| cols.iter().any(|x| x == c);
-                let written = necessary::lookup_forms(l, input, &existed);
-                for ef in outputs {
+                for (lf, ef) in outputs {
                     let d = union_all([read.clone(), column_deps(ef, &cols, &deps)].into_iter());
-                    let f = (written.iter())
-                        .find(|(name, _)| name == ef)
-                        .map_or(Form::Other, |(_, f)| f.clone());
+                    let existed = cols.iter().any(|c| c == ef);
+                    let f = necessary::lookup_form(l, lf, input.clone(), existed);
                     set_column(&mut cols, &mut deps, &mut forms, ef, d, f);
                 }
                 transforms.push(cmd.clone());
@@ -294,10 +291,16 @@ fn rex_outputs(r: &Rex) -> Option<Vec<String>> {
     )
 }
 
-/// The columns a lookup writes; None when its table is not loaded.
-fn lookup_outputs(l: &Lookup) -> Option<Vec<&str>> {
+/// The columns a lookup writes, each as (lookup field, column); None when
+/// its table is not loaded.
+fn lookup_outputs(l: &Lookup) -> Option<Vec<(&str, &str)>> {
     if !l.outputs.is_empty() {
-        return Some(l.outputs.iter().map(|(_, ef)| ef.as_str()).collect());
+        return Some(
+            l.outputs
+                .iter()
+                .map(|(lf, ef)| (lf.as_str(), ef.as_str()))
+                .collect(),
+        );
     }
     // No OUTPUT: every lookup field that is not an input.
     let table = l.table.as_ref()?;
@@ -306,7 +309,7 @@ fn lookup_outputs(l: &Lookup) -> Option<Vec<&str>> {
             .columns
             .iter()
             .filter(|c| !l.inputs.iter().any(|(lf, _)| lf == *c))
-            .map(String::as_str)
+            .map(|c| (c.as_str(), c.as_str()))
             .collect(),
     )
 }
@@ -555,10 +558,13 @@ fn relevant(transforms: &[Command], filter: &Command) -> Vec<Command> {
                 })
             }
             Command::Lookup(l) => match lookup_outputs(l) {
-                Some(outputs) => follow_setter(&mut needed, &mut keep[i], &outputs, |needed| {
-                    needed.extend(l.inputs.iter().map(|(_, event_field)| event_field.clone()));
-                    true
-                }),
+                Some(outputs) => {
+                    let sets: Vec<&str> = outputs.iter().map(|&(_, ef)| ef).collect();
+                    follow_setter(&mut needed, &mut keep[i], &sets, |needed| {
+                        needed.extend(l.inputs.iter().map(|(_, event_field)| event_field.clone()));
+                        true
+                    })
+                }
                 None => false,
             },
             Command::Rename(pairs) if renames_none_of(&needed, pairs) => {
