@@ -21,6 +21,12 @@
 #       duckdb read_json              -> scripts/duckdb-scan.py on THREADS threads (Python
 #                                        duckdb, installed with pip when missing)
 #       json-baseline (BASELINES=1)   -> every line serde_json-parsed
+#     [floor] (FLOOR=1, generated archives) index-floor, in the same rounds: the
+#       SHA-256 of the inputs and tantivy adding their process creations (built
+#       beforehand), the two stages evidx-index keeps whatever its parser does;
+#       prints their sum against the time the target leaves evidx-index (half
+#       evtx_dump's, twice DuckDB's): a floor above it means no parser can
+#       meet the target. And evidx's parser alone against the baseline.
 #   Then [real]: the EVTX files of ../shared/datasets and ../shared/sigma-regression
 #   (many small files, some of them corrupt): evidx-index against evtx_dump.
 #   Each prints the speed ratios evidx-index / baseline (records/s; the issue 9
@@ -44,6 +50,7 @@
 #
 # Knobs (environment): RUNS [3], FORMATS ["evtx jsonl"], REAL [1: the ../shared
 #   EVTX files], BASELINES [0: also the in-process evtx-baseline/json-baseline],
+#   FLOOR [1: index-floor on the generated archives up to 9 GiB],
 #   MEMORY_TEST [1], APPEND_TEST [1],
 #   MEMORY_BUDGETS ["default 15"], KEEP [0: delete the generated
 #   archives and the indexes at the end], plus SEED, THREADS, EVIDX_BENCH_DIR
@@ -59,6 +66,7 @@ RUNS="${RUNS:-3}"
 FORMATS="${FORMATS:-evtx jsonl}"
 REAL="${REAL:-1}"
 BASELINES="${BASELINES:-0}"
+FLOOR="${FLOOR:-1}"
 MEMORY_TEST="${MEMORY_TEST:-1}"
 APPEND_TEST="${APPEND_TEST:-1}"
 MEMORY_BUDGETS="${MEMORY_BUDGETS:-default 15}"
@@ -133,6 +141,7 @@ compare() {
     shift
     local baselines=("$@")
     declare -A MS CPU RSS
+    local floor_sha=() floor_parse=() floor_tantivy=()
     local idx="$BENCH_DIR/idx-$label" idx_anon=()
     tag="${label//[^A-Za-z0-9._-]/_}"
     export NT
@@ -147,6 +156,14 @@ compare() {
             MS[$b]+=" $T_MS" CPU[$b]+=" $T_CPU_MS" RSS[$b]+=" $T_RSS_KB"
             line+="   $b $(fmt %.2f "$(calc "$T_MS / 1000")") s"
         done
+        if [[ "${WITH_FLOOR:-0}" == 1 ]]; then
+            local flog="$LOGS/index-floor-$tag-$r.log"
+            timed "$flog" "$BIN/index-floor" -j "$NT" "${INPUTS[@]}"
+            [[ "$T_RC" == 0 ]] || { cat "$flog" >&2; die "index-floor failed"; }
+            floor_sha+=("$(floor_secs sha256 "$flog")") floor_parse+=("$(floor_secs parse "$flog")")
+            floor_tantivy+=("$(floor_secs tantivy "$flog")")
+            line+="   index-floor: sha256 ${floor_sha[-1]} parse ${floor_parse[-1]} tantivy ${floor_tantivy[-1]} s"
+        fi
         log "$line   load $(cut -d' ' -f1 /proc/loadavg)"
     done
     records=$(json_num "$idx/manifest.json" records_read 4)
@@ -171,6 +188,22 @@ compare() {
         printf '  RATIO [%s] evidx-index / %s = %.2fx records/s (cpu %.2fx)\n' "$label" "$b" \
             "$(calc "$(median ${MS[$b]}) / $m_idx")" "$(calc "$(median ${CPU[$b]}) / $(median ${CPU[evidx-index]})")"
     done
+    if ((${#floor_sha[@]} > 0)); then
+        # The target's time for evidx-index: half evtx_dump's (2x its
+        # records/s), or twice DuckDB's (0.5x).
+        local b=${baselines[0]} m_b sha tan parse budget
+        # shellcheck disable=SC2086
+        m_b=$(median ${MS[$b]})
+        case "$b" in evtx_dump) budget=$(calc "$m_b / 2 / 1000") ;; *) budget=$(calc "$m_b * 2 / 1000") ;; esac
+        sha=$(median "${floor_sha[@]}") tan=$(median "${floor_tantivy[@]}")
+        printf '  FLOOR [%s] SHA-256 %.2f s + tantivy %.2f s = %.2f s (index-floor, medians); the target leaves evidx-index %.2f s (%s): floor / that = %.2f\n' \
+            "$label" "$sha" "$tan" "$(calc "$sha + $tan")" "$budget" \
+            "$(case "$b" in evtx_dump) echo "half of evtx_dump" ;; *) echo "twice $b" ;; esac)" \
+            "$(calc "($sha + $tan) / $budget")"
+        parse=$(median "${floor_parse[@]}")
+        printf '  PARSE [%s] evidx-index'"'"'s parser alone (index-floor, every record read and dropped) %.2f s: %.2fx the records/s of %s\n' \
+            "$label" "$parse" "$(calc "$m_b / 1000 / $parse")" "$b"
+    fi
     printf '  index %s for %s input = %.1f%%; %s records, %s process events indexed, %s skipped; evidx heap %.0f MiB\n' \
         "$(hbytes "$idx_bytes")" "$(hbytes "$INPUT_BYTES")" "$(calc "100 * $idx_bytes / $INPUT_BYTES")" \
         "$records" "$proc_events" "$skipped" "$(calc "$(median "${idx_anon[@]}") / 1024")"
@@ -178,6 +211,9 @@ compare() {
     LAST_MS=$(median ${MS[evidx-index]}) LAST_RSS=$(median ${RSS[evidx-index]}) LAST_ANON=$(median "${idx_anon[@]}")
     rm -rf "$idx"
 }
+
+# floor_secs STAGE LOG : the seconds index-floor printed for STAGE.
+floor_secs() { sed -n "s/.*stage=$1 .* secs=\([0-9.]*\) .*/\1/p" "$2"; }
 
 input_bytes() { find "$@" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f", s}'; }
 
@@ -197,7 +233,10 @@ for SZ in "${SIZES[@]}"; do
         INPUT_BYTES=$(input_bytes "${INPUTS[@]}")
         log "  $(hbytes "$INPUT_BYTES") in $GEN_FILES files, $GEN_EVENTS events"
         warm "${INPUTS[@]}"
-        EXPECT_RECORDS=$GEN_EVENTS compare "$FORMAT-$SZ" "${baselines[@]}"
+        # index-floor holds the documents in memory (about 0.5 GB a GiB of input).
+        with_floor=$FLOOR
+        if ((INPUT_BYTES > 9 * 2 ** 30)); then with_floor=0; fi
+        WITH_FLOOR=$with_floor EXPECT_RECORDS=$GEN_EVENTS compare "$FORMAT-$SZ" "${baselines[@]}"
         if [[ "$FORMAT" == evtx && "$SZ" == "$SIZE" ]]; then
             MEM_MS["default,1"]=$LAST_MS MEM_RSS["default,1"]=$LAST_RSS MEM_ANON["default,1"]=$LAST_ANON
         fi
