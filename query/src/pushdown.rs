@@ -73,6 +73,11 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
     // before them on a necessary condition alone (a pushed filter keeps a
     // value it cannot decide, for the command to report the error).
     let mut never_fail = true;
+    // Whether a filter so far may fail on some value. Filters are not
+    // replayed before a later filter (evals and rex are, see `relevant`),
+    // so one pushed past such a filter could drop the rows it fails on and
+    // hide its error: filters after it are not pushed.
+    let mut filter_may_fail = false;
     let mut transforms: Vec<Command> = Vec::new();
     let mut filters = Vec::new();
     let mut needed = Vec::new();
@@ -178,6 +183,11 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                     need(cmd, &transforms, &cols, &forms);
                 }
                 never_fail &= !may_fail(expr);
+                let behind_failing = filter_may_fail;
+                filter_may_fail |= may_fail(expr);
+                if behind_failing {
+                    continue;
+                }
                 // A part that is not surely boolean fails the `AND` as a
                 // whole; on its own it would only be false.
                 let mut parts = conjuncts(expr);
@@ -193,6 +203,9 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                 if never_fail {
                     need(cmd, &transforms, &cols, &forms);
                 }
+                if filter_may_fail {
+                    continue;
+                }
                 let parts = match expr {
                     SearchExpr::And(v) => v.iter().collect(),
                     e => vec![e],
@@ -206,7 +219,13 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                 if never_fail && field.is_some() {
                     need(cmd, &transforms, &cols, &forms);
                 }
-                never_fail &= crate::pattern::compiled(pattern).is_ok_and(|p| p.never_fails());
+                let fails = !crate::pattern::compiled(pattern).is_ok_and(|p| p.never_fails());
+                never_fail &= !fails;
+                let behind_failing = filter_may_fail;
+                filter_may_fail |= fails;
+                if behind_failing {
+                    continue;
+                }
                 if let Some(f) = field {
                     let d = column_deps(f, &cols, &deps);
                     push(cmd.clone(), d, &transforms);
@@ -217,6 +236,9 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
             // It makes rows, so it ends the analysis.
             Command::Join(j) if !j.left => {
                 let Some(sub) = &j.resolved else { break };
+                if filter_may_fail {
+                    break;
+                }
                 for field in join_fields(j, &cols, sub) {
                     let d = column_deps(&field, &cols, &deps);
                     push(semi_join(&field, j, sub), d, &transforms);
@@ -594,22 +616,43 @@ fn relevant(transforms: &[Command], filter: &Command) -> Vec<Command> {
 }
 
 /// Whether evaluating `e` may fail on some values: a logical operator on
-/// a value that is not boolean, or a regular expression that fails as it
-/// runs (its backtracking limit).
+/// a value that may not be boolean, or a regular expression that may fail
+/// as it runs (its backtracking limit) or is made as it runs (a pattern
+/// that is not a literal).
 fn may_fail(e: &Expr) -> bool {
     match e {
-        Expr::Not(_) | Expr::Like { .. } => true,
+        Expr::Not(x) => !surely_boolean(x) || may_fail(x),
+        Expr::Like { expr, pattern } => !like_never_fails(pattern) || may_fail(expr),
         Expr::Binary {
             op: BinOp::And | BinOp::Or | BinOp::Xor,
-            ..
-        } => true,
+            lhs,
+            rhs,
+        } => !surely_boolean(lhs) || !surely_boolean(rhs) || may_fail(lhs) || may_fail(rhs),
         Expr::Binary { lhs, rhs, .. } => may_fail(lhs) || may_fail(rhs),
         Expr::Neg(x) => may_fail(x),
         Expr::Call { name, args, .. } => {
-            name == "like" || REGEX_FUNCTIONS.contains(&name.as_str()) || args.iter().any(may_fail)
+            let own = match (name.as_str(), &args[..]) {
+                ("like", [_, pattern]) => !like_never_fails(pattern),
+                ("match" | "mvfind", [_, Expr::Str(pattern)]) => {
+                    !crate::pattern::compiled(pattern).is_ok_and(|p| p.never_fails())
+                }
+                (name, _) => name == "like" || REGEX_FUNCTIONS.contains(&name),
+            };
+            own || args.iter().any(may_fail)
         }
         Expr::In { expr, list } => may_fail(expr) || list.iter().any(may_fail),
         Expr::Field(_) | Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Null => false,
+    }
+}
+
+/// Whether a LIKE test with this pattern runs without error: a literal
+/// pattern whose regular expression compiles and cannot fail as it runs.
+fn like_never_fails(pattern: &Expr) -> bool {
+    match pattern {
+        Expr::Str(p) => {
+            crate::pattern::compiled(&crate::eval::like_to_regex(p)).is_ok_and(|c| c.never_fails())
+        }
+        _ => false,
     }
 }
 
@@ -910,9 +953,69 @@ impl Check {
 
 #[cfg(test)]
 mod tests {
-    use super::relevant;
+    use super::{key_filters, relevant};
+    use crate::collect::GroupBy;
     use crate::spl::ast::Command;
     use crate::spl::{parse_query, MacroSet};
+
+    /// How many filters of `post` (after a tstats by process and
+    /// process_name) are pushed.
+    fn pushed(post: &str) -> usize {
+        let q = parse_query(
+            &format!(
+                "| tstats count from datamodel=Endpoint.Processes \
+                 by Processes.process Processes.process_name | rename Processes.* as * {post}"
+            ),
+            &MacroSet::default(),
+        )
+        .unwrap();
+        let ts = &q.pipeline.tstats;
+        let group_by = GroupBy::new(&ts.by, &ts.aggs, ts.fillnull_value());
+        key_filters(&group_by, &q.pipeline.commands).len()
+    }
+
+    #[test]
+    fn no_filter_is_pushed_past_one_that_may_fail() {
+        // `OR`, `NOT` on a value that may not be boolean fail on it.
+        let later = "| where process_name=\"cmd.exe\"";
+        assert_eq!(
+            pushed(&format!("| where process=\"a\" OR process {later}")),
+            1
+        );
+        assert_eq!(pushed(&format!("| where NOT process {later}")), 1);
+        assert_eq!(pushed(&format!("| search process=*a* {later}")), 2);
+        // A regex that may fail as it runs (a back-reference), and one
+        // whose pattern is made as it runs.
+        assert_eq!(
+            pushed(&format!("| regex process=\"(\\w+)\\s+\\1\" {later}")),
+            1
+        );
+        assert_eq!(
+            pushed(&format!("| where match(process, process) {later}")),
+            1
+        );
+        // Tests that cannot fail leave later filters pushed.
+        assert_eq!(
+            pushed(&format!("| where NOT like(process, \"%a%\") {later}")),
+            2
+        );
+        assert_eq!(
+            pushed(&format!(
+                "| where match(process, \"(?i)a\") OR isnull(process) {later}"
+            )),
+            2
+        );
+        assert_eq!(
+            pushed(&format!(
+                "| regex process=\"a\\d+\" | search process_name=cmd* {later}"
+            )),
+            3
+        );
+        assert_eq!(
+            pushed(&format!("| where like(process, process) {later}")),
+            1
+        );
+    }
 
     fn commands(spl: &str) -> Vec<crate::spl::ast::Command> {
         parse_query(spl, &MacroSet::default())

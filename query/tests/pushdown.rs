@@ -172,6 +172,11 @@ fn filters_of_every_kind_give_the_same_table() {
         (base, "| rename Processes.* as * | sort - count | regex process=\"e\"", false),
         (base, "| rename Processes.* as * | convert ctime(firstTime) | where firstTime > \"2\"", false),
         (base, "| rename Processes.* as * | eval r=count*2 | where r > 5 AND match(process_name, \"e\")", true),
+        // A filter that fails on some rows: a later filter is not pushed
+        // ahead of it, which would drop those rows and hide the error.
+        (base, "| rename Processes.* as * | where process_name=\"cmd.exe\" OR process_name | where process_name=\"cmd.exe\"", true),
+        (base, "| rename Processes.* as * | where NOT process_name | search process_name=cmd.exe", true),
+        (base, "| rename Processes.* as * | where like(process_name, \"%.exe\") AND count > 0 | where NOT match(process, \"(?i)cmd\")", true),
         // Commands before the renames that set other columns are not
         // replayed; one whose column a rename replaces is.
         (base, "| convert ctime(firstTime) | rename Processes.* as * | regex process=\"(?i)powershell\"", true),
