@@ -10,6 +10,7 @@ use evidx_schema::terms::{fast_value, fold_case, truncate_term, MAX_TERM_BYTES};
 use evidx_schema::{EvidxSchema, CIM_FIELDS};
 
 use crate::normalize::ProcessRow;
+use crate::parse::Format;
 
 /// Provenance shared by every event of one input.
 #[derive(Debug, Clone)]
@@ -18,6 +19,24 @@ pub struct Provenance {
     pub source: String,
     /// `evtx`, `json`, `xml`.
     pub sourcetype: &'static str,
+}
+
+impl Provenance {
+    /// The provenance of file `path`, or of its archive `member`, read as
+    /// `format`.
+    pub fn of(path: &str, member: Option<&str>, format: Option<Format>) -> Provenance {
+        Provenance {
+            source: match member {
+                Some(m) => format!("{path}!{m}"),
+                None => path.to_string(),
+            },
+            sourcetype: match format {
+                Some(Format::Evtx) => "evtx",
+                Some(Format::Xml) => "xml",
+                _ => "json",
+            },
+        }
+    }
 }
 
 /// The identity of an event for de-duplication: host and channel

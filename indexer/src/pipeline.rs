@@ -541,23 +541,12 @@ struct FileTarget<'a> {
 
 impl Target for FileTarget<'_> {
     fn begin(&self, member: Option<&str>, format: Option<Format>) -> Box<dyn Unit + '_> {
-        let source = match member {
-            Some(m) => format!("{}!{m}", self.path),
-            None => self.path.clone(),
-        };
         Box::new(UnitSink {
             target: self,
             member: member.map(str::to_string),
             format,
             acct: Accounting::default(),
-            prov: Provenance {
-                source,
-                sourcetype: match format {
-                    Some(Format::Evtx) => "evtx",
-                    Some(Format::Xml) => "xml",
-                    _ => "json",
-                },
-            },
+            prov: Provenance::of(&self.path, member, format),
         })
     }
 }

@@ -229,18 +229,9 @@ struct CollectUnit<'a> {
 
 impl Target for Collect<'_> {
     fn begin(&self, member: Option<&str>, format: Option<Format>) -> Box<dyn Unit + '_> {
-        let source = match member {
-            Some(m) => format!("{}!{m}", self.source),
-            None => self.source.clone(),
-        };
-        let sourcetype = match format {
-            Some(Format::Evtx) => "evtx",
-            Some(Format::Xml) => "xml",
-            _ => "json",
-        };
         Box::new(CollectUnit {
             collect: self,
-            prov: Provenance { source, sourcetype },
+            prov: Provenance::of(&self.source, member, format),
         })
     }
 }
