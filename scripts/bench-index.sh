@@ -158,7 +158,7 @@ compare() {
         done
         if [[ "${WITH_FLOOR:-0}" == 1 ]]; then
             local flog="$LOGS/index-floor-$tag-$r.log"
-            timed "$flog" "$BIN/index-floor" -j "$NT" "${INPUTS[@]}"
+            timed "$flog" env -u INDEX_FLOOR_STAGES "$BIN/index-floor" -j "$NT" "${INPUTS[@]}"
             [[ "$T_RC" == 0 ]] || { cat "$flog" >&2; die "index-floor failed"; }
             floor_sha+=("$(floor_secs sha256 "$flog")") floor_parse+=("$(floor_secs parse "$flog")")
             floor_tantivy+=("$(floor_secs tantivy "$flog")")
@@ -233,7 +233,7 @@ for SZ in "${SIZES[@]}"; do
         INPUT_BYTES=$(input_bytes "${INPUTS[@]}")
         log "  $(hbytes "$INPUT_BYTES") in $GEN_FILES files, $GEN_EVENTS events"
         warm "${INPUTS[@]}"
-        # index-floor holds the documents in memory (about 0.5 GB a GiB of input).
+        # index-floor holds the documents in memory (about 0.35 GB a GiB of input).
         with_floor=$FLOOR
         if ((INPUT_BYTES > 9 * 2 ** 30)); then with_floor=0; fi
         WITH_FLOOR=$with_floor EXPECT_RECORDS=$GEN_EVENTS compare "$FORMAT-$SZ" "${baselines[@]}"

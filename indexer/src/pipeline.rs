@@ -60,6 +60,13 @@ pub struct Config {
 /// tantivy's smallest memory budget for one indexing thread.
 pub const MIN_WRITER_MEMORY: usize = 15 << 20;
 
+/// tantivy's indexing threads for a run of `threads` workers sharing
+/// `memory` bytes: tantivy wants at least [`MIN_WRITER_MEMORY`] per thread,
+/// so fewer indexing threads than parsing threads when the budget is small.
+pub fn writer_threads(memory: usize, threads: usize) -> usize {
+    (memory / MIN_WRITER_MEMORY).clamp(1, threads.max(1))
+}
+
 /// The default [`Config::commit_interval`].
 pub const COMMIT_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -198,13 +205,10 @@ pub fn run(cfg: &Config, progress: &Progress) -> Result<Outcome, IndexError> {
     let files = discover(&cfg.inputs, &exclude)?;
     let (lock, create) = prepare_output(cfg)?;
     let threads = cfg.threads.max(1);
-    // tantivy wants at least 15 MB per indexing thread: fewer indexing
-    // threads than parsing threads when the budget is small.
-    let writer_threads = (cfg.memory / MIN_WRITER_MEMORY).clamp(1, threads);
     let store = Store::open(
         &cfg.output,
         create,
-        writer_threads,
+        writer_threads(cfg.memory, threads),
         cfg.memory.max(MIN_WRITER_MEMORY),
     )?;
     let opstamp = store.opstamp()?;

@@ -74,18 +74,24 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
     // value it cannot decide, for the command to report the error).
     let mut never_fail = true;
     // Whether a filter so far may fail on some value. Filters are not
-    // replayed before a later filter (evals and rex are, see `relevant`),
-    // so one pushed past such a filter could drop the rows it fails on and
-    // hide its error: filters after it are not pushed.
+    // replayed before a later filter, so one pushed past such a filter
+    // could drop the rows it fails on and hide its error: filters after it
+    // are not pushed.
     let mut filter_may_fail = false;
+    // What the evals and rex so far that may fail read. They are replayed
+    // before a pushed filter (see `relevant`), but on a row that holds only
+    // the filter's by-field: one that reads another column might not fail
+    // there. So a filter is pushed only when they read its by-field alone.
+    let mut failing_reads: Deps = Some(BTreeSet::new());
     let mut transforms: Vec<Command> = Vec::new();
     let mut filters = Vec::new();
     let mut needed = Vec::new();
-    let mut push = |filter: Command, d: Deps, transforms: &[Command]| {
+    let mut push = |filter: Command, d: Deps, transforms: &[Command], failing_reads: &Deps| {
         let Some(d) = d else { return };
         let mut it = d.iter();
         if let (Some(&by), None) = (it.next(), it.next()) {
-            if group_by.by_is_text(by) {
+            let replayed = (failing_reads.as_ref()).is_some_and(|r| r.iter().all(|&k| k == by));
+            if group_by.by_is_text(by) && replayed {
                 filters.push(filter_of(&base, by, transforms.to_vec(), filter));
             }
         }
@@ -124,8 +130,11 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
             }
             Command::Eval(assigns) => {
                 for (name, expr) in assigns {
-                    never_fail &= !may_fail(expr);
                     let d = expr_deps(expr, &cols, &deps);
+                    if may_fail(expr) {
+                        never_fail = false;
+                        failing_reads = union_all([failing_reads, d.clone()].into_iter());
+                    }
                     let f = necessary::form_of(expr, &|c| column_form(c, &cols, &forms));
                     set_column(&mut cols, &mut deps, &mut forms, name, d, f);
                 }
@@ -168,6 +177,12 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                     break;
                 };
                 never_fail = false;
+                let pattern_fails =
+                    r.sed || !crate::pattern::compiled(&r.pattern).is_ok_and(|p| p.never_fails());
+                if pattern_fails {
+                    let read = column_deps(&r.field, &cols, &deps);
+                    failing_reads = union_all([failing_reads, read].into_iter());
+                }
                 if cols.contains(&r.field) {
                     let read = column_deps(&r.field, &cols, &deps);
                     for out in outputs {
@@ -189,14 +204,15 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                     continue;
                 }
                 // A part that is not surely boolean fails the `AND` as a
-                // whole; on its own it would only be false.
+                // whole; on its own it would only be false. And a part that
+                // may fail must not be passed by another run ahead of it.
                 let mut parts = conjuncts(expr);
-                if !parts.iter().all(|p| surely_boolean(p)) {
+                if !parts.iter().all(|p| surely_boolean(p) && !may_fail(p)) {
                     parts = vec![expr];
                 }
                 for part in parts {
                     let d = expr_deps(part, &cols, &deps);
-                    push(Command::Where(part.clone()), d, &transforms);
+                    push(Command::Where(part.clone()), d, &transforms, &failing_reads);
                 }
             }
             Command::Search(expr) => {
@@ -212,7 +228,12 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                 };
                 for part in parts {
                     let d = search_deps(part, &cols, &deps);
-                    push(Command::Search(part.clone()), d, &transforms);
+                    push(
+                        Command::Search(part.clone()),
+                        d,
+                        &transforms,
+                        &failing_reads,
+                    );
                 }
             }
             Command::Regex { field, pattern, .. } => {
@@ -228,7 +249,7 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                 }
                 if let Some(f) = field {
                     let d = column_deps(f, &cols, &deps);
-                    push(cmd.clone(), d, &transforms);
+                    push(cmd.clone(), d, &transforms, &failing_reads);
                 }
             }
             // An inner join keeps only the rows whose join fields all have a
@@ -241,7 +262,7 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                 }
                 for field in join_fields(j, &cols, sub) {
                     let d = column_deps(&field, &cols, &deps);
-                    push(semi_join(&field, j, sub), d, &transforms);
+                    push(semi_join(&field, j, sub), d, &transforms, &failing_reads);
                 }
                 break;
             }
@@ -1014,6 +1035,33 @@ mod tests {
         assert_eq!(
             pushed(&format!("| where like(process, process) {later}")),
             1
+        );
+        // An eval that may fail is replayed on the filter's by-field alone:
+        // it must read nothing else.
+        let bad = "\"a\" AND true";
+        assert_eq!(
+            pushed(&format!("| eval b=if(len(process) > 9, {bad}, 0) {later}")),
+            0
+        );
+        assert_eq!(
+            pushed(&format!("| eval b=if(count > 9, {bad}, 0) {later}")),
+            0
+        );
+        assert_eq!(
+            pushed(&format!(
+                "| eval b=if(len(process_name) > 9, {bad}, 0) {later}"
+            )),
+            1
+        );
+        // A part of a where that may fail keeps the parts together.
+        let failing = "match(process, \"(\" + process)";
+        assert_eq!(
+            pushed(&format!("| where {failing} AND process_name=\"a\"")),
+            0
+        );
+        assert_eq!(
+            pushed("| where match(process, \"a\") AND process_name=\"a\""),
+            2
         );
     }
 

@@ -177,6 +177,11 @@ fn filters_of_every_kind_give_the_same_table() {
         (base, "| rename Processes.* as * | where process_name=\"cmd.exe\" OR process_name | where process_name=\"cmd.exe\"", true),
         (base, "| rename Processes.* as * | where NOT process_name | search process_name=cmd.exe", true),
         (base, "| rename Processes.* as * | where like(process_name, \"%.exe\") AND count > 0 | where NOT match(process, \"(?i)cmd\")", true),
+        // An eval that may fail on another column, and a part of a where
+        // that may fail, are not passed by a filter either.
+        (base, "| rename Processes.* as * | eval bad=if(len(process) > 40, \"a\" AND true, 0) | where process_name=\"nosuch.exe\"", false),
+        (base, "| rename Processes.* as * | eval bad=if(count > 0, \"a\" AND true, 0) | search process_name=nosuch.exe", false),
+        (base, "| rename Processes.* as * | where match(process, \"(\" + process) AND process_name=\"nosuch.exe\"", false),
         // Commands before the renames that set other columns are not
         // replayed; one whose column a rename replaces is.
         (base, "| convert ctime(firstTime) | rename Processes.* as * | regex process=\"(?i)powershell\"", true),
