@@ -73,15 +73,13 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
     // before them on a necessary condition alone (a pushed filter keeps a
     // value it cannot decide, for the command to report the error).
     let mut never_fail = true;
-    // Whether a filter so far may fail on some value. Filters are not
-    // replayed before a later filter, so one pushed past such a filter
-    // could drop the rows it fails on and hide its error: filters after it
-    // are not pushed.
-    let mut filter_may_fail = false;
-    // What the evals and rex so far that may fail read. They are replayed
-    // before a pushed filter (see `relevant`), but on a row that holds only
-    // the filter's by-field: one that reads another column might not fail
-    // there. So a filter is pushed only when they read its by-field alone.
+    // What the commands so far that may fail on some value read: a filter
+    // pushed ahead of them could drop the rows they fail on and hide the
+    // error. Evals and rex are replayed before a pushed filter (see
+    // `relevant`), but on a row that holds only the filter's by-field, so a
+    // filter is pushed only when they read its by-field alone. Filters are
+    // not replayed at all: one that may fail makes this unknown (`None`),
+    // and no filter after it is pushed.
     let mut failing_reads: Deps = Some(BTreeSet::new());
     let mut transforms: Vec<Command> = Vec::new();
     let mut filters = Vec::new();
@@ -177,14 +175,13 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                     break;
                 };
                 never_fail = false;
+                let read = column_deps(&r.field, &cols, &deps);
                 let pattern_fails =
                     r.sed || !crate::pattern::compiled(&r.pattern).is_ok_and(|p| p.never_fails());
                 if pattern_fails {
-                    let read = column_deps(&r.field, &cols, &deps);
-                    failing_reads = union_all([failing_reads, read].into_iter());
+                    failing_reads = union_all([failing_reads, read.clone()].into_iter());
                 }
                 if cols.contains(&r.field) {
-                    let read = column_deps(&r.field, &cols, &deps);
                     for out in outputs {
                         let d =
                             union_all([read.clone(), column_deps(&out, &cols, &deps)].into_iter());
@@ -198,11 +195,6 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                     need(cmd, &transforms, &cols, &forms);
                 }
                 never_fail &= !may_fail(expr);
-                let behind_failing = filter_may_fail;
-                filter_may_fail |= may_fail(expr);
-                if behind_failing {
-                    continue;
-                }
                 // A part that is not surely boolean fails the `AND` as a
                 // whole; on its own it would only be false. And a part that
                 // may fail must not be passed by another run ahead of it.
@@ -214,13 +206,13 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                     let d = expr_deps(part, &cols, &deps);
                     push(Command::Where(part.clone()), d, &transforms, &failing_reads);
                 }
+                if may_fail(expr) {
+                    failing_reads = None;
+                }
             }
             Command::Search(expr) => {
                 if never_fail {
                     need(cmd, &transforms, &cols, &forms);
-                }
-                if filter_may_fail {
-                    continue;
                 }
                 let parts = match expr {
                     SearchExpr::And(v) => v.iter().collect(),
@@ -242,14 +234,12 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
                 }
                 let fails = !crate::pattern::compiled(pattern).is_ok_and(|p| p.never_fails());
                 never_fail &= !fails;
-                let behind_failing = filter_may_fail;
-                filter_may_fail |= fails;
-                if behind_failing {
-                    continue;
-                }
                 if let Some(f) = field {
                     let d = column_deps(f, &cols, &deps);
                     push(cmd.clone(), d, &transforms, &failing_reads);
+                }
+                if fails {
+                    failing_reads = None;
                 }
             }
             // An inner join keeps only the rows whose join fields all have a
@@ -257,9 +247,6 @@ pub fn analyze(group_by: &GroupBy, cmds: &[Command]) -> Pushdown {
             // It makes rows, so it ends the analysis.
             Command::Join(j) if !j.left => {
                 let Some(sub) = &j.resolved else { break };
-                if filter_may_fail {
-                    break;
-                }
                 for field in join_fields(j, &cols, sub) {
                     let d = column_deps(&field, &cols, &deps);
                     push(semi_join(&field, j, sub), d, &transforms, &failing_reads);

@@ -156,39 +156,12 @@ fn open(path: &PathBuf) -> Result<MappedInput> {
 /// template-aware EVTX extractor, the JSON skip-scan), and dropped: what
 /// parsing alone costs, to set beside a converter such as evtx_dump.
 fn parse(files: &[PathBuf]) -> Result<u64> {
-    let extractor = binxml::extractor_from_env();
-    let reader = Reader {
-        extractor: &*extractor,
-    };
-    let count = Count(AtomicU64::new(0));
-    files.par_iter().try_for_each(|path| -> Result<()> {
-        reader.read_mapped(&open(path)?, &count);
-        Ok(())
-    })?;
-    Ok(count.0.into_inner())
-}
-
-/// Counts the records read.
-struct Count(AtomicU64);
-
-impl Target for Count {
-    fn begin(&self, _: Option<&str>, _: Option<Format>) -> Box<dyn Unit + '_> {
-        Box::new(CountUnit(self))
-    }
-}
-
-struct CountUnit<'a>(&'a Count);
-
-impl Sink for CountUnit<'_> {
-    fn event(&self, event: RawEvent, _: Origin) {
+    let count = AtomicU64::new(0);
+    read_all(files, |event, _, _| {
         std::hint::black_box(event);
-        self.0 .0.fetch_add(1, Relaxed);
-    }
-    fn skip(&self, _: Skip) {}
-}
-
-impl Unit for CountUnit<'_> {
-    fn finish(self: Box<Self>, _: u64) {}
+        count.fetch_add(1, Relaxed);
+    })?;
+    Ok(count.into_inner())
 }
 
 /// A document to add: its key, key time and document.
@@ -199,64 +172,68 @@ type Doc = (u128, Option<i64>, TantivyDocument);
 fn documents(files: &[PathBuf]) -> Result<Vec<Doc>> {
     let schema = evidx_schema::EvidxSchema::build();
     let carriers = Carriers::default();
-    let extractor = binxml::extractor_from_env();
-    let reader = Reader {
-        extractor: &*extractor,
-    };
     let docs = Mutex::new(Vec::new());
-    files.par_iter().try_for_each(|path| -> Result<()> {
-        let map = open(path)?;
-        let target = Collect {
-            schema: &schema,
-            carriers: &carriers,
-            source: path.display().to_string(),
-            docs: &docs,
+    read_all(files, |event, origin, prov| {
+        let Some(row) = normalize(&event) else {
+            return;
         };
-        reader.read_mapped(&map, &target);
-        Ok(())
+        let key = document::event_key(&event, &row);
+        let doc = document::build(&schema, key, &carriers, &event, &row, &origin, prov);
+        let time = document::key_time(&row);
+        docs.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((key, time, doc));
     })?;
     Ok(docs.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
-/// Builds the documents of one file's process creations.
-struct Collect<'a> {
-    schema: &'a evidx_schema::EvidxSchema,
-    carriers: &'a Carriers,
-    source: String,
-    docs: &'a Mutex<Vec<Doc>>,
+/// Reads `files` in parallel with evidx-index's reader, calling
+/// `on_event` on every record with its origin and provenance.
+fn read_all<F>(files: &[PathBuf], on_event: F) -> Result<()>
+where
+    F: Fn(RawEvent, Origin, &Provenance) + Sync,
+{
+    let extractor = binxml::extractor_from_env();
+    let reader = Reader {
+        extractor: &*extractor,
+    };
+    files.par_iter().try_for_each(|path| -> Result<()> {
+        let target = Each {
+            source: path.display().to_string(),
+            on_event: &on_event,
+        };
+        reader.read_mapped(&open(path)?, &target);
+        Ok(())
+    })
 }
 
-struct CollectUnit<'a> {
-    collect: &'a Collect<'a>,
+/// A [`Target`] that hands each record of a file to `on_event`.
+struct Each<'f, F> {
+    source: String,
+    on_event: &'f F,
+}
+
+struct EachUnit<'f, F> {
+    on_event: &'f F,
     prov: Provenance,
 }
 
-impl Target for Collect<'_> {
+impl<F: Fn(RawEvent, Origin, &Provenance) + Sync> Target for Each<'_, F> {
     fn begin(&self, member: Option<&str>, format: Option<Format>) -> Box<dyn Unit + '_> {
-        Box::new(CollectUnit {
-            collect: self,
+        Box::new(EachUnit {
+            on_event: self.on_event,
             prov: Provenance::of(&self.source, member, format),
         })
     }
 }
 
-impl Sink for CollectUnit<'_> {
+impl<F: Fn(RawEvent, Origin, &Provenance) + Sync> Sink for EachUnit<'_, F> {
     fn event(&self, event: RawEvent, origin: Origin) {
-        let Some(row) = normalize(&event) else {
-            return;
-        };
-        let c = self.collect;
-        let key = document::event_key(&event, &row);
-        let doc = document::build(c.schema, key, c.carriers, &event, &row, &origin, &self.prov);
-        let time = document::key_time(&row);
-        c.docs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((key, time, doc));
+        (self.on_event)(event, origin, &self.prov);
     }
     fn skip(&self, _: Skip) {}
 }
 
-impl Unit for CollectUnit<'_> {
+impl<F: Fn(RawEvent, Origin, &Provenance) + Sync> Unit for EachUnit<'_, F> {
     fn finish(self: Box<Self>, _: u64) {}
 }
